@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make run   - set up, then materialize and check every table on the bundled sample
+#   make test  - set up, then lint and run the test suite
+# `make dev` opens the Dagster UI on the same code location.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+
+.PHONY: setup run test dev clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	touch $@
+
+run: setup $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/stedi run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+dev: setup $(DAGSTER_HOME)/dagster.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
+
+clean:
+	rm -rf data/lakehouse $(DAGSTER_HOME)

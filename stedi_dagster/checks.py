@@ -1,0 +1,210 @@
+"""Asset checks: one property of one table each, evaluated on a DuckDB connection where the table
+is a view (over the staged file before it is published, or over the published file).
+
+Zone modules pick the checks that guard their tables; the generic ones are built here.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy import mask
+from stedi_dagster.sql_file import read_sql
+from stedi_dagster.tables import TABLES, Table
+
+Outcome = tuple[bool, dict[str, Any]]
+Probe = Callable[[duckdb.DuckDBPyConnection, Lakehouse], Outcome]
+
+# How many offending keys a failed check shows (masked) as evidence.
+EVIDENCE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Check:
+    table: Table
+    property: str
+    description: str
+    probe: Probe
+    blocking: bool = True
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    reads: tuple[str, ...] = ()  # other tables the probe reads
+
+    @property
+    def name(self) -> str:
+        return f"{self.table.name}_{self.property}"
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(self.table.key, self.name)
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            self.name,
+            asset=self.table.key,
+            description=self.description,
+            blocking=self.blocking,
+            additional_deps=[TABLES[name].key for name in self.reads],
+        )
+
+    def evaluate(self, con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> dg.AssetCheckResult:
+        passed, metadata = self.probe(con, lakehouse)
+        return dg.AssetCheckResult(
+            asset_key=self.table.key,
+            check_name=self.name,
+            passed=bool(passed),
+            severity=self.severity,
+            metadata=metadata,
+            description=self.description,
+        )
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def sql_check_view(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create the check-side view `name` from `stedi_dagster/sql/<name>.sql`."""
+    con.execute(f"create or replace temp view {name} as {read_sql(__file__, name)}")
+
+
+def consent_views(con: duckdb.DuckDBPyConnection) -> None:
+    """research_consent (email -> consented) and serial_consent (serial -> consented), derived from
+    customer_landing independently of the trusted-zone SQL."""
+    sql_check_view(con, "research_consent")
+    sql_check_view(con, "serial_consent")
+
+
+# --- generic checks ------------------------------------------------------------------------
+
+
+def schema_check(table: Table) -> Check:
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        actual = {row[0]: row[1] for row in con.execute(f"describe {table.name}").fetchall()}
+        expected = table.columns
+        return list(actual.items()) == list(expected.items()), {
+            "missing": sorted(set(expected) - set(actual)),
+            "unexpected": sorted(set(actual) - set(expected)),
+            "wrong_type": {
+                c: f"{actual[c]} (expected {t})"
+                for c, t in expected.items()
+                if c in actual and actual[c] != t
+            },
+            "columns": dg.MetadataValue.json(actual),
+        }
+
+    return Check(table, "schema", "Exactly the table's columns, in order, with their types.", probe)
+
+
+def keys_not_null_check(table: Table, *, blocking: bool = True) -> Check:
+    keys = table.keys
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        counts = con.execute(
+            "select "
+            + ", ".join(f"count(*) filter (where {quoted(k)} is null)" for k in keys)
+            + f" from {table.name}"
+        ).fetchall()[0]
+        nulls = dict(zip(keys, counts, strict=True))
+        return sum(nulls.values()) == 0, {"null_keys": dg.MetadataValue.json(nulls)}
+
+    return Check(
+        table,
+        "keys_not_null",
+        f"No null join key ({', '.join(keys)}).",
+        probe,
+        blocking=blocking,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+    )
+
+
+def expected_count_check(table: Table) -> Check:
+    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
+        rows = scalar(con, f"select count(*) from {table.name}")
+        expected = (lakehouse.expectations() or {}).get(table.name)
+        if expected is None:
+            return True, {"rows": rows, "expected": "no expectation configured"}
+        return rows == expected, {"rows": rows, "expected": expected, "difference": rows - expected}
+
+    return Check(
+        table,
+        "expected_count",
+        "Row count equals the expectations file's, when one is configured.",
+        probe,
+        blocking=False,
+    )
+
+
+def unique_check(table: Table, column: str) -> Check:
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        dupes = con.execute(
+            f"select {quoted(column)}, count(*) from {table.name} "
+            f"group by all having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
+        ).fetchall()
+        extra = scalar(con, f"select count(*) - count(distinct {quoted(column)}) from {table.name}")
+        return extra == 0, {
+            "duplicate_rows": extra,
+            "examples": [f"{mask(column, v)} x{n}" for v, n in dupes],
+        }
+
+    return Check(table, f"unique_{column}", f"One row per {column}.", probe)
+
+
+def consent_check(table: Table, sql_module: str) -> Check:
+    """Every row's owner consented, proven by joining back to customer_landing. The SQL file
+    `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows)."""
+    sql = read_sql(sql_module, f"{table.name}_all_consented")
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        consent_views(con)
+        offenders = con.execute(sql).fetchall()
+        rows = sum(n for _, _, n in offenders)
+        return rows == 0, {
+            "non_consenting_rows": rows,
+            "non_consenting_owners": len(offenders),
+            "examples": [mask(col, owner) for col, owner, _ in offenders[:EVIDENCE_ROWS]],
+        }
+
+    return Check(
+        table,
+        "all_consented",
+        "No row belongs to a customer without research consent (joined back to landing).",
+        probe,
+        reads=("customer_landing",),
+    )
+
+
+def reconciliation_check(table: Table, sql_module: str, reads: tuple[str, ...]) -> Check:
+    """Row count equals an independent count from the inputs: `<table>_count_reconciles.sql`."""
+    sql = read_sql(sql_module, f"{table.name}_count_reconciles")
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        consent_views(con)
+        rows = scalar(con, f"select count(*) from {table.name}")
+        expected = scalar(con, sql)
+        return rows == expected, {"rows": rows, "independent_count": expected}
+
+    return Check(
+        table,
+        "count_reconciles",
+        "Row count equals an independent count computed from the inputs.",
+        probe,
+        reads=reads,
+    )
+
+
+def table_checks(table: Table, *, null_keys_block: bool = True) -> list[Check]:
+    """The checks every table carries: schema, keys, expected count."""
+    return [
+        schema_check(table),
+        keys_not_null_check(table, blocking=null_keys_block),
+        expected_count_check(table),
+    ]

@@ -1,0 +1,144 @@
+"""`stedi`: generate sample data, run the lakehouse job, query the zones with SQL."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from stedi_dagster import catalog
+from stedi_dagster.generate import generate
+from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.tables import TABLES
+
+
+def _lakehouse() -> Lakehouse:
+    """The lakehouse as the code location configures it (STEDI_* variables, else the sample)."""
+    return Lakehouse.from_env().process_config_and_initialize()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        if done == total or done % (16 * 50) == 0:
+            print(f"  customers {done}/{total}", file=sys.stderr)
+
+    counts = generate(
+        Path(args.out),
+        scale=args.scale,
+        seed=args.seed,
+        rows_per_file=args.rows_per_file,
+        progress=progress,
+    )
+    print(f"wrote {args.out} (scale {args.scale}, seed {args.seed}); expected rows:")
+    for name, n in counts.items():
+        print(f"  {name:<26} {n:>12,}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from stedi_dagster.definitions import defs
+    from stedi_dagster.defs.jobs import LAKEHOUSE_JOB
+
+    job = defs().resolve_job_def(LAKEHOUSE_JOB)
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+    )
+    rows = {
+        e.materialization.asset_key.to_user_string(): e.materialization.metadata[
+            "dagster/row_count"
+        ].value
+        for e in result.get_asset_materialization_events()
+    }
+    evaluations = result.get_asset_check_evaluations()
+    print(f"\nrun {result.run_id}: {'success' if result.success else 'FAILED'}\n")
+    print(f"{'zone':<8} {'table':<26} {'rows':>10}  checks")
+    for name, table in TABLES.items():
+        mine = [e for e in evaluations if e.asset_key == table.key]
+        passed = sum(e.passed for e in mine)
+        count = f"{rows[name]:,}" if name in rows else "-"
+        print(f"{table.zone:<8} {name:<26} {count:>10}  {passed}/{len(mine)} passed")
+    failed = [e for e in evaluations if not e.passed]
+    for e in failed:
+        print(
+            f"  FAILED {e.check_name} ({e.severity.value}): "
+            f"{ {k: getattr(v, 'value', v) for k, v in e.metadata.items()} }"
+        )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"  step {event.step_key} failed: {event.step_failure_data.error.message}")
+    lakehouse = _lakehouse()
+    if catalog.materialized_tables(lakehouse):
+        path = catalog.write_catalog(lakehouse)
+        print(f"\ncatalog: duckdb {path}  (one view per table)")
+    return 0 if result.success and not failed else 1
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    lakehouse = _lakehouse()
+    tables = catalog.materialized_tables(lakehouse)
+    if not tables:
+        raise LakehouseError(
+            f"no table is materialized under {lakehouse.lakehouse_root}: run `stedi run` first"
+        )
+    con = catalog.connect(lakehouse)
+    try:
+        relation = con.sql(args.query)
+        if relation is not None:
+            relation.show(max_rows=args.max_rows, max_width=10_000)
+    except duckdb.Error as e:
+        raise LakehouseError(f"{e}\ntables: {', '.join(tables)}") from e
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    path = catalog.write_catalog(_lakehouse(), Path(args.out) if args.out else None)
+    print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stedi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write STEDI-shaped landing JSON and its expectations")
+    p.add_argument("--out", required=True, help="folder to write customer/, accelerometer/, ...")
+    p.add_argument("--scale", type=float, default=1.0, help="size relative to the course data")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rows-per-file", type=int, default=100_000, help="lines per JSON file")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="materialize and check every table; print counts and checks")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sql", help="run SQL over every materialized table, by name")
+    p.add_argument("query")
+    p.add_argument("--max-rows", type=int, default=40)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("catalog", help="write a DuckDB file with one view per table")
+    p.add_argument("--out", help="catalog file (default <lakehouse>/catalog.duckdb)")
+    p.set_defaults(func=cmd_catalog)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LakehouseError as e:
+        print(f"stedi: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Checks guarding the landing zone: every JSON line landed, no unknown field."""
+
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.checks import Check, Outcome, scalar, table_checks
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql_file import read_sql
+from stedi_dagster.tables import TABLES, Table
+
+
+def json_lines(path: str) -> int:
+    """Non-blank lines of a newline-delimited JSON file, counted without parsing JSON."""
+    with Path(path).open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def all_rows_landed(table: Table) -> Check:
+    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
+        files = lakehouse.landing_files(table.dataset)
+        lines = sum(json_lines(f) for f in files)
+        rows = scalar(con, f"select count(*) from {table.name}")
+        return rows == lines, {"rows": rows, "json_lines": lines, "files": len(files)}
+
+    return Check(
+        table,
+        "all_rows_landed",
+        "One row per non-blank line of the landing JSON files: no row dropped or invented.",
+        probe,
+    )
+
+
+def no_unknown_fields(table: Table) -> Check:
+    sql = read_sql(__file__, "unknown_json_fields")
+
+    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
+        files = lakehouse.landing_files(table.dataset)
+        found = con.execute(sql, [files, list(table.columns)]).fetchall()
+        return not found, {
+            "unknown_fields": {field: n for field, n in found},
+            "known_fields": list(table.columns),
+        }
+
+    return Check(
+        table,
+        "no_unknown_fields",
+        "Every JSON field is one the schema knows, so nothing in the files is silently dropped.",
+        probe,
+    )
+
+
+def landing_checks(name: str) -> list[Check]:
+    table = TABLES[name]
+    return [
+        *table_checks(table, null_keys_block=False),
+        all_rows_landed(table),
+        no_unknown_fields(table),
+    ]

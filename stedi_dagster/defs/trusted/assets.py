@@ -1,0 +1,45 @@
+"""Trusted zone: only customers who consented to research, and only their readings."""
+
+from stedi_dagster.defs.trusted.checks import trusted_checks
+from stedi_dagster.table_asset import table_asset
+
+customer_trusted = table_asset(
+    "customer_trusted",
+    sql_module=__file__,
+    inputs=("customer_landing",),
+    checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+    description=(
+        "One row per customer email who consented to research: the email's most recently "
+        "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present and "
+        "non-zero. Null, missing and 0 all mean no consent; on a tie the record without consent "
+        "wins."
+    ),
+)
+
+accelerometer_trusted = table_asset(
+    "accelerometer_trusted",
+    sql_module=__file__,
+    inputs=("accelerometer_landing", "customer_trusted"),
+    checks=trusted_checks(
+        "accelerometer_trusted", reads=("accelerometer_landing", "customer_landing")
+    ),
+    description=(
+        "One row per accelerometer reading whose user is a customer in customer_trusted; "
+        "accelerometer columns only."
+    ),
+)
+
+step_trainer_trusted = table_asset(
+    "step_trainer_trusted",
+    sql_module=__file__,
+    inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
+    checks=trusted_checks(
+        "step_trainer_trusted",
+        reads=("step_trainer_landing", "customer_curated", "customer_landing"),
+    ),
+    description=(
+        "One row per step-trainer reading whose serialNumber belongs to a customer in "
+        "customer_curated and is claimed by no customer without consent; step-trainer columns "
+        "only."
+    ),
+)

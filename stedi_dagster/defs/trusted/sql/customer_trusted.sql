@@ -1,0 +1,11 @@
+-- customer_trusted: the most recently updated record of each email, kept when it consents to research
+select *
+from customer_landing
+where email is not null
+qualify row_number() over (
+            partition by email
+            order by lastUpdateDate desc nulls last,
+                     coalesce(shareWithResearchAsOfDate, 0) <> 0,
+                     serialNumber
+        ) = 1
+    and coalesce(shareWithResearchAsOfDate, 0) <> 0

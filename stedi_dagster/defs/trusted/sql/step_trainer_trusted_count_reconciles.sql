@@ -1,0 +1,6 @@
+-- step_trainer_trusted_count_reconciles: landing readings of curated customers' serials that every claimant consented to
+select count(*)
+from step_trainer_landing s
+join serial_consent c on s.serialNumber = c.serialNumber
+where c.consented
+  and s.serialNumber in (select serialNumber from customer_curated)

@@ -1,0 +1,115 @@
+"""The eight STEDI tables: their zone, typed columns, join keys and personal columns.
+
+This is the one schema registry: landing reads JSON with these types, the schema checks compare
+the Parquet files against them, and the catalog and previews use them.
+"""
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+ZONES = ("landing", "trusted", "curated")
+
+CUSTOMER_COLUMNS = {
+    "customerName": "VARCHAR",
+    "email": "VARCHAR",
+    "phone": "VARCHAR",
+    "birthDay": "DATE",
+    "serialNumber": "VARCHAR",
+    "registrationDate": "BIGINT",
+    "lastUpdateDate": "BIGINT",
+    "shareWithResearchAsOfDate": "BIGINT",
+    "shareWithPublicAsOfDate": "BIGINT",
+    "shareWithFriendsAsOfDate": "BIGINT",
+}
+ACCELEROMETER_COLUMNS = {
+    "user": "VARCHAR",
+    "timestamp": "BIGINT",
+    "x": "DOUBLE",
+    "y": "DOUBLE",
+    "z": "DOUBLE",
+}
+STEP_TRAINER_COLUMNS = {
+    "sensorReadingTime": "BIGINT",
+    "serialNumber": "VARCHAR",
+    "distanceFromObject": "INTEGER",
+}
+
+# Columns that identify a person: masked in every preview and in check evidence.
+PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    zone: str
+    columns: dict[str, str]
+    keys: tuple[str, ...]
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str:
+        """The landing dataset the table derives from: customer, accelerometer, ..."""
+        return self.name.removesuffix(f"_{self.zone}")
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey(self.name)
+
+    @property
+    def column_schema(self) -> dg.TableSchema:
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, dtype.lower(), description=self.descriptions.get(name))
+                for name, dtype in self.columns.items()
+            ]
+        )
+
+
+_DESCRIPTIONS = {
+    "email": "Customer email; the key accelerometer readings use as `user`.",
+    "user": "Email of the customer wearing the phone.",
+    "serialNumber": "Step Trainer serial number.",
+    "lastUpdateDate": "Epoch ms; the newest record of an email decides consent.",
+    "shareWithResearchAsOfDate": "Epoch ms of research consent; null or 0 means no consent.",
+    "timestamp": "Epoch ms of the accelerometer reading.",
+    "sensorReadingTime": "Epoch ms of the step-trainer reading.",
+    "distanceFromObject": "Distance the step trainer measured, in cm.",
+}
+
+
+def _table(name: str, zone: str, columns: dict[str, str], keys: tuple[str, ...]) -> Table:
+    descriptions = {c: d for c, d in _DESCRIPTIONS.items() if c in columns}
+    return Table(name, zone, dict(columns), keys, descriptions)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _table("customer_landing", "landing", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _table("accelerometer_landing", "landing", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
+        _table(
+            "step_trainer_landing",
+            "landing",
+            STEP_TRAINER_COLUMNS,
+            ("serialNumber", "sensorReadingTime"),
+        ),
+        _table("customer_trusted", "trusted", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _table("accelerometer_trusted", "trusted", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
+        _table(
+            "step_trainer_trusted",
+            "trusted",
+            STEP_TRAINER_COLUMNS,
+            ("serialNumber", "sensorReadingTime"),
+        ),
+        _table("customer_curated", "curated", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _table(
+            "machine_learning_curated",
+            "curated",
+            {**STEP_TRAINER_COLUMNS, **ACCELEROMETER_COLUMNS},
+            ("serialNumber", "sensorReadingTime", "user", "timestamp"),
+        ),
+    )
+}
+
+LANDING_DATASETS = tuple(t.dataset for t in TABLES.values() if t.zone == "landing")

@@ -1,0 +1,212 @@
+"""Each check fails when its rule is broken on purpose, with evidence in its metadata; a failed
+blocking check keeps the table unpublished and stops everything downstream."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stedi_dagster.defs.landing.assets import customer_landing
+from stedi_dagster.defs.trusted.assets import accelerometer_trusted
+from stedi_dagster.defs.trusted.checks import trusted_checks
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.table_asset import table_asset
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import (
+    check_outcomes,
+    failed_steps,
+    materialize,
+    row_counts,
+    write_jsonl,
+)
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+
+
+@pytest.fixture
+def lakehouse(definitions, tmp_path) -> Lakehouse:
+    """The handmade data, materialized once and all checks passing."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success and all(check_outcomes(result).values())
+    return lakehouse
+
+
+def tamper(lakehouse: Lakehouse, table: str, sql: str) -> None:
+    """Replace a published table with `sql` computed over its current rows (`t`)."""
+    path = lakehouse.table_file(TABLES[table])
+    con = duckdb.connect()
+    con.read_parquet(str(path)).create_view("t")
+    con.sql(sql).to_parquet(str(path) + ".tmp")
+    Path(str(path) + ".tmp").replace(path)
+
+
+def run_check(definitions, lakehouse: Lakehouse, check: str) -> dg.AssetCheckEvaluation:
+    table = next(t for t in TABLES if check.startswith(t + "_"))
+    key = dg.AssetCheckKey(dg.AssetKey(table), check)
+    result = materialize(definitions, lakehouse, selection=dg.AssetSelection.checks(key))
+    (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation
+
+
+def value(evaluation: dg.AssetCheckEvaluation, key: str):
+    return evaluation.metadata[key].value
+
+
+def test_non_consenting_reading_injected_into_trusted_fails_consent(definitions, lakehouse):
+    tamper(
+        lakehouse,
+        "accelerometer_trusted",
+        "select * from t union all select 'b@x.test', 100, 0.0, 0.0, 0.0",
+    )
+    consent = run_check(definitions, lakehouse, "accelerometer_trusted_all_consented")
+    assert not consent.passed
+    assert value(consent, "non_consenting_rows") == 1
+    assert value(consent, "examples") == ["b***@***"]
+    reconcile = run_check(definitions, lakehouse, "accelerometer_trusted_count_reconciles")
+    assert not reconcile.passed
+    assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (7, 6)
+
+
+def test_non_consenting_serial_in_machine_learning_fails_consent(definitions, lakehouse):
+    tamper(
+        lakehouse,
+        "machine_learning_curated",
+        "select * from t union all select 100, 'S-H', 1, 'a@x.test', 100, 0.0, 0.0, 0.0",
+    )
+    consent = run_check(definitions, lakehouse, "machine_learning_curated_all_consented")
+    assert not consent.passed
+    assert value(consent, "examples") == ["S-H"]
+
+
+def test_extra_column_fails_schema(definitions, lakehouse):
+    tamper(lakehouse, "accelerometer_trusted", "select *, 'a@x.test' as email from t")
+    schema = run_check(definitions, lakehouse, "accelerometer_trusted_schema")
+    assert not schema.passed
+    assert value(schema, "unexpected") == ["email"]
+
+
+def test_wrong_type_fails_schema(definitions, lakehouse):
+    tamper(
+        lakehouse,
+        "step_trainer_trusted",
+        "select * replace (serialNumber::uuid as serialNumber) from t where false",
+    )
+    schema = run_check(definitions, lakehouse, "step_trainer_trusted_schema")
+    assert not schema.passed
+    assert value(schema, "wrong_type") == {"serialNumber": "UUID (expected VARCHAR)"}
+
+
+def test_null_key_fails_keys_not_null(definitions, lakehouse):
+    tamper(lakehouse, "accelerometer_trusted", "select * replace (null as user) from t")
+    keys = run_check(definitions, lakehouse, "accelerometer_trusted_keys_not_null")
+    assert not keys.passed
+    assert value(keys, "null_keys") == {"user": 6, "timestamp": 0}
+
+
+def test_duplicate_customer_fails_unique_email(definitions, lakehouse):
+    tamper(lakehouse, "customer_curated", "select * from t union all select * from t limit 4")
+    unique = run_check(definitions, lakehouse, "customer_curated_unique_email")
+    assert not unique.passed
+    assert value(unique, "duplicate_rows") == 1
+
+
+def test_lost_pair_fails_reconciliation(definitions, lakehouse):
+    tamper(lakehouse, "machine_learning_curated", "select * from t limit 6")
+    reconcile = run_check(definitions, lakehouse, "machine_learning_curated_count_reconciles")
+    assert not reconcile.passed
+    assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (6, 7)
+    consent = run_check(definitions, lakehouse, "machine_learning_curated_all_consented")
+    assert consent.passed
+
+
+def test_lost_landing_row_fails_all_rows_landed(definitions, lakehouse):
+    tamper(lakehouse, "customer_landing", "select * from t limit 12")
+    landed = run_check(definitions, lakehouse, "customer_landing_all_rows_landed")
+    assert not landed.passed
+    assert (value(landed, "rows"), value(landed, "json_lines")) == (12, 13)
+
+
+def test_wrong_expectation_fails_expected_count_without_blocking(definitions, tmp_path):
+    expectations = tmp_path / "expectations.json"
+    expectations.write_text(json.dumps({"tables": {**EXPECTED_ROWS, "customer_curated": 4}}))
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        expectations_path=str(expectations),
+    )
+    result = materialize(definitions, lakehouse)
+    outcomes = check_outcomes(result)
+    assert outcomes.pop("customer_curated_expected_count") is False
+    assert all(outcomes.values())
+    assert result.success  # non-blocking: everything downstream still ran
+    assert row_counts(result) == EXPECTED_ROWS
+
+
+def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definitions, lakehouse):
+    previous = lakehouse.table_file(TABLES["step_trainer_landing"]).read_bytes()
+    write_jsonl(
+        Path(lakehouse.landing_root) / "step_trainer" / "landing" / "step_trainer-2.json",
+        [{"sensorReadingTime": 1, "serialNumber": "S-A", "distanceFromObject": 1, "speed": 3}],
+    )
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    assert check_outcomes(result)["step_trainer_landing_no_unknown_fields"] is False
+    evaluation = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "step_trainer_landing_no_unknown_fields"
+    )
+    assert value(evaluation, "unknown_fields") == {"speed": 1}
+    failures = failed_steps(result)
+    assert "step_trainer_landing_no_unknown_fields" in failures["step_trainer_landing"]
+    assert "was not published" in failures["step_trainer_landing"]
+    assert lakehouse.table_file(TABLES["step_trainer_landing"]).read_bytes() == previous
+    built = {
+        e.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
+    assert "step_trainer_trusted" not in built and "machine_learning_curated" not in built
+    assert "accelerometer_trusted" in built  # branches not fed by the bad table still run
+
+
+def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
+    """A bug that lets every customer into customer_trusted is caught before publication."""
+    published = lakehouse.table_file(TABLES["customer_trusted"]).read_bytes()
+    (tmp_path / "leaky" / "sql").mkdir(parents=True)
+    (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
+        "select * from customer_landing"
+    )
+    leaky = table_asset(
+        "customer_trusted",
+        sql_module=str(tmp_path / "leaky" / "assets.py"),
+        inputs=("customer_landing",),
+        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+        description="One row per customer record, consent ignored (a bug).",
+    )
+    result = dg.materialize(
+        [customer_landing, leaky, accelerometer_trusted],
+        resources={"lakehouse": lakehouse},
+        raise_on_error=False,
+    )
+    assert not result.success
+    consent = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "customer_trusted_all_consented"
+    )
+    assert not consent.passed
+    assert value(consent, "non_consenting_rows") == 8  # b, c, d, e x2, g x2, i
+    assert "@x.test" not in json.dumps(value(consent, "examples"))
+    assert "customer_trusted_all_consented" in failed_steps(result)["customer_trusted"]
+    assert lakehouse.table_file(TABLES["customer_trusted"]).read_bytes() == published
+    built = {
+        e.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    }
+    assert built == {"customer_landing"}
+    assert list((Path(lakehouse.lakehouse_root) / "_staging").iterdir()) == []

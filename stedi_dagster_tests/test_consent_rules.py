@@ -1,0 +1,103 @@
+"""Consent rules on tiny handmade inputs (see handmade.py): null, missing and 0 mean no consent,
+the newest record of an email decides, ties favour no consent, shared serials stay out, and
+machine_learning_curated pairs by millisecond."""
+
+import duckdb
+import pytest
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import check_outcomes, materialize, row_counts
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+
+
+@pytest.fixture(scope="module")
+def handmade_run(definitions, tmp_path_factory):
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path_factory.mktemp("landing"))),
+        lakehouse_root=str(tmp_path_factory.mktemp("lakehouse")),
+    )
+    return lakehouse, materialize(definitions, lakehouse)
+
+
+def rows(lakehouse: Lakehouse, table: str, columns: str) -> list[tuple]:
+    path = str(lakehouse.table_file(TABLES[table]))
+    sql = f"select {columns} from read_parquet(?) order by all"
+    return duckdb.connect().execute(sql, [path]).fetchall()
+
+
+def test_counts_and_every_check_pass(handmade_run):
+    _, result = handmade_run
+    assert result.success
+    assert row_counts(result) == EXPECTED_ROWS
+    assert all(check_outcomes(result).values())
+
+
+def test_landing_keeps_every_record_with_missing_consent_as_null(handmade_run):
+    lakehouse, _ = handmade_run
+    consent = rows(
+        lakehouse, "customer_landing", "email, lastUpdateDate, shareWithResearchAsOfDate"
+    )
+    assert ("c@x.test", 10, None) in consent
+    assert ("b@x.test", 10, None) in consent
+    assert ("d@x.test", 10, 0) in consent
+    assert len(consent) == 13
+
+
+def test_trusted_customers_are_the_consenting_newest_records(handmade_run):
+    lakehouse, _ = handmade_run
+    trusted = rows(
+        lakehouse, "customer_trusted", "email, lastUpdateDate, shareWithResearchAsOfDate"
+    )
+    assert trusted == [
+        ("a@x.test", 10, 5),
+        ("f@x.test", 20, 7),
+        ("h@x.test", 10, 5),
+        ("j@x.test", 10, 5),
+    ]
+
+
+def test_accelerometer_trusted_only_holds_consenting_users(handmade_run):
+    lakehouse, _ = handmade_run
+    users = [u for (u,) in rows(lakehouse, "accelerometer_trusted", "user")]
+    assert users == ["a@x.test"] * 3 + ["f@x.test"] * 2 + ["h@x.test"]
+
+
+def test_curated_customers_need_accelerometer_readings(handmade_run):
+    lakehouse, _ = handmade_run
+    curated = [e for (e,) in rows(lakehouse, "customer_curated", "email")]
+    assert curated == ["a@x.test", "f@x.test", "h@x.test"]
+
+
+def test_step_trainer_trusted_excludes_serials_a_non_consenting_customer_claims(handmade_run):
+    lakehouse, _ = handmade_run
+    readings = rows(lakehouse, "step_trainer_trusted", "serialNumber, sensorReadingTime")
+    assert readings == [("S-A", 100), ("S-A", 200), ("S-F", 200), ("S-F", 500)]
+
+
+def test_machine_learning_pairs_each_step_with_every_reading_of_its_millisecond(handmade_run):
+    lakehouse, _ = handmade_run
+    pairs = rows(lakehouse, "machine_learning_curated", "serialNumber, sensorReadingTime, user, x")
+    assert pairs == [
+        ("S-A", 100, "a@x.test", 1.0),
+        ("S-A", 100, "a@x.test", 2.0),
+        ("S-A", 200, "a@x.test", 0.0),
+        ("S-A", 200, "f@x.test", 0.0),
+        ("S-F", 200, "a@x.test", 0.0),
+        ("S-F", 200, "f@x.test", 0.0),
+        ("S-F", 500, "f@x.test", 0.0),
+    ]
+    columns = duckdb.connect().execute(
+        "describe select * from read_parquet(?)",
+        [str(lakehouse.table_file(TABLES["machine_learning_curated"]))],
+    )
+    assert [c[0] for c in columns.fetchall()] == [
+        "sensorReadingTime",
+        "serialNumber",
+        "distanceFromObject",
+        "user",
+        "timestamp",
+        "x",
+        "y",
+        "z",
+    ]

@@ -1,0 +1,101 @@
+"""Acceptance on the course data (../shared/udacity-starter): every asset and check through Dagster,
+the course's published counts, every check passing, and previews that show no personal data."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster_tests.conftest import (
+    COURSE_EXPECTATIONS,
+    check_outcomes,
+    materialize,
+    row_counts,
+)
+
+COURSE_COUNTS = {
+    "customer_landing": 956,
+    "accelerometer_landing": 81273,
+    "step_trainer_landing": 28680,
+    "customer_trusted": 482,
+    "accelerometer_trusted": 40981,
+    "step_trainer_trusted": 14460,
+    "customer_curated": 482,
+    "machine_learning_curated": 43681,
+}
+
+
+@pytest.fixture(scope="module")
+def course_run(definitions, course_data, tmp_path_factory):
+    lakehouse = Lakehouse(
+        landing_root=str(course_data),
+        lakehouse_root=str(tmp_path_factory.mktemp("lakehouse")),
+        expectations_path=str(COURSE_EXPECTATIONS),
+    )
+    return lakehouse, materialize(definitions, lakehouse)
+
+
+def test_course_counts(course_run):
+    _, result = course_run
+    assert result.success
+    assert row_counts(result) == COURSE_COUNTS
+
+
+def test_every_check_passes_on_course_data(course_run):
+    _, result = course_run
+    outcomes = check_outcomes(result)
+    assert len(outcomes) == 42
+    assert [name for name, passed in outcomes.items() if not passed] == []
+
+
+def test_expected_counts_come_from_the_shipped_expectations_file(course_run):
+    _, result = course_run
+    shipped = json.loads(COURSE_EXPECTATIONS.read_text())["tables"]
+    assert shipped == COURSE_COUNTS
+    for e in result.get_asset_check_evaluations():
+        if e.check_name.endswith("_expected_count"):
+            table = e.asset_key.to_user_string()
+            assert e.metadata["expected"].value == COURSE_COUNTS[table]
+
+
+def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
+    lakehouse, _ = course_run
+    root = lakehouse.lakehouse_root
+    con = duckdb.connect()
+    for name, count in COURSE_COUNTS.items():
+        zone = name.rsplit("_", 1)[1]
+        folder = f"{root}/{zone}/{name}"
+        rows = con.execute("select count(*) from read_parquet(?)", [f"{folder}/*.parquet"])
+        assert rows.fetchall()[0][0] == count
+    assert list((Path(root) / "_staging").iterdir()) == []
+    assert sorted(p.name for p in Path(root).iterdir()) == [
+        "_staging",
+        "curated",
+        "landing",
+        "trusted",
+    ]
+
+
+def test_materializations_report_schema_and_masked_preview(course_run, course_data):
+    _, result = course_run
+    emails, phones = set(), set()
+    for line in (course_data / "customer" / "landing").glob("*.json"):
+        for record in map(json.loads, line.read_text().splitlines()):
+            emails.add(record["email"])
+            phones.add(record["phone"])
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        schema = metadata["dagster/column_schema"].value
+        assert [c.name for c in schema.columns]
+        preview = metadata["preview"].value
+        assert preview.count("\n") >= 2
+        leaked = [e for e in emails if e in preview] + [p for p in phones if p in preview]
+        assert leaked == [], event.materialization.asset_key
+    customer_preview = next(
+        e.materialization.metadata["preview"].value
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.to_user_string() == "customer_trusted"
+    )
+    assert "***@***" in customer_preview

@@ -1,0 +1,92 @@
+"""The code location loads exactly the expected tables, groups, checks, job and executor."""
+
+import dagster as dg
+
+from stedi_dagster.tables import TABLES
+
+EXPECTED_ASSETS = {
+    "customer_landing": "landing",
+    "accelerometer_landing": "landing",
+    "step_trainer_landing": "landing",
+    "customer_trusted": "trusted",
+    "accelerometer_trusted": "trusted",
+    "step_trainer_trusted": "trusted",
+    "customer_curated": "curated",
+    "machine_learning_curated": "curated",
+}
+EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
+LANDING = ("all_rows_landed", "no_unknown_fields")
+DERIVED = ("all_consented", "count_reconciles")
+EXPECTED_CHECKS = (
+    {f"{t}_{p}" for t in EXPECTED_ASSETS for p in EVERY_TABLE}
+    | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z == "landing" for p in LANDING}
+    | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
+    | {"customer_trusted_unique_email", "customer_curated_unique_email"}
+)
+EXPECTED_DEPS = {
+    "customer_landing": set(),
+    "accelerometer_landing": set(),
+    "step_trainer_landing": set(),
+    "customer_trusted": {"customer_landing"},
+    "accelerometer_trusted": {"accelerometer_landing", "customer_trusted"},
+    "customer_curated": {"customer_trusted", "accelerometer_trusted"},
+    "step_trainer_trusted": {
+        "step_trainer_landing",
+        "customer_curated",
+        "customer_landing",
+        "customer_trusted",
+    },
+    "machine_learning_curated": {"step_trainer_trusted", "accelerometer_trusted"},
+}
+
+
+def test_assets_are_the_eight_tables_grouped_by_zone(definitions):
+    graph = definitions.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == EXPECTED_ASSETS
+    assert set(TABLES) == set(EXPECTED_ASSETS)
+
+
+def test_lineage_follows_the_zones(definitions):
+    graph = definitions.resolve_asset_graph()
+    deps = {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert deps == EXPECTED_DEPS
+
+
+def test_every_asset_is_described_owned_and_kinded(definitions):
+    for spec in definitions.resolve_all_asset_specs():
+        assert spec.description and "row" in spec.description, spec.key
+        assert spec.kinds == {"duckdb", "parquet"}, spec.key
+        assert spec.owners == ["team:stedi-data"], spec.key
+        assert spec.tags["zone"] == spec.group_name
+
+
+def test_checks_are_exactly_the_expected_set(definitions):
+    graph = definitions.resolve_asset_graph()
+    names = {key.name for key in graph.asset_check_keys}
+    assert names == EXPECTED_CHECKS
+    assert len(names) == 42
+
+
+def test_consent_checks_block_and_expected_counts_do_not(definitions):
+    specs = {spec.name: spec for asset in definitions.assets for spec in asset.check_specs}
+    for name, spec in specs.items():
+        assert spec.description, name
+        if name.endswith(("_all_consented", "_count_reconciles", "_schema", "_unique_email")):
+            assert spec.blocking, name
+        if name.endswith("_expected_count"):
+            assert not spec.blocking, name
+    assert all(
+        dg.AssetKey("customer_landing") in {d.asset_key for d in spec.additional_deps}
+        for name, spec in specs.items()
+        if name.endswith("_all_consented")
+    )
+
+
+def test_lakehouse_job_runs_in_process(definitions):
+    job = definitions.resolve_job_def("lakehouse")
+    assert job.executor_def.name == "in_process"
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(EXPECTED_ASSETS)
