@@ -162,7 +162,7 @@ class Lakehouse(dg.ConfigurableResource):
         folder.mkdir(parents=True, exist_ok=True)
         target = self.table_file(table)
         os.replace(staged, target)
-        for other in folder.iterdir():
-            if other != target:
-                other.unlink()
+        for stale in folder.glob("*.parquet"):  # a reader of the folder must see only this table
+            if stale != target:
+                stale.unlink()
         return target
