@@ -1,47 +1,67 @@
 """Query the zones by table name, as Athena queries Glue tables: a DuckDB view per table over its
-Parquet folder, either on an in-memory connection (`stedi sql`) or saved in a catalog file that the
-`duckdb` CLI and any DuckDB client can open."""
+Parquet folder, either on an in-memory connection (`stedi sql`) or saved in a catalog file that
+any DuckDB client can open (for an S3 lakehouse, one that reaches S3, e.g. with httpfs)."""
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.storage import is_remote
 from stedi_dagster.tables import TABLES
 
 CATALOG_FILE = "catalog.duckdb"
 
 
-def _view_ddl(lakehouse: Lakehouse, name: str) -> str:
-    # A saved view can't take bound parameters: the path is a quoted SQL string literal.
-    glob = str(lakehouse.table_folder(TABLES[name]) / "*.parquet").replace("'", "''")
-    return f"create or replace view \"{name}\" as select * from read_parquet('{glob}')"
-
-
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:
-    return [name for name in TABLES if lakehouse.table_file(TABLES[name]).is_file()]
+    return [name for name, table in TABLES.items() if lakehouse.is_materialized(table)]
 
 
-def connect(lakehouse: Lakehouse) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with a view for every materialized table."""
-    con = duckdb.connect(":memory:")
-    for name in materialized_tables(lakehouse):
-        con.execute(_view_ddl(lakehouse, name))
-    return con
+def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A view per materialized table, named after it; returns the table names."""
+    names = materialized_tables(lakehouse)
+    for name in names:
+        # A saved view can't take bound parameters: the path is a quoted SQL string literal.
+        glob = f"{lakehouse.table_folder(TABLES[name])}/*.parquet".replace("'", "''")
+        con.execute(f"create or replace view \"{name}\" as select * from read_parquet('{glob}')")
+    return names
 
 
-def write_catalog(lakehouse: Lakehouse, path: Path | None = None) -> Path:
-    """Write (atomically) a DuckDB file with one view per table; returns its path."""
-    path = path or Path(lakehouse.lakehouse_root).resolve() / CATALOG_FILE
+@contextmanager
+def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[str]]]:
+    """An in-memory connection with a view for every materialized table, and their names."""
+    with lakehouse.connect() as con:
+        yield con, create_views(lakehouse, con)
+
+
+def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:
+    """Write a DuckDB file with one view per materialized table, replacing any previous one in
+    one step; by default `<lakehouse_root>/catalog.duckdb`. Returns where it went."""
+    target = out or lakehouse.zones.url(CATALOG_FILE)
+    if is_remote(target):
+        with tempfile.TemporaryDirectory() as folder:
+            local = Path(folder) / CATALOG_FILE
+            _write(lakehouse, local)
+            lakehouse.zones.put(local, target)
+        return target
+    path = Path(target).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    local = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _write(lakehouse, local)
+    os.replace(local, path)
+    return str(path)
+
+
+def _write(lakehouse: Lakehouse, path: Path) -> None:
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
     try:
-        for name in TABLES:
-            con.execute(_view_ddl(lakehouse, name))
+        if lakehouse.zones.remote:
+            con.register_filesystem(lakehouse.zones.fs)
+        create_views(lakehouse, con)
     finally:
         con.close()
-    os.replace(tmp, path)
-    return path

@@ -79,32 +79,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     lakehouse = _lakehouse()
     if catalog.materialized_tables(lakehouse):
         path = catalog.write_catalog(lakehouse)
-        print(f"\ncatalog: duckdb {path}  (one view per table)")
+        print(f"\ncatalog: {path}  (a DuckDB file with one view per table)")
     return 0 if result.success and not failed else 1
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
     lakehouse = _lakehouse()
-    tables = catalog.materialized_tables(lakehouse)
-    if not tables:
-        raise LakehouseError(
-            f"no table is materialized under {lakehouse.lakehouse_root}: run `stedi run` first"
-        )
-    con = catalog.connect(lakehouse)
-    try:
-        relation = con.sql(args.query)
-        if relation is not None:
-            relation.show(max_rows=args.max_rows, max_width=10_000)
-    except duckdb.Error as e:
-        raise LakehouseError(f"{e}\ntables: {', '.join(tables)}") from e
-    finally:
-        con.close()
+    with catalog.connect(lakehouse) as (con, tables):
+        if not tables:
+            raise LakehouseError(
+                f"no table is materialized under {lakehouse.lakehouse_root}: run `stedi run` first"
+            )
+        try:
+            relation = con.sql(args.query)
+            if relation is not None:
+                relation.show(max_rows=args.max_rows, max_width=10_000)
+        except duckdb.Error as e:
+            raise LakehouseError(f"{e}\ntables: {', '.join(tables)}") from e
     return 0
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    path = catalog.write_catalog(_lakehouse(), Path(args.out) if args.out else None)
-    print(path)
+    print(catalog.write_catalog(_lakehouse(), args.out))
     return 0
 
 

@@ -1,12 +1,16 @@
 """The `lakehouse` resource: where landing JSON is read from and where each zone's Parquet goes.
 
-Every step opens its own in-memory DuckDB connection (`connect`), so steps running in parallel
-processes never share a database file or its lock. Tables are exchanged as Parquet files:
-`<lakehouse_root>/<zone>/<table>/<table>.parquet`, replaced atomically by `publish`.
+Both roots are a local folder or `s3://bucket/prefix` (see `storage.py`). Every step opens its own
+in-memory DuckDB connection (`connect`), so steps running in parallel processes never share a
+database file or its lock; S3 is reached through an s3fs filesystem registered on that connection.
+Tables are exchanged as Parquet: `<lakehouse_root>/<zone>/<table>/<table>.parquet`, written to a
+local staging file first and then published in one step (`publish`).
 """
 
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +18,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.storage import Storage
 from stedi_dagster.tables import TABLES, Table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,9 +29,7 @@ SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
 SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
 STAGING_FOLDER = "_staging"
 
-
-class LakehouseError(Exception):
-    """A problem with the lakehouse's inputs or layout, phrased for the user."""
+__all__ = ["Lakehouse", "LakehouseError"]
 
 
 class Lakehouse(dg.ConfigurableResource):
@@ -48,6 +52,13 @@ class Lakehouse(dg.ConfigurableResource):
         default=None, description="DuckDB memory_limit for every step, e.g. '4GB'."
     )
     duckdb_threads: int | None = Field(default=None, description="DuckDB threads for every step.")
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible server (STEDI_S3_ENDPOINT_URL or "
+        "AWS_ENDPOINT_URL); unset means AWS itself.",
+    )
+
+    _storages: dict[str, Storage] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "Lakehouse":
@@ -55,6 +66,8 @@ class Lakehouse(dg.ConfigurableResource):
 
         def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
             return dg.EnvVar(name) if os.environ.get(name) else default
+
+        endpoint = setting("STEDI_S3_ENDPOINT_URL", None) or setting("AWS_ENDPOINT_URL", None)
 
         return cls(
             landing_root=setting("STEDI_LANDING_ROOT", str(SAMPLE_LANDING_ROOT)),
@@ -64,45 +77,61 @@ class Lakehouse(dg.ConfigurableResource):
             duckdb_threads=dg.IntEnvVar("STEDI_DUCKDB_THREADS")
             if os.environ.get("STEDI_DUCKDB_THREADS")
             else None,
+            s3_endpoint_url=endpoint,
         )
 
     # --- locations -------------------------------------------------------------------------
 
-    def landing_folder(self, dataset: str) -> Path:
-        return Path(self.landing_root).resolve() / dataset / "landing"
+    def storage(self, root: str) -> Storage:
+        if root not in self._storages:
+            self._storages[root] = Storage(root, self.s3_endpoint_url)
+        return self._storages[root]
+
+    @property
+    def landing(self) -> Storage:
+        return self.storage(self.landing_root)
+
+    @property
+    def zones(self) -> Storage:
+        return self.storage(self.lakehouse_root)
 
     def landing_files(self, dataset: str) -> list[str]:
         """The dataset's landing JSON files, sorted; an error naming the folder if none."""
-        folder = self.landing_folder(dataset)
-        files = sorted(str(p) for p in folder.glob("*.json") if p.is_file())
+        self.landing.check()
+        folder = self.landing.url(dataset, "landing")
+        files = self.landing.glob(f"{folder}/*.json")
         if not files:
             raise LakehouseError(f"no landing files for {dataset}: no *.json in {folder}")
         return files
 
-    def table_folder(self, table: Table) -> Path:
-        return Path(self.lakehouse_root).resolve() / table.zone / table.name
+    def table_folder(self, table: Table) -> str:
+        return self.zones.url(table.zone, table.name)
 
-    def table_file(self, table: Table) -> Path:
-        return self.table_folder(table) / f"{table.name}.parquet"
+    def table_file(self, table: Table) -> str:
+        return f"{self.table_folder(table)}/{table.name}.parquet"
+
+    def is_materialized(self, table: Table) -> bool:
+        return self.zones.exists(self.table_file(table))
 
     def expectations(self) -> dict[str, int] | None:
         """Expected row counts per table name, or None when no expectations file applies."""
         if self.expectations_path:
-            path = Path(self.expectations_path)
+            storage, url = self.storage(self.expectations_path), self.expectations_path
         else:
-            path = Path(self.landing_root) / "expectations.json"
-            if not path.is_file():
+            storage, url = self.landing, self.landing.url("expectations.json")
+            if not storage.exists(url):
                 return None
         try:
-            counts = json.loads(path.read_text())["tables"]
+            with storage.open(url) as f:
+                counts = json.load(f)["tables"]
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise LakehouseError(
-                f"expectations file {path} is unreadable: {e}; "
+                f"expectations file {url} is unreadable: {e}; "
                 'it should hold {"tables": {"customer_landing": 956, ...}}'
             ) from e
         unknown = set(counts) - set(TABLES)
         if unknown:
-            raise LakehouseError(f"expectations file {path} names unknown tables {sorted(unknown)}")
+            raise LakehouseError(f"expectations file {url} names unknown tables {sorted(unknown)}")
         return {name: int(n) for name, n in counts.items()}
 
     # --- DuckDB ----------------------------------------------------------------------------
@@ -117,6 +146,9 @@ class Lakehouse(dg.ConfigurableResource):
             config["threads"] = self.duckdb_threads
         con = duckdb.connect(":memory:", config=config)
         try:
+            remote = [s for s in (self.landing, self.zones) if s.remote]
+            if remote:  # one s3fs filesystem serves every s3:// path of both roots
+                con.register_filesystem(remote[0].fs)
             for name in tables:
                 self.attach_table(con, TABLES[name])
             yield con
@@ -127,12 +159,13 @@ class Lakehouse(dg.ConfigurableResource):
         self, con: duckdb.DuckDBPyConnection, table: Table, path: Path | None = None
     ) -> None:
         """Create a view named after the table over its published Parquet (or over `path`)."""
-        path = path or self.table_file(table)
-        if not path.is_file():
+        url = str(path) if path else self.table_file(table)
+        if path is None and not self.is_materialized(table):
             raise LakehouseError(
-                f"table {table.name} has not been materialized yet: no Parquet at {path}"
+                f"table {table.name} has not been materialized yet: no Parquet at {url}"
             )
-        con.read_parquet(str(path)).create_view(table.name, replace=True)
+        with self.zones.errors(url):
+            con.read_parquet(url).create_view(table.name, replace=True)
 
     def attach_landing_json(self, con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
         """View `<dataset>_json`: the landing JSON read with the table's explicit schema."""
@@ -146,23 +179,29 @@ class Lakehouse(dg.ConfigurableResource):
 
     @contextmanager
     def staged(self, table: Table) -> Iterator[Path]:
-        """A private path to write a new version of `table` to; removed unless published."""
-        staging = Path(self.lakehouse_root).resolve() / STAGING_FOLDER
-        staging.mkdir(parents=True, exist_ok=True)
-        path = staging / f"{table.name}-{uuid.uuid4().hex}.parquet"
+        """A private local path to write a new version of `table` to; removed unless published.
+        For a local lakehouse it sits on the same disk, so publishing is a rename."""
+        self.zones.check()
+        if self.zones.remote:
+            folder = Path(tempfile.mkdtemp(prefix="stedi-staging-"))
+        else:
+            folder = Path(self.zones.url(STAGING_FOLDER))
+            folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{table.name}-{uuid.uuid4().hex}.parquet"
         try:
             yield path
         finally:
             path.unlink(missing_ok=True)
+            if self.zones.remote:
+                shutil.rmtree(folder, ignore_errors=True)
 
-    def publish(self, table: Table, staged: Path) -> Path:
-        """Atomically make `staged` the table's current version: readers see old or new, never a
-        mix, and a crash before this point leaves the previous version in place."""
-        folder = self.table_folder(table)
-        folder.mkdir(parents=True, exist_ok=True)
+    def publish(self, table: Table, staged: Path) -> str:
+        """Make `staged` the table's current version in one step (a rename on disk, a single
+        upload on S3): readers see old or new, never a mix, and a crash before this point leaves
+        the previous version in place."""
         target = self.table_file(table)
-        os.replace(staged, target)
-        for stale in folder.glob("*.parquet"):  # a reader of the folder must see only this table
-            if stale != target:
-                stale.unlink()
+        self.zones.put(staged, target)
+        for stale in self.zones.glob(f"{self.table_folder(table)}/*.parquet"):
+            if stale != target:  # a reader of the folder must see only this table
+                self.zones.remove(stale)
         return target

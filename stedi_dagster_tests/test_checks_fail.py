@@ -148,7 +148,7 @@ def test_wrong_expectation_fails_expected_count_without_blocking(definitions, tm
 
 
 def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definitions, lakehouse):
-    previous = lakehouse.table_file(TABLES["step_trainer_landing"]).read_bytes()
+    previous = Path(lakehouse.table_file(TABLES["step_trainer_landing"])).read_bytes()
     write_jsonl(
         Path(lakehouse.landing_root) / "step_trainer" / "landing" / "step_trainer-2.json",
         [{"sensorReadingTime": 1, "serialNumber": "S-A", "distanceFromObject": 1, "speed": 3}],
@@ -165,7 +165,7 @@ def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definition
     failures = failed_steps(result)
     assert "step_trainer_landing_no_unknown_fields" in failures["step_trainer_landing"]
     assert "was not published" in failures["step_trainer_landing"]
-    assert lakehouse.table_file(TABLES["step_trainer_landing"]).read_bytes() == previous
+    assert Path(lakehouse.table_file(TABLES["step_trainer_landing"])).read_bytes() == previous
     built = {
         e.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()
@@ -176,7 +176,7 @@ def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definition
 
 def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     """A bug that lets every customer into customer_trusted is caught before publication."""
-    published = lakehouse.table_file(TABLES["customer_trusted"]).read_bytes()
+    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
     (tmp_path / "leaky" / "sql").mkdir(parents=True)
     (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
         "select * from customer_landing"
@@ -203,7 +203,7 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     assert value(consent, "non_consenting_rows") == 8  # b, c, d, e x2, g x2, i
     assert "@x.test" not in json.dumps(value(consent, "examples"))
     assert "customer_trusted_all_consented" in failed_steps(result)["customer_trusted"]
-    assert lakehouse.table_file(TABLES["customer_trusted"]).read_bytes() == published
+    assert Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes() == published
     built = {
         e.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()

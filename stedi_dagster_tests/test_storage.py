@@ -93,7 +93,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
 
     def read() -> None:
         reader = duckdb.connect()
-        glob = str(lakehouse.table_folder(table) / "*.parquet")
+        glob = f"{lakehouse.table_folder(table)}/*.parquet"
         while not stop.is_set():
             seen.add(
                 reader.execute("select count(*) from read_parquet(?)", [glob]).fetchall()[0][0]
@@ -109,6 +109,6 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
         thread.join()
     assert seen <= set(sizes)
     assert len(seen) == 2
-    assert [p.name for p in lakehouse.table_folder(table).iterdir()] == [
+    assert [p.name for p in Path(lakehouse.table_folder(table)).iterdir()] == [
         "accelerometer_landing.parquet"
     ]

@@ -1,7 +1,5 @@
 """Checks guarding the landing zone: every JSON line landed, no unknown field."""
 
-from pathlib import Path
-
 import duckdb
 
 from stedi_dagster.checks import Check, Outcome, scalar, table_checks
@@ -10,16 +8,16 @@ from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import TABLES, Table
 
 
-def json_lines(path: str) -> int:
+def json_lines(lakehouse: Lakehouse, url: str) -> int:
     """Non-blank lines of a newline-delimited JSON file, counted without parsing JSON."""
-    with Path(path).open("rb") as f:
+    with lakehouse.landing.open(url) as f:
         return sum(1 for line in f if line.strip())
 
 
 def all_rows_landed(table: Table) -> Check:
     def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
         files = lakehouse.landing_files(table.dataset)
-        lines = sum(json_lines(f) for f in files)
+        lines = sum(json_lines(lakehouse, f) for f in files)
         rows = scalar(con, f"select count(*) from {table.name}")
         return rows == lines, {"rows": rows, "json_lines": lines, "files": len(files)}
 

@@ -1,0 +1,147 @@
+"""A root folder on local disk or on any S3-compatible endpoint, through fsspec.
+
+Local roots are plain paths; `s3://bucket/prefix` roots go through s3fs, with region and
+credentials from the standard AWS environment variables or profile and an optional endpoint URL
+(MinIO, Ceph, LocalStack, moto). Errors users meet (missing bucket, wrong credentials, endpoint
+unreachable) become `LakehouseError`s that name the location and what to check.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from stedi_dagster.errors import LakehouseError
+
+
+def is_remote(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
+class Storage:
+    """One root folder (local path or `s3://bucket/prefix`)."""
+
+    def __init__(self, root: str, endpoint_url: str | None = None):
+        self.endpoint_url = endpoint_url
+        if is_remote(root):
+            protocol, _, path = root.partition("://")
+            if protocol not in ("s3", "s3a"):
+                raise LakehouseError(f"unsupported storage location {root}: use a folder or s3://")
+            self.fs = fsspec.filesystem(
+                "s3",
+                skip_instance_cache=True,
+                endpoint_url=endpoint_url,
+                config_kwargs={
+                    "connect_timeout": 5,
+                    "read_timeout": 60,
+                    "retries": {"max_attempts": 3},
+                },
+            )
+            self.protocol = "s3://"
+            self.root = "s3://" + path.strip("/")
+        else:
+            self.fs = LocalFileSystem()
+            self.protocol = ""
+            self.root = str(Path(root.removeprefix("file://")).resolve())
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.protocol)
+
+    def url(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+    def _url(self, path: str) -> str:
+        return self.protocol + path if self.remote and not path.startswith(self.protocol) else path
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def glob(self, pattern: str) -> list[str]:
+        with self.errors(pattern):
+            return sorted(self._url(p) for p in self.fs.glob(pattern) if self.fs.isfile(p))
+
+    def exists(self, url: str) -> bool:
+        with self.errors(url):
+            return self.fs.exists(url)
+
+    @contextmanager
+    def open(self, url: str, mode: str = "rb") -> Iterator[IO]:
+        with self.errors(url), self.fs.open(url, mode) as f:
+            yield f
+
+    def check(self) -> None:
+        """Fail early and clearly if the root's bucket is missing, forbidden or unreachable."""
+        if not self.remote:
+            return
+        bucket = self.root.removeprefix(self.protocol).split("/", 1)[0]
+        with self.errors(self.root):
+            try:
+                self.fs.info(bucket)
+            except FileNotFoundError as e:
+                raise LakehouseError(
+                    f"bucket {bucket} does not exist at {self._endpoint()} (for {self.root})"
+                ) from e
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def put(self, local_path: Path, url: str) -> None:
+        """Make `local_path` the object/file at `url` in one step: a local rename, or a single S3
+        upload, which readers see whole or not at all."""
+        with self.errors(url):
+            if self.remote:
+                self.fs.put_file(str(local_path), url)
+            else:
+                Path(url).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(local_path, url)
+
+    def remove(self, url: str) -> None:
+        with self.errors(url):
+            self.fs.rm_file(url)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _endpoint(self) -> str:
+        return self.endpoint_url or "the default AWS endpoint"
+
+    @contextmanager
+    def errors(self, url: str) -> Iterator[None]:
+        """Turn the exceptions of s3fs/botocore into messages that say what to check."""
+        if not self.remote:
+            yield
+            return
+        from botocore.exceptions import (
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+        )
+
+        try:
+            yield
+        except LakehouseError:
+            raise
+        except PermissionError as e:
+            raise LakehouseError(
+                f"access to {url} was denied at {self._endpoint()}: {e}. Check the AWS "
+                "credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)."
+            ) from e
+        except NoCredentialsError as e:
+            raise LakehouseError(
+                f"no AWS credentials to read {url}: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            ) from e
+        except (EndpointConnectionError, ConnectTimeoutError) as e:
+            raise LakehouseError(
+                f"cannot reach the S3 endpoint {self._endpoint()} for {url}: {e}. Check "
+                "STEDI_S3_ENDPOINT_URL (or AWS_ENDPOINT_URL) and the network."
+            ) from e
+        except FileNotFoundError as e:
+            if "bucket" in str(e).lower():
+                bucket = url.removeprefix(self.protocol).split("/", 1)[0]
+                raise LakehouseError(
+                    f"bucket {bucket} does not exist at {self._endpoint()} (for {url})"
+                ) from e
+            raise
