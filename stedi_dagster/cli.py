@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from stedi_dagster import catalog
+from stedi_dagster.ddl import athena_ddl
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.tables import TABLES
@@ -104,6 +105,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ddl(args: argparse.Namespace) -> int:
+    print(athena_ddl(args.location, args.database), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stedi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("catalog", help="write a DuckDB file with one view per table")
     p.add_argument("--out", help="catalog file (default <lakehouse>/catalog.duckdb)")
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("ddl", help="print DDL registering every table in another catalog")
+    p.add_argument("--dialect", choices=["athena"], default="athena")
+    p.add_argument("--location", required=True, help="the lakehouse root, s3://bucket/prefix")
+    p.add_argument("--database", default="stedi")
+    p.set_defaults(func=cmd_ddl)
 
     args = parser.parse_args(argv)
     try:

@@ -159,18 +159,20 @@ class Lakehouse(dg.ConfigurableResource):
         self, con: duckdb.DuckDBPyConnection, table: Table, path: Path | None = None
     ) -> None:
         """Create a view named after the table over its published Parquet (or over `path`)."""
-        url = str(path) if path else self.table_file(table)
-        if path is None and not self.is_materialized(table):
-            raise LakehouseError(
-                f"table {table.name} has not been materialized yet: no Parquet at {url}"
-            )
-        with self.zones.errors(url):
-            con.read_parquet(url).create_view(table.name, replace=True)
+        if path is None:
+            url = self.table_file(table)
+            if not self.is_materialized(table):
+                raise LakehouseError(
+                    f"table {table.name} has not been materialized yet: no Parquet at {url}"
+                )
+            path = self.zones.local_copy(url)
+        con.read_parquet(str(path)).create_view(table.name, replace=True)
 
     def attach_landing_json(self, con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
         """View `<dataset>_json`: the landing JSON read with the table's explicit schema."""
         files = self.landing_files(table.dataset)
-        con.read_json(files, format="newline_delimited", columns=table.columns).create_view(
+        local = [self.landing.local_copy(f) for f in files]
+        con.read_json(local, format="newline_delimited", columns=table.columns).create_view(
             f"{table.dataset}_json", replace=True
         )
         return files

@@ -57,21 +57,25 @@ def table_asset(
     )
     def _asset(context: dg.AssetExecutionContext, lakehouse: Lakehouse) -> Iterator:
         selected = [c for c in checks if c.key in context.selected_asset_check_keys]
-        if table.key not in context.selected_asset_keys:
-            with lakehouse.connect(name, *check_reads) as con:
-                yield from (c.evaluate(con, lakehouse) for c in selected)
-            return
+        materializing = table.key in context.selected_asset_keys
+        try:
+            if materializing:
+                yield from _materialize(context, lakehouse, selected)
+            else:
+                with lakehouse.connect(name, *check_reads) as con:
+                    yield from (c.evaluate(con, lakehouse) for c in selected)
+        except (duckdb.Error, LakehouseError) as e:
+            kept = "\nThe previous version of the table stays in place." if materializing else ""
+            raise dg.Failure(description=f"{name}: {e}{kept}") from e
+
+    def _materialize(
+        context: dg.AssetExecutionContext, lakehouse: Lakehouse, selected: list[Check]
+    ) -> Iterator:
         with (
             lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as con,
             lakehouse.staged(table) as staged,
         ):
-            try:
-                metadata = _write(con, lakehouse, table, sql, staged)
-            except (duckdb.Error, LakehouseError) as e:
-                raise dg.Failure(
-                    description=f"{name} was not published: {e}\n"
-                    "The previous version of the table stays in place."
-                ) from e
+            metadata = _write(con, lakehouse, table, sql, staged)
             results = [c.evaluate(con, lakehouse) for c in selected]
             failure = _blocking_failure(table, checks, results)
             if failure:
@@ -80,7 +84,7 @@ def table_asset(
             metadata["dagster/row_count"] = metadata.pop("rows")
             metadata["preview"] = dg.MetadataValue.md(_preview(con, table))
             path = lakehouse.publish(table, staged)
-        metadata["path"] = dg.MetadataValue.path(str(path))
+        metadata["path"] = dg.MetadataValue.path(path)
         metadata["dagster/column_schema"] = table.column_schema
         context.log.info(f"{name}: {metadata['dagster/row_count']} rows published to {path}")
         yield dg.MaterializeResult(asset_key=table.key, metadata=metadata)
@@ -114,7 +118,7 @@ def _blocking_failure(
         return None
     names = ", ".join(r.check_name for r in failed)
     return dg.Failure(
-        description=f"{table.name} was not published: blocking check(s) failed: {names}. "
+        description=f"{table.name}: blocking check(s) failed: {names}.\n"
         "The previous version of the table stays in place.",
         metadata={r.check_name: dg.MetadataValue.json(_jsonable(r.metadata)) for r in failed},
     )

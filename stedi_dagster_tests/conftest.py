@@ -3,7 +3,7 @@ materializes the code location's assets and checks through Dagster."""
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +11,7 @@ import pytest
 
 from stedi_dagster.definitions import defs
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
+from stedi_dagster_tests.s3_server import moto_server
 
 COURSE_DATA = Path(
     os.environ.get("STEDI_COURSE_DATA", PROJECT_ROOT.parent / "shared" / "udacity-starter")
@@ -86,3 +87,55 @@ def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
         for e in result.all_events
         if e.is_step_failure
     }
+
+
+# --- a real S3-compatible server on loopback (s3_server.py) -----------------------------------
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[dict[str, str]]:
+    """Standard AWS variables with test credentials, as a user would export them."""
+    saved = {k: os.environ.get(k) for k in [*AWS_TEST_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL"]}
+    os.environ.update(AWS_TEST_ENV)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        yield AWS_TEST_ENV
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(aws_env) -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint):
+    """An s3fs filesystem on the test server."""
+    import s3fs
+
+    return s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
+
+
+@pytest.fixture(scope="session")
+def course_on_s3(s3, course_data) -> str:
+    """The course data uploaded to s3://stedi-landing/course."""
+    s3.mkdir("stedi-landing")
+    for dataset in ("customer", "accelerometer", "step_trainer"):
+        for f in sorted((course_data / dataset / "landing").glob("*.json")):
+            s3.put_file(str(f), f"stedi-landing/course/{dataset}/landing/{f.name}")
+    return "s3://stedi-landing/course"

@@ -8,16 +8,20 @@ from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import TABLES, Table
 
 
-def json_lines(lakehouse: Lakehouse, url: str) -> int:
+def json_lines(path: str, chunk_bytes: int = 1 << 24) -> int:
     """Non-blank lines of a newline-delimited JSON file, counted without parsing JSON."""
-    with lakehouse.landing.open(url) as f:
-        return sum(1 for line in f if line.strip())
+    lines, tail = 0, b""
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_bytes):
+            *complete, tail = (tail + chunk).split(b"\n")
+            lines += sum(1 for line in complete if line.strip())
+    return lines + (1 if tail.strip() else 0)
 
 
 def all_rows_landed(table: Table) -> Check:
     def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
         files = lakehouse.landing_files(table.dataset)
-        lines = sum(json_lines(lakehouse, f) for f in files)
+        lines = sum(json_lines(lakehouse.landing.local_copy(f)) for f in files)
         rows = scalar(con, f"select count(*) from {table.name}")
         return rows == lines, {"rows": rows, "json_lines": lines, "files": len(files)}
 
@@ -34,7 +38,8 @@ def no_unknown_fields(table: Table) -> Check:
 
     def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
         files = lakehouse.landing_files(table.dataset)
-        found = con.execute(sql, [files, list(table.columns)]).fetchall()
+        local = [lakehouse.landing.local_copy(f) for f in files]
+        found = con.execute(sql, [local, list(table.columns)]).fetchall()
         return not found, {
             "unknown_fields": {field: n for field, n in found},
             "known_fields": list(table.columns),

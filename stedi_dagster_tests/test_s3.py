@@ -1,0 +1,229 @@
+"""S3 end to end against a real S3-compatible server (moto's server mode) on loopback: the course
+data with both roots on S3, a mixed run, `stedi sql` and the catalog on S3, atomic replacement for
+concurrent readers, and the errors users meet, each clear and changing nothing."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import (
+    COURSE_EXPECTATIONS,
+    check_outcomes,
+    failed_steps,
+    materialize,
+    row_counts,
+)
+from stedi_dagster_tests.s3_server import free_port, moto_server
+from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+
+
+def objects(s3, prefix: str) -> list[str]:
+    return sorted(s3.find(prefix))
+
+
+@pytest.fixture(scope="module")
+def s3_run(definitions, s3, s3_endpoint, course_on_s3):
+    s3.mkdir("stedi-lakehouse")
+    lakehouse = Lakehouse(
+        landing_root=course_on_s3,
+        lakehouse_root="s3://stedi-lakehouse/prod",
+        expectations_path=str(COURSE_EXPECTATIONS),
+        s3_endpoint_url=s3_endpoint,
+    )
+    return lakehouse, materialize(definitions, lakehouse)
+
+
+def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
+    _, result = s3_run
+    assert result.success, failed_steps(result)
+    assert row_counts(result) == COURSE_COUNTS
+    outcomes = check_outcomes(result)
+    assert len(outcomes) == 42 and all(outcomes.values())
+
+
+def test_s3_layout_is_one_parquet_object_per_table_folder(s3_run, s3):
+    _, _ = s3_run
+    expected = [
+        f"stedi-lakehouse/prod/{t.zone}/{name}/{name}.parquet" for name, t in TABLES.items()
+    ]
+    assert objects(s3, "stedi-lakehouse/prod") == sorted(expected)
+
+
+def test_stedi_sql_and_catalog_read_the_s3_lakehouse(s3_run, s3, s3_endpoint, tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STEDI_")},
+        "STEDI_LAKEHOUSE_ROOT": "s3://stedi-lakehouse/prod",
+        "STEDI_S3_ENDPOINT_URL": s3_endpoint,
+    }
+    stedi = str(Path(sys.executable).parent / "stedi")
+    query = "select count(*) from machine_learning_curated"
+    done = subprocess.run([stedi, "sql", query], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "43681" in done.stdout
+
+    done = subprocess.run([stedi, "catalog"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "s3://stedi-lakehouse/prod/catalog.duckdb"
+    local = tmp_path / "catalog.duckdb"
+    s3.get_file("stedi-lakehouse/prod/catalog.duckdb", str(local))
+    con = duckdb.connect(str(local), read_only=True)
+    con.register_filesystem(s3)
+    assert con.execute("select count(*) from customer_curated").fetchall() == [(482,)]
+    s3.rm_file("stedi-lakehouse/prod/catalog.duckdb")
+
+
+def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_on_s3, tmp_path):
+    lakehouse = Lakehouse(
+        landing_root=course_on_s3,
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        expectations_path=str(COURSE_EXPECTATIONS),
+        s3_endpoint_url=s3_endpoint,
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success, failed_steps(result)
+    assert row_counts(result) == COURSE_COUNTS
+    assert all(check_outcomes(result).values())
+    assert Path(lakehouse.table_file(TABLES["customer_curated"])).is_file()
+
+
+def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
+    s3.mkdir("stedi-atomic")
+    lakehouse = Lakehouse(
+        landing_root="s3://stedi-atomic/landing",
+        lakehouse_root="s3://stedi-atomic/lakehouse",
+        s3_endpoint_url=s3_endpoint,
+    )
+    table = TABLES["accelerometer_landing"]
+    sizes = (1_000, 400_000)
+    con = duckdb.connect()
+
+    def publish(rows: int) -> None:
+        with lakehouse.staged(table) as staged:
+            con.sql(
+                f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
+                f"from range({rows})"
+            ).to_parquet(str(staged))
+            lakehouse.publish(table, staged)
+
+    publish(sizes[0])
+    seen: set[int] = set()
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with lakehouse.connect() as reader:
+            while not stop.is_set():
+                try:
+                    url = lakehouse.table_file(table)
+                    seen.add(
+                        reader.execute("select count(*) from read_parquet(?)", [url]).fetchall()[0][
+                            0
+                        ]
+                    )
+                except Exception as e:  # noqa: BLE001 - collected and asserted on below
+                    errors.append(e)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for i in range(12):
+            publish(sizes[i % 2])
+    finally:
+        stop.set()
+        thread.join()
+    # A read that spans a replacement is refused (s3fs reads with If-Match on the ETag), never
+    # answered with a mix of versions; every answered read is one whole version.
+    assert seen == set(sizes)
+    assert all("no longer exists" in str(e) for e in errors), errors[:1]
+
+
+# --- the errors users meet ----------------------------------------------------------------
+
+
+def assert_fails_cleanly(definitions, lakehouse: Lakehouse, message: str, lakehouse_dir: Path):
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    errors = failed_steps(result)
+    assert {"customer_landing", "accelerometer_landing", "step_trainer_landing"} <= set(errors)
+    for error in errors.values():
+        assert message in error, error
+    assert row_counts(result) == {}
+    assert not (lakehouse_dir / "landing").exists()  # nothing was published
+
+
+def test_missing_bucket(definitions, s3_endpoint, tmp_path):
+    lakehouse = Lakehouse(
+        landing_root="s3://no-such-bucket/course",
+        lakehouse_root=str(tmp_path),
+        s3_endpoint_url=s3_endpoint,
+    )
+    assert_fails_cleanly(
+        definitions, lakehouse, f"bucket no-such-bucket does not exist at {s3_endpoint}", tmp_path
+    )
+
+
+def test_missing_lakehouse_bucket_changes_nothing(definitions, s3, s3_endpoint, course_on_s3):
+    lakehouse = Lakehouse(
+        landing_root=course_on_s3,
+        lakehouse_root="s3://no-lakehouse-bucket/prod",
+        s3_endpoint_url=s3_endpoint,
+    )
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    assert "bucket no-lakehouse-bucket does not exist" in failed_steps(result)["customer_landing"]
+    assert not s3.exists("no-lakehouse-bucket")
+
+
+def test_wrong_credentials(definitions, tmp_path, monkeypatch, aws_env):
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:  # this one checks keys
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1")
+        lakehouse = Lakehouse(
+            landing_root="s3://stedi-landing/course",
+            lakehouse_root=str(tmp_path),
+            s3_endpoint_url=endpoint,
+        )
+        assert_fails_cleanly(
+            definitions, lakehouse, "access to s3://stedi-landing/course", tmp_path
+        )
+        assert (
+            "Check the AWS credentials"
+            in failed_steps(materialize(definitions, lakehouse))["customer_landing"]
+        )
+
+
+def test_unreachable_endpoint(definitions, tmp_path, aws_env):
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    lakehouse = Lakehouse(
+        landing_root="s3://stedi-landing/course",
+        lakehouse_root=str(tmp_path),
+        s3_endpoint_url=endpoint,
+    )
+    assert_fails_cleanly(
+        definitions, lakehouse, f"cannot reach the S3 endpoint {endpoint}", tmp_path
+    )
+
+
+def test_prefix_without_landing_files(definitions, s3_endpoint, course_on_s3, tmp_path):
+    lakehouse = Lakehouse(
+        landing_root="s3://stedi-landing/nothing-here",
+        lakehouse_root=str(tmp_path),
+        s3_endpoint_url=s3_endpoint,
+    )
+    assert_fails_cleanly(
+        definitions,
+        lakehouse,
+        "no landing files for",
+        tmp_path,
+    )
+    errors = failed_steps(materialize(definitions, lakehouse))
+    assert (
+        "no *.json in s3://stedi-landing/nothing-here/customer/landing"
+        in errors["customer_landing"]
+    )
