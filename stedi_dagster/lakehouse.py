@@ -97,9 +97,13 @@ class Lakehouse(dg.ConfigurableResource):
 
     def landing_files(self, dataset: str) -> list[str]:
         """The dataset's landing JSON files, sorted; an error naming the folder if none."""
+        return sorted(self.landing_versions(dataset))
+
+    def landing_versions(self, dataset: str) -> dict[str, str]:
+        """The dataset's landing JSON files with a version token each (see Storage.versions)."""
         self.landing.check()
         folder = self.landing.url(dataset, "landing")
-        files = self.landing.glob(f"{folder}/*.json")
+        files = self.landing.versions(f"{folder}/*.json")
         if not files:
             raise LakehouseError(f"no landing files for {dataset}: no *.json in {folder}")
         return files

@@ -67,8 +67,18 @@ class Storage:
     # --- reading ---------------------------------------------------------------------------
 
     def glob(self, pattern: str) -> list[str]:
+        return sorted(self.versions(pattern))
+
+    def versions(self, pattern: str) -> dict[str, str]:
+        """The files matching `pattern`, each with a token that changes when its content does
+        (the ETag on S3; size and modification time on disk)."""
         with self.errors(pattern):
-            return sorted(self._url(p) for p in self.fs.glob(pattern) if self.fs.isfile(p))
+            found = self.fs.glob(pattern, detail=True)
+        return {
+            self._url(path): str(info.get("ETag") or f"{info['size']}:{info.get('mtime')}")
+            for path, info in sorted(found.items())
+            if info.get("type") == "file"
+        }
 
     def exists(self, url: str) -> bool:
         with self.errors(url):

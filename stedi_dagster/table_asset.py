@@ -23,6 +23,11 @@ from stedi_dagster.tables import TABLES, Table
 
 PREVIEW_ROWS = 5
 OWNER = "team:stedi-data"
+# Trusted and curated tables follow their inputs, but never past a failed blocking check
+# (eager alone would still run after one).
+DOWNSTREAM_AUTOMATION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
 
 
 def table_asset(
@@ -50,6 +55,7 @@ def table_asset(
                 kinds={"duckdb", "parquet"},
                 owners=[OWNER],
                 tags={"zone": table.zone, "dataset": table.dataset},
+                automation_condition=None if table.zone == "landing" else DOWNSTREAM_AUTOMATION,
             )
         ],
         check_specs=[c.spec for c in checks],

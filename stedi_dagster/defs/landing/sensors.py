@@ -1,0 +1,59 @@
+"""One sensor per landing dataset: when its JSON files change (a file added, replaced or removed,
+on local disk or S3), request a materialization of the dataset's landing table. Trusted and
+curated tables follow through their automation conditions (see `stedi_dagster.table_asset`)."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
+
+SENSOR_INTERVAL_SECONDS = 30
+
+
+def fingerprint(versions: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()
+
+
+def landing_sensor(dataset: str) -> dg.SensorDefinition:
+    table = TABLES[f"{dataset}_landing"]
+
+    @dg.sensor(
+        name=f"{dataset}_landing_files",
+        description=f"Materializes {table.name} when {dataset}/landing/*.json changes.",
+        asset_selection=[table.key],
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, lakehouse: Lakehouse):
+        try:
+            versions = lakehouse.landing_versions(dataset)
+        except LakehouseError as e:
+            return dg.SkipReason(str(e))
+        current = fingerprint(versions)
+        if context.cursor == current:
+            return dg.SkipReason(f"no change in {len(versions)} {dataset} landing files")
+        context.update_cursor(current)
+        return dg.RunRequest(
+            run_key=f"{table.name}-{current[:16]}",
+            asset_selection=[table.key],
+            tags={"stedi/landing_files": str(len(versions))},
+        )
+
+    return _sensor
+
+
+customer_landing_files, accelerometer_landing_files, step_trainer_landing_files = (
+    landing_sensor(dataset) for dataset in LANDING_DATASETS
+)
+
+automation = dg.AutomationConditionSensorDefinition(
+    "stedi_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Materializes trusted and curated tables once their inputs are newer and every "
+    "blocking check upstream has passed.",
+)
