@@ -65,14 +65,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, table in TABLES.items():
         mine = [e for e in evaluations if e.asset_key == table.key]
         passed = sum(e.passed for e in mine)
+        warned = sum(not e.passed and e.severity == dg.AssetCheckSeverity.WARN for e in mine)
         count = f"{rows[name]:,}" if name in rows else "-"
-        print(f"{table.zone:<8} {name:<26} {count:>10}  {passed}/{len(mine)} passed")
-    failed = [e for e in evaluations if not e.passed]
-    for e in failed:
-        print(
-            f"  FAILED {e.check_name} ({e.severity.value}): "
-            f"{ {k: getattr(v, 'value', v) for k, v in e.metadata.items()} }"
-        )
+        warnings = f", {warned} warning" if warned else ""
+        print(f"{table.zone:<8} {name:<26} {count:>10}  {passed}/{len(mine)} passed{warnings}")
+    errors = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    for e in (e for e in evaluations if not e.passed):
+        label = "FAILED" if e in errors else "WARN"
+        evidence = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+        print(f"  {label} {e.check_name}: {evidence}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if catalog.materialized_tables(lakehouse):
         path = catalog.write_catalog(lakehouse)
         print(f"\ncatalog: {path}  (a DuckDB file with one view per table)")
-    return 0 if result.success and not failed else 1
+    return 0 if result.success and not errors else 1
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -29,28 +29,50 @@ FIRST = ("Santosh", "Ben", "Frank", "Jerry", "Sarah", "Lyn", "Danny", "Liz", "Ch
 LAST = ("Clayton", "Khatib", "Doshi", "Mitra", "Lincoln", "Ahmed", "Abram", "Hansen", "Stark")
 
 
+TABLE_NAMES = (
+    "customer_landing",
+    "accelerometer_landing",
+    "step_trainer_landing",
+    "customer_trusted",
+    "accelerometer_trusted",
+    "step_trainer_trusted",
+    "customer_curated",
+    "machine_learning_curated",
+)
+MODES = ("any_time", "from_consent_date")
+
+
 @dataclass
 class Counts:
-    """Row counts per table, accumulated while writing."""
+    """Row counts per consent mode and table, and machine_learning_curated's count with
+    same-customer pairing, accumulated while writing."""
 
-    tables: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            (
-                "customer_landing",
-                "accelerometer_landing",
-                "step_trainer_landing",
-                "customer_trusted",
-                "accelerometer_trusted",
-                "step_trainer_trusted",
-                "customer_curated",
-                "machine_learning_curated",
-            ),
-            0,
-        )
+    tables: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {mode: dict.fromkeys(TABLE_NAMES, 0) for mode in MODES}
     )
+    same_customer_pairs: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MODES, 0))
 
-    def add(self, table: str, n: int = 1) -> None:
-        self.tables[table] += n
+    def add(self, table: str, n: int = 1, modes: tuple[str, ...] = MODES) -> None:
+        for mode in modes:
+            self.tables[mode][table] += n
+
+    def expectations(self) -> dict:
+        """The expectations file's `tables` (default settings) and `variants` (overrides)."""
+        defaults, from_consent = self.tables["any_time"], self.tables["from_consent_date"]
+        changed = {t: n for t, n in from_consent.items() if n != defaults[t]}
+        return {
+            "tables": defaults,
+            "variants": {
+                "consent_mode=from_consent_date": changed,
+                "ml_pairing=same_customer": {
+                    "machine_learning_curated": self.same_customer_pairs["any_time"]
+                },
+                "consent_mode=from_consent_date ml_pairing=same_customer": {
+                    **changed,
+                    "machine_learning_curated": self.same_customer_pairs["from_consent_date"],
+                },
+            },
+        }
 
 
 class JsonLinesWriter:
@@ -81,9 +103,15 @@ class JsonLinesWriter:
 class Customer:
     email: str
     serial: str
-    consents: bool  # as decided by the newest record
+    consent_at: int | None  # as decided by the newest record; None: no consent
     times: list[int]
     accel_per_time: list[int]
+
+    def trusted_from(self, mode: str) -> int | None:
+        """The first reading time trusted in `mode`, or None if no reading is."""
+        if self.consent_at is None:
+            return None
+        return self.consent_at if mode == "from_consent_date" else -1
 
 
 def generate(
@@ -117,10 +145,10 @@ def generate(
             w.close()
     expectations = {
         "generator": {"scale": scale, "seed": seed, "rows_per_file": rows_per_file},
-        "tables": counts.tables,
+        **counts.expectations(),
     }
     (out / "expectations.json").write_text(json.dumps(expectations, indent=2) + "\n")
-    return counts.tables
+    return counts.tables["any_time"]
 
 
 def _customer(rng: random.Random, i: int, window_ms: int, writers, counts: Counts) -> Customer:
@@ -131,7 +159,6 @@ def _customer(rng: random.Random, i: int, window_ms: int, writers, counts: Count
     times = sorted(rng.sample(range(BLOCK_GRID_POINTS), n_times))
     times = [window_ms + t * GRID_MS for t in times]
     registered = window_ms - rng.randint(1, 30) * 86_400_000
-    consents = rng.random() < 0.5
     record = {
         "customerName": f"{first} {last}",
         "email": email,
@@ -143,9 +170,11 @@ def _customer(rng: random.Random, i: int, window_ms: int, writers, counts: Count
         "shareWithPublicAsOfDate": registered if rng.random() < 0.3 else None,
         "shareWithFriendsAsOfDate": registered if rng.random() < 0.3 else None,
     }
-    if consents:
+    consent_at = None
+    if rng.random() < 0.5:
         late = times and rng.random() < 0.2  # consent given after the first readings
-        record["shareWithResearchAsOfDate"] = times[len(times) // 2] if late else registered
+        consent_at = times[len(times) // 2] if late else registered
+        record["shareWithResearchAsOfDate"] = consent_at
     else:
         absent = rng.choice(("null", "zero", "missing"))
         if absent != "missing":
@@ -153,26 +182,32 @@ def _customer(rng: random.Random, i: int, window_ms: int, writers, counts: Count
     records = [record]
     if rng.random() < 0.03:  # a newer record for the same email, which decides consent
         newer = dict(record, lastUpdateDate=registered + rng.randint(1, 10) * 3_600_000)
-        consents = rng.random() < 0.5
-        newer["shareWithResearchAsOfDate"] = newer["lastUpdateDate"] if consents else 0
+        consent_at = newer["lastUpdateDate"] if rng.random() < 0.5 else None
+        newer["shareWithResearchAsOfDate"] = consent_at or 0
         records.append(newer)
     for r in records:
         writers["customer"].write(json.dumps(r) + "\n")
     counts.add("customer_landing", len(records))
     accel_per_time = [rng.choices((1, 2, 3, 4, 5), (20, 25, 20, 20, 15))[0] for _ in times]
-    customer = Customer(email, serial, consents, times, accel_per_time)
-    if consents:
+    customer = Customer(email, serial, consent_at, times, accel_per_time)
+    if consent_at is not None:
         counts.add("customer_trusted")
-        counts.add("accelerometer_trusted", sum(accel_per_time))
-        if times:
-            counts.add("customer_curated")
-            counts.add("step_trainer_trusted", len(times))
+    for mode in MODES:
+        start = customer.trusted_from(mode)
+        if start is None:
+            continue
+        kept = [(t, k) for t, k in zip(times, accel_per_time, strict=True) if t >= start]
+        counts.add("accelerometer_trusted", sum(k for _, k in kept), (mode,))
+        counts.same_customer_pairs[mode] += sum(k for _, k in kept)  # one step reading per time
+        if kept:
+            counts.add("customer_curated", 1, (mode,))
+            counts.add("step_trainer_trusted", len(kept), (mode,))
     return customer
 
 
 def _write_readings(rng: random.Random, customers: list[Customer], writers, counts: Counts):
-    trusted_steps: dict[int, int] = {}
-    trusted_accel: dict[int, int] = {}
+    # per consent mode: millisecond -> trusted step readings, trusted accelerometer readings
+    trusted = {mode: {} for mode in MODES}
     for c in customers:
         accel, steps = writers["accelerometer"], writers["step_trainer"]
         for t, k in zip(c.times, c.accel_per_time, strict=True):
@@ -184,12 +219,13 @@ def _write_readings(rng: random.Random, customers: list[Customer], writers, coun
                 f'{{"sensorReadingTime":{t},"serialNumber":"{c.serial}",'
                 f'"distanceFromObject":{distance}}}\n'
             )
-            if c.consents:
-                trusted_steps[t] = trusted_steps.get(t, 0) + 1
-                trusted_accel[t] = trusted_accel.get(t, 0) + k
+            for mode in MODES:
+                start = c.trusted_from(mode)
+                if start is not None and t >= start:
+                    n_steps, n_accel = trusted[mode].get(t, (0, 0))
+                    trusted[mode][t] = (n_steps + 1, n_accel + k)
         counts.add("accelerometer_landing", sum(c.accel_per_time))
         counts.add("step_trainer_landing", len(c.times))
-    counts.add(
-        "machine_learning_curated",
-        sum(n * trusted_accel[t] for t, n in trusted_steps.items()),
-    )
+    for mode in MODES:
+        pairs = sum(n_steps * n_accel for n_steps, n_accel in trusted[mode].values())
+        counts.add("machine_learning_curated", pairs, (mode,))

@@ -7,6 +7,7 @@ Tables are exchanged as Parquet: `<lakehouse_root>/<zone>/<table>/<table>.parque
 local staging file first and then published in one step (`publish`).
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,12 +16,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import duckdb
 from pydantic import Field, PrivateAttr
 
 from stedi_dagster.errors import LakehouseError
+from stedi_dagster.sql_file import read_sql
 from stedi_dagster.storage import Storage
 from stedi_dagster.tables import TABLES, Table
 
@@ -28,6 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
 SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
 STAGING_FOLDER = "_staging"
+# Used for pseudonyms when no key is set and the lakehouse is on local disk; never in production.
+DEVELOPMENT_PSEUDONYM_KEY = b"stedi-local-development-key"
 
 __all__ = ["Lakehouse", "LakehouseError"]
 
@@ -58,6 +63,23 @@ class Lakehouse(dg.ConfigurableResource):
         "AWS_ENDPOINT_URL); unset means AWS itself.",
     )
 
+    consent_mode: Literal["any_time", "from_consent_date"] = Field(
+        default="any_time",
+        description="any_time: every reading of a consenting customer (the course's rule); "
+        "from_consent_date: only readings taken at or after shareWithResearchAsOfDate "
+        "(STEDI_CONSENT_MODE).",
+    )
+    ml_pairing: Literal["timestamp", "same_customer"] = Field(
+        default="timestamp",
+        description="How machine_learning_curated pairs readings: by millisecond alone, or by "
+        "millisecond and customer (STEDI_ML_PAIRING).",
+    )
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="Secret key of the pseudonymous subject ids (STEDI_PSEUDONYM_KEY); required "
+        "for a lakehouse on S3, a development key is used on local disk.",
+    )
+
     _storages: dict[str, Storage] = PrivateAttr(default_factory=dict)
 
     @classmethod
@@ -78,6 +100,9 @@ class Lakehouse(dg.ConfigurableResource):
             if os.environ.get("STEDI_DUCKDB_THREADS")
             else None,
             s3_endpoint_url=endpoint,
+            consent_mode=setting("STEDI_CONSENT_MODE", "any_time"),
+            ml_pairing=setting("STEDI_ML_PAIRING", "timestamp"),
+            pseudonym_key=setting("STEDI_PSEUDONYM_KEY", None),
         )
 
     # --- locations -------------------------------------------------------------------------
@@ -118,7 +143,8 @@ class Lakehouse(dg.ConfigurableResource):
         return self.zones.exists(self.table_file(table))
 
     def expectations(self) -> dict[str, int] | None:
-        """Expected row counts per table name, or None when no expectations file applies."""
+        """Expected row counts per table name for this lakehouse's settings, or None when no
+        expectations file applies (or it has no variant for these settings)."""
         if self.expectations_path:
             storage, url = self.storage(self.expectations_path), self.expectations_path
         else:
@@ -127,7 +153,13 @@ class Lakehouse(dg.ConfigurableResource):
                 return None
         try:
             with storage.open(url) as f:
-                counts = json.load(f)["tables"]
+                document = json.load(f)
+            counts = dict(document["tables"])
+            variant = self.settings_variant()
+            if variant:
+                if variant not in document.get("variants", {}):
+                    return None
+                counts |= document["variants"][variant]
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise LakehouseError(
                 f"expectations file {url} is unreadable: {e}; "
@@ -137,6 +169,16 @@ class Lakehouse(dg.ConfigurableResource):
         if unknown:
             raise LakehouseError(f"expectations file {url} names unknown tables {sorted(unknown)}")
         return {name: int(n) for name, n in counts.items()}
+
+    def settings_variant(self) -> str:
+        """The settings that differ from the defaults, as an expectations file names its variants
+        ("consent_mode=from_consent_date ml_pairing=same_customer"); "" for the defaults."""
+        defaults = {"consent_mode": "any_time", "ml_pairing": "timestamp"}
+        return " ".join(
+            f"{name}={getattr(self, name)}"
+            for name, default in defaults.items()
+            if getattr(self, name) != default
+        )
 
     # --- DuckDB ----------------------------------------------------------------------------
 
@@ -153,11 +195,40 @@ class Lakehouse(dg.ConfigurableResource):
             remote = [s for s in (self.landing, self.zones) if s.remote]
             if remote:  # one s3fs filesystem serves every s3:// path of both roots
                 con.register_filesystem(remote[0].fs)
+            self._set_variables(con)
             for name in tables:
                 self.attach_table(con, TABLES[name])
             yield con
         finally:
             con.close()
+
+    def _set_variables(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The settings every SQL file may read with getvariable(), and the pseudonym() macro
+        (HMAC-SHA256 of a value under the pseudonym key, in SQL, 32 hex characters)."""
+        con.execute("set variable consent_mode = ?", [self.consent_mode])
+        con.execute("set variable ml_pairing = ?", [self.ml_pairing])
+        key = self.pseudonym_secret()
+        if key is not None:
+            block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+            con.execute("set variable hmac_inner = ?", [bytes(b ^ 0x36 for b in block)])
+            con.execute("set variable hmac_outer = ?", [bytes(b ^ 0x5C for b in block)])
+        con.execute(read_sql(__file__, "pseudonym"))
+
+    def pseudonym_secret(self) -> bytes | None:
+        """The pseudonym key; the documented development key for a lakehouse on local disk."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        return None if self.zones.remote else DEVELOPMENT_PSEUDONYM_KEY
+
+    def require_pseudonym_key(self) -> str:
+        """Where the pseudonym key comes from; a clear error when it is missing on S3."""
+        if self.pseudonym_secret() is None:
+            raise LakehouseError(
+                "STEDI_PSEUDONYM_KEY is not set: machine_learning_curated needs a secret key for "
+                f"its pseudonymous subject ids when the lakehouse is at {self.lakehouse_root}. "
+                "Set it to a long random string and keep it stable (changing it changes every id)."
+            )
+        return "STEDI_PSEUDONYM_KEY" if self.pseudonym_key else "development key (local only)"
 
     def attach_table(
         self, con: duckdb.DuckDBPyConnection, table: Table, path: Path | None = None

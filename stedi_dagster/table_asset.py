@@ -37,9 +37,11 @@ def table_asset(
     inputs: Sequence[str],
     checks: Sequence[Check],
     description: str,
+    pseudonymous: bool = False,
 ) -> dg.AssetsDefinition:
     """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
-    (other tables, or for a landing table its JSON files)."""
+    (other tables, or for a landing table its JSON files). A `pseudonymous` table's SQL uses
+    pseudonym(), so the step first makes sure a pseudonym key applies."""
     table = TABLES[name]
     sql = read_sql(sql_module, name)
     check_reads = sorted({r for c in checks for r in c.reads} - {name})
@@ -81,7 +83,8 @@ def table_asset(
             lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as con,
             lakehouse.staged(table) as staged,
         ):
-            metadata = _write(con, lakehouse, table, sql, staged)
+            metadata = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
+            metadata |= _write(con, lakehouse, table, sql, staged)
             results = [c.evaluate(con, lakehouse) for c in selected]
             failure = _blocking_failure(table, checks, results)
             if failure:

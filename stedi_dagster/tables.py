@@ -35,6 +35,18 @@ STEP_TRAINER_COLUMNS = {
     "distanceFromObject": "INTEGER",
 }
 
+# The training table carries no direct identifier: people appear as keyed pseudonyms.
+MACHINE_LEARNING_COLUMNS = {
+    "sensorReadingTime": "BIGINT",
+    "distanceFromObject": "INTEGER",
+    "step_trainer_subject_id": "VARCHAR",
+    "timestamp": "BIGINT",
+    "x": "DOUBLE",
+    "y": "DOUBLE",
+    "z": "DOUBLE",
+    "subject_id": "VARCHAR",
+}
+
 # Columns that identify a person: masked in every preview and in check evidence.
 PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
 
@@ -75,6 +87,8 @@ _DESCRIPTIONS = {
     "timestamp": "Epoch ms of the accelerometer reading.",
     "sensorReadingTime": "Epoch ms of the step-trainer reading.",
     "distanceFromObject": "Distance the step trainer measured, in cm.",
+    "subject_id": "Pseudonym of the customer wearing the phone (keyed hash of the email).",
+    "step_trainer_subject_id": "Pseudonym of the step trainer's owner (keyed hash of the email).",
 }
 
 
@@ -106,8 +120,8 @@ TABLES: dict[str, Table] = {
         _table(
             "machine_learning_curated",
             "curated",
-            {**STEP_TRAINER_COLUMNS, **ACCELEROMETER_COLUMNS},
-            ("serialNumber", "sensorReadingTime", "user", "timestamp"),
+            MACHINE_LEARNING_COLUMNS,
+            ("sensorReadingTime", "step_trainer_subject_id", "timestamp", "subject_id"),
         ),
     )
 }

@@ -81,6 +81,13 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
+def failed_checks(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """Check name -> severity of every check that did not pass."""
+    return {
+        e.check_name: e.severity.value for e in result.get_asset_check_evaluations() if not e.passed
+    }
+
+
 def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     return {
         e.step_key: e.step_failure_data.error.message

@@ -22,6 +22,7 @@ EXPECTED_CHECKS = (
     | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z == "landing" for p in LANDING}
     | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
     | {"customer_trusted_unique_email", "customer_curated_unique_email"}
+    | {"machine_learning_curated_no_identifiers", "machine_learning_curated_cross_customer_pairs"}
 )
 EXPECTED_DEPS = {
     "customer_landing": set(),
@@ -36,7 +37,11 @@ EXPECTED_DEPS = {
         "customer_landing",
         "customer_trusted",
     },
-    "machine_learning_curated": {"step_trainer_trusted", "accelerometer_trusted"},
+    "machine_learning_curated": {
+        "step_trainer_trusted",
+        "accelerometer_trusted",
+        "customer_curated",
+    },
 }
 
 
@@ -68,16 +73,18 @@ def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
     names = {key.name for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
-    assert len(names) == 42
+    assert len(names) == 44
 
 
 def test_consent_checks_block_and_expected_counts_do_not(definitions):
     specs = {spec.name: spec for asset in definitions.assets for spec in asset.check_specs}
     for name, spec in specs.items():
         assert spec.description, name
-        if name.endswith(("_all_consented", "_count_reconciles", "_schema", "_unique_email")):
+        if name.endswith(
+            ("_all_consented", "_count_reconciles", "_schema", "_unique_email", "_no_identifiers")
+        ):
             assert spec.blocking, name
-        if name.endswith("_expected_count"):
+        if name.endswith(("_expected_count", "_cross_customer_pairs")):
             assert not spec.blocking, name
     assert all(
         dg.AssetKey("customer_landing") in {d.asset_key for d in spec.additional_deps}

@@ -16,6 +16,7 @@ from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
     check_outcomes,
+    failed_checks,
     failed_steps,
     materialize,
     row_counts,
@@ -36,6 +37,7 @@ def s3_run(definitions, s3, s3_endpoint, course_on_s3):
         lakehouse_root="s3://stedi-lakehouse/prod",
         expectations_path=str(COURSE_EXPECTATIONS),
         s3_endpoint_url=s3_endpoint,
+        pseudonym_key="s3-test-key",
     )
     return lakehouse, materialize(definitions, lakehouse)
 
@@ -44,8 +46,8 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     _, result = s3_run
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS
-    outcomes = check_outcomes(result)
-    assert len(outcomes) == 42 and all(outcomes.values())
+    assert len(check_outcomes(result)) == 44
+    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 
 def test_s3_layout_is_one_parquet_object_per_table_folder(s3_run, s3):
@@ -89,8 +91,24 @@ def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_
     result = materialize(definitions, lakehouse)
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS
-    assert all(check_outcomes(result).values())
+    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
     assert Path(lakehouse.table_file(TABLES["customer_curated"])).is_file()
+
+
+def test_s3_lakehouse_without_pseudonym_key_stops_at_the_training_table(
+    definitions, s3, s3_endpoint, course_on_s3
+):
+    lakehouse = Lakehouse(
+        landing_root=course_on_s3,
+        lakehouse_root="s3://stedi-lakehouse/keyless",
+        s3_endpoint_url=s3_endpoint,
+    )
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    errors = failed_steps(result)
+    assert list(errors) == ["machine_learning_curated"]
+    assert "STEDI_PSEUDONYM_KEY is not set" in errors["machine_learning_curated"]
+    assert not s3.exists("stedi-lakehouse/keyless/curated/machine_learning_curated")
 
 
 def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):

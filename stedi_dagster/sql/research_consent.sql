@@ -1,6 +1,7 @@
 -- research_consent: each email's consent, decided by its most recently updated landing record(s); a tie without agreement means no consent
 select c.email,
        bool_and(coalesce(c.shareWithResearchAsOfDate, 0) <> 0) as consented,
+       max(c.shareWithResearchAsOfDate) as consented_at,
        min(c.serialNumber) as serialNumber
 from customer_landing c
 join (

@@ -1,12 +1,21 @@
-"""Checks guarding the curated zone: consent proven against landing, counts reconciled, keys."""
+"""Checks guarding the curated zone: consent proven against landing, counts reconciled, keys,
+and no identifier in the training table."""
+
+import dagster as dg
+import duckdb
 
 from stedi_dagster.checks import (
     Check,
+    Outcome,
     consent_check,
+    quoted,
     reconciliation_check,
+    scalar,
     table_checks,
     unique_check,
 )
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import TABLES
 
 
@@ -20,3 +29,66 @@ def curated_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
     if "email" in table.columns:
         checks.append(unique_check(table, "email"))
     return checks
+
+
+def no_identifiers() -> Check:
+    """No text column of machine_learning_curated holds a value that landing has as an email or a
+    serial number."""
+    table = TABLES["machine_learning_curated"]
+    text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
+    identifiers = read_sql(__file__, "landing_identifiers")
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        con.execute(f"create or replace temp table landing_identifiers as {identifiers}")
+        found = {
+            column: scalar(
+                con,
+                f"select count(*) from {table.name} "
+                f"where {quoted(column)} in (select value from landing_identifiers)",
+            )
+            for column in text_columns
+        }
+        return sum(found.values()) == 0, {"rows_with_identifiers": dg.MetadataValue.json(found)}
+
+    return Check(
+        table,
+        "no_identifiers",
+        "No column holds a value that appears as an email or serial number in landing.",
+        probe,
+        reads=("customer_landing", "accelerometer_landing", "step_trainer_landing"),
+    )
+
+
+def cross_customer_pairs() -> Check:
+    """Pairs of one customer's step-trainer reading with another customer's accelerometer reading
+    (expected with ml_pairing 'timestamp', none with 'same_customer')."""
+    table = TABLES["machine_learning_curated"]
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        crossed, rows = con.execute(
+            f"select count(*) filter (where subject_id <> step_trainer_subject_id), count(*) "
+            f"from {table.name}"
+        ).fetchall()[0]
+        share = round(crossed / rows, 4) if rows else 0.0
+        return crossed == 0, {"cross_customer_pairs": crossed, "rows": rows, "share": share}
+
+    return Check(
+        table,
+        "cross_customer_pairs",
+        "Pairs whose step trainer and phone belong to different customers (set ml_pairing to "
+        "'same_customer' to exclude them).",
+        probe,
+        blocking=False,
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def machine_learning_checks() -> list[Check]:
+    return [
+        *curated_checks(
+            "machine_learning_curated",
+            reads=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
+        ),
+        no_identifiers(),
+        cross_customer_pairs(),
+    ]

@@ -1,5 +1,24 @@
--- machine_learning_curated: each trusted step-trainer reading paired with every trusted accelerometer reading of the same millisecond
-select s.sensorReadingTime, s.serialNumber, s.distanceFromObject,
-       a.user, a.timestamp, a.x, a.y, a.z
+-- machine_learning_curated: each trusted step-trainer reading paired with the trusted accelerometer readings of its millisecond (ml_pairing 'same_customer': of its owner only); people appear only as pseudonyms
+with owner as (
+    select serialNumber, min(email) as email
+    from customer_curated
+    group by serialNumber
+),
+subject as (
+    select email, pseudonym(email) as id
+    from customer_curated
+)
+select s.sensorReadingTime,
+       s.distanceFromObject,
+       step_trainer_subject.id as step_trainer_subject_id,
+       a.timestamp,
+       a.x,
+       a.y,
+       a.z,
+       accelerometer_subject.id as subject_id
 from step_trainer_trusted s
+join owner on s.serialNumber = owner.serialNumber
+join subject step_trainer_subject on owner.email = step_trainer_subject.email
 join accelerometer_trusted a on s.sensorReadingTime = a.timestamp
+join subject accelerometer_subject on a.user = accelerometer_subject.email
+where getvariable('ml_pairing') = 'timestamp' or a.user = owner.email

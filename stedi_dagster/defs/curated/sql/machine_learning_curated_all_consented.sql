@@ -1,13 +1,20 @@
--- machine_learning_curated_all_consented: users and serials in machine_learning_curated whose owners lack research consent in landing
-select 'user', t.user, count(*)
+-- machine_learning_curated_all_consented: subject ids that are no consenting landing customer's pseudonym (or, from_consent_date, readings before that consent)
+with consenting as (
+    select pseudonym(email) as id, consented_at
+    from research_consent
+    where consented
+)
+select 'subject_id', t.subject_id, count(*)
 from machine_learning_curated t
-left join research_consent r on t.user = r.email
-where not coalesce(r.consented, false)
-group by t.user
+left join consenting c on t.subject_id = c.id
+where c.id is null
+   or (getvariable('consent_mode') = 'from_consent_date' and t.timestamp < c.consented_at)
+group by t.subject_id
 union all
-select 'serialNumber', t.serialNumber, count(*)
+select 'step_trainer_subject_id', t.step_trainer_subject_id, count(*)
 from machine_learning_curated t
-left join serial_consent s on t.serialNumber = s.serialNumber
-where not coalesce(s.consented, false)
-group by t.serialNumber
+left join consenting c on t.step_trainer_subject_id = c.id
+where c.id is null
+   or (getvariable('consent_mode') = 'from_consent_date' and t.sensorReadingTime < c.consented_at)
+group by t.step_trainer_subject_id
 order by 1, 2

@@ -1,4 +1,6 @@
--- accelerometer_trusted: readings whose user is a trusted (consenting) customer
+-- accelerometer_trusted: readings whose user is a trusted (consenting) customer; with consent_mode 'from_consent_date', only those taken at or after the consent
 select a.*
 from accelerometer_landing a
-where a.user in (select email from customer_trusted)
+join customer_trusted c on a.user = c.email
+where getvariable('consent_mode') = 'any_time'
+   or a.timestamp >= c.shareWithResearchAsOfDate

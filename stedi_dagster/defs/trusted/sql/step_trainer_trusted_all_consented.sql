@@ -1,7 +1,8 @@
--- step_trainer_trusted_all_consented: serials in step_trainer_trusted that some customer without consent claims, or nobody claims
+-- step_trainer_trusted_all_consented: serials in step_trainer_trusted that some customer without consent claims, or nobody claims (or, from_consent_date, readings before a claimant's consent)
 select 'serialNumber', t.serialNumber, count(*)
 from step_trainer_trusted t
 left join serial_consent s on t.serialNumber = s.serialNumber
 where not coalesce(s.consented, false)
+   or (getvariable('consent_mode') = 'from_consent_date' and t.sensorReadingTime < s.consented_at)
 group by t.serialNumber
 order by t.serialNumber
