@@ -31,6 +31,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
 SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
 STAGING_FOLDER = "_staging"
+PRIVACY_FOLDER = "_privacy"
+ERASURE_LIST = "erasure_list.jsonl"
+ERASURE_AUDIT = "erasure_audit.jsonl"
 # Used for pseudonyms when no key is set and the lakehouse is on local disk; never in production.
 DEVELOPMENT_PSEUDONYM_KEY = b"stedi-local-development-key"
 
@@ -213,6 +216,31 @@ class Lakehouse(dg.ConfigurableResource):
             con.execute("set variable hmac_inner = ?", [bytes(b ^ 0x36 for b in block)])
             con.execute("set variable hmac_outer = ?", [bytes(b ^ 0x5C for b in block)])
         con.execute(read_sql(__file__, "pseudonym"))
+        self.attach_erasure_list(con)
+
+    def attach_erasure_list(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Table erased_keys (kind, sha256) from the erasure list, and the erased() macro."""
+        con.execute("create or replace temp table erased_keys (kind varchar, sha256 varchar)")
+        erased = [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]
+        if erased:
+            con.executemany("insert into erased_keys values (?, ?)", erased)
+        con.execute(read_sql(__file__, "erased"))
+
+    # --- privacy records: the erasure list and its audit trail -----------------------------
+
+    def read_privacy_log(self, name: str) -> list[dict]:
+        """The entries of `<lakehouse_root>/_privacy/<name>` (JSON lines), oldest first."""
+        url = self.zones.url(PRIVACY_FOLDER, name)
+        if not self.zones.exists(url):
+            return []
+        with self.zones.open(url) as f:
+            return [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+
+    def append_privacy_log(self, name: str, entries: list[dict]) -> None:
+        """Add entries to a privacy log, replacing the file in one step."""
+        lines = [*self.read_privacy_log(name), *entries]
+        data = "".join(json.dumps(e, sort_keys=True) + "\n" for e in lines).encode()
+        self.zones.write(self.zones.url(PRIVACY_FOLDER, name), data)
 
     def pseudonym_secret(self) -> bytes | None:
         """The pseudonym key; the documented development key for a lakehouse on local disk."""

@@ -129,6 +129,18 @@ class Storage:
                 Path(url).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(local_path, url)
 
+    def write(self, url: str, data: bytes) -> None:
+        """Replace the file/object at `url` with `data` in one step."""
+        with self.errors(url):
+            if self.remote:
+                self.fs.pipe_file(url, data)
+                return
+            target = Path(url)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+
     def remove(self, url: str) -> None:
         with self.errors(url):
             self.fs.rm_file(url)

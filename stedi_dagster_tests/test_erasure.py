@@ -1,0 +1,116 @@
+"""Right to erasure on the course data: a consenting customer erased by the `erase_customer` job
+has zero rows in every table, after the job and after a full re-materialization; the job is
+idempotent; the erasure list and audit trail hold hashes, never the email."""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import failed_checks, materialize, row_counts
+from stedi_dagster_tests.test_consent_rules import pseudonym
+from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+
+
+def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, int]:
+    """Rows of the customer in every table, found by email, serial or pseudonym."""
+    con = duckdb.connect()
+    owner = {
+        "customer": "email = $email",
+        "accelerometer": "user = $email",
+        "step_trainer": "list_contains($serials, serialNumber)",
+        "machine_learning": "subject_id = $id or step_trainer_subject_id = $id",
+    }
+    found = {}
+    for name, table in TABLES.items():
+        where = owner[table.dataset]
+        params = {"email": email, "serials": serials, "id": pseudonym(email)}
+        params = {k: v for k, v in params.items() if f"${k}" in where}
+        sql = f"select count(*) from read_parquet('{lakehouse.table_file(table)}') where {where}"
+        found[name] = con.execute(sql, params).fetchall()[0][0]
+    return found
+
+
+def erase(definitions, lakehouse: Lakehouse, email: str) -> dg.ExecuteInProcessResult:
+    job = dg.Definitions(jobs=[erase_customer], resources={"lakehouse": lakehouse})
+    return job.resolve_job_def("erase_customer").execute_in_process(
+        run_config={"ops": {"erase_customer": {"config": {"email": email}}}}
+    )
+
+
+@pytest.fixture(scope="module")
+def erased(definitions, course_data, tmp_path_factory):
+    lakehouse = Lakehouse(
+        landing_root=str(course_data), lakehouse_root=str(tmp_path_factory.mktemp("lakehouse"))
+    )
+    assert materialize(definitions, lakehouse).success
+    con = duckdb.connect()
+    email, serial = con.execute(
+        "select email, serialNumber from read_parquet(?) order by email limit 1",
+        [lakehouse.table_file(TABLES["customer_curated"])],
+    ).fetchall()[0]
+    before = rows_of(lakehouse, email, [serial])
+    first = erase(definitions, lakehouse, f"  {email.upper()} ")  # matched case-blind
+    return lakehouse, email, serial, before, first
+
+
+def test_the_customer_had_rows_everywhere(erased):
+    _, _, _, before, _ = erased
+    assert all(n > 0 for n in before.values()), before
+
+
+def test_erasure_removes_every_row_and_reports_it(erased):
+    lakehouse, email, serial, before, first = erased
+    assert first.success
+    assert rows_of(lakehouse, email, [serial]) == dict.fromkeys(TABLES, 0)
+    (output,) = [e for e in first.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    assert metadata["rows_removed"].value == before
+
+
+def test_lists_and_audit_hold_the_hash_never_the_email(erased):
+    lakehouse, email, serial, before, first = erased
+    privacy = Path(lakehouse.lakehouse_root) / "_privacy"
+    email_hash = hashlib.sha256(email.lower().encode()).hexdigest()
+    listed = (privacy / "erasure_list.jsonl").read_text()
+    audit = (privacy / "erasure_audit.jsonl").read_text()
+    assert email_hash in listed and email_hash in audit
+    assert hashlib.sha256(serial.lower().encode()).hexdigest() in listed
+    for text in (listed, audit):
+        assert email.lower() not in text.lower() and serial not in text
+    assert f'"tables_touched": {sorted(TABLES)}'.replace("'", '"') in audit
+
+
+def test_erasing_again_changes_nothing(definitions, erased):
+    lakehouse, email, serial, _, _ = erased
+    tables = {n: Path(lakehouse.table_file(t)).read_bytes() for n, t in TABLES.items()}
+    listed = (Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_list.jsonl").read_text()
+    again = erase(definitions, lakehouse, email)
+    assert again.success
+    assert {n: Path(lakehouse.table_file(t)).read_bytes() for n, t in TABLES.items()} == tables
+    assert (
+        Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_list.jsonl"
+    ).read_text() == listed
+
+
+def test_erased_customer_stays_out_of_a_full_rematerialization(definitions, erased):
+    lakehouse, email, serial, before, _ = erased
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    assert rows_of(lakehouse, email, [serial]) == dict.fromkeys(TABLES, 0)
+    counts = row_counts(result)
+    for landing in ("customer_landing", "accelerometer_landing", "step_trainer_landing"):
+        assert counts[landing] == COURSE_COUNTS[landing] - before[landing]
+    assert counts["customer_trusted"] == COURSE_COUNTS["customer_trusted"] - 1
+    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    landed = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "customer_landing_all_rows_landed"
+    ][0]
+    assert landed.metadata["erased_rows"].value == before["customer_landing"]
