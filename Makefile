@@ -26,6 +26,7 @@ run: setup $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/stedi run
 
 test: setup
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

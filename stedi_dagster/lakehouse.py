@@ -103,8 +103,9 @@ class Lakehouse(dg.ConfigurableResource):
             if os.environ.get("STEDI_DUCKDB_THREADS")
             else None,
             s3_endpoint_url=endpoint,
-            consent_mode=setting("STEDI_CONSENT_MODE", "any_time"),
-            ml_pairing=setting("STEDI_ML_PAIRING", "timestamp"),
+            # choices, not secrets: their values are read here so that pydantic can check them
+            consent_mode=os.environ.get("STEDI_CONSENT_MODE") or "any_time",
+            ml_pairing=os.environ.get("STEDI_ML_PAIRING") or "timestamp",
             pseudonym_key=setting("STEDI_PSEUDONYM_KEY", None),
         )
 

@@ -9,7 +9,7 @@ Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on th
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -38,10 +38,12 @@ def table_asset(
     checks: Sequence[Check],
     description: str,
     pseudonymous: bool = False,
+    profile: Callable[[duckdb.DuckDBPyConnection, str], dict] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
     (other tables, or for a landing table its JSON files). A `pseudonymous` table's SQL uses
-    pseudonym(), so the step first makes sure a pseudonym key applies."""
+    pseudonym(), so the step first makes sure a pseudonym key applies. `profile` adds metadata
+    computed from the new table (see `stedi_dagster.profile`)."""
     table = TABLES[name]
     sql = read_sql(sql_module, name)
     check_reads = sorted({r for c in checks for r in c.reads} - {name})
@@ -85,21 +87,52 @@ def table_asset(
         ):
             metadata = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
             metadata |= _write(con, lakehouse, table, sql, staged)
-            results = [c.evaluate(con, lakehouse) for c in selected]
+            # Every check guards publication, whichever were selected (a sensor or automation may
+            # request the asset alone); unselected ones are recorded as evaluations too.
+            results = [c.evaluate(con, lakehouse) for c in checks]
             failure = _blocking_failure(table, checks, results)
             if failure:
-                yield from results  # recorded on the dashboard, then the step fails
+                yield from _record(context, results, selected)
+                yield dg.AssetObservation(  # recorded on the dashboard, then the step fails
+                    asset_key=table.key,
+                    metadata={"publication": "blocked", "reason": failure.description},
+                )
                 raise failure
             metadata["dagster/row_count"] = metadata.pop("rows")
             metadata["preview"] = dg.MetadataValue.md(_preview(con, table))
+            if profile:
+                metadata |= profile(con, table.name)
             path = lakehouse.publish(table, staged)
         metadata["path"] = dg.MetadataValue.path(path)
         metadata["dagster/column_schema"] = table.column_schema
         context.log.info(f"{name}: {metadata['dagster/row_count']} rows published to {path}")
         yield dg.MaterializeResult(asset_key=table.key, metadata=metadata)
-        yield from results
+        yield from _record(context, results, selected)
 
     return _asset
+
+
+def _record(
+    context: dg.AssetExecutionContext,
+    results: Sequence[dg.AssetCheckResult],
+    selected: Sequence[Check],
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield the results of selected checks; log the others as check evaluations."""
+    names = {c.name for c in selected}
+    for r in results:
+        if r.check_name in names:
+            yield r
+        else:
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=r.asset_key,
+                    check_name=r.check_name,
+                    passed=r.passed,
+                    metadata=r.metadata,
+                    severity=r.severity,
+                    description=r.description,
+                )
+            )
 
 
 def _write(

@@ -246,3 +246,35 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     }
     assert built == {"customer_landing"}
     assert list((Path(lakehouse.lakehouse_root) / "_staging").iterdir()) == []
+
+
+def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse, tmp_path):
+    """A sensor or automation may request the asset alone: every check still guards publication
+    and is recorded."""
+    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
+    (tmp_path / "leaky" / "sql").mkdir(parents=True)
+    (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
+        "select * from customer_landing"
+    )
+    leaky = table_asset(
+        "customer_trusted",
+        sql_module=str(tmp_path / "leaky" / "assets.py"),
+        inputs=("customer_landing",),
+        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+        description="One row per customer record, consent ignored (a bug).",
+    )
+    result = dg.materialize(
+        [customer_landing, leaky],
+        resources={"lakehouse": lakehouse},
+        selection=dg.AssetSelection.assets("customer_trusted")
+        - dg.AssetSelection.all_asset_checks(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert check_outcomes(result)["customer_trusted_all_consented"] is False
+    assert len(check_outcomes(result)) == 6
+    assert Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes() == published
+    observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    assert observations[0].asset_observation_data.asset_observation.metadata[
+        "publication"
+    ].value == ("blocked")

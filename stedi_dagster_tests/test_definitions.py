@@ -1,7 +1,9 @@
 """The code location loads exactly the expected tables, groups, checks, job and executor."""
 
 import dagster as dg
+import pytest
 
+from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 
 EXPECTED_ASSETS = {
@@ -97,3 +99,29 @@ def test_lakehouse_job_runs_in_process(definitions):
     job = definitions.resolve_job_def("lakehouse")
     assert job.executor_def.name == "in_process"
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(EXPECTED_ASSETS)
+
+
+def test_settings_come_from_the_environment_when_the_location_loads(monkeypatch, tmp_path):
+    monkeypatch.setenv("STEDI_LANDING_ROOT", str(tmp_path / "in"))
+    monkeypatch.setenv("STEDI_LAKEHOUSE_ROOT", str(tmp_path / "out"))
+    monkeypatch.setenv("STEDI_CONSENT_MODE", "from_consent_date")
+    monkeypatch.setenv("STEDI_ML_PAIRING", "same_customer")
+    monkeypatch.setenv("STEDI_PSEUDONYM_KEY", "k")
+    lakehouse = Lakehouse.from_env().process_config_and_initialize()
+    assert (lakehouse.landing_root, lakehouse.lakehouse_root) == (
+        str(tmp_path / "in"),
+        str(tmp_path / "out"),
+    )
+    assert (lakehouse.consent_mode, lakehouse.ml_pairing) == ("from_consent_date", "same_customer")
+    assert lakehouse.pseudonym_key == "k"
+    monkeypatch.setenv("STEDI_ML_PAIRING", "nearest")
+    with pytest.raises(ValueError, match="'timestamp' or 'same_customer'"):
+        Lakehouse.from_env()
+
+
+def test_the_code_location_validates_as_dagster_loads_it(definitions):
+    dg.Definitions.validate_loadable(definitions)
+    assert {job.name for job in definitions.resolve_all_job_defs()} >= {
+        "lakehouse",
+        "erase_customer",
+    }

@@ -39,7 +39,7 @@ def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, i
 def erase(definitions, lakehouse: Lakehouse, email: str) -> dg.ExecuteInProcessResult:
     job = dg.Definitions(jobs=[erase_customer], resources={"lakehouse": lakehouse})
     return job.resolve_job_def("erase_customer").execute_in_process(
-        run_config={"ops": {"erase_customer": {"config": {"email": email}}}}
+        run_config={"ops": {"remove_customer": {"config": {"email": email}}}}
     )
 
 

@@ -141,7 +141,7 @@ def test_no_personal_data_in_anything_dagster_records(definitions, course_data, 
     email = sorted(_trusted_emails(lakehouse))[0]
     runs.append(
         erasure.resolve_job_def("erase_customer").execute_in_process(
-            run_config={"ops": {"erase_customer": {"config": {"email": email}}}}, instance=instance
+            run_config={"ops": {"remove_customer": {"config": {"email": email}}}}, instance=instance
         )
     )
     recorded = "\n".join(

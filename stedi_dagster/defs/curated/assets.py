@@ -1,6 +1,7 @@
 """Curated zone: customers with accelerometer data, and the machine-learning training table."""
 
 from stedi_dagster.defs.curated.checks import curated_checks, machine_learning_checks
+from stedi_dagster.profile import machine_learning_profile
 from stedi_dagster.table_asset import table_asset
 
 customer_curated = table_asset(
@@ -27,4 +28,5 @@ machine_learning_curated = table_asset(
         "the step trainer), keyed hashes of their emails."
     ),
     pseudonymous=True,
+    profile=machine_learning_profile,
 )

@@ -38,10 +38,10 @@ class ErasureRequest(dg.Config):
 
 
 @dg.op(
-    name="erase_customer",
+    name="remove_customer",
     description="Removes one customer's rows from every table and keeps them out of later runs.",
 )
-def erase_customer_op(
+def remove_customer(
     context: dg.OpExecutionContext, config: ErasureRequest, lakehouse: Lakehouse
 ) -> dg.Output:
     email_hash = erasure_hash(config.email)
@@ -111,4 +111,4 @@ def _remove_rows(
     tags={"stedi/privacy": "erasure"},
 )
 def erase_customer():
-    erase_customer_op()
+    remove_customer()
