@@ -94,3 +94,11 @@ def test_two_dg_launch_runs_at_once_on_the_course_data(course_data, tmp_path):
         zone = table.rsplit("_", 1)[1]
         glob = str(tmp_path / "lakehouse" / zone / table / "*.parquet")
         assert con.execute("select count(*) from read_parquet(?)", [glob]).fetchall() == [(count,)]
+
+
+def test_dg_loads_the_project_without_warnings():
+    env = {"VIRTUAL_ENV": str(BIN.parent), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    done = run([str(BIN / "dg"), "check", "defs"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
+    assert "warning" not in (done.stdout + done.stderr).lower()
