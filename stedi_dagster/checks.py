@@ -201,6 +201,19 @@ def reconciliation_check(table: Table, sql_module: str, reads: tuple[str, ...]) 
     )
 
 
+def derived_checks(table: Table, sql_module: str, reads: tuple[str, ...]) -> list[Check]:
+    """The checks of a trusted or curated table: every table's, consent proven against landing,
+    the count reconciled with its inputs, and one row per email for customer tables."""
+    checks = [
+        *table_checks(table),
+        consent_check(table, sql_module),
+        reconciliation_check(table, sql_module, reads),
+    ]
+    if "email" in table.columns:
+        checks.append(unique_check(table, "email"))
+    return checks
+
+
 def table_checks(table: Table, *, null_keys_block: bool = True) -> list[Check]:
     """The checks every table carries: schema, keys, expected count."""
     return [

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from stedi_dagster.definitions import defs
@@ -51,6 +52,16 @@ def write_landing(
     write_jsonl(root / "accelerometer" / "landing" / "accelerometer-1.json", accelerometer)
     write_jsonl(root / "step_trainer" / "landing" / "step_trainer-1.json", step_trainer)
     return root
+
+
+def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
+    """Publish a version of an accelerometer-shaped table with `rows` rows, as an asset would."""
+    with lakehouse.staged(table) as staged:
+        duckdb.connect().sql(
+            f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
+            f"from range({rows})"
+        ).to_parquet(str(staged))
+        lakehouse.publish(table, staged)
 
 
 def materialize(

@@ -210,20 +210,25 @@ def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definition
     assert "accelerometer_trusted" in built  # branches not fed by the bad table still run
 
 
-def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
-    """A bug that lets every customer into customer_trusted is caught before publication."""
-    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
+def leaky_customer_trusted(tmp_path: Path) -> dg.AssetsDefinition:
+    """customer_trusted with a bug that lets every customer record in, and its real checks."""
     (tmp_path / "leaky" / "sql").mkdir(parents=True)
     (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
         "select * from customer_landing"
     )
-    leaky = table_asset(
+    return table_asset(
         "customer_trusted",
         sql_module=str(tmp_path / "leaky" / "assets.py"),
         inputs=("customer_landing",),
         checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
         description="One row per customer record, consent ignored (a bug).",
     )
+
+
+def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
+    """A bug that lets every customer into customer_trusted is caught before publication."""
+    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
+    leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky, accelerometer_trusted],
         resources={"lakehouse": lakehouse},
@@ -252,17 +257,7 @@ def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse
     """A sensor or automation may request the asset alone: every check still guards publication
     and is recorded."""
     published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
-    (tmp_path / "leaky" / "sql").mkdir(parents=True)
-    (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
-        "select * from customer_landing"
-    )
-    leaky = table_asset(
-        "customer_trusted",
-        sql_module=str(tmp_path / "leaky" / "assets.py"),
-        inputs=("customer_landing",),
-        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
-        description="One row per customer record, consent ignored (a bug).",
-    )
+    leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky],
         resources={"lakehouse": lakehouse},

@@ -19,6 +19,7 @@ from stedi_dagster_tests.conftest import (
     failed_checks,
     failed_steps,
     materialize,
+    publish_rows,
     row_counts,
 )
 from stedi_dagster_tests.s3_server import free_port, moto_server
@@ -120,17 +121,7 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
     )
     table = TABLES["accelerometer_landing"]
     sizes = (1_000, 400_000)
-    con = duckdb.connect()
-
-    def publish(rows: int) -> None:
-        with lakehouse.staged(table) as staged:
-            con.sql(
-                f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
-                f"from range({rows})"
-            ).to_parquet(str(staged))
-            lakehouse.publish(table, staged)
-
-    publish(sizes[0])
+    publish_rows(lakehouse, table, sizes[0])
     seen: set[int] = set()
     errors: list[Exception] = []
     stop = threading.Event()
@@ -152,7 +143,7 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
     thread.start()
     try:
         for i in range(12):
-            publish(sizes[i % 2])
+            publish_rows(lakehouse, table, sizes[i % 2])
     finally:
         stop.set()
         thread.join()

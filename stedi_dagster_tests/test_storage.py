@@ -9,7 +9,13 @@ import pytest
 
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import failed_steps, materialize, row_counts, write_jsonl
+from stedi_dagster_tests.conftest import (
+    failed_steps,
+    materialize,
+    publish_rows,
+    row_counts,
+    write_jsonl,
+)
 from stedi_dagster_tests.handmade import ACCELEROMETER, EXPECTED_ROWS, write_handmade
 
 
@@ -77,17 +83,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
     lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lh"))
     table = TABLES["accelerometer_landing"]
     sizes = (10_000, 250_000)
-    con = duckdb.connect()
-
-    def publish(rows: int) -> None:
-        with lakehouse.staged(table) as staged:
-            con.sql(
-                f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
-                f"from range({rows})"
-            ).to_parquet(str(staged))
-            lakehouse.publish(table, staged)
-
-    publish(sizes[0])
+    publish_rows(lakehouse, table, sizes[0])
     seen: set[int] = set()
     stop = threading.Event()
 
@@ -103,7 +99,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
     thread.start()
     try:
         for i in range(30):
-            publish(sizes[i % 2])
+            publish_rows(lakehouse, table, sizes[i % 2])
     finally:
         stop.set()
         thread.join()

@@ -4,31 +4,14 @@ and no identifier in the training table."""
 import dagster as dg
 import duckdb
 
-from stedi_dagster.checks import (
-    Check,
-    Outcome,
-    consent_check,
-    quoted,
-    reconciliation_check,
-    scalar,
-    table_checks,
-    unique_check,
-)
+from stedi_dagster.checks import Check, Outcome, derived_checks, quoted, scalar
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import TABLES
 
 
 def curated_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
-    table = TABLES[name]
-    checks = [
-        *table_checks(table),
-        consent_check(table, __file__),
-        reconciliation_check(table, __file__, reads),
-    ]
-    if "email" in table.columns:
-        checks.append(unique_check(table, "email"))
-    return checks
+    return derived_checks(TABLES[name], __file__, reads)
 
 
 def no_identifiers() -> Check:
