@@ -49,6 +49,11 @@ class Check:
             description=self.description,
             blocking=self.blocking,
             additional_deps=[TABLES[name].key for name in self.reads],
+            # whenever automation requests the table, its checks run with it, so that their
+            # results belong to the new materialization
+            automation_condition=dg.AutomationCondition.any_deps_match(
+                dg.AutomationCondition.will_be_requested()
+            ).allow(dg.AssetSelection.assets(self.table.key)),
         )
 
     def evaluate(self, con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> dg.AssetCheckResult:

@@ -293,7 +293,8 @@ class Lakehouse(dg.ConfigurableResource):
         else:
             folder = Path(self.zones.url(STAGING_FOLDER))
             folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{table.name}-{uuid.uuid4().hex}.parquet"
+            _remove_orphans(folder)
+        path = folder / f"{table.name}-{os.getpid()}-{uuid.uuid4().hex}.parquet"
         try:
             yield path
         finally:
@@ -311,3 +312,22 @@ class Lakehouse(dg.ConfigurableResource):
             if stale != target:  # a reader of the folder must see only this table
                 self.zones.remove(stale)
         return target
+
+
+def _remove_orphans(staging: Path) -> None:
+    """Remove staged files left by processes that no longer run (a killed run's half-written
+    files); files of live processes, another run's included, are left alone."""
+    for path in staging.glob("*-*-*.parquet"):
+        pid = path.stem.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

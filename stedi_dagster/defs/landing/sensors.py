@@ -7,6 +7,7 @@ import json
 
 import dagster as dg
 
+from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
@@ -20,6 +21,7 @@ def fingerprint(versions: dict[str, str]) -> str:
 
 def landing_sensor(dataset: str) -> dg.SensorDefinition:
     table = TABLES[f"{dataset}_landing"]
+    check_keys = [c.key for c in landing_checks(table.name)]
 
     @dg.sensor(
         name=f"{dataset}_landing_files",
@@ -40,6 +42,7 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
         return dg.RunRequest(
             run_key=f"{table.name}-{current[:16]}",
             asset_selection=[table.key],
+            asset_check_keys=check_keys,
             tags={"stedi/landing_files": str(len(versions))},
         )
 
