@@ -24,6 +24,8 @@ BLOCK_GRID_POINTS = 8_400  # 10 ms grid points per block window: ~5% cross-custo
 GRID_MS = 10
 START_MS = 1_655_000_000_000
 ROWS_PER_FILE = 100_000
+AXIS_VALUES = [str(v / 10) for v in range(-10, 11)]  # accelerometer x, y, z: -1.0 ... 1.0
+DISTANCES = range(180, 301)
 
 FIRST = ("Santosh", "Ben", "Frank", "Jerry", "Sarah", "Lyn", "Danny", "Liz", "Chris", "Spencer")
 LAST = ("Clayton", "Khatib", "Doshi", "Mitra", "Lincoln", "Ahmed", "Abram", "Hansen", "Stark")
@@ -85,13 +87,20 @@ class JsonLinesWriter:
         self.files, self.rows_in_file, self.handle = 0, 0, None
 
     def write(self, line: str) -> None:
-        if self.handle is None or self.rows_in_file == self.rows_per_file:
-            self.close()
-            path = self.folder / f"{self.dataset}-{self.files:05d}.json"
-            self.handle = path.open("w", buffering=1 << 20)
-            self.files, self.rows_in_file = self.files + 1, 0
-        self.handle.write(line)
-        self.rows_in_file += 1
+        self.write_lines([line])
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Write whole lines (each ending in a newline), starting new files as they fill up."""
+        while lines:
+            if self.handle is None or self.rows_in_file == self.rows_per_file:
+                self.close()
+                path = self.folder / f"{self.dataset}-{self.files:05d}.json"
+                self.handle = path.open("w", buffering=1 << 20)
+                self.files, self.rows_in_file = self.files + 1, 0
+            room = self.rows_per_file - self.rows_in_file
+            self.handle.write("".join(lines[:room]))
+            self.rows_in_file += min(room, len(lines))
+            lines = lines[room:]
 
     def close(self) -> None:
         if self.handle is not None:
@@ -209,16 +218,25 @@ def _write_readings(rng: random.Random, customers: list[Customer], writers, coun
     # per consent mode: millisecond -> trusted step readings, trusted accelerometer readings
     trusted = {mode: {} for mode in MODES}
     for c in customers:
-        accel, steps = writers["accelerometer"], writers["step_trainer"]
+        # drawn in bulk: one choices() call per customer and column, not one per value
+        axes = iter(rng.choices(AXIS_VALUES, k=3 * sum(c.accel_per_time)))
+        distances = rng.choices(DISTANCES, k=len(c.times))
+        reading = f'{{"user":"{c.email}","timestamp":'
+        writers["accelerometer"].write_lines(
+            [
+                f'{reading}{t},"x":{next(axes)},"y":{next(axes)},"z":{next(axes)}}}\n'
+                for t, k in zip(c.times, c.accel_per_time, strict=True)
+                for _ in range(k)
+            ]
+        )
+        serial = f',"serialNumber":"{c.serial}","distanceFromObject":'
+        writers["step_trainer"].write_lines(
+            [
+                f'{{"sensorReadingTime":{t}{serial}{d}}}\n'
+                for t, d in zip(c.times, distances, strict=True)
+            ]
+        )
         for t, k in zip(c.times, c.accel_per_time, strict=True):
-            for _ in range(k):
-                x, y, z = (rng.randint(-10, 10) / 10 for _ in range(3))
-                accel.write(f'{{"user":"{c.email}","timestamp":{t},"x":{x},"y":{y},"z":{z}}}\n')
-            distance = rng.randint(180, 300)
-            steps.write(
-                f'{{"sensorReadingTime":{t},"serialNumber":"{c.serial}",'
-                f'"distanceFromObject":{distance}}}\n'
-            )
             for mode in MODES:
                 start = c.trusted_from(mode)
                 if start is not None and t >= start:
