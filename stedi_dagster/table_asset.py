@@ -1,7 +1,8 @@
 """One asset per table, built the same way for every zone (write, audit, publish):
 
 1. run the table's SQL in a fresh in-memory DuckDB and stream the result into a staged Parquet file;
-2. evaluate the table's checks on the staged file;
+2. evaluate every check of the table on the staged file, whichever were selected (a sensor or the
+   automation may request the table alone); unselected ones are recorded as evaluations too;
 3. if a blocking check failed, discard the staged file and fail the step, so the previous version
    stays published and nothing downstream runs; otherwise publish atomically and report.
 
