@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: setup run test dev clean
+.PHONY: setup run test dev bench clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,12 @@ test: setup
 
 dev: setup $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
+
+# Not a test: times this project against plain DuckDB, Polars and PySpark (see README).
+BENCH_ARGS ?= --scales 1,10,100 --repeat 3
+bench: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m bench.peers $(BENCH_ARGS)
 
 clean:
 	rm -rf data/lakehouse $(DAGSTER_HOME)

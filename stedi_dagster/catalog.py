@@ -33,9 +33,11 @@ def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[s
 
 @contextmanager
 def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[str]]]:
-    """An in-memory connection with a view for every materialized table, and their names."""
-    with lakehouse.connect() as con:
-        yield con, create_views(lakehouse, con)
+    """An in-memory connection with a view for every materialized table, at its last published
+    version (for a landing table, the parts its bookmark lists), and their names."""
+    names = materialized_tables(lakehouse)
+    with lakehouse.connect(*names) as con:
+        yield con, names
 
 
 def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:

@@ -109,7 +109,7 @@ def schema_check(table: Table) -> Check:
     return Check(table, "schema", "Exactly the table's columns, in order, with their types.", probe)
 
 
-def keys_not_null_check(table: Table, *, blocking: bool = True) -> Check:
+def keys_not_null_check(table: Table) -> Check:
     keys = table.keys
 
     def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
@@ -126,8 +126,6 @@ def keys_not_null_check(table: Table, *, blocking: bool = True) -> Check:
         "keys_not_null",
         f"No null join key ({', '.join(keys)}).",
         probe,
-        blocking=blocking,
-        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
     )
 
 
@@ -219,10 +217,10 @@ def derived_checks(table: Table, sql_module: str, reads: tuple[str, ...]) -> lis
     return checks
 
 
-def table_checks(table: Table, *, null_keys_block: bool = True) -> list[Check]:
+def table_checks(table: Table) -> list[Check]:
     """The checks every table carries: schema, keys, expected count."""
     return [
         schema_check(table),
-        keys_not_null_check(table, blocking=null_keys_block),
+        keys_not_null_check(table),
         expected_count_check(table),
     ]

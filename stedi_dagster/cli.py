@@ -40,9 +40,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from stedi_dagster.definitions import defs
-    from stedi_dagster.defs.jobs import LAKEHOUSE_JOB
+    from stedi_dagster.defs.jobs import FULL_REFRESH_JOB, LAKEHOUSE_JOB
 
-    job = defs().resolve_job_def(LAKEHOUSE_JOB)
+    job = defs().resolve_job_def(FULL_REFRESH_JOB if args.full_refresh else LAKEHOUSE_JOB)
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="materialize and check every table; print counts and checks")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="read every landing file again, not only new and changed ones",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sql", help="run SQL over every materialized table, by name")

@@ -1,10 +1,12 @@
 """One asset per table, built the same way for every zone (write, audit, publish):
 
-1. run the table's SQL in a fresh in-memory DuckDB and stream the result into a staged Parquet file;
-2. evaluate every check of the table on the staged file, whichever were selected (a sensor or the
-   automation may request the table alone); unselected ones are recorded as evaluations too;
-3. if a blocking check failed, discard the staged file and fail the step, so the previous version
-   stays published and nothing downstream runs; otherwise publish atomically and report.
+1. stage a new version in a fresh in-memory DuckDB: a trusted or curated table's SQL streamed into
+   one Parquet file, or a landing table's new and changed JSON files ingested as Parquet parts
+   (`stedi_dagster.ingest`, which also writes the dataset's quarantine table);
+2. evaluate every check of the table on the staged version, whichever were selected (a sensor or
+   the automation may request the table alone); unselected ones are recorded as evaluations too;
+3. if a blocking check failed, discard the staged version and fail the step, so the previous
+   version stays published and nothing downstream runs; otherwise publish and report.
 
 Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on the published table.
 """
@@ -12,6 +14,7 @@ Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on th
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import dagster as dg
 import duckdb
@@ -31,49 +34,97 @@ DOWNSTREAM_AUTOMATION = (
 )
 
 
+class Draft(Protocol):
+    """A new version of one or more tables: `write` stages it and creates a view named after each
+    table over the staged version (returning metadata per table); `publish` makes it current and
+    returns each table's path. Used as a context manager around both."""
+
+    tables: tuple[Table, ...]
+
+    def __enter__(self) -> "Draft": ...
+    def __exit__(self, *exc) -> None: ...
+    def write(self, con: duckdb.DuckDBPyConnection) -> dict[str, dict]: ...
+    def publish(self) -> dict[str, str]: ...
+
+
+DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
+
+
+class SqlDraft:
+    """A table computed by one SQL statement, streamed into one staged Parquet file."""
+
+    def __init__(self, lakehouse: Lakehouse, table: Table, sql: str, folder: Path):
+        self.lakehouse, self.table, self.sql = lakehouse, table, sql
+        self.tables = (table,)
+        self.path = folder / f"{table.name}.parquet"
+
+    def __enter__(self) -> "SqlDraft":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+        con.sql(self.sql).to_parquet(str(self.path), compression="zstd")
+        self.lakehouse.attach_table(con, self.table, self.path)
+        return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
+
+    def publish(self) -> dict[str, str]:
+        return {self.table.name: self.lakehouse.publish(self.table, self.path)}
+
+
+def sql_draft(sql_module: str, name: str) -> DraftFactory:
+    sql = read_sql(sql_module, name)
+    return lambda _, lakehouse, folder: SqlDraft(lakehouse, TABLES[name], sql, folder)
+
+
 def table_asset(
     name: str,
     *,
-    sql_module: str,
     inputs: Sequence[str],
     checks: Sequence[Check],
     description: str,
+    sql_module: str = "",
+    draft: DraftFactory | None = None,
+    also: dict[str, str] | None = None,
     pseudonymous: bool = False,
     profile: Callable[[duckdb.DuckDBPyConnection, str], dict] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
-    (other tables, or for a landing table its JSON files). A `pseudonymous` table's SQL uses
-    pseudonym(), so the step first makes sure a pseudonym key applies. `profile` adds metadata
-    computed from the new table (see `stedi_dagster.profile`)."""
-    table = TABLES[name]
-    sql = read_sql(sql_module, name)
-    check_reads = sorted({r for c in checks for r in c.reads} - {name})
+    (other tables), or by a `draft` (landing tables, from their JSON files) that also writes the
+    tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
+    the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
+    new table (see `stedi_dagster.profile`)."""
+    draft = draft or sql_draft(sql_module, name)
+    outputs = {name: description, **(also or {})}
+    check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
 
     @dg.multi_asset(
         name=name,
         specs=[
             dg.AssetSpec(
-                table.key,
+                TABLES[t].key,
                 deps=[TABLES[i].key for i in inputs],
-                description=description,
-                group_name=table.zone,
+                description=text,
+                group_name=TABLES[t].zone,
                 kinds={"duckdb", "parquet"},
                 owners=[OWNER],
-                tags={"zone": table.zone, "dataset": table.dataset},
-                automation_condition=None if table.zone == "landing" else DOWNSTREAM_AUTOMATION,
+                tags={"zone": TABLES[t].zone, "dataset": TABLES[t].dataset},
+                automation_condition=None if TABLES[t].zone == "landing" else DOWNSTREAM_AUTOMATION,
             )
+            for t, text in outputs.items()
         ],
         check_specs=[c.spec for c in checks],
         can_subset=True,
     )
     def _asset(context: dg.AssetExecutionContext, lakehouse: Lakehouse) -> Iterator:
         selected = [c for c in checks if c.key in context.selected_asset_check_keys]
-        materializing = table.key in context.selected_asset_keys
+        materializing = any(TABLES[t].key in context.selected_asset_keys for t in outputs)
         try:
             if materializing:
                 yield from _materialize(context, lakehouse, selected)
             else:
-                with lakehouse.connect(name, *check_reads) as con:
+                with lakehouse.connect(*outputs, *check_reads) as con:
                     yield from (c.evaluate(con, lakehouse) for c in selected)
         except (duckdb.Error, LakehouseError) as e:
             kept = "\nThe previous version of the table stays in place." if materializing else ""
@@ -84,33 +135,66 @@ def table_asset(
     ) -> Iterator:
         with (
             lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as con,
-            lakehouse.staged(table) as staged,
+            lakehouse.staging() as folder,
+            draft(context, lakehouse, folder) as new,
         ):
-            metadata = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
-            metadata |= _write(con, lakehouse, table, sql, staged)
+            key = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
+            clock = Stopwatch()
+            metadata = new.write(con)
+            metadata[name] |= key | {"write_seconds": clock.lap()}
             # Every check guards publication, whichever were selected (a sensor or automation may
             # request the asset alone); unselected ones are recorded as evaluations too.
             results = [c.evaluate(con, lakehouse) for c in checks]
-            failure = _blocking_failure(table, checks, results)
+            metadata[name]["checks_seconds"] = clock.lap()
+            failure = _blocking_failure(name, checks, results)
             if failure:
                 yield from _record(context, results, selected)
                 yield dg.AssetObservation(  # recorded on the dashboard, then the step fails
-                    asset_key=table.key,
+                    asset_key=TABLES[name].key,
                     metadata={"publication": "blocked", "reason": failure.description},
                 )
                 raise failure
-            metadata["dagster/row_count"] = metadata.pop("rows")
-            metadata["preview"] = dg.MetadataValue.md(_preview(con, table))
+            for table in new.tables:
+                metadata[table.name] |= _table_metadata(con, table)
             if profile:
-                metadata |= profile(con, table.name)
-            path = lakehouse.publish(table, staged)
-        metadata["path"] = dg.MetadataValue.path(path)
-        metadata["dagster/column_schema"] = table.column_schema
-        context.log.info(f"{name}: {metadata['dagster/row_count']} rows published to {path}")
-        yield dg.MaterializeResult(asset_key=table.key, metadata=metadata)
+                metadata[name] |= profile(con, name)
+            clock.lap()  # previews and profile are reporting, neither writing nor checking
+            paths = new.publish()
+            metadata[name]["publish_seconds"] = clock.lap()
+        for table in new.tables:
+            meta = metadata[table.name] | {
+                "path": dg.MetadataValue.path(paths[table.name]),
+                "dagster/column_schema": table.column_schema,
+            }
+            if table.name == name:
+                rows = meta["dagster/row_count"]
+                context.log.info(f"{name}: {rows} rows published to {paths[name]}")
+            if table.key in context.selected_asset_keys:
+                yield dg.MaterializeResult(asset_key=table.key, metadata=meta)
+            else:  # written with its sibling all the same
+                context.log_event(dg.AssetMaterialization(asset_key=table.key, metadata=meta))
         yield from _record(context, results, selected)
 
     return _asset
+
+
+class Stopwatch:
+    """Seconds between laps, for the split of a step's time reported in its metadata."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        return round(seconds, 3)
+
+
+def _table_metadata(con: duckdb.DuckDBPyConnection, table: Table) -> dict:
+    return {
+        "dagster/row_count": scalar(con, f"select count(*) from {table.name}"),
+        "preview": dg.MetadataValue.md(_preview(con, table)),
+    }
 
 
 def _record(
@@ -136,24 +220,8 @@ def _record(
             )
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, table: Table, sql: str, staged: Path
-) -> dict:
-    metadata: dict = {}
-    if table.zone == "landing":
-        files = lakehouse.attach_landing_json(con, table)
-        metadata["source_files"] = len(files)
-    started = time.perf_counter()
-    con.sql(sql).to_parquet(str(staged), compression="zstd")
-    metadata["duckdb_seconds"] = round(time.perf_counter() - started, 3)
-    lakehouse.attach_table(con, table, staged)
-    metadata["rows"] = scalar(con, f"select count(*) from {table.name}")
-    metadata["parquet_bytes"] = staged.stat().st_size
-    return metadata
-
-
 def _blocking_failure(
-    table: Table, checks: Sequence[Check], results: Sequence[dg.AssetCheckResult]
+    name: str, checks: Sequence[Check], results: Sequence[dg.AssetCheckResult]
 ) -> dg.Failure | None:
     blocking = {c.name for c in checks if c.blocking}
     failed = [r for r in results if not r.passed and r.check_name in blocking]
@@ -161,7 +229,7 @@ def _blocking_failure(
         return None
     names = ", ".join(r.check_name for r in failed)
     return dg.Failure(
-        description=f"{table.name}: blocking check(s) failed: {names}.\n"
+        description=f"{name}: blocking check(s) failed: {names}.\n"
         "The previous version of the table stays in place.",
         metadata={r.check_name: dg.MetadataValue.json(_jsonable(r.metadata)) for r in failed},
     )

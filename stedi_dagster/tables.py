@@ -1,12 +1,14 @@
-"""The eight STEDI tables: their zone, typed columns, join keys and personal columns.
+"""The STEDI tables: their zone, typed columns, join keys and personal columns.
 
 This is the one schema registry: landing reads JSON with these types, the schema checks compare
 the Parquet files against them, and the catalog and previews use them.
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:
+    import dagster as dg
 
 ZONES = ("landing", "trusted", "curated")
 
@@ -47,8 +49,16 @@ MACHINE_LEARNING_COLUMNS = {
     "subject_id": "VARCHAR",
 }
 
+# Landing lines that could not become a row: which file and line, why, and the line's text.
+QUARANTINE_COLUMNS = {
+    "file": "VARCHAR",
+    "line": "BIGINT",
+    "reason": "VARCHAR",
+    "record": "VARCHAR",
+}
+
 # Columns that identify a person: masked in every preview and in check evidence.
-PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
+PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user", "record"})
 
 
 @dataclass(frozen=True)
@@ -57,19 +67,27 @@ class Table:
     zone: str
     columns: dict[str, str]
     keys: tuple[str, ...]
+    dataset: str  # the landing dataset the table derives from: customer, accelerometer, ...
     descriptions: dict[str, str] = field(default_factory=dict)
 
     @property
-    def dataset(self) -> str:
-        """The landing dataset the table derives from: customer, accelerometer, ..."""
-        return self.name.removesuffix(f"_{self.zone}")
+    def per_file(self) -> bool:
+        """Landing-zone tables are stored one Parquet part per landing JSON file, so that new
+        files are ingested without rereading the old ones; the others are one Parquet file."""
+        return self.zone == "landing"
 
+    # Dagster is imported where it is used, so that the registry loads without it (the plain
+    # scripts in bench/ read it and must not pay Dagster's import time).
     @property
-    def key(self) -> dg.AssetKey:
+    def key(self) -> "dg.AssetKey":
+        import dagster as dg
+
         return dg.AssetKey(self.name)
 
     @property
-    def column_schema(self) -> dg.TableSchema:
+    def column_schema(self) -> "dg.TableSchema":
+        import dagster as dg
+
         return dg.TableSchema(
             columns=[
                 dg.TableColumn(name, dtype.lower(), description=self.descriptions.get(name))
@@ -89,12 +107,23 @@ _DESCRIPTIONS = {
     "distanceFromObject": "Distance the step trainer measured, in cm.",
     "subject_id": "Pseudonym of the customer wearing the phone (keyed hash of the email).",
     "step_trainer_subject_id": "Pseudonym of the step trainer's owner (keyed hash of the email).",
+    "file": "Landing JSON file the line is in.",
+    "line": "Line number in that file, from 1.",
+    "reason": "Why the line did not become a row.",
+    "record": "The line's text (null for a duplicate file, whose lines are in the original).",
 }
 
 
-def _table(name: str, zone: str, columns: dict[str, str], keys: tuple[str, ...]) -> Table:
+def _table(
+    name: str, zone: str, columns: dict[str, str], keys: tuple[str, ...], dataset: str = ""
+) -> Table:
     descriptions = {c: d for c, d in _DESCRIPTIONS.items() if c in columns}
-    return Table(name, zone, dict(columns), keys, descriptions)
+    dataset = dataset or name.removesuffix(f"_{zone}")
+    return Table(name, zone, dict(columns), keys, dataset, descriptions)
+
+
+def _quarantine(dataset: str) -> Table:
+    return _table(f"{dataset}_quarantine", "landing", QUARANTINE_COLUMNS, ("file", "line"), dataset)
 
 
 TABLES: dict[str, Table] = {
@@ -108,6 +137,9 @@ TABLES: dict[str, Table] = {
             STEP_TRAINER_COLUMNS,
             ("serialNumber", "sensorReadingTime"),
         ),
+        _quarantine("customer"),
+        _quarantine("accelerometer"),
+        _quarantine("step_trainer"),
         _table("customer_trusted", "trusted", CUSTOMER_COLUMNS, ("email", "serialNumber")),
         _table("accelerometer_trusted", "trusted", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
         _table(
@@ -126,4 +158,12 @@ TABLES: dict[str, Table] = {
     )
 }
 
-LANDING_DATASETS = tuple(t.dataset for t in TABLES.values() if t.zone == "landing")
+LANDING_DATASETS = ("customer", "accelerometer", "step_trainer")
+
+
+def landing_table(dataset: str) -> Table:
+    return TABLES[f"{dataset}_landing"]
+
+
+def quarantine_table(dataset: str) -> Table:
+    return TABLES[f"{dataset}_quarantine"]

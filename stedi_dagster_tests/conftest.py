@@ -12,12 +12,15 @@ import pytest
 
 from stedi_dagster.definitions import defs
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
+from stedi_dagster.tables import LANDING_DATASETS, quarantine_table
 from stedi_dagster_tests.s3_server import moto_server
 
 COURSE_DATA = Path(
     os.environ.get("STEDI_COURSE_DATA", PROJECT_ROOT.parent / "shared" / "udacity-starter")
 )
 COURSE_EXPECTATIONS = PROJECT_ROOT / "expectations" / "udacity-starter.json"
+# What the quarantine tables hold when every landing line is good.
+NOTHING_QUARANTINED = {quarantine_table(d).name: 0 for d in LANDING_DATASETS}
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +59,8 @@ def write_landing(
 
 def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
     """Publish a version of an accelerometer-shaped table with `rows` rows, as an asset would."""
-    with lakehouse.staged(table) as staged:
+    with lakehouse.staging() as folder:
+        staged = folder / f"{table.name}.parquet"
         duckdb.connect().sql(
             f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
             f"from range({rows})"
@@ -64,11 +68,28 @@ def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
         lakehouse.publish(table, staged)
 
 
+def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:
+    """Every file that makes up a published table on local disk, with its bytes: its Parquet
+    file, or for a landing table its folder of parts and its dataset's bookmark."""
+    files = sorted(Path(lakehouse.table_folder(table)).glob("*.parquet"))
+    if table.per_file:
+        files.append(Path(lakehouse.zones.url("_bookmarks", f"{table.dataset}.json")))
+    return {str(f): f.read_bytes() for f in files}
+
+
+def only_part(lakehouse: Lakehouse, table) -> str:
+    """The path of the one Parquet part of a per-file table made from one landing file."""
+    (part,) = lakehouse.published_parts(table, lakehouse.committed(table.dataset)).values()
+    return part
+
+
 def materialize(
     definitions: dg.Definitions,
     lakehouse: Lakehouse,
     selection: dg.AssetSelection | None = None,
     assets: list | None = None,
+    instance: dg.DagsterInstance | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run assets and their checks through Dagster, as the UI or CLI would."""
     return dg.materialize(
@@ -76,7 +97,19 @@ def materialize(
         resources={"lakehouse": lakehouse},
         selection=selection,
         raise_on_error=False,
+        instance=instance,
+        tags=tags,
     )
+
+
+def materialization(result: dg.ExecuteInProcessResult, table: str) -> dict:
+    """The metadata values of the run's materialization of `table`."""
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.to_user_string() == table
+    ]
+    return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
 
 
 def row_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:

@@ -15,11 +15,14 @@ from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.table_asset import table_asset
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
+    NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
     failed_steps,
     materialize,
+    only_part,
     row_counts,
+    table_files,
     write_jsonl,
 )
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
@@ -40,8 +43,10 @@ def lakehouse(definitions, tmp_path) -> Lakehouse:
 
 
 def tamper(lakehouse: Lakehouse, table: str, sql: str) -> None:
-    """Replace a published table with `sql` computed over its current rows (`t`)."""
-    path = lakehouse.table_file(TABLES[table])
+    """Replace a published table (a landing table's one part) with `sql` computed over its
+    current rows (`t`)."""
+    t = TABLES[table]
+    path = only_part(lakehouse, t) if t.per_file else lakehouse.table_path(t)
     con = duckdb.connect()
     con.read_parquet(str(path)).create_view("t")
     con.sql(sql).to_parquet(str(path) + ".tmp")
@@ -159,11 +164,22 @@ def test_lost_pair_fails_reconciliation(definitions, lakehouse):
     assert consent.passed
 
 
-def test_lost_landing_row_fails_all_rows_landed(definitions, lakehouse):
+def test_lost_landing_row_fails_all_lines_accounted(definitions, lakehouse):
     tamper(lakehouse, "customer_landing", "select * from t limit 12")
-    landed = run_check(definitions, lakehouse, "customer_landing_all_rows_landed")
+    landed = run_check(definitions, lakehouse, "customer_landing_all_lines_accounted")
     assert not landed.passed
     assert (value(landed, "rows"), value(landed, "json_lines")) == (12, 13)
+    assert value(landed, "unaccounted_files") == [
+        "customer-1.json: 13 lines, 12 rows + 0 quarantined + 0 erased"
+    ]
+
+
+def test_landing_file_changed_behind_the_bookmark_fails_all_lines_accounted(definitions, lakehouse):
+    path = Path(lakehouse.landing_root) / "customer" / "landing" / "customer-1.json"
+    path.write_text(path.read_text() + path.read_text().splitlines()[0] + "\n")
+    landed = run_check(definitions, lakehouse, "customer_landing_all_lines_accounted")
+    assert not landed.passed
+    assert value(landed, "files_not_ingested_at_current_version") == ["customer-1.json"]
 
 
 def test_wrong_expectation_fails_expected_count_without_blocking(definitions, tmp_path):
@@ -180,11 +196,11 @@ def test_wrong_expectation_fails_expected_count_without_blocking(definitions, tm
         "machine_learning_curated_cross_customer_pairs": "WARN",
     }
     assert result.success  # non-blocking: everything downstream still ran
-    assert row_counts(result) == EXPECTED_ROWS
+    assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
 
 
 def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definitions, lakehouse):
-    previous = Path(lakehouse.table_file(TABLES["step_trainer_landing"])).read_bytes()
+    previous = table_files(lakehouse, TABLES["step_trainer_landing"])
     write_jsonl(
         Path(lakehouse.landing_root) / "step_trainer" / "landing" / "step_trainer-2.json",
         [{"sensorReadingTime": 1, "serialNumber": "S-A", "distanceFromObject": 1, "speed": 3}],
@@ -201,7 +217,7 @@ def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definition
     failures = failed_steps(result)
     assert "step_trainer_landing_no_unknown_fields" in failures["step_trainer_landing"]
     assert "previous version of the table stays in place" in failures["step_trainer_landing"]
-    assert Path(lakehouse.table_file(TABLES["step_trainer_landing"])).read_bytes() == previous
+    assert table_files(lakehouse, TABLES["step_trainer_landing"]) == previous
     built = {
         e.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()
@@ -227,7 +243,7 @@ def leaky_customer_trusted(tmp_path: Path) -> dg.AssetsDefinition:
 
 def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     """A bug that lets every customer into customer_trusted is caught before publication."""
-    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
+    published = Path(lakehouse.table_path(TABLES["customer_trusted"])).read_bytes()
     leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky, accelerometer_trusted],
@@ -244,19 +260,19 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     assert value(consent, "non_consenting_rows") == 8  # b, c, d, e x2, g x2, i
     assert "@x.test" not in json.dumps(value(consent, "examples"))
     assert "customer_trusted_all_consented" in failed_steps(result)["customer_trusted"]
-    assert Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes() == published
+    assert Path(lakehouse.table_path(TABLES["customer_trusted"])).read_bytes() == published
     built = {
         e.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()
     }
-    assert built == {"customer_landing"}
+    assert built == {"customer_landing", "customer_quarantine"}
     assert list((Path(lakehouse.lakehouse_root) / "_staging").iterdir()) == []
 
 
 def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse, tmp_path):
     """A sensor or automation may request the asset alone: every check still guards publication
     and is recorded."""
-    published = Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes()
+    published = Path(lakehouse.table_path(TABLES["customer_trusted"])).read_bytes()
     leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky],
@@ -268,7 +284,7 @@ def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse
     assert not result.success
     assert check_outcomes(result)["customer_trusted_all_consented"] is False
     assert len(check_outcomes(result)) == 6
-    assert Path(lakehouse.table_file(TABLES["customer_trusted"])).read_bytes() == published
+    assert Path(lakehouse.table_path(TABLES["customer_trusted"])).read_bytes() == published
     observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
     assert observations[0].asset_observation_data.asset_observation.metadata[
         "publication"

@@ -8,9 +8,16 @@ import hmac
 import duckdb
 import pytest
 
-from stedi_dagster.lakehouse import DEVELOPMENT_PSEUDONYM_KEY, Lakehouse
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import check_outcomes, failed_checks, materialize, row_counts
+from stedi_dagster_tests.conftest import (
+    NOTHING_QUARANTINED,
+    check_outcomes,
+    failed_checks,
+    materialize,
+    row_counts,
+)
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 
 
@@ -24,7 +31,7 @@ def handmade_run(definitions, tmp_path_factory):
 
 
 def rows(lakehouse: Lakehouse, table: str, columns: str) -> list[tuple]:
-    path = str(lakehouse.table_file(TABLES[table]))
+    path = str(lakehouse.table_path(TABLES[table]))
     sql = f"select {columns} from read_parquet(?) order by all"
     return duckdb.connect().execute(sql, [path]).fetchall()
 
@@ -32,8 +39,8 @@ def rows(lakehouse: Lakehouse, table: str, columns: str) -> list[tuple]:
 def test_counts_and_every_check_pass(handmade_run):
     _, result = handmade_run
     assert result.success
-    assert row_counts(result) == EXPECTED_ROWS
-    assert len(check_outcomes(result)) == 44
+    assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
+    assert len(check_outcomes(result)) == 53
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 
@@ -104,7 +111,7 @@ def test_machine_learning_pairs_each_step_with_every_reading_of_its_millisecond(
     assert pairs == sorted(expected)
     columns = duckdb.connect().execute(
         "describe select * from read_parquet(?)",
-        [str(lakehouse.table_file(TABLES["machine_learning_curated"]))],
+        [str(lakehouse.table_path(TABLES["machine_learning_curated"]))],
     )
     assert [c[0] for c in columns.fetchall()] == [
         "sensorReadingTime",

@@ -1,4 +1,4 @@
-"""The code location loads exactly the expected tables, groups, checks, job and executor."""
+"""The code location loads exactly the expected tables, groups, checks, jobs and executors."""
 
 import dagster as dg
 import pytest
@@ -10,18 +10,24 @@ EXPECTED_ASSETS = {
     "customer_landing": "landing",
     "accelerometer_landing": "landing",
     "step_trainer_landing": "landing",
+    "customer_quarantine": "landing",
+    "accelerometer_quarantine": "landing",
+    "step_trainer_quarantine": "landing",
     "customer_trusted": "trusted",
     "accelerometer_trusted": "trusted",
     "step_trainer_trusted": "trusted",
     "customer_curated": "curated",
     "machine_learning_curated": "curated",
 }
+TABLES_WITH_ROWS = [t for t in EXPECTED_ASSETS if not t.endswith("_quarantine")]
 EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
-LANDING = ("all_rows_landed", "no_unknown_fields")
+LANDING = ("all_lines_accounted", "no_unknown_fields")
+QUARANTINE = ("schema", "quarantined_rows", "quarantine_fraction")
 DERIVED = ("all_consented", "count_reconciles")
 EXPECTED_CHECKS = (
-    {f"{t}_{p}" for t in EXPECTED_ASSETS for p in EVERY_TABLE}
-    | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z == "landing" for p in LANDING}
+    {f"{t}_{p}" for t in TABLES_WITH_ROWS for p in EVERY_TABLE}
+    | {f"{t}_{p}" for t in TABLES_WITH_ROWS if t.endswith("_landing") for p in LANDING}
+    | {f"{t}_{p}" for t in EXPECTED_ASSETS if t.endswith("_quarantine") for p in QUARANTINE}
     | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
     | {"customer_trusted_unique_email", "customer_curated_unique_email"}
     | {"machine_learning_curated_no_identifiers", "machine_learning_curated_cross_customer_pairs"}
@@ -30,6 +36,9 @@ EXPECTED_DEPS = {
     "customer_landing": set(),
     "accelerometer_landing": set(),
     "step_trainer_landing": set(),
+    "customer_quarantine": set(),
+    "accelerometer_quarantine": set(),
+    "step_trainer_quarantine": set(),
     "customer_trusted": {"customer_landing"},
     "accelerometer_trusted": {"accelerometer_landing", "customer_trusted"},
     "customer_curated": {"customer_trusted", "accelerometer_trusted"},
@@ -47,7 +56,7 @@ EXPECTED_DEPS = {
 }
 
 
-def test_assets_are_the_eight_tables_grouped_by_zone(definitions):
+def test_assets_are_the_tables_grouped_by_zone(definitions):
     graph = definitions.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == EXPECTED_ASSETS
@@ -65,7 +74,7 @@ def test_lineage_follows_the_zones(definitions):
 
 def test_every_asset_is_described_owned_and_kinded(definitions):
     for spec in definitions.resolve_all_asset_specs():
-        assert spec.description and "row" in spec.description, spec.key
+        assert spec.description and ("row" in spec.description), spec.key
         assert spec.kinds == {"duckdb", "parquet"}, spec.key
         assert spec.owners == ["team:stedi-data"], spec.key
         assert spec.tags["zone"] == spec.group_name
@@ -75,7 +84,7 @@ def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
     names = {key.name for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
-    assert len(names) == 44
+    assert len(names) == 53
 
 
 def test_consent_checks_block_and_expected_counts_do_not(definitions):
@@ -83,10 +92,18 @@ def test_consent_checks_block_and_expected_counts_do_not(definitions):
     for name, spec in specs.items():
         assert spec.description, name
         if name.endswith(
-            ("_all_consented", "_count_reconciles", "_schema", "_unique_email", "_no_identifiers")
+            (
+                "_all_consented",
+                "_count_reconciles",
+                "_schema",
+                "_unique_email",
+                "_no_identifiers",
+                "_all_lines_accounted",
+                "_quarantine_fraction",
+            )
         ):
             assert spec.blocking, name
-        if name.endswith(("_expected_count", "_cross_customer_pairs")):
+        if name.endswith(("_expected_count", "_cross_customer_pairs", "_quarantined_rows")):
             assert not spec.blocking, name
     assert all(
         dg.AssetKey("customer_landing") in {d.asset_key for d in spec.additional_deps}
@@ -101,12 +118,19 @@ def test_lakehouse_job_runs_in_process(definitions):
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(EXPECTED_ASSETS)
 
 
+def test_full_refresh_is_a_job_of_its_own(definitions):
+    job = definitions.resolve_job_def("lakehouse_full_refresh")
+    assert job.tags["stedi/full_refresh"] == "true"
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(EXPECTED_ASSETS)
+
+
 def test_settings_come_from_the_environment_when_the_location_loads(monkeypatch, tmp_path):
     monkeypatch.setenv("STEDI_LANDING_ROOT", str(tmp_path / "in"))
     monkeypatch.setenv("STEDI_LAKEHOUSE_ROOT", str(tmp_path / "out"))
     monkeypatch.setenv("STEDI_CONSENT_MODE", "from_consent_date")
     monkeypatch.setenv("STEDI_ML_PAIRING", "same_customer")
     monkeypatch.setenv("STEDI_PSEUDONYM_KEY", "k")
+    monkeypatch.setenv("STEDI_QUARANTINE_MAX_FRACTION", "0.2")
     lakehouse = Lakehouse.from_env().process_config_and_initialize()
     assert (lakehouse.landing_root, lakehouse.lakehouse_root) == (
         str(tmp_path / "in"),
@@ -114,6 +138,7 @@ def test_settings_come_from_the_environment_when_the_location_loads(monkeypatch,
     )
     assert (lakehouse.consent_mode, lakehouse.ml_pairing) == ("from_consent_date", "same_customer")
     assert lakehouse.pseudonym_key == "k"
+    assert lakehouse.quarantine_max_fraction == 0.2
     monkeypatch.setenv("STEDI_ML_PAIRING", "nearest")
     with pytest.raises(ValueError, match="'timestamp' or 'same_customer'"):
         Lakehouse.from_env()
@@ -123,5 +148,6 @@ def test_the_code_location_validates_as_dagster_loads_it(definitions):
     dg.Definitions.validate_loadable(definitions)
     assert {job.name for job in definitions.resolve_all_job_defs()} >= {
         "lakehouse",
+        "lakehouse_full_refresh",
         "erase_customer",
     }

@@ -12,9 +12,19 @@ import pytest
 from stedi_dagster.defs.privacy.erasure import erase_customer
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import failed_checks, materialize, row_counts
+from stedi_dagster_tests.conftest import (
+    check_outcomes,
+    failed_checks,
+    materialize,
+    row_counts,
+    table_files,
+    write_jsonl,
+)
+from stedi_dagster_tests.handmade import write_handmade
 from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+
+WITH_ROWS = [name for name in TABLES if not name.endswith("_quarantine")]
 
 
 def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, int]:
@@ -28,10 +38,11 @@ def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, i
     }
     found = {}
     for name, table in TABLES.items():
-        where = owner[table.dataset]
+        quarantined = "contains(coalesce(record, ''), $email)"
+        where = quarantined if name.endswith("_quarantine") else owner[table.dataset]
         params = {"email": email, "serials": serials, "id": pseudonym(email)}
         params = {k: v for k, v in params.items() if f"${k}" in where}
-        sql = f"select count(*) from read_parquet('{lakehouse.table_file(table)}') where {where}"
+        sql = f"select count(*) from read_parquet('{lakehouse.table_path(table)}') where {where}"
         found[name] = con.execute(sql, params).fetchall()[0][0]
     return found
 
@@ -52,7 +63,7 @@ def erased(definitions, course_data, tmp_path_factory):
     con = duckdb.connect()
     email, serial = con.execute(
         "select email, serialNumber from read_parquet(?) order by email limit 1",
-        [lakehouse.table_file(TABLES["customer_curated"])],
+        [lakehouse.table_path(TABLES["customer_curated"])],
     ).fetchall()[0]
     before = rows_of(lakehouse, email, [serial])
     first = erase(definitions, lakehouse, f"  {email.upper()} ")  # matched case-blind
@@ -61,7 +72,7 @@ def erased(definitions, course_data, tmp_path_factory):
 
 def test_the_customer_had_rows_everywhere(erased):
     _, _, _, before, _ = erased
-    assert all(n > 0 for n in before.values()), before
+    assert all(n > 0 for name, n in before.items() if name in WITH_ROWS), before
 
 
 def test_erasure_removes_every_row_and_reports_it(erased):
@@ -83,24 +94,25 @@ def test_lists_and_audit_hold_the_hash_never_the_email(erased):
     assert hashlib.sha256(serial.lower().encode()).hexdigest() in listed
     for text in (listed, audit):
         assert email.lower() not in text.lower() and serial not in text
-    assert f'"tables_touched": {sorted(TABLES)}'.replace("'", '"') in audit
+    assert f'"tables_touched": {sorted(WITH_ROWS)}'.replace("'", '"') in audit
 
 
 def test_erasing_again_changes_nothing(definitions, erased):
     lakehouse, email, serial, _, _ = erased
-    tables = {n: Path(lakehouse.table_file(t)).read_bytes() for n, t in TABLES.items()}
+    tables = {n: table_files(lakehouse, t) for n, t in TABLES.items()}
     listed = (Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_list.jsonl").read_text()
     again = erase(definitions, lakehouse, email)
     assert again.success
-    assert {n: Path(lakehouse.table_file(t)).read_bytes() for n, t in TABLES.items()} == tables
+    assert {n: table_files(lakehouse, t) for n, t in TABLES.items()} == tables
     assert (
         Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_list.jsonl"
     ).read_text() == listed
 
 
-def test_erased_customer_stays_out_of_a_full_rematerialization(definitions, erased):
+@pytest.mark.parametrize("tags", [{}, {"stedi/full_refresh": "true"}], ids=["rerun", "refresh"])
+def test_erased_customer_stays_out_of_later_runs(definitions, erased, tags):
     lakehouse, email, serial, before, _ = erased
-    result = materialize(definitions, lakehouse)
+    result = materialize(definitions, lakehouse, tags=tags)
     assert result.success
     assert rows_of(lakehouse, email, [serial]) == dict.fromkeys(TABLES, 0)
     counts = row_counts(result)
@@ -108,9 +120,41 @@ def test_erased_customer_stays_out_of_a_full_rematerialization(definitions, eras
         assert counts[landing] == COURSE_COUNTS[landing] - before[landing]
     assert counts["customer_trusted"] == COURSE_COUNTS["customer_trusted"] - 1
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
-    landed = [
-        e
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == "customer_landing_all_rows_landed"
-    ][0]
-    assert landed.metadata["erased_rows"].value == before["customer_landing"]
+    for dataset in ("customer", "accelerometer", "step_trainer"):
+        (landed,) = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == f"{dataset}_landing_all_lines_accounted"
+        ]
+        assert landed.passed
+        assert landed.metadata["erased"].value == before[f"{dataset}_landing"]
+
+
+def test_erasure_reaches_quarantined_lines(definitions, tmp_path):
+    """A customer's line that could not be parsed is found by the words in it and erased too."""
+    landing = write_handmade(tmp_path / "landing")
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "accelerometer-2.json",
+        ['{"user": "a@x.test", "timestamp": 5, "x": 1,', '{"user": "b@x.test", "x": 1}'],
+    )
+    lakehouse = Lakehouse(
+        landing_root=str(landing),
+        lakehouse_root=str(tmp_path / "lh"),
+        quarantine_max_fraction=1.0,
+    )
+    assert materialize(definitions, lakehouse).success
+    assert rows_of(lakehouse, "a@x.test", ["S-A"])["accelerometer_quarantine"] == 1
+    job = erase(definitions, lakehouse, "a@x.test")
+    removed = next(
+        e.step_output_data.metadata["rows_removed"].value
+        for e in job.all_events
+        if e.event_type_value == "STEP_OUTPUT"
+    )
+    assert removed["accelerometer_quarantine"] == 1
+    assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+    assert rows_of(lakehouse, "b@x.test", ["S-B"])["accelerometer_quarantine"] == 1
+    for tags in ({}, {"stedi/full_refresh": "true"}):
+        result = materialize(definitions, lakehouse, tags=tags)
+        assert result.success
+        assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+        assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -16,13 +15,20 @@ from stedi_dagster.defs.landing.sensors import customer_landing_files
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import materialize, write_jsonl
+from stedi_dagster_tests.conftest import (
+    NOTHING_QUARANTINED,
+    materialize,
+    table_files,
+    write_jsonl,
+)
 from stedi_dagster_tests.handmade import customer, write_handmade
 from stedi_dagster_tests.test_cli import BIN, run
 
 
-def digest(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def digest(lakehouse: Lakehouse, table) -> str:
+    """One hash of every file the published table is made of."""
+    files = table_files(lakehouse, table)
+    return hashlib.sha256(b"".join(files[name] for name in sorted(files))).hexdigest()
 
 
 def test_a_run_killed_while_writing_leaves_whole_tables_and_the_next_run_completes(
@@ -32,38 +38,38 @@ def test_a_run_killed_while_writing_leaves_whole_tables_and_the_next_run_complet
     expected = generate(landing, scale=4, seed=2)
     lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lh"))
     assert materialize(definitions, lakehouse).success
-    before = {name: digest(lakehouse.table_file(t)) for name, t in TABLES.items()}
+    before = {name: digest(lakehouse, t) for name, t in TABLES.items()}
     staging = tmp_path / "lh" / "_staging"
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEDI_", "DAGSTER_"))}
     env |= {"STEDI_LANDING_ROOT": str(landing), "STEDI_LAKEHOUSE_ROOT": str(tmp_path / "lh")}
     process = subprocess.Popen(
-        [str(BIN / "stedi"), "run", "--log-level", "ERROR"],
+        [str(BIN / "stedi"), "run", "--full-refresh", "--log-level", "ERROR"],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(staging.glob("*.parquet")):  # a table is being written right now
+    while not list(staging.glob("*/*.parquet")):  # a table is being written right now
         assert process.poll() is None and time.monotonic() < deadline, "no write was seen"
         time.sleep(0.005)
-    writing = {p.name.split("-")[0] for p in staging.glob("*.parquet")}
+    writing = {p.name.split("-")[0].removesuffix(".parquet") for p in staging.glob("*/*.parquet")}
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
     con = duckdb.connect()
     for name, table in TABLES.items():
-        path = lakehouse.table_file(table)
+        path = lakehouse.table_path(table)
         rows = con.execute("select count(*) from read_parquet(?)", [path]).fetchall()[0][0]
-        assert rows == expected[name], name  # whole: the old version or an identical new one
+        assert rows == (expected | NOTHING_QUARANTINED)[name], name  # old or identical new
     for name in writing:
-        assert digest(lakehouse.table_file(TABLES[name])) == before[name], name
-    assert list(staging.glob("*.parquet")), "the killed run's half-written file is left behind"
+        assert digest(lakehouse, TABLES[name]) == before[name], name
+    assert list(staging.glob("*/*.parquet")), "the killed run's half-written file is left behind"
 
     done = run([str(BIN / "stedi"), "run"], env={k: env[k] for k in env if k.startswith("STEDI_")})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert list(staging.glob("*.parquet")) == []  # the orphan is cleaned up
+    assert list(staging.iterdir()) == []  # the orphan is cleaned up
 
 
 def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
@@ -79,7 +85,7 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Executing steps using multiprocess executor" in output
-    assert output.count("ASSET_CHECK_EVALUATION") == 44
+    assert output.count("ASSET_CHECK_EVALUATION") == 53
     assert "Could not set lock" not in output
     con = duckdb.connect()
     path = str(tmp_path / "lh" / "curated" / "machine_learning_curated" / "*.parquet")
@@ -108,15 +114,22 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
     )
     request = customer_landing_files(sensor_context)
     assert isinstance(request, dg.RunRequest)
+    assert set(request.asset_selection) == {
+        dg.AssetKey("customer_landing"),
+        dg.AssetKey("customer_quarantine"),
+    }
     assert set(request.asset_check_keys) == {
         dg.AssetCheckKey(dg.AssetKey("customer_landing"), f"customer_landing_{p}")
         for p in (
             "schema",
             "keys_not_null",
             "expected_count",
-            "all_rows_landed",
+            "all_lines_accounted",
             "no_unknown_fields",
         )
+    } | {
+        dg.AssetCheckKey(dg.AssetKey("customer_quarantine"), f"customer_quarantine_{p}")
+        for p in ("schema", "quarantined_rows", "quarantine_fraction")
     }
     dg.materialize(
         assets,
@@ -151,7 +164,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             e
             for (e,) in con.execute(
                 f"select {'user' if 'user' in t.columns else 'email'} from read_parquet(?)",
-                [lakehouse.table_file(t)],
+                [lakehouse.table_path(t)],
             ).fetchall()
         }
         for name, t in TABLES.items()
@@ -162,11 +175,11 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
         assert "a@x.test" not in emails[name], name
     steps = con.execute(
         "select distinct serialNumber from read_parquet(?)",
-        [lakehouse.table_file(TABLES["step_trainer_trusted"])],
+        [lakehouse.table_path(TABLES["step_trainer_trusted"])],
     ).fetchall()
     assert steps == [("S-F",)]
     pairs = con.execute(
         "select count(*) from read_parquet(?)",
-        [lakehouse.table_file(TABLES["machine_learning_curated"])],
+        [lakehouse.table_path(TABLES["machine_learning_curated"])],
     ).fetchall()
     assert pairs == [(2,)]  # S-F at 200 and 500, each with f's reading only

@@ -11,7 +11,13 @@ import pytest
 from stedi_dagster.defs.privacy.erasure import erase_customer
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import COURSE_EXPECTATIONS, failed_checks, materialize, row_counts
+from stedi_dagster_tests.conftest import (
+    COURSE_EXPECTATIONS,
+    NOTHING_QUARANTINED,
+    failed_checks,
+    materialize,
+    row_counts,
+)
 from stedi_dagster_tests.test_checks_fail import tamper
 from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
@@ -46,7 +52,11 @@ def test_course_counts_in_each_privacy_setting(
     )
     result = materialize(definitions, lakehouse)
     assert result.success
-    assert row_counts(result) == {**COURSE_COUNTS, **VARIANTS[(consent_mode, ml_pairing)]}
+    assert row_counts(result) == {
+        **COURSE_COUNTS,
+        **VARIANTS[(consent_mode, ml_pairing)],
+        **NOTHING_QUARANTINED,
+    }
     crossed = {e.check_name: e for e in result.get_asset_check_evaluations()}[
         "machine_learning_curated_cross_customer_pairs"
     ]
@@ -61,8 +71,8 @@ def test_course_counts_in_each_privacy_setting(
             "select count(*) from read_parquet(?) a join read_parquet(?) c on a.user = c.email "
             "where a.timestamp < c.shareWithResearchAsOfDate",
             [
-                lakehouse.table_file(TABLES["accelerometer_trusted"]),
-                lakehouse.table_file(TABLES["customer_trusted"]),
+                lakehouse.table_path(TABLES["accelerometer_trusted"]),
+                lakehouse.table_path(TABLES["customer_trusted"]),
             ],
         ).fetchall()
         assert earliest == [(0,)]
@@ -81,7 +91,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data,
             duckdb.connect()
             .execute(
                 "select distinct subject_id from read_parquet(?) order by 1",
-                [lakehouses[key].table_file(TABLES["machine_learning_curated"])],
+                [lakehouses[key].table_path(TABLES["machine_learning_curated"])],
             )
             .fetchall()
         )
@@ -91,7 +101,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data,
         duckdb.connect()
         .execute(
             "select min(user) from read_parquet(?)",
-            [lakehouses["key-two"].table_file(TABLES["accelerometer_trusted"])],
+            [lakehouses["key-two"].table_path(TABLES["accelerometer_trusted"])],
         )
         .fetchall()[0]
     )
@@ -158,7 +168,7 @@ def _trusted_emails(lakehouse: Lakehouse) -> list[str]:
         e
         for (e,) in duckdb.connect()
         .execute(
-            "select email from read_parquet(?)", [lakehouse.table_file(TABLES["customer_trusted"])]
+            "select email from read_parquet(?)", [lakehouse.table_path(TABLES["customer_trusted"])]
         )
         .fetchall()
     ]

@@ -2,6 +2,7 @@
 data with both roots on S3, a mixed run, `stedi sql` and the catalog on S3, atomic replacement for
 concurrent readers, and the errors users meet, each clear and changing nothing."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import duckdb
 import pytest
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.tables import TABLES
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
+    NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
     failed_steps,
@@ -46,17 +48,29 @@ def s3_run(definitions, s3, s3_endpoint, course_on_s3):
 def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     _, result = s3_run
     assert result.success, failed_steps(result)
-    assert row_counts(result) == COURSE_COUNTS
-    assert len(check_outcomes(result)) == 44
+    assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
+    assert len(check_outcomes(result)) == 53
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 
-def test_s3_layout_is_one_parquet_object_per_table_folder(s3_run, s3):
+def test_s3_layout_is_a_parquet_folder_per_table(s3_run, s3, course_data):
+    """Trusted and curated tables are one object each; a landing table is one part per landing
+    file (named after the file and its content) beside an empty schema part, and each dataset
+    has a bookmark."""
     _, _ = s3_run
-    expected = [
-        f"stedi-lakehouse/prod/{t.zone}/{name}/{name}.parquet" for name, t in TABLES.items()
-    ]
-    assert objects(s3, "stedi-lakehouse/prod") == sorted(expected)
+    prefix = "stedi-lakehouse/prod"
+    expected = [f"{prefix}/_bookmarks/{d}.json" for d in LANDING_DATASETS]
+    for name, t in TABLES.items():
+        folder = f"{prefix}/{t.zone}/{name}"
+        if not t.per_file:
+            expected.append(f"{folder}/{name}.parquet")
+            continue
+        expected.append(f"{folder}/_schema.parquet")
+        if name.endswith("_landing"):
+            for f in (course_data / t.dataset / "landing").glob("*.json"):
+                sha = hashlib.sha256(f.read_bytes()).hexdigest()[:12]
+                expected.append(f"{folder}/{f.stem}-{sha}.parquet")
+    assert objects(s3, prefix) == sorted(expected)
 
 
 def test_stedi_sql_and_catalog_read_the_s3_lakehouse(s3_run, s3, s3_endpoint, tmp_path):
@@ -91,9 +105,9 @@ def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_
     )
     result = materialize(definitions, lakehouse)
     assert result.success, failed_steps(result)
-    assert row_counts(result) == COURSE_COUNTS
+    assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
-    assert Path(lakehouse.table_file(TABLES["customer_curated"])).is_file()
+    assert Path(lakehouse.table_path(TABLES["customer_curated"])).is_file()
 
 
 def test_s3_lakehouse_without_pseudonym_key_stops_at_the_training_table(
@@ -119,7 +133,7 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
         lakehouse_root="s3://stedi-atomic/lakehouse",
         s3_endpoint_url=s3_endpoint,
     )
-    table = TABLES["accelerometer_landing"]
+    table = TABLES["accelerometer_trusted"]
     sizes = (1_000, 400_000)
     publish_rows(lakehouse, table, sizes[0])
     seen: set[int] = set()
@@ -130,7 +144,7 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
         with lakehouse.connect() as reader:
             while not stop.is_set():
                 try:
-                    url = lakehouse.table_file(table)
+                    url = lakehouse.table_path(table)
                     seen.add(
                         reader.execute("select count(*) from read_parquet(?)", [url]).fetchall()[0][
                             0

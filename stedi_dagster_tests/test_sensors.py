@@ -22,7 +22,11 @@ def tick(sensor: dg.SensorDefinition, lakehouse: Lakehouse, cursor: str | None):
 def assert_sensor_follows_the_files(lakehouse: Lakehouse, add_file) -> None:
     first, cursor = tick(customer_landing_files, lakehouse, None)
     assert isinstance(first, dg.RunRequest)
-    assert first.asset_selection == [dg.AssetKey("customer_landing")]
+    assert first.asset_selection == [
+        dg.AssetKey("customer_landing"),
+        dg.AssetKey("customer_quarantine"),
+    ]
+    assert first.tags["stedi/new_files"] == "1"  # nothing was ingested yet
 
     same, same_cursor = tick(customer_landing_files, lakehouse, cursor)
     assert isinstance(same, dg.SkipReason) and same_cursor == cursor
@@ -33,6 +37,7 @@ def assert_sensor_follows_the_files(lakehouse: Lakehouse, add_file) -> None:
     assert isinstance(new, dg.RunRequest)
     assert new.run_key != first.run_key and new_cursor != cursor
     assert new.tags["stedi/landing_files"] == "2"
+    assert new.tags["stedi/new_files"] == "2"  # the lakehouse has not ingested either yet
 
 
 def test_local_sensor_requests_a_run_for_new_files_only(tmp_path):
@@ -115,11 +120,11 @@ def test_new_landing_data_flows_into_trusted(definitions, landed):
 
 def test_a_failed_blocking_check_holds_the_flow(definitions, landed):
     lakehouse, instance, cursor = landed
-    # a landing file arrives after landing was published: all_rows_landed now fails
+    # a landing file arrives after landing was published: all_lines_accounted now fails
     write_jsonl(
         Path(lakehouse.landing_root) / "customer" / "landing" / "customer-2.json", CUSTOMERS[:1]
     )
-    key = dg.AssetCheckKey(dg.AssetKey("customer_landing"), "customer_landing_all_rows_landed")
+    key = dg.AssetCheckKey(dg.AssetKey("customer_landing"), "customer_landing_all_lines_accounted")
     checked = dg.materialize(
         list(definitions.assets),
         resources={"lakehouse": lakehouse},

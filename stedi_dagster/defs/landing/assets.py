@@ -1,23 +1,44 @@
-"""Landing zone: a typed, faithful copy of each landing JSON dataset, one row per JSON line.
+"""Landing zone: a typed, faithful copy of each landing JSON dataset, one row per good JSON line,
+and beside it the dataset's quarantine table of the lines that could not be rows.
 
-JSON is read with the explicit schema in `stedi_dagster.tables`, never inferred, so a value of the
-wrong type fails the step with DuckDB's message naming the file and line.
+Files are ingested incrementally (`stedi_dagster.ingest`): a run reads only new or changed files;
+a run tagged `stedi/full_refresh=true` (the `lakehouse_full_refresh` job, `stedi run
+--full-refresh`) reads every file again. JSON is read with the explicit schema in
+`stedi_dagster.tables`, never inferred.
 """
 
+import dagster as dg
+
 from stedi_dagster.defs.landing.checks import landing_checks
+from stedi_dagster.ingest import LandingDraft
 from stedi_dagster.table_asset import table_asset
+from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
+
+FULL_REFRESH_TAG = "stedi/full_refresh"
 
 
-def landing_asset(name: str, what: str):
+def landing_asset(dataset: str) -> dg.AssetsDefinition:
+    what = dataset.replace("_", " ")
+
+    def draft(context, lakehouse, folder) -> LandingDraft:
+        full = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+        return LandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
+
     return table_asset(
-        name,
-        sql_module=__file__,
+        landing_table(dataset).name,
         inputs=(),
-        checks=landing_checks(name),
-        description=f"One row per line of the {what} landing JSON, typed; no row is dropped.",
+        checks=landing_checks(dataset),
+        description=f"One row per good line of the {what} landing JSON, typed; no line is lost: "
+        f"the others are in {quarantine_table(dataset).name}.",
+        draft=draft,
+        also={
+            quarantine_table(dataset).name: f"The {what} landing lines that could not be rows "
+            "(malformed JSON, a wrong type, a missing key field, a duplicate file), with file, "
+            "line number and reason."
+        },
     )
 
 
-customer_landing = landing_asset("customer_landing", "customer")
-accelerometer_landing = landing_asset("accelerometer_landing", "accelerometer")
-step_trainer_landing = landing_asset("step_trainer_landing", "step trainer")
+customer_landing, accelerometer_landing, step_trainer_landing = (
+    landing_asset(dataset) for dataset in LANDING_DATASETS
+)

@@ -1,64 +1,69 @@
-"""Checks guarding the landing zone: every JSON line landed, no unknown field."""
+"""Checks guarding the landing zone: every line of every landing file accounted for, no unknown
+field, and the quarantine small enough to trust the rest."""
 
+from pathlib import PurePosixPath
+from string import Template
+
+import dagster as dg
 import duckdb
 
-from stedi_dagster.checks import Check, Outcome, scalar, table_checks
+from stedi_dagster.checks import EVIDENCE_ROWS, Check, Outcome, scalar, schema_check, table_checks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql_file import read_sql
-from stedi_dagster.tables import TABLES, Table
+from stedi_dagster.tables import landing_table, quarantine_table
 
 
-def json_lines(path: str, chunk_bytes: int = 1 << 24) -> int:
-    """Non-blank lines of a newline-delimited JSON file, counted without parsing JSON."""
-    lines, tail = 0, b""
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_bytes):
-            *complete, tail = (tail + chunk).split(b"\n")
-            lines += sum(1 for line in complete if line.strip())
-    return lines + (1 if tail.strip() else 0)
-
-
-# The field that ties a landing record to a person, and the erasure list kind it is matched as.
-ERASURE_KEYS = {
-    "customer": ("$.email", "email"),
-    "accelerometer": ("$.user", "email"),
-    "step_trainer": ("$.serialNumber", "serial"),
-}
-
-
-def all_rows_landed(table: Table) -> Check:
-    erased_sql = read_sql(__file__, "erased_json_records")
+def all_lines_accounted(dataset: str) -> Check:
+    table, quarantine = landing_table(dataset), quarantine_table(dataset)
+    sql = Template(read_sql(__file__, "unaccounted_lines")).substitute(dataset=dataset)
 
     def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
-        files = [lakehouse.landing.local_copy(f) for f in lakehouse.landing_files(table.dataset)]
-        lines = sum(json_lines(f) for f in files)
-        erased = scalar(con, erased_sql, [files, *ERASURE_KEYS[table.dataset]])
-        rows = scalar(con, f"select count(*) from {table.name}")
-        return rows + erased == lines, {
-            "rows": rows,
-            "erased_rows": erased,
-            "json_lines": lines,
-            "files": len(files),
+        current = {
+            PurePosixPath(url).name: version
+            for url, version in lakehouse.landing_versions(dataset).items()
+        }
+        recorded = dict(con.execute(f"select file, version from {dataset}_files").fetchall())
+        stale = sorted(name for name in current if recorded.get(name) != current[name])
+        gone = sorted(set(recorded) - set(current))
+        off = con.execute(sql).fetchall()
+        totals = con.execute(
+            f"select count(*), coalesce(sum(lines), 0), coalesce(sum(erased), 0) "
+            f"from {dataset}_files"
+        ).fetchall()[0]
+        return not (stale or gone or off), {
+            "files": totals[0],
+            "json_lines": totals[1],
+            "rows": scalar(con, f"select count(*) from {table.name}"),
+            "quarantined": scalar(con, f"select count(*) from {quarantine.name}"),
+            "erased": totals[2],
+            "files_not_ingested_at_current_version": stale[:EVIDENCE_ROWS],
+            "files_held_but_gone": gone[:EVIDENCE_ROWS],
+            "unaccounted_files": [
+                f"{f}: {lines} lines, {landed} rows + {q} quarantined + {e} erased"
+                for f, lines, landed, q, e in off[:EVIDENCE_ROWS]
+            ],
         }
 
     return Check(
         table,
-        "all_rows_landed",
-        "One row per non-blank line of the landing JSON files, but for the lines of erased "
-        "customers: no row dropped or invented.",
+        "all_lines_accounted",
+        "For every landing file at its current version: rows here + lines in quarantine + lines "
+        "of erased customers = non-blank lines in the file (counted without parsing JSON).",
         probe,
     )
 
 
-def no_unknown_fields(table: Table) -> Check:
-    sql = read_sql(__file__, "unknown_json_fields")
+def no_unknown_fields(dataset: str) -> Check:
+    table = landing_table(dataset)
 
-    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
-        files = lakehouse.landing_files(table.dataset)
-        local = [lakehouse.landing.local_copy(f) for f in files]
-        found = con.execute(sql, [local, list(table.columns)]).fetchall()
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        found = con.execute(
+            "select field, sum(n::bigint) from (select unnest(map_keys(m)) as field, "
+            "unnest(map_values(m)) as n from (select unknown_fields::map(varchar, bigint) as m "
+            f"from {dataset}_files)) group by field order by field"
+        ).fetchall()
         return not found, {
-            "unknown_fields": {field: n for field, n in found},
+            "unknown_fields": {field: int(n) for field, n in found},
             "known_fields": list(table.columns),
         }
 
@@ -70,10 +75,71 @@ def no_unknown_fields(table: Table) -> Check:
     )
 
 
-def landing_checks(name: str) -> list[Check]:
-    table = TABLES[name]
+def quarantined_rows(dataset: str) -> Check:
+    table = quarantine_table(dataset)
+
+    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+        rows = scalar(con, f"select count(*) from {table.name}")
+        reasons = con.execute(
+            f"select reason, count(*) from {table.name} group by reason order by 2 desc, 1 "
+            f"limit {EVIDENCE_ROWS}"
+        ).fetchall()
+        files = con.execute(
+            f"select file, count(*) from {table.name} group by file order by 2 desc, 1 "
+            f"limit {EVIDENCE_ROWS}"
+        ).fetchall()
+        lines = con.execute(
+            f"select file, line, reason from {table.name} order by file, line limit {EVIDENCE_ROWS}"
+        ).fetchall()
+        return rows == 0, {
+            "quarantined_rows": rows,
+            "by_reason": dg.MetadataValue.json(dict(reasons)),
+            "by_file": dg.MetadataValue.json(dict(files)),
+            "first_lines": [f"{f} line {n}: {reason}" for f, n, reason in lines],
+        }
+
+    return Check(
+        table,
+        "quarantined_rows",
+        "No landing line was quarantined (a warning: good rows flow on; see the table for the "
+        "file, line and reason of each).",
+        probe,
+        blocking=False,
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def quarantine_fraction(dataset: str) -> Check:
+    table = quarantine_table(dataset)
+
+    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
+        rows = scalar(con, f"select count(*) from {table.name}")
+        lines = scalar(con, f"select coalesce(sum(lines), 0) from {dataset}_files")
+        fraction = rows / lines if lines else 0.0
+        limit = lakehouse.quarantine_max_fraction
+        return fraction <= limit, {
+            "quarantined_rows": rows,
+            "json_lines": lines,
+            "fraction": round(fraction, 6),
+            "max_fraction": limit,
+        }
+
+    return Check(
+        table,
+        "quarantine_fraction",
+        "At most STEDI_QUARANTINE_MAX_FRACTION of the landing lines are quarantined; above it "
+        "the new version is not published and nothing downstream runs.",
+        probe,
+    )
+
+
+def landing_checks(dataset: str) -> list[Check]:
+    table = landing_table(dataset)
     return [
-        *table_checks(table, null_keys_block=False),
-        all_rows_landed(table),
-        no_unknown_fields(table),
+        *table_checks(table),
+        all_lines_accounted(dataset),
+        no_unknown_fields(dataset),
+        schema_check(quarantine_table(dataset)),
+        quarantined_rows(dataset),
+        quarantine_fraction(dataset),
     ]

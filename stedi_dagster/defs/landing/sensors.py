@@ -4,13 +4,14 @@ curated tables follow through their automation conditions (see `stedi_dagster.ta
 
 import hashlib
 import json
+from pathlib import PurePosixPath
 
 import dagster as dg
 
 from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.tables import LANDING_DATASETS, TABLES
+from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
 
 SENSOR_INTERVAL_SECONDS = 30
 
@@ -20,13 +21,15 @@ def fingerprint(versions: dict[str, str]) -> str:
 
 
 def landing_sensor(dataset: str) -> dg.SensorDefinition:
-    table = TABLES[f"{dataset}_landing"]
-    check_keys = [c.key for c in landing_checks(table.name)]
+    table = landing_table(dataset)
+    assets = [table.key, quarantine_table(dataset).key]
+    check_keys = [c.key for c in landing_checks(dataset)]
 
     @dg.sensor(
         name=f"{dataset}_landing_files",
-        description=f"Materializes {table.name} when {dataset}/landing/*.json changes.",
-        asset_selection=[table.key],
+        description=f"Materializes {table.name} (reading only new and changed files) when "
+        f"{dataset}/landing/*.json changes.",
+        asset_selection=assets,
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
@@ -39,11 +42,17 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
         if context.cursor == current:
             return dg.SkipReason(f"no change in {len(versions)} {dataset} landing files")
         context.update_cursor(current)
+        held = lakehouse.bookmark(dataset) or {}
+        new = [
+            u
+            for u, v in versions.items()
+            if getattr(held.get(PurePosixPath(u).name), "version", None) != v
+        ]
         return dg.RunRequest(
             run_key=f"{table.name}-{current[:16]}",
-            asset_selection=[table.key],
+            asset_selection=assets,
             asset_check_keys=check_keys,
-            tags={"stedi/landing_files": str(len(versions))},
+            tags={"stedi/landing_files": str(len(versions)), "stedi/new_files": str(len(new))},
         )
 
     return _sensor

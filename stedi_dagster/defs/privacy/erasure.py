@@ -14,9 +14,10 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from stedi_dagster.ingest import erase_from_landing
 from stedi_dagster.lakehouse import ERASURE_AUDIT, ERASURE_LIST, Lakehouse
 from stedi_dagster.sql_file import read_sql
-from stedi_dagster.tables import TABLES
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 # The rows of each table that belong to a customer on the erasure list (or, for the training
 # table, to one of the emails being erased, as pseudonyms).
@@ -62,8 +63,10 @@ def remove_customer(
         for email in sorted({email for email, _ in records}):
             con.execute("insert into erasure_subjects select pseudonym(?)", [email])
         removed = {}
+        for dataset in LANDING_DATASETS:  # landing and quarantine parts, and the bookmark
+            removed |= erase_from_landing(con, lakehouse, dataset)
         for name, table in TABLES.items():
-            if lakehouse.is_materialized(table):
+            if not table.per_file and lakehouse.is_materialized(table):
                 removed[name] = _remove_rows(con, lakehouse, name, ERASED_ROWS[table.dataset])
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -96,7 +99,8 @@ def _remove_rows(
     lakehouse.attach_table(con, table)
     removed = con.execute(f"select count(*) from {name} where {erased_rows}").fetchall()[0][0]
     if removed:
-        with lakehouse.staged(table) as staged:
+        with lakehouse.staging() as folder:
+            staged = folder / f"{name}.parquet"
             con.sql(f"select * from {name} where not ({erased_rows})").to_parquet(
                 str(staged), compression="zstd"
             )

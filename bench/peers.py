@@ -1,0 +1,269 @@
+"""Benchmark: this project against its peers, in the same run, on the same generated data.
+
+    .venv/bin/python -m bench.peers --scales 1,10,100 --repeat 3 [--spark-max-scale 10]
+
+Each engine runs as a whole process, timed from its start to its exit, with its peak memory (the
+largest sum of the resident memory of the process and its children, such as Spark's JVM, sampled
+every 20 ms):
+
+- dagster: `dagster asset materialize --select '*'` of this project, every asset and every check,
+  on a fresh lakehouse (so every landing file is read), with a persistent DAGSTER_HOME as a user
+  has; its engine time is the sum of the steps' write and publish seconds (checks excluded), from
+  the materializations' metadata;
+- duckdb: the five transforms as a plain DuckDB script (`bench/plain_duckdb.py`), the floor;
+- polars: the five transforms in Polars' lazy API (`bench/polars_lazy.py`);
+- pyspark: the five transforms on PySpark in local mode (`bench/pyspark_local.py`), what Glue runs.
+
+Every engine's row counts must equal the generator's expectations before any time is printed.
+Results are printed as Markdown and saved as JSON under build/bench/.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.generate import generate
+from stedi_dagster.lakehouse import PROJECT_ROOT
+from stedi_dagster.tables import TABLES
+
+BUILD = PROJECT_ROOT / "build" / "bench"
+BIN = Path(sys.executable).parent
+TRANSFORMED = [
+    "customer_trusted",
+    "accelerometer_trusted",
+    "customer_curated",
+    "step_trainer_trusted",
+    "machine_learning_curated",
+]
+PEERS = {
+    "duckdb": "bench.plain_duckdb",
+    "polars": "bench.polars_lazy",
+    "pyspark": "bench.pyspark_local",
+}
+
+
+def landing_data(scale: float) -> tuple[Path, dict[str, int]]:
+    """The generated landing data for a scale (made once, kept under build/bench/data)."""
+    folder = BUILD / "data" / f"scale-{scale:g}"
+    expectations = folder / "expectations.json"
+    if not expectations.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating scale {scale:g} into {folder} ...", file=sys.stderr)
+        generate(folder, scale=scale, seed=1)
+    return folder, json.loads(expectations.read_text())["tables"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += _rss(p)
+        stack += _children(p)
+    return total
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run a command to its end: wall seconds, peak memory in bytes, its standard output."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, err = process.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} failed:\n{err[-3000:]}")
+    return wall, peak, out
+
+
+def counts_from_parquet(folder: Path) -> dict[str, int]:
+    with duckdb.connect() as con:
+        return {
+            name: con.execute(
+                "select count(*) from read_parquet(?)",
+                [str(folder / TABLES[name].zone / name / "*.parquet")],
+            ).fetchall()[0][0]
+            for name in TRANSFORMED
+        }
+
+
+def dagster_step_seconds(home: Path) -> tuple[float, float]:
+    """(write + publish seconds, checks seconds) summed over the latest materializations."""
+    import dagster as dg
+
+    engine = checks = 0.0
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for name, table in TABLES.items():
+            event = instance.get_latest_materialization_event(table.key)
+            metadata = event.asset_materialization.metadata if event else {}
+            if "write_seconds" in metadata:
+                engine += metadata["write_seconds"].value + metadata["publish_seconds"].value
+                checks += metadata["checks_seconds"].value
+            elif table.name.endswith("_quarantine"):
+                continue  # written by its landing table's step, whose seconds count it
+            else:
+                raise SystemExit(f"no step timing for {name} in {home}")
+    return engine, checks
+
+
+def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
+    out = work / engine
+    shutil.rmtree(out, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEDI_", "DAGSTER_"))}
+    env["PATH"] = f"{BIN}:{env['PATH']}"
+    if engine == "dagster":
+        env |= {
+            "DAGSTER_HOME": str(home),
+            "STEDI_LANDING_ROOT": str(landing),
+            "STEDI_LAKEHOUSE_ROOT": str(out),
+        }
+        command = ["dagster", "asset", "materialize", "--select", "*"]
+        command += ["-m", "stedi_dagster.definitions"]
+        wall, peak, _ = timed([str(BIN / command[0]), *command[1:]], env)
+        engine_seconds, checks_seconds = dagster_step_seconds(home)
+        return {
+            "wall": wall,
+            "peak": peak,
+            "counts": counts_from_parquet(out),
+            "engine": engine_seconds,
+            "checks": checks_seconds,
+        }
+    wall, peak, stdout = timed([sys.executable, "-m", PEERS[engine], str(landing), str(out)], env)
+    return {"wall": wall, "peak": peak, "counts": json.loads(stdout.strip().splitlines()[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,10,100")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--spark-max-scale", type=float, default=10)
+    parser.add_argument("--engines", default="dagster,duckdb,polars,pyspark")
+    args = parser.parse_args()
+    engines = args.engines.split(",")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    home = BUILD / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    work = BUILD / "work"
+    results: dict[str, dict] = {}
+    for scale in (float(s) for s in args.scales.split(",")):
+        landing, expected = landing_data(scale)
+        rows = sum(n for name, n in expected.items() if name.endswith("_landing"))
+        here = [e for e in engines if e != "pyspark" or scale <= args.spark_max_scale]
+        runs: dict[str, list[dict]] = {e: [] for e in here}
+        for e in here:  # a first, untimed run of each: caches warm, DAGSTER_HOME's storage made
+            run_engine(e, landing, work, home)
+        for _ in range(args.repeat):  # interleaved, so every engine sees the same machine state
+            for e in here:
+                runs[e].append(run_engine(e, landing, work, home))
+                print(f"  scale {scale:g} {e}: {runs[e][-1]['wall']:.2f} s", file=sys.stderr)
+        for e, done in runs.items():
+            for r in done:
+                got = {name: r["counts"][name] for name in TRANSFORMED}
+                want = {name: expected[name] for name in TRANSFORMED}
+                if got != want:
+                    raise SystemExit(f"scale {scale:g}: {e} counts {got} differ from {want}")
+        results[f"{scale:g}"] = {
+            "landing_rows": rows,
+            "engines": {
+                e: {
+                    "wall": statistics.median(r["wall"] for r in done),
+                    "walls": [round(r["wall"], 3) for r in done],
+                    "peak_mb": max(r["peak"] for r in done) / 2**20,
+                    **(
+                        {
+                            "engine": statistics.median(r["engine"] for r in done),
+                            "checks": statistics.median(r["checks"] for r in done),
+                        }
+                        if e == "dagster"
+                        else {}
+                    ),
+                }
+                for e, done in runs.items()
+            },
+        }
+    report(results)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = BUILD / f"peers-{stamp}.json"
+    path.write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+    print(f"\nsaved {path}")
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpus} cores, {memory:.0f} GiB, Python {sys.version.split()[0]}"
+
+
+def report(results: dict[str, dict]) -> None:
+    print(
+        f"\n{machine()}; medians of the timed runs; every engine's counts equal the generator's\n"
+    )
+    print("| scale | landing rows | engine | wall s | rows/s | peak MB | wall / duckdb |")
+    print("|---|---|---|---|---|---|---|")
+    for scale, r in results.items():
+        base = r["engines"]["duckdb"]["wall"] if "duckdb" in r["engines"] else None
+        for e, x in r["engines"].items():
+            ratio = f"{x['wall'] / base:.2f}x" if base else "-"
+            print(
+                f"| {scale} | {r['landing_rows']:,} | {e} | {x['wall']:.2f} | "
+                f"{r['landing_rows'] / x['wall']:,.0f} | {x['peak_mb']:.0f} | {ratio} |"
+            )
+            if e == "dagster":
+                engine_ratio = f"{x['engine'] / base:.2f}x" if base else "-"
+                print(
+                    f"| {scale} | | dagster engine (steps' write + publish) | {x['engine']:.2f} | "
+                    f"| | {engine_ratio} |"
+                )
+                print(f"| {scale} | | dagster checks | {x['checks']:.2f} | | | |")
+
+
+if __name__ == "__main__":
+    main()

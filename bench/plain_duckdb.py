@@ -1,0 +1,57 @@
+"""The floor for this engine: the five transforms as a plain DuckDB script, no Dagster, no checks,
+no staging. One in-memory connection reads the landing JSON with the same explicit schema, runs
+the project's own transform SQL (so the rules are the same by construction) and writes each
+trusted and curated table to Parquet.
+
+    python -m bench.plain_duckdb LANDING_ROOT OUT_FOLDER
+
+Prints the row count of each table it writes as JSON.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
+from stedi_dagster.sql_file import read_sql
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
+
+DEFS = Path(__file__).resolve().parent.parent / "stedi_dagster" / "defs"
+TRANSFORMS = {
+    "customer_trusted": "trusted",
+    "accelerometer_trusted": "trusted",
+    "customer_curated": "curated",
+    "step_trainer_trusted": "trusted",
+    "machine_learning_curated": "curated",
+}
+
+
+def main(landing: str, out: str) -> None:
+    con = duckdb.connect()
+    con.execute("set variable consent_mode = 'any_time'")
+    con.execute("set variable ml_pairing = 'timestamp'")
+    block = DEVELOPMENT_PSEUDONYM_KEY.ljust(64, b"\0")
+    con.execute("set variable hmac_inner = ?", [bytes(b ^ 0x36 for b in block)])
+    con.execute("set variable hmac_outer = ?", [bytes(b ^ 0x5C for b in block)])
+    con.execute(read_sql(str(DEFS.parent / "lakehouse.py"), "pseudonym"))
+    for dataset in LANDING_DATASETS:
+        table = TABLES[f"{dataset}_landing"]
+        con.execute(
+            f"create table {table.name} as select * from read_json(?, columns = ?, "
+            "format = 'newline_delimited')",
+            [f"{landing}/{dataset}/landing/*.json", table.columns],
+        )
+    counts = {}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name, zone in TRANSFORMS.items():
+        sql = read_sql(str(DEFS / zone / "assets.py"), name)
+        con.execute(f"create table {name} as {sql}")
+        con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")
+        counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,271 @@
+"""Bad landing input: good rows still flow, each bad line lands in its dataset's quarantine table
+with file, line number and reason, the run log names them, every line stays accounted for, and
+above the configured fraction nothing is published."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
+from stedi_dagster_tests.conftest import (
+    check_outcomes,
+    failed_checks,
+    failed_steps,
+    materialization,
+    materialize,
+    row_counts,
+    table_files,
+    write_jsonl,
+)
+from stedi_dagster_tests.handmade import (
+    ACCELEROMETER,
+    CUSTOMERS,
+    EXPECTED_ROWS,
+    STEP_TRAINER,
+    write_handmade,
+)
+
+WARNING_ONLY = {"machine_learning_curated_cross_customer_pairs": "WARN"}
+
+
+@pytest.fixture
+def lakehouse(definitions, tmp_path) -> Lakehouse:
+    """The handmade data, materialized; quarantine may hold up to all lines (so that one bad
+    line among a dozen does not stop the run)."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        quarantine_max_fraction=1.0,
+    )
+    assert materialize(definitions, lakehouse).success
+    return lakehouse
+
+
+def landing_file(lakehouse: Lakehouse, dataset: str, name: str) -> Path:
+    return Path(lakehouse.landing_root) / dataset / "landing" / name
+
+
+def query(lakehouse: Lakehouse, sql: str) -> list[tuple]:
+    names = [n for n, t in TABLES.items() if t.zone == "landing"]
+    with lakehouse.connect(*names) as con:
+        return con.execute(sql).fetchall()
+
+
+def run_logged(definitions, lakehouse: Lakehouse) -> tuple[dg.ExecuteInProcessResult, str]:
+    """Materialize everything; the result and the run's log messages as one text."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(definitions, lakehouse, instance=instance)
+        messages = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
+    return result, messages
+
+
+def evaluation(result: dg.ExecuteInProcessResult, check: str) -> dict:
+    (e,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check]
+    return {"passed": e.passed} | {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+
+
+BAD_LINES = [
+    # (dataset, good record, bad line, reason)
+    (
+        "accelerometer",
+        ACCELEROMETER[0],
+        '{"user":"a@x.test","timestamp":900,"x":1,',
+        "malformed JSON",
+    ),
+    (
+        "accelerometer",
+        ACCELEROMETER[0],
+        '{"user":"a@x.test","timestamp":9,"x":"abc","y":1,"z":1}',
+        "x: not a DOUBLE",
+    ),
+    (
+        "accelerometer",
+        ACCELEROMETER[0],
+        '{"timestamp":900,"x":1,"y":1,"z":1}',
+        "missing key field user",
+    ),
+    (
+        "accelerometer",
+        ACCELEROMETER[0],
+        '{"user":"a@x.test","x":1,"y":1,"z":1}',
+        "missing key field timestamp",
+    ),
+    ("accelerometer", ACCELEROMETER[0], "[1, 2, 3]", "not a JSON object"),
+    (
+        "step_trainer",
+        STEP_TRAINER[0],
+        '{"serialNumber":"S-A","distanceFromObject":1}',
+        "missing key field sensorReadingTime",
+    ),
+    (
+        "step_trainer",
+        STEP_TRAINER[0],
+        '{"sensorReadingTime":9,"distanceFromObject":1}',
+        "missing key field serialNumber",
+    ),
+    (
+        "customer",
+        CUSTOMERS[0],
+        json.dumps({**CUSTOMERS[0], "email": None}),
+        "missing key field email",
+    ),
+    (
+        "customer",
+        CUSTOMERS[0],
+        json.dumps({**CUSTOMERS[0], "birthDay": "last spring"}),
+        "birthDay: not a DATE",
+    ),
+    (
+        "customer",
+        CUSTOMERS[0],
+        json.dumps({**CUSTOMERS[0], "registrationDate": "yesterday"}),
+        "registrationDate: not a BIGINT",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_lines_run(definitions, tmp_path_factory):
+    """One run over the handmade data plus, for each case, a file of one good and one bad line."""
+    root = tmp_path_factory.mktemp("bad-lines")
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(root / "landing")),
+        lakehouse_root=str(root / "lakehouse"),
+        quarantine_max_fraction=1.0,
+    )
+    for case, (dataset, good, bad, _) in enumerate(BAD_LINES):
+        write_jsonl(landing_file(lakehouse, dataset, f"case-{case}.json"), [good, bad])
+    result, log = run_logged(definitions, lakehouse)
+    return lakehouse, result, log
+
+
+def test_bad_lines_leave_the_run_successful_with_a_warning_each(bad_lines_run):
+    _, result, _ = bad_lines_run
+    assert result.success
+    assert failed_checks(result) == WARNING_ONLY | {
+        f"{dataset}_quarantine_quarantined_rows": "WARN" for dataset in LANDING_DATASETS
+    }
+    for dataset in LANDING_DATASETS:
+        cases = sum(d == dataset for d, *_ in BAD_LINES)
+        landing = f"{dataset}_landing"
+        rows = materialization(result, landing)["dagster/row_count"]
+        assert rows == EXPECTED_ROWS[landing] + cases  # every good line flowed
+        accounted = evaluation(result, f"{landing}_all_lines_accounted")
+        assert accounted["passed"]
+        assert (accounted["json_lines"], accounted["quarantined"]) == (
+            EXPECTED_ROWS[landing] + 2 * cases,
+            cases,
+        )
+
+
+@pytest.mark.parametrize("case", range(len(BAD_LINES)), ids=[r for *_, r in BAD_LINES])
+def test_a_bad_line_is_quarantined_with_file_line_and_reason(bad_lines_run, case):
+    lakehouse, _, log = bad_lines_run
+    dataset, _, bad, reason = BAD_LINES[case]
+    quarantined = query(
+        lakehouse, f"select * from {dataset}_quarantine where file = 'case-{case}.json'"
+    )
+    assert quarantined == [(f"case-{case}.json", 2, reason, bad)]
+    assert f"case-{case}.json: 1 of 2 lines quarantined" in log
+    assert (
+        f"case-{case}.json: 1 of 2 lines quarantined in {dataset}_quarantine: line 2: {reason}"
+        in log
+    )
+
+
+def test_an_empty_file_adds_nothing_and_is_reported(definitions, lakehouse):
+    landing_file(lakehouse, "step_trainer", "step_trainer-2.json").write_bytes(b"")
+    landing_file(lakehouse, "step_trainer", "step_trainer-3.json").write_bytes(b"\n  \n")
+    result, log = run_logged(definitions, lakehouse)
+    assert result.success
+    assert failed_checks(result) == WARNING_ONLY
+    assert materialization(result, "step_trainer_landing")["dagster/row_count"] == 12
+    assert materialization(result, "step_trainer_quarantine")["empty_files"] == [
+        "step_trainer-2.json",
+        "step_trainer-3.json",
+    ]
+    assert "step_trainer landing file step_trainer-2.json is empty" in log
+
+
+def test_a_file_that_is_not_json_is_quarantined_line_by_line(definitions, lakehouse):
+    landing_file(lakehouse, "accelerometer", "export.json").write_bytes(
+        b"user,timestamp,x,y,z\na@x.test,1,0,0,0\n\x89PNG\r\n\x1a\n"
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    assert query(lakehouse, "select line, reason from accelerometer_quarantine") == [
+        (1, "malformed JSON"),
+        (2, "malformed JSON"),
+        (3, "not UTF-8 text"),
+        (4, "malformed JSON"),
+    ]
+    assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
+    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+
+
+def test_a_file_copied_under_a_new_name_adds_no_row(definitions, lakehouse):
+    original = landing_file(lakehouse, "accelerometer", "accelerometer-1.json")
+    copy = landing_file(lakehouse, "accelerometer", "accelerometer-1 (copy).json")
+    copy.write_bytes(original.read_bytes())
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
+    assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 6
+    assert query(
+        lakehouse,
+        "select file, count(*), min(line), max(line), any_value(reason), count(record) "
+        "from accelerometer_quarantine group by file",
+    ) == [("accelerometer-1 (copy).json", 12, 1, 12, "duplicate of accelerometer-1.json", 0)]
+    assert materialization(result, "accelerometer_quarantine")["duplicate_files"] == [
+        "accelerometer-1 (copy).json"
+    ]
+    # once the original is gone, the copy is the file that holds the rows
+    original.unlink()
+    result = materialize(definitions, lakehouse)
+    assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
+    assert materialization(result, "accelerometer_quarantine")["dagster/row_count"] == 0
+    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+
+
+def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )  # the default: at most 5% of a dataset's lines in quarantine
+    assert materialize(definitions, lakehouse).success
+    before = {name: table_files(lakehouse, t) for name, t in TABLES.items()}
+    write_jsonl(
+        landing_file(lakehouse, "accelerometer", "accelerometer-2.json"),
+        [ACCELEROMETER[0], '{"user":"a@x.test","timestamp":900,"x":1,'],
+    )
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    error = failed_steps(result)["accelerometer_landing"]
+    assert "accelerometer_quarantine_quarantine_fraction" in error
+    assert "previous version of the table stays in place" in error
+    fraction = evaluation(result, "accelerometer_quarantine_quarantine_fraction")
+    assert (fraction["quarantined_rows"], fraction["json_lines"]) == (1, 14)
+    assert fraction["max_fraction"] == 0.05
+    # the blocked tables and everything built on them are exactly as they were
+    held = {
+        "accelerometer_landing",
+        "accelerometer_quarantine",
+        "accelerometer_trusted",
+        "customer_curated",
+        "step_trainer_trusted",
+        "machine_learning_curated",
+    }
+    assert held.isdisjoint(row_counts(result))
+    assert {name: table_files(lakehouse, TABLES[name]) for name in held} == {
+        name: before[name] for name in held
+    }
+    assert list((Path(lakehouse.lakehouse_root) / "_staging").iterdir()) == []
+    with duckdb.connect() as con:  # the published parts are still whole and readable
+        assert con.execute(
+            "select count(*) from read_parquet(?)",
+            [lakehouse.table_path(TABLES["accelerometer_landing"])],
+        ).fetchall() == [(12,)]

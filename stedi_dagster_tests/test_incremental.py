@@ -1,0 +1,129 @@
+"""Incremental ingestion, like Glue job bookmarks but without Glue's re-run duplicates: a run reads
+only new or changed landing files, re-running anything never duplicates a row, and a full refresh
+(one job, one command) gives exactly what the incremental runs built."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stedi_dagster.cli import main as stedi
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import (
+    check_outcomes,
+    failed_checks,
+    materialization,
+    materialize,
+    table_files,
+    write_jsonl,
+)
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, reading, write_handmade
+
+FULL_REFRESH = {"stedi/full_refresh": "true"}
+
+
+@pytest.fixture
+def lakehouse(definitions, tmp_path) -> Lakehouse:
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    return lakehouse
+
+
+def accelerometer_folder(lakehouse: Lakehouse) -> Path:
+    return Path(lakehouse.landing_root) / "accelerometer" / "landing"
+
+
+def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted, as the lakehouse publishes them."""
+    with lakehouse.connect(*TABLES) as con:
+        return {
+            name: con.execute(f"select * from {name} order by all").fetchall() for name in TABLES
+        }
+
+
+def test_a_run_with_nothing_new_reads_no_file_and_changes_nothing(definitions, lakehouse):
+    before = {name: table_files(lakehouse, t) for name, t in TABLES.items() if t.per_file}
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    landing = materialization(result, "accelerometer_landing")
+    assert (landing["files_read"], landing["files_kept"], landing["dagster/row_count"]) == (
+        0,
+        1,
+        12,
+    )
+    after = {name: table_files(lakehouse, t) for name, t in TABLES.items() if t.per_file}
+    assert {n: set(files) for n, files in after.items()} == {
+        n: set(files) for n, files in before.items()
+    }
+    assert all(  # the parts were not rewritten
+        after[n][f] == before[n][f] for n in before for f in before[n] if f.endswith(".parquet")
+    )
+
+
+def test_a_hundred_new_files_are_the_only_ones_read(definitions, lakehouse):
+    folder = accelerometer_folder(lakehouse)
+    for i in range(100):
+        write_jsonl(folder / f"accelerometer-new-{i:03d}.json", [reading("a", 10_000 + i)])
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    landing = materialization(result, "accelerometer_landing")
+    assert (landing["files_read"], landing["files_kept"]) == (100, 1)
+    assert landing["dagster/row_count"] == 112
+    assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 106
+    assert materialization(result, "customer_landing")["files_read"] == 0
+    again = materialize(definitions, lakehouse)
+    assert materialization(again, "accelerometer_landing")["files_read"] == 0
+    assert materialization(again, "accelerometer_landing")["dagster/row_count"] == 112
+
+
+def test_rerunning_and_refreshing_never_duplicates_a_row(definitions, lakehouse):
+    write_jsonl(accelerometer_folder(lakehouse) / "accelerometer-2.json", [reading("a", 900)])
+    assert materialize(definitions, lakehouse).success
+    incremental = every_row(lakehouse)
+    assert len(incremental["accelerometer_landing"]) == 13
+    for _ in range(2):  # the same files processed again, by a re-run and by a full refresh
+        assert materialize(definitions, lakehouse).success
+        refresh = materialize(definitions, lakehouse, tags=FULL_REFRESH)
+        assert refresh.success
+        assert materialization(refresh, "accelerometer_landing")["files_read"] == 2
+        assert every_row(lakehouse) == incremental
+    assert failed_checks(refresh) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+
+
+def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lakehouse):
+    original = every_row(lakehouse)
+    extra = accelerometer_folder(lakehouse) / "accelerometer-2.json"
+    write_jsonl(extra, [reading("a", 900)])
+    assert materialize(definitions, lakehouse).success
+    write_jsonl(extra, [reading("a", 900), reading("a", 901), reading("f", 902)])
+    result = materialize(definitions, lakehouse)
+    landing = materialization(result, "accelerometer_landing")
+    assert (landing["files_read"], landing["dagster/row_count"]) == (1, 15)
+    assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 9
+    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+    extra.unlink()
+    result = materialize(definitions, lakehouse)
+    assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
+    assert every_row(lakehouse) == original
+    parts = sorted(
+        p.name for p in Path(lakehouse.table_folder(TABLES["accelerometer_landing"])).iterdir()
+    )
+    assert len(parts) == 2 and parts[0] == "_schema.parquet"  # the old parts are gone
+
+
+def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys):
+    monkeypatch.setenv("STEDI_LANDING_ROOT", lakehouse.landing_root)
+    monkeypatch.setenv("STEDI_LAKEHOUSE_ROOT", lakehouse.lakehouse_root)
+    assert stedi(["run", "--full-refresh", "--log-level", "WARNING"]) == 0
+    out = capsys.readouterr().out
+    assert "success" in out
+    assert f"{EXPECTED_ROWS['accelerometer_landing']:>10}" in out
+    with duckdb.connect() as con:
+        assert con.execute(
+            "select count(*) from read_parquet(?)",
+            [lakehouse.table_path(TABLES["accelerometer_landing"])],
+        ).fetchall() == [(12,)]
