@@ -14,6 +14,10 @@ Lines of customers on the erasure list go nowhere and are counted as erased.
 
 import hashlib
 import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from string import Template
@@ -38,18 +42,28 @@ SCHEMA_PART = "_schema.parquet"
 # How many quarantined lines of one file the run log names one by one.
 LOGGED_LINES = 10
 CHUNK_BYTES = 1 << 24
+# New files are read by DuckDB's JSON reader this many at a time (in parallel, in one pass).
+BATCH_FILES = 64
+BATCH_BYTES = 512 << 20
 PARQUET = "(format parquet, compression zstd)"
 
 
 def scan(path: str) -> tuple[str, int]:
-    """SHA-256 of a file's bytes and its non-blank lines, counted without parsing JSON."""
-    digest, lines, tail = hashlib.sha256(), 0, b""
+    """SHA-256 of a file's bytes and its lines (newlines, and a last line without one), counted
+    without parsing JSON. Blank lines are counted too: see `non_blank_lines`."""
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK_BYTES):
             digest.update(chunk)
-            *complete, tail = (tail + chunk).split(b"\n")
-            lines += sum(1 for line in complete if line.strip())
-    return digest.hexdigest(), lines + (1 if tail.strip() else 0)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
+
+
+def non_blank_lines(path: str) -> int:
+    """Lines of a file holding more than white space."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def numbered_lines(path: str, out: Path) -> None:
@@ -96,6 +110,18 @@ def classify_sql(table: Table) -> str:
         key_path=_path(key),
         kind=kind,
     )
+
+
+@dataclass(frozen=True)
+class Read:
+    """What DuckDB's JSON reader made of one file: its rows, those without a key field, those of
+    erased customers, and the folder of its staged Parquet (all of its rows)."""
+
+    rows: int
+    incomplete: int
+    erased: int
+    folder: Path
+    unknown: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,15 +197,36 @@ class LandingDraft:
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         self.read = sorted(set(current) - set(kept))
-        for name in self.read:
-            url, version = current[name]
-            done = self._ingest(con, name, url, version, originals)
-            self.records[name] = done.record
-            if done.record.duplicate_of is None:
-                originals.setdefault(done.record.sha256, name)
-            for table, part in done.parts.items():
-                self.staged[table][name] = part
-            self._log(done)
+        local = {name: self.lakehouse.landing.local_copy(current[name][0]) for name in self.read}
+        done = []
+        # hashing and counting lines in Python overlaps DuckDB's reading of the same files
+        with ThreadPoolExecutor(1) as pool:
+            scans = {name: pool.submit(scan, local[name]) for name in self.read}
+            fast: dict[str, Read] = {}
+            for batch in _batches(self.read, local):
+                fast |= self._fast(con, batch, local)
+            for name in self.read:
+                sha, lines = scans[name].result()
+                base = FileRecord(
+                    name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0
+                )
+                if sha in originals and lines:
+                    duplicate_of = originals[sha]
+                    done.append(self._careful(con, local[name], base, duplicate_of=duplicate_of))
+                    continue
+                originals.setdefault(sha, name)
+                read = fast.get(name)
+                if read and read.rows != lines:
+                    lines = non_blank_lines(local[name])
+                if read and read.rows == lines and not read.incomplete:
+                    done.append(self._landed(con, replace(base, lines=lines), read))
+                else:  # the careful path says which line and why
+                    done.append(self._careful(con, local[name], base))
+        for ingested in done:
+            self.records[ingested.record.file] = ingested.record
+            for table, part in ingested.parts.items():
+                self.staged[table][ingested.record.file] = part
+            self._log(ingested)
         metadata = {}
         for table in self.tables:
             parts = {
@@ -214,64 +261,80 @@ class LandingDraft:
         }
         return metadata
 
-    def _ingest(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        name: str,
-        url: str,
-        version: str,
-        originals: dict[str, str],
-    ) -> Ingested:
-        local = self.lakehouse.landing.local_copy(url)
-        sha, lines = scan(local)
-        base = FileRecord(name, version, sha, lines, rows=0, quarantined=0, erased=0)
-        if sha in originals and lines:
-            return self._careful(con, name, local, base, duplicate_of=originals[sha])
-        try:
-            fast = self._fast(con, name, local, base)
-        except duckdb.Error:
-            fast = None  # the careful path says which line and why
-        return fast or self._careful(con, name, local, base)
-
     def _fast(
-        self, con: duckdb.DuckDBPyConnection, name: str, local: str, base: FileRecord
-    ) -> Ingested | None:
-        table = self.landing
-        con.execute(
-            "create or replace temp table landing_file as select * from "
-            "read_json(?, format = 'newline_delimited', columns = ?)",
-            [local, table.columns],
-        )
+        self, con: duckdb.DuckDBPyConnection, batch: list[str], local: dict[str, str]
+    ) -> dict[str, "Read"]:
+        """Read a batch of files with DuckDB's JSON reader in one streaming pass, straight into
+        one staged Parquet part per file; a batch the reader rejects is split until the files
+        it cannot take are alone (and left out of the answer, for the careful path)."""
+        table, paths = self.landing, [local[name] for name in batch]
+        out = self.folder / f"batch-{uuid.uuid4().hex}"
         try:
-            key, kind = ERASURE_KEYS[self.dataset]
-            null_keys = " or ".join(f"{_id(k)} is null" for k in table.keys)
-            rows, incomplete, erased = con.execute(
-                f"select count(*), count(*) filter (where {null_keys}), "
-                f"count(*) filter (where erased('{kind}', {_id(key)})) from landing_file"
-            ).fetchall()[0]
-            if rows != base.lines or incomplete:
-                return None
-            part = self.folder / f"{table.name}-{base.part}"
             con.execute(
-                f"copy (select * from landing_file where not erased('{kind}', {_id(key)})) "
-                f"to '{part}' {PARQUET}"
+                "copy (select * exclude (filename), list_position(?, filename) as part_no "
+                "from read_json(?, format = 'newline_delimited', columns = ?, filename = true)) "
+                f"to '{out}' (format parquet, compression zstd, partition_by (part_no))",
+                [paths, paths, table.columns],
             )
-            unknown = con.execute(
-                read_sql(__file__, "unknown_json_fields"), [local, list(table.columns)]
+        except duckdb.Error:
+            shutil.rmtree(out, ignore_errors=True)
+            if len(batch) == 1:
+                return {}
+            half = len(batch) // 2
+            return self._fast(con, batch[:half], local) | self._fast(con, batch[half:], local)
+        key, kind = ERASURE_KEYS[self.dataset]
+        null_keys = " or ".join(f"{_id(k)} is null" for k in table.keys)
+        stats = (
+            con.execute(
+                f"select part_no, count(*), count(*) filter (where {null_keys}), "
+                f"count(*) filter (where erased('{kind}', {_id(key)})) "
+                f"from read_parquet('{out}/*/*.parquet', hive_partitioning = true) group by part_no"
             ).fetchall()
-        finally:
-            con.execute("drop table landing_file")
-        record = replace(base, rows=rows - erased, erased=erased, unknown_fields=dict(unknown))
-        return Ingested(record, {table.name: part} if record.rows else {})
+            if any(out.glob("*/*.parquet"))
+            else []
+        )  # else: only empty files
+        unknown: dict[str, dict[str, int]] = {}
+        for path, name, n in con.execute(
+            read_sql(__file__, "unknown_json_fields"), [paths, list(table.columns)]
+        ).fetchall():
+            unknown.setdefault(path, {})[name] = n
+        counts = {part_no: tuple(c) for part_no, *c in stats}
+        return {
+            name: Read(
+                *counts.get(i, (0, 0, 0)), out / f"part_no={i}", unknown.get(local[name], {})
+            )
+            for i, name in enumerate(batch, 1)
+        }
+
+    def _landed(self, con: duckdb.DuckDBPyConnection, base: FileRecord, read: "Read") -> Ingested:
+        """A file the JSON reader took whole: its staged part, less the rows of erased customers."""
+        record = replace(
+            base, rows=read.rows - read.erased, erased=read.erased, unknown_fields=read.unknown
+        )
+        if not record.rows:
+            return Ingested(record)
+        part = self.folder / f"{self.landing.name}-{base.part}"
+        staged = sorted(read.folder.glob("*.parquet"))
+        if read.erased or len(staged) > 1:
+            key, kind = ERASURE_KEYS[self.dataset]
+            listed = ", ".join(f"'{p}'" for p in staged)
+            con.execute(
+                f"copy (select * from read_parquet([{listed}], hive_partitioning = false) "
+                f"where not erased('{kind}', {_id(key)})) to '{part}' {PARQUET}"
+            )
+        else:
+            staged[0].replace(part)
+        return Ingested(record, {self.landing.name: part})
 
     def _careful(
         self,
         con: duckdb.DuckDBPyConnection,
-        name: str,
         local: str,
         base: FileRecord,
         duplicate_of: str | None = None,
     ) -> Ingested:
+        """Ingest one file line by line: each line classified, the bad ones quarantined."""
+        name = base.file
         lines_file = self.folder / f"lines-{base.part}.json"
         numbered_lines(local, lines_file)
         con.execute(
@@ -323,6 +386,7 @@ class LandingDraft:
         con.execute("drop table classified")
         record = replace(
             base,
+            lines=rows + quarantined + erased,  # its non-blank lines, numbered in Python
             rows=rows,
             quarantined=quarantined,
             erased=erased,
@@ -377,6 +441,19 @@ class LandingDraft:
         columns = ", ".join(f"null::{t} as {_id(c)}" for c, t in table.columns.items())
         con.execute(f"copy (select {columns} where false) to '{path}' {PARQUET}")
         self.schema_parts[table.name] = path
+
+
+def _batches(names: list[str], local: dict[str, str]) -> Iterator[list[str]]:
+    """File names in batches of up to BATCH_FILES files and about BATCH_BYTES bytes."""
+    batch, size = [], 0
+    for name in names:
+        batch.append(name)
+        size += Path(local[name]).stat().st_size
+        if len(batch) == BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _held(table: Table) -> str:
