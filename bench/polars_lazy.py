@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from stedi_dagster.privacy import pseudonym
+from stedi_dagster.tables import TABLES
 
 SCHEMAS = {
     "customer": {
@@ -90,16 +91,7 @@ def main(landing: str, out: str) -> None:
         .join(accelerometer_trusted.lazy(), left_on="sensorReadingTime", right_on="timestamp")
         .with_columns(pl.col("sensorReadingTime").alias("timestamp"))
         .join(subjects.lazy().rename({"email": "user", "id": "subject_id"}), on="user")
-        .select(
-            "sensorReadingTime",
-            "distanceFromObject",
-            "step_trainer_subject_id",
-            "timestamp",
-            "x",
-            "y",
-            "z",
-            "subject_id",
-        )
+        .select(list(TABLES["machine_learning_curated"].columns))
     ).collect()
     tables = {
         "customer_trusted": customer_trusted,

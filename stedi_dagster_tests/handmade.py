@@ -15,7 +15,8 @@ Step trainer S-X belongs to nobody.
 
 from pathlib import Path
 
-from stedi_dagster_tests.conftest import write_landing
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster_tests.conftest import materialize, write_landing
 
 
 def customer(name: str, serial: str, updated: int | None = 10, research="absent", **extra) -> dict:
@@ -107,3 +108,14 @@ EXPECTED_ROWS = {
 
 def write_handmade(root: Path) -> Path:
     return write_landing(root, CUSTOMERS, ACCELEROMETER, STEP_TRAINER)
+
+
+def materialized_handmade(definitions, root: Path, **settings) -> Lakehouse:
+    """A lakehouse at `root` over the handmade data (`root/landing`), materialized once."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(root / "landing")),
+        lakehouse_root=str(root / "lakehouse"),
+        **settings,
+    )
+    assert materialize(definitions, lakehouse).success
+    return lakehouse

@@ -26,6 +26,7 @@ from stedi_dagster_tests.handmade import (
     CUSTOMERS,
     EXPECTED_ROWS,
     STEP_TRAINER,
+    materialized_handmade,
     write_handmade,
 )
 
@@ -36,13 +37,7 @@ WARNING_ONLY = {"machine_learning_curated_cross_customer_pairs": "WARN"}
 def lakehouse(definitions, tmp_path) -> Lakehouse:
     """The handmade data, materialized; quarantine may hold up to all lines (so that one bad
     line among a dozen does not stop the run)."""
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-        quarantine_max_fraction=1.0,
-    )
-    assert materialize(definitions, lakehouse).success
-    return lakehouse
+    return materialized_handmade(definitions, tmp_path, quarantine_max_fraction=1.0)
 
 
 def landing_file(lakehouse: Lakehouse, dataset: str, name: str) -> Path:

@@ -18,19 +18,14 @@ from stedi_dagster_tests.conftest import (
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import EXPECTED_ROWS, reading, write_handmade
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, materialized_handmade, reading
 
 FULL_REFRESH = {"stedi/full_refresh": "true"}
 
 
 @pytest.fixture
 def lakehouse(definitions, tmp_path) -> Lakehouse:
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    assert materialize(definitions, lakehouse).success
-    return lakehouse
+    return materialized_handmade(definitions, tmp_path)
 
 
 def accelerometer_folder(lakehouse: Lakehouse) -> Path:

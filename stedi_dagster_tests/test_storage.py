@@ -14,22 +14,6 @@ from stedi_dagster_tests.conftest import (
     materialize,
     publish_rows,
 )
-from stedi_dagster_tests.handmade import write_handmade
-
-
-@pytest.fixture
-def lakehouse(definitions, tmp_path) -> Lakehouse:
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    assert materialize(definitions, lakehouse).success
-    return lakehouse
-
-
-def published_count(lakehouse: Lakehouse, table: str) -> int:
-    path = str(lakehouse.table_path(TABLES[table]))
-    return duckdb.connect().execute("select count(*) from read_parquet(?)", [path]).fetchall()[0][0]
 
 
 def test_missing_landing_folder_is_named_in_the_error(definitions, tmp_path):
