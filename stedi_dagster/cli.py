@@ -43,11 +43,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from stedi_dagster.defs.jobs import FULL_REFRESH_JOB, LAKEHOUSE_JOB
 
     job = defs().resolve_job_def(FULL_REFRESH_JOB if args.full_refresh else LAKEHOUSE_JOB)
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    home = os.environ.get("DAGSTER_HOME")
+    if home:  # runs are recorded there, for the UI; a new home is made as `make run` makes it
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)
+    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,

@@ -2,8 +2,10 @@
 its landing table, their bad lines become parts of its quarantine table, and the bookmark records
 where every line went. Files already ingested at their current version are not read again.
 
-Each file is read once, by DuckDB's JSON reader with the table's explicit schema (the fast path).
-If that fails, or the file yields fewer rows than lines or rows without a key, the file is read
+New files are read in batches by DuckDB's JSON reader with the table's explicit schema, streamed
+straight into one staged Parquet part per file (the fast path); a second pass lists their JSON keys
+(for `no_unknown_fields`), and a thread hashes them and counts their lines meanwhile. If the reader
+rejects a file, or the file yields fewer rows than lines or rows without a key, the file is read
 line by line instead (the careful path): every line is classified in SQL, good lines become rows
 exactly as the JSON reader would type them (`json_transform`, the same conversion), the others go
 to quarantine with their file, line number and reason. A file with the same bytes as one already

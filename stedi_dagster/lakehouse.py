@@ -1,10 +1,11 @@
 """The `lakehouse` resource: where landing JSON is read from and where each zone's Parquet goes.
 
 Both roots are a local folder or `s3://bucket/prefix` (see `storage.py`). Every step opens its own
-in-memory DuckDB connection (`connect`), so steps running in parallel processes never share a
-database file or its lock; S3 is reached through an s3fs filesystem registered on that connection.
-Tables are exchanged as Parquet: `<lakehouse_root>/<zone>/<table>/<table>.parquet`, written to a
-local staging file first and then published in one step (`publish`).
+connection to an in-memory DuckDB database (`connect`), so steps, in one process or in parallel
+processes, never share a database file or its lock; S3 is reached through an s3fs filesystem
+registered on that connection. Tables are exchanged as Parquet: trusted and curated tables as
+`<lakehouse_root>/<zone>/<table>/<table>.parquet`, written to a local staging file first and then
+published in one step (`publish`); landing tables as one part per landing file (`ingest.py`).
 """
 
 import fcntl

@@ -110,13 +110,15 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
     assert len(parts) == 2 and parts[0] == "_schema.parquet"  # the old parts are gone
 
 
-def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys):
+def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("STEDI_LANDING_ROOT", lakehouse.landing_root)
     monkeypatch.setenv("STEDI_LAKEHOUSE_ROOT", lakehouse.lakehouse_root)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "new-dagster-home"))  # made when missing
     assert stedi(["run", "--full-refresh", "--log-level", "WARNING"]) == 0
     out = capsys.readouterr().out
     assert "success" in out
     assert f"{EXPECTED_ROWS['accelerometer_landing']:>10}" in out
+    assert (tmp_path / "new-dagster-home").is_dir()
     with duckdb.connect() as con:
         assert con.execute(
             "select count(*) from read_parquet(?)",
