@@ -106,7 +106,7 @@ def group_members(pgid: int) -> list[str]:
 def stop_process_group(process: subprocess.Popen) -> None:
     """Stop dagster dev and everything it started (webserver, daemon, code servers)."""
     os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 10  # what has not stopped by then is killed
     while group_members(process.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     if group_members(process.pid):
