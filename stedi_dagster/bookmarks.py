@@ -32,15 +32,20 @@ class FileRecord:
     unknown_fields: dict[str, int] = field(default_factory=dict)
 
     def holds(self, table_name: str) -> bool:
-        """Whether this file has a part in the named per-file table (its landing table holds
-        its rows, its quarantine table its quarantined lines)."""
-        return (self.quarantined if table_name.endswith("_quarantine") else self.rows) > 0
+        """Whether this file has a part in the named per-file table."""
+        return getattr(self, held_count(table_name)) > 0
 
     @property
     def part(self) -> str:
         """The name of the Parquet part holding this file's rows (and of the one holding its
         quarantined lines): the file's name and its content, so a new version is a new part."""
         return f"{PurePosixPath(self.file).stem}-{self.sha256[:12]}.parquet"
+
+
+def held_count(table_name: str) -> str:
+    """The FileRecord count a per-file table's part holds: a landing table holds a file's rows,
+    a quarantine table its quarantined lines."""
+    return "quarantined" if table_name.endswith("_quarantine") else "rows"
 
 
 def bookmark_url(zones: Storage, dataset: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql_file import sql_literal
 from stedi_dagster.storage import is_remote
 from stedi_dagster.tables import TABLES
 
@@ -26,8 +27,8 @@ def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[s
     names = materialized_tables(lakehouse)
     for name in names:
         # A saved view can't take bound parameters: the path is a quoted SQL string literal.
-        glob = f"{lakehouse.table_folder(TABLES[name])}/*.parquet".replace("'", "''")
-        con.execute(f"create or replace view \"{name}\" as select * from read_parquet('{glob}')")
+        glob = sql_literal(f"{lakehouse.table_folder(TABLES[name])}/*.parquet")
+        con.execute(f'create or replace view "{name}" as select * from read_parquet({glob})')
     return names
 
 

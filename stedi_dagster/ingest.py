@@ -27,10 +27,10 @@ from string import Template
 import dagster as dg
 import duckdb
 
-from stedi_dagster.bookmarks import FileRecord, attach_records, write_bookmark
+from stedi_dagster.bookmarks import FileRecord, attach_records, held_count, write_bookmark
 from stedi_dagster.checks import scalar
 from stedi_dagster.lakehouse import Lakehouse, attach_parts
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.sql_file import read_sql, sql_literal
 from stedi_dagster.tables import Table, landing_table, quarantine_table
 
 # The field that ties a landing record to a person, and the erasure list kind it is matched as.
@@ -81,6 +81,13 @@ def numbered_lines(path: str, out: Path) -> None:
             except UnicodeDecodeError:
                 text, utf8 = raw.decode(errors="replace"), False
             o.write(json.dumps({"line": number, "raw": text, "utf8": utf8}) + "\n")
+
+
+def erased_row(dataset: str) -> str:
+    """SQL: whether a row of the dataset's landing table belongs to a customer on the erasure
+    list (by its email, or for step-trainer readings its serial number)."""
+    key, kind = ERASURE_KEYS[dataset]
+    return f"erased('{kind}', {_id(key)})"
 
 
 def _path(column: str) -> str:
@@ -284,12 +291,11 @@ class LandingDraft:
                 return {}
             half = len(batch) // 2
             return self._fast(con, batch[:half], local) | self._fast(con, batch[half:], local)
-        key, kind = ERASURE_KEYS[self.dataset]
         null_keys = " or ".join(f"{_id(k)} is null" for k in table.keys)
         stats = (
             con.execute(
                 f"select part_no, count(*), count(*) filter (where {null_keys}), "
-                f"count(*) filter (where erased('{kind}', {_id(key)})) "
+                f"count(*) filter (where {erased_row(self.dataset)}) "
                 f"from read_parquet('{out}/*/*.parquet', hive_partitioning = true) group by part_no"
             ).fetchall()
             if any(out.glob("*/*.parquet"))
@@ -318,11 +324,10 @@ class LandingDraft:
         part = self.folder / f"{self.landing.name}-{base.part}"
         staged = sorted(read.folder.glob("*.parquet"))
         if read.erased or len(staged) > 1:
-            key, kind = ERASURE_KEYS[self.dataset]
-            listed = ", ".join(f"'{p}'" for p in staged)
+            listed = ", ".join(sql_literal(str(p)) for p in staged)
             con.execute(
                 f"copy (select * from read_parquet([{listed}], hive_partitioning = false) "
-                f"where not erased('{kind}', {_id(key)})) to '{part}' {PARQUET}"
+                f"where not {erased_row(self.dataset)}) to '{part}' {PARQUET}"
             )
         else:
             staged[0].replace(part)
@@ -458,11 +463,6 @@ def _batches(names: list[str], local: dict[str, str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _held(table: Table) -> str:
-    """The FileRecord count a per-file table's part holds."""
-    return "quarantined" if table.name.endswith("_quarantine") else "rows"
-
-
 def erase_from_landing(
     con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, dataset: str
 ) -> dict[str, int]:
@@ -474,7 +474,7 @@ def erase_from_landing(
     key, kind = ERASURE_KEYS[dataset]
     landing, quarantine = landing_table(dataset), quarantine_table(dataset)
     predicates = {
-        landing.name: f"erased('{kind}', {_id(key)})",
+        landing.name: erased_row(dataset),
         quarantine.name: f"erased_record('{kind}', '{_path(key)}', record)",
     }
     removed = {landing.name: 0, quarantine.name: 0}
@@ -495,7 +495,7 @@ def erase_from_landing(
                     f"{PARQUET}",
                     [local],
                 )
-                held = _held(table)
+                held = held_count(table.name)
                 if n < getattr(r, held):
                     lakehouse.zones.put(staged, url)
                 else:

@@ -28,7 +28,7 @@ from pydantic import Field, PrivateAttr
 from stedi_dagster.bookmarks import FileRecord, attach_records, bookmark_url, read_bookmark
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.sql_file import read_sql, sql_literal
 from stedi_dagster.storage import Storage
 from stedi_dagster.tables import TABLES, Table
 
@@ -333,7 +333,7 @@ class Lakehouse(dg.ConfigurableResource):
             path = self.zones.local_copy(url)
         con.execute(
             f"create or replace temp view {table.name} as "
-            f"select * from read_parquet({_literal(str(path))})"
+            f"select * from read_parquet({sql_literal(str(path))})"
         )
 
     # --- writing ---------------------------------------------------------------------------
@@ -383,7 +383,7 @@ def attach_parts(con: duckdb.DuckDBPyConnection, table: Table, parts: dict[str, 
     """View `table.name` over the Parquet parts of a per-file table (typed and empty if there are
     none), and view `<table>_part_rows` (file, rows): the rows each landing file's part holds."""
     paths = list(parts.values())
-    listed = "[" + ", ".join(_literal(p) for p in paths) + "]"
+    listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
     if paths:
         con.execute(
             f"create or replace temp view {table.name} as select * from read_parquet({listed})"
@@ -401,10 +401,6 @@ def attach_parts(con: duckdb.DuckDBPyConnection, table: Table, parts: dict[str, 
         else "select null::varchar as file, 0::bigint as rows where false"
     )
     con.execute(f"create or replace temp view {table.name}_part_rows as {rows}")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _remove_orphans(staging: Path) -> None:

@@ -14,17 +14,14 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from stedi_dagster.ingest import erase_from_landing
+from stedi_dagster.ingest import erase_from_landing, erased_row
 from stedi_dagster.lakehouse import ERASURE_AUDIT, ERASURE_LIST, Lakehouse
 from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 # The rows of each table that belong to a customer on the erasure list (or, for the training
 # table, to one of the emails being erased, as pseudonyms).
-ERASED_ROWS = {
-    "customer": "erased('email', email)",
-    "accelerometer": "erased('email', user)",
-    "step_trainer": "erased('serial', serialNumber)",
+ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
     "machine_learning": "subject_id in (select id from erasure_subjects) "
     "or step_trainer_subject_id in (select id from erasure_subjects)",
 }
