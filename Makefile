@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,spark]'
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml:
@@ -37,7 +37,6 @@ dev: setup $(DAGSTER_HOME)/dagster.yaml
 # Not a test: times this project against plain DuckDB, Polars and PySpark (see README).
 BENCH_ARGS ?= --scales 1,10,100 --repeat 3
 bench: setup
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python -m bench.peers $(BENCH_ARGS)
 
 clean:

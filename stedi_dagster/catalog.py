@@ -37,7 +37,7 @@ def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, l
     """An in-memory connection with a view for every materialized table, at its last published
     version (for a landing table, the parts its bookmark lists), and their names."""
     names = materialized_tables(lakehouse)
-    with lakehouse.connect(*names) as con:
+    with lakehouse.connect(*names, engine="duckdb") as con:
         yield con, names
 
 

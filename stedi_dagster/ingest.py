@@ -207,30 +207,7 @@ class LandingDraft:
         self.records = dict(kept)
         self.read = sorted(set(current) - set(kept))
         local = {name: self.lakehouse.landing.local_copy(current[name][0]) for name in self.read}
-        done = []
-        # hashing and counting lines in Python overlaps DuckDB's reading of the same files
-        with ThreadPoolExecutor(1) as pool:
-            scans = {name: pool.submit(scan, local[name]) for name in self.read}
-            fast: dict[str, Read] = {}
-            for batch in _batches(self.read, local):
-                fast |= self._fast(con, batch, local)
-            for name in self.read:
-                sha, lines = scans[name].result()
-                base = FileRecord(
-                    name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0
-                )
-                if sha in originals and lines:
-                    duplicate_of = originals[sha]
-                    done.append(self._careful(con, local[name], base, duplicate_of=duplicate_of))
-                    continue
-                originals.setdefault(sha, name)
-                read = fast.get(name)
-                if read and read.rows != lines:
-                    lines = non_blank_lines(local[name])
-                if read and read.rows == lines and not read.incomplete:
-                    done.append(self._landed(con, replace(base, lines=lines), read))
-                else:  # the careful path says which line and why
-                    done.append(self._careful(con, local[name], base))
+        done = self._ingest(con, current, local, originals)
         for ingested in done:
             self.records[ingested.record.file] = ingested.record
             for table, part in ingested.parts.items():
@@ -269,6 +246,41 @@ class LandingDraft:
             "empty_files": sorted(n for n, r in self.records.items() if r.lines == 0),
         }
         return metadata
+
+    def _ingest(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        current: dict[str, tuple[str, str]],
+        local: dict[str, str],
+        originals: dict[str, str],
+    ) -> list[Ingested]:
+        """Stage the new and changed files (`self.read`, at local paths `local`): fast path,
+        careful path where it must. `originals`: SHA-256 -> name of the files already held."""
+        done = []
+        # hashing and counting lines in Python overlaps DuckDB's reading of the same files
+        with ThreadPoolExecutor(1) as pool:
+            scans = {name: pool.submit(scan, local[name]) for name in self.read}
+            fast: dict[str, Read] = {}
+            for batch in _batches(self.read, local):
+                fast |= self._fast(con, batch, local)
+            for name in self.read:
+                sha, lines = scans[name].result()
+                base = FileRecord(
+                    name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0
+                )
+                if sha in originals and lines:
+                    duplicate_of = originals[sha]
+                    done.append(self._careful(con, local[name], base, duplicate_of=duplicate_of))
+                    continue
+                originals.setdefault(sha, name)
+                read = fast.get(name)
+                if read and read.rows != lines:
+                    lines = non_blank_lines(local[name])
+                if read and read.rows == lines and not read.incomplete:
+                    done.append(self._landed(con, replace(base, lines=lines), read))
+                else:  # the careful path says which line and why
+                    done.append(self._careful(con, local[name], base))
+        return done
 
     def _fast(
         self, con: duckdb.DuckDBPyConnection, batch: list[str], local: dict[str, str]
@@ -446,7 +458,7 @@ class LandingDraft:
             return
         path = self.folder / f"{table.name}-{SCHEMA_PART}"
         columns = ", ".join(f"null::{t} as {_id(c)}" for c, t in table.columns.items())
-        con.execute(f"copy (select {columns} where false) to '{path}' {PARQUET}")
+        con.sql(f"select {columns} where false").to_parquet(str(path), compression="zstd")
         self.schema_parts[table.name] = path
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
 import duckdb
@@ -31,6 +31,9 @@ from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.sql_file import read_sql, sql_literal
 from stedi_dagster.storage import Storage
 from stedi_dagster.tables import TABLES, Table
+
+if TYPE_CHECKING:
+    from stedi_dagster.spark_engine import SparkConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
@@ -87,6 +90,21 @@ class Lakehouse(dg.ConfigurableResource):
         description="Largest fraction of a dataset's landing lines that may be quarantined before "
         "its landing tables stop being published (STEDI_QUARANTINE_MAX_FRACTION).",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="What computes the tables and runs the checks: DuckDB in the step's "
+        "process, or Spark SQL (STEDI_ENGINE); the same SQL, checks and Parquet layout.",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL for the spark engine: local[N], or spark://host:port of a "
+        "standalone cluster (STEDI_SPARK_MASTER).",
+    )
+    spark_conf: str | None = Field(
+        default=None,
+        description="Extra Spark settings, key=value separated by commas, e.g. "
+        "'spark.driver.memory=8g' (STEDI_SPARK_CONF).",
+    )
     pseudonym_key: str | None = Field(
         default=None,
         description="Secret key of the pseudonymous subject ids (STEDI_PSEUDONYM_KEY); required "
@@ -117,6 +135,9 @@ class Lakehouse(dg.ConfigurableResource):
             consent_mode=os.environ.get("STEDI_CONSENT_MODE") or "any_time",
             ml_pairing=os.environ.get("STEDI_ML_PAIRING") or "timestamp",
             pseudonym_key=setting("STEDI_PSEUDONYM_KEY", None),
+            engine=os.environ.get("STEDI_ENGINE") or "duckdb",
+            spark_master=os.environ.get("STEDI_SPARK_MASTER") or "local[2]",
+            spark_conf=os.environ.get("STEDI_SPARK_CONF") or None,
             quarantine_max_fraction=float(os.environ.get("STEDI_QUARANTINE_MAX_FRACTION") or 0.05),
         )
 
@@ -239,8 +260,23 @@ class Lakehouse(dg.ConfigurableResource):
     # --- DuckDB ----------------------------------------------------------------------------
 
     @contextmanager
-    def connect(self, *tables: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A fresh in-memory DuckDB connection with a view per named table over its Parquet."""
+    def connect(
+        self, *tables: str, engine: str | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh connection with a view per named table over its Parquet: to an in-memory
+        DuckDB database, or with the spark engine a `SparkConnection` (which takes the same SQL;
+        see `spark_engine.py`). `engine` overrides the configured one (the SQL console and
+        erasure edit Parquet with DuckDB whichever engine computes the zones)."""
+        engine = engine or self.engine
+        con = self.spark_connection() if engine == "spark" else self._duckdb_connection()
+        try:
+            for name in tables:
+                self.attach_table(con, TABLES[name])
+            yield con
+        finally:
+            con.close()
+
+    def _duckdb_connection(self) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | int] = {}
         if self.duckdb_memory_limit:
             config["memory_limit"] = self.duckdb_memory_limit
@@ -254,22 +290,45 @@ class Lakehouse(dg.ConfigurableResource):
             con = _database(tuple(sorted(config.items()))).cursor()
         try:
             self._set_variables(con)
-            for name in tables:
-                self.attach_table(con, TABLES[name])
-            yield con
-        finally:
+        except BaseException:
             con.close()
+            raise
+        return con
+
+    def spark_connection(self) -> "SparkConnection":
+        from stedi_dagster.spark_engine import SparkConnection, parse_conf, spark_session
+
+        if self.landing.remote or self.zones.remote:
+            raise LakehouseError(
+                "the spark engine reads and writes local (or cluster-mounted) paths only; "
+                f"landing root {self.landing_root} or lakehouse root {self.lakehouse_root} is "
+                "on S3: use the duckdb engine, or mount the bucket"
+            )
+        session = spark_session(self.spark_master, parse_conf(self.spark_conf))
+        erased = [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]
+        return SparkConnection(session, self.settings(), self.hmac_pads(), erased)
+
+    def settings(self) -> dict[str, str]:
+        """The settings every SQL file may read with getvariable()."""
+        return {"consent_mode": self.consent_mode, "ml_pairing": self.ml_pairing}
+
+    def hmac_pads(self) -> tuple[bytes, bytes] | None:
+        """HMAC-SHA256's inner and outer key pads for the pseudonym key (None without a key)."""
+        key = self.pseudonym_secret()
+        if key is None:
+            return None
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
     def _set_variables(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The settings every SQL file may read with getvariable(), and the pseudonym() macro
-        (HMAC-SHA256 of a value under the pseudonym key, in SQL, 32 hex characters)."""
-        con.execute("set variable consent_mode = ?", [self.consent_mode])
-        con.execute("set variable ml_pairing = ?", [self.ml_pairing])
-        key = self.pseudonym_secret()
-        if key is not None:
-            block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-            con.execute("set variable hmac_inner = ?", [bytes(b ^ 0x36 for b in block)])
-            con.execute("set variable hmac_outer = ?", [bytes(b ^ 0x5C for b in block)])
+        """The settings as DuckDB variables, and the pseudonym() macro (HMAC-SHA256 of a value
+        under the pseudonym key, in SQL, 32 hex characters)."""
+        for name, value in self.settings().items():
+            con.execute(f"set variable {name} = ?", [value])
+        pads = self.hmac_pads()
+        if pads is not None:
+            con.execute("set variable hmac_inner = ?", [pads[0]])
+            con.execute("set variable hmac_outer = ?", [pads[1]])
         con.execute(read_sql(__file__, "pseudonym"))
         self.attach_erasure_list(con)
 

@@ -74,6 +74,8 @@ class Storage:
         (the ETag on S3; size and modification time on disk)."""
         with self.errors(pattern):
             found = self.fs.glob(pattern, detail=True)
+            # a listing describes a symbolic link itself ("other"): describe what it points to
+            found = {p: self.fs.info(p) if i.get("islink") else i for p, i in found.items()}
         return {
             self._url(path): str(info.get("ETag") or f"{info['size']}:{info.get('mtime')}")
             for path, info in sorted(found.items())

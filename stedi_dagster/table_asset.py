@@ -141,7 +141,7 @@ def table_asset(
             key = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
             clock = Stopwatch()
             metadata = new.write(con)
-            metadata[name] |= key | {"write_seconds": clock.lap()}
+            metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
             # Every check guards publication, whichever were selected (a sensor or automation may
             # request the asset alone); unselected ones are recorded as evaluations too.
             results = [c.evaluate(con, lakehouse) for c in checks]

@@ -60,3 +60,19 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
     assert [p.name for p in Path(lakehouse.table_folder(table)).iterdir()] == [
         "accelerometer_trusted.parquet"
     ]
+
+
+def test_a_symlinked_landing_file_is_listed_with_its_target_s_version(tmp_path):
+    target = tmp_path / "elsewhere" / "customer-1.json"
+    target.parent.mkdir()
+    target.write_text('{"email": "a@x.test"}\n')
+    folder = tmp_path / "landing" / "customer" / "landing"
+    folder.mkdir(parents=True)
+    (folder / "linked.json").symlink_to(target)
+    lakehouse = Lakehouse(
+        landing_root=str(tmp_path / "landing"), lakehouse_root=str(tmp_path / "lh")
+    )
+    (version,) = lakehouse.landing_versions("customer").values()
+    assert version.startswith(f"{target.stat().st_size}:")
+    target.write_text('{"email": "a@x.test"}\n{"email": "b@x.test"}\n')
+    assert lakehouse.landing_versions("customer") != {str(folder / "linked.json"): version}

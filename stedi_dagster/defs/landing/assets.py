@@ -22,6 +22,10 @@ def landing_asset(dataset: str) -> dg.AssetsDefinition:
 
     def draft(context, lakehouse, folder) -> LandingDraft:
         full = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+        if lakehouse.engine == "spark":
+            from stedi_dagster.spark_landing import SparkLandingDraft
+
+            return SparkLandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
         return LandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
 
     return table_asset(

@@ -45,7 +45,7 @@ def remove_customer(
     email_hash = erasure_hash(config.email)
     if lakehouse.is_materialized(TABLES["machine_learning_curated"]):
         lakehouse.require_pseudonym_key()  # its rows are found by pseudonym
-    with lakehouse.connect() as con:
+    with lakehouse.connect(engine="duckdb") as con:
         files = [lakehouse.landing.local_copy(f) for f in lakehouse.landing_files("customer")]
         records = con.execute(read_sql(__file__, "customer_records"), [files, email_hash])
         records = records.fetchall()

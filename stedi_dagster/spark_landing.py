@@ -1,0 +1,193 @@
+"""Landing on the Spark engine: the same bookmark, parts, quarantine and checks as `ingest.py`,
+with the new files read and classified by Spark SQL (`sql/spark_classify_lines.sql`).
+
+Spark reads each new file whole (`binaryFile`), numbers its lines, parses each with
+`try_parse_json` and types its fields with `try_variant_get`, in one pass that is staged as
+Parquet; the landing and quarantine parts (one per file, `partitionBy`), the counts per file and
+the lines to name in the log are then read from that. Planning, line counting and hashing,
+duplicates, the bookmark and publishing are `LandingDraft`'s own.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from string import Template
+
+from stedi_dagster.bookmarks import FileRecord
+from stedi_dagster.ingest import (
+    ERASURE_KEYS,
+    LOGGED_LINES,
+    Ingested,
+    LandingDraft,
+    non_blank_lines,
+    scan,
+)
+from stedi_dagster.spark_engine import SparkConnection, spark_type
+from stedi_dagster.sql_file import read_sql
+from stedi_dagster.tables import Table
+
+GOOD, BAD = "reason is null and not record_erased", "reason is not null and not record_erased"
+
+
+def classify_sql(con: SparkConnection, table: Table) -> str:
+    """Spark SQL over view landing_files: every line classified (see the SQL file)."""
+
+    def present(c: str) -> str:
+        value = f"variant_get(v, '$.{c}')"
+        return f"({value} is not null and not is_variant_null({value}))"
+
+    problems = [
+        f"case when malformed is null and {present(c)} and `{c}` is null then '{c}: not a {t}' end"
+        for c, t in table.columns.items()
+    ] + [
+        f"case when malformed is null and not {present(k)} then 'missing key field {k}' end"
+        for k in table.keys
+    ]
+    key, kind = ERASURE_KEYS[table.dataset]
+    return Template(read_sql(__file__, "spark_classify_lines")).substitute(
+        typed=", ".join(f"{typed(c, t)} as `{c}`" for c, t in table.columns.items()),
+        columns=", ".join(f"`{c}`" for c in table.columns),
+        problems=",\n            ".join(problems),
+        erased_key=con.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
+        erased_words=con.erased_words_sql("raw"),
+        known=", ".join(f"'{c}'" for c in table.columns),
+    )
+
+
+def typed(column: str, duckdb_type: str) -> str:
+    """Spark SQL: the field's value as the column's type, null if it is not one, converted as
+    DuckDB's JSON reader converts it (Spark's own date cast refuses years of fewer than four
+    digits, such as the course data's "993-01-01", which DuckDB reads)."""
+    value = f"try_variant_get(v, '$.{column}', '{spark_type(duckdb_type)}')"
+    if duckdb_type != "DATE":
+        return value
+    text = f"try_variant_get(v, '$.{column}', 'string')"
+    iso = r"'^\\s*[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}\\s*$'"
+    lenient = f"case when {text} rlike {iso} then try_to_date(trim({text}), 'y-M-d') end"
+    return f"coalesce({value}, {lenient})"
+
+
+class SparkLandingDraft(LandingDraft):
+    """`LandingDraft` with its new files read by Spark."""
+
+    def _ingest(
+        self,
+        con: SparkConnection,
+        current: dict[str, tuple[str, str]],
+        local: dict[str, str],
+        originals: dict[str, str],
+    ) -> list[Ingested]:
+        if not self.read:
+            return []
+        numbers = {name: i for i, name in enumerate(self.read, 1)}
+        with ThreadPoolExecutor(1) as pool:  # hashing and counting lines overlap Spark's pass
+            scans = {name: pool.submit(scan, local[name]) for name in self.read}
+            self._classify(con, local, numbers)
+            bases, duplicates = {}, {}
+            for name in self.read:
+                sha, lines = scans[name].result()
+                bases[name] = FileRecord(name, current[name][1], sha, lines, 0, 0, 0)
+                if sha in originals and lines:
+                    duplicates[name] = originals[sha]
+                else:
+                    originals.setdefault(sha, name)
+        spark = con.spark
+        spark.createDataFrame(
+            [(numbers[n], n, duplicates.get(n)) for n in self.read],
+            "file_no int, file string, duplicate_of string",
+        ).createOrReplaceTempView("landing_names")
+        # a duplicate file's lines are all quarantined as such, without their text
+        columns = ", ".join(f"c.`{c}`" for c in self.landing.columns)
+        outcome = con.spark_sql(
+            f"select c.file_no, c.line, {columns}, c.unknown, "
+            "coalesce('duplicate of ' || n.duplicate_of, c.reason) as reason, "
+            "case when n.duplicate_of is null then c.record end as record, "
+            "c.record_erased and n.duplicate_of is null as record_erased, n.file "
+            "from classified c join landing_names n using (file_no)"
+        )
+        outcome.createOrReplaceTempView("outcome")
+        folders = {
+            self.landing.name: self._write_parts(
+                outcome.where(GOOD), list(self.landing.columns), "landing"
+            ),
+            self.quarantine.name: self._write_parts(
+                outcome.where(BAD), list(self.quarantine.columns), "quarantine"
+            ),
+        }
+        counts = {
+            no: rest
+            for no, *rest in con.spark_sql(
+                f"select file_no, count_if({GOOD}), count_if({BAD}), count_if(record_erased) "
+                "from outcome group by file_no"
+            ).collect()
+        }
+        unknown: dict[int, dict[str, int]] = {}
+        for no, field, n in con.spark_sql(
+            "select file_no, field, count(*) from (select file_no, explode(unknown) as field "
+            f"from outcome where {GOOD}) group by all order by all"
+        ).collect():
+            unknown.setdefault(no, {})[field] = n
+        examples: dict[int, list[tuple[int, str]]] = {}
+        for no, line, reason in con.spark_sql(
+            "select file_no, line, reason from (select file_no, line, reason, row_number() over "
+            f"(partition by file_no order by line) as n from outcome where {BAD}) "
+            f"where n <= {LOGGED_LINES} order by file_no, line"
+        ).collect():
+            examples.setdefault(no, []).append((line, reason))
+        done = []
+        for name in self.read:
+            no = numbers[name]
+            rows, quarantined, erased = counts.get(no, (0, 0, 0))
+            base = bases[name]
+            lines = base.lines
+            if rows + quarantined + erased != lines:  # blank lines are not counted
+                lines = non_blank_lines(local[name])
+            record = replace(
+                base,
+                lines=lines,
+                rows=rows,
+                quarantined=quarantined,
+                erased=erased,
+                duplicate_of=duplicates.get(name),
+                unknown_fields=unknown.get(no, {}),
+            )
+            parts = {}
+            for table_name, folder in folders.items():
+                written = sorted((folder / f"file_no={no}").glob("part-*.parquet"))
+                if written:
+                    parts[table_name] = self.folder / f"{table_name}-{record.part}"
+                    written[0].replace(parts[table_name])
+            done.append(Ingested(record, parts, examples.get(no, [])))
+        return done
+
+    def _classify(self, con: SparkConnection, local: dict[str, str], numbers: dict) -> None:
+        """Stage every line of the new files, classified, as Parquet; view `classified`."""
+        spark = con.spark
+        paths = [local[name] for name in self.read]
+        spark.read.format("binaryFile").load(paths).createOrReplaceTempView("landing_binary")
+        spark.createDataFrame(
+            [(Path(local[name]).name, no) for name, no in numbers.items()],
+            "base string, file_no int",
+        ).createOrReplaceTempView("landing_numbers")
+        con.spark_sql(
+            "select n.file_no, cast(b.content as string) as content, "
+            "is_valid_utf8(cast(b.content as string)) as valid "
+            "from landing_binary b join landing_numbers n "
+            "on regexp_extract(b.path, '[^/]*$', 0) = n.base"
+        ).createOrReplaceTempView("landing_files")
+        out = self.folder / "classified"
+        con.spark_sql(classify_sql(con, self.landing)).write.parquet(str(out))
+        spark.read.parquet(str(out)).createOrReplaceTempView("classified")
+
+    def _write_parts(self, frame, columns: list[str], label: str) -> Path:
+        """One Parquet file per landing file (`<folder>/file_no=<n>/part-*.parquet`), its rows
+        in line order."""
+        out = self.folder / f"{label}-parts"
+        (
+            frame.repartition("file_no")
+            .sortWithinPartitions("file_no", "line")
+            .select("file_no", *columns)
+            .write.partitionBy("file_no")
+            .parquet(str(out))
+        )
+        return out

@@ -1,0 +1,182 @@
+"""The Spark engine (STEDI_ENGINE=spark, PySpark local[2]) against DuckDB on the same landing
+files: the course data plus bad lines, a duplicate file, an empty file and an erased customer.
+Both engines must publish identical rows in every table, the same Parquet schemas, the same
+bookmarks and the same check results."""
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stedi_dagster.defs.privacy.erasure import erasure_hash
+from stedi_dagster.lakehouse import ERASURE_LIST, Lakehouse
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
+from stedi_dagster_tests.conftest import (
+    COURSE_EXPECTATIONS,
+    check_outcomes,
+    failed_checks,
+    materialization,
+    materialize,
+    row_counts,
+    write_jsonl,
+)
+from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+
+ERASED_EMAIL = "erased.person@x.test"
+ERASED_CUSTOMER = {
+    "customerName": "Erased Person",
+    "email": ERASED_EMAIL,
+    "phone": "5550000001",
+    "birthDay": "1980-01-01",
+    "serialNumber": "S-ERASED",
+    "registrationDate": 1,
+    "lastUpdateDate": 2,
+    "shareWithResearchAsOfDate": 3,
+}
+DUPLICATED = "accelerometer-1691348232031.json"  # 1273 lines, copied as zz-copy.json
+EXTRA = {
+    "customer": [
+        '{"customerName": "Broken", "email": ',
+        json.dumps(ERASED_CUSTOMER),
+        json.dumps(ERASED_CUSTOMER | {"email": "late@x.test", "birthDay": "last spring"}),
+        "[1, 2]",
+        "",
+    ],
+    "accelerometer": [
+        '{"user": "late@x.test", "timestamp": 1, "x": "abc", "y": 1, "z": 1}',
+        '{"timestamp": 1, "x": 1, "y": 1, "z": 1}',
+        json.dumps({"user": ERASED_EMAIL, "timestamp": 1, "x": 1, "y": 1, "z": 1}),
+    ],
+    "step_trainer": [
+        json.dumps({"sensorReadingTime": 1, "serialNumber": "S-ERASED", "distanceFromObject": 1}),
+        '{"sensorReadingTime": "soon", "serialNumber": "S-1", "distanceFromObject": 1}',
+    ],
+}
+QUARANTINED = {
+    "customer_quarantine": 4,  # malformed, not a DATE, not an object, not UTF-8
+    "accelerometer_quarantine": 2 + 1273,  # not a DOUBLE, missing key, the duplicate file
+    "step_trainer_quarantine": 1,  # not a BIGINT
+}
+
+
+def landing_with_extras(course_data: Path, root: Path) -> Path:
+    for dataset in LANDING_DATASETS:
+        folder = root / dataset / "landing"
+        folder.mkdir(parents=True)
+        for f in (course_data / dataset / "landing").glob("*.json"):
+            (folder / f.name).symlink_to(f)
+        write_jsonl(folder / "extra.json", EXTRA[dataset])
+    with (root / "customer" / "landing" / "extra.json").open("ab") as f:
+        f.write(b'{"email": "\xff\xfe"}\n')
+    shutil.copy(
+        course_data / "accelerometer" / "landing" / DUPLICATED,
+        root / "accelerometer" / "landing" / "zz-copy.json",
+    )
+    (root / "step_trainer" / "landing" / "empty.json").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(definitions, course_data, tmp_path_factory):
+    """engine -> (lakehouse, result): the same landing files through each engine."""
+    root = tmp_path_factory.mktemp("engines")
+    landing = landing_with_extras(course_data, root / "landing")
+    out = {}
+    for engine in ("duckdb", "spark"):
+        lakehouse = Lakehouse(
+            landing_root=str(landing),
+            lakehouse_root=str(root / engine),
+            expectations_path=str(COURSE_EXPECTATIONS),
+            quarantine_max_fraction=1.0,
+            engine=engine,
+        )
+        erased = [{"kind": "email", "sha256": erasure_hash(ERASED_EMAIL)}] + [
+            {"kind": "serial", "sha256": erasure_hash("S-ERASED")}
+        ]
+        lakehouse.append_privacy_log(ERASURE_LIST, erased)
+        out[engine] = lakehouse, materialize(definitions, lakehouse)
+    return out
+
+
+def test_spark_publishes_the_course_counts_and_the_quarantine(runs):
+    _, result = runs["spark"]
+    assert result.success
+    assert row_counts(result) == COURSE_COUNTS | QUARANTINED
+    assert materialization(result, "customer_landing")["engine"] == "spark"
+    assert materialization(result, "accelerometer_landing")["erased_lines"] == 1
+
+
+def test_both_engines_give_the_same_check_results(runs):
+    (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
+    assert len(check_outcomes(spark)) == 53
+    assert check_outcomes(spark) == check_outcomes(duck)
+    assert failed_checks(spark) == {"machine_learning_curated_cross_customer_pairs": "WARN"} | {
+        f"{d}_quarantine_quarantined_rows": "WARN" for d in LANDING_DATASETS
+    }
+    evidence = {
+        engine: {
+            e.check_name: {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+            for e in result.get_asset_check_evaluations()
+        }
+        for engine, (_, result) in runs.items()
+    }
+    assert evidence["spark"] == evidence["duckdb"]
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_both_engines_publish_identical_rows(runs, table):
+    paths = {engine: lakehouse.table_path(TABLES[table]) for engine, (lakehouse, _) in runs.items()}
+    con = duckdb.connect()
+    difference = (
+        "select count(*) from (select * from read_parquet(?) except all "
+        "select * from read_parquet(?))"
+    )
+    rows = con.execute("select count(*) from read_parquet(?)", [paths["spark"]]).fetchall()
+    assert rows[0][0] == (COURSE_COUNTS | QUARANTINED)[table]
+    for a, b in (("spark", "duckdb"), ("duckdb", "spark")):
+        assert con.execute(difference, [paths[a], paths[b]]).fetchall() == [(0,)]
+
+
+# Parquet annotations as either writer spells them: DuckDB writes the legacy converted type
+# (INT_64, UTF8), Spark the logical type (StringType()) or none for plain signed integers.
+LOGICAL = "coalesce(logical_type, converted_type, '')"
+CANONICAL = {"INT_64": "", "INT_32": "", "StringType()": "UTF8", "DateType()": "DATE"}
+
+
+def test_both_engines_write_the_same_parquet_schemas(runs):
+    """Same files, columns in the same order, physical types and meaning in every Parquet file.
+    Not compared: repetition. Spark writes every column OPTIONAL; DuckDB writes REQUIRED where
+    its statistics prove the written column has no null (e.g. the training table's join keys)."""
+    con = duckdb.connect()
+    for table in TABLES.values():
+        schemas = {}
+        for engine, (lakehouse, _) in runs.items():
+            files = sorted(Path(lakehouse.table_folder(table)).glob("*.parquet"))
+            schemas[engine] = {
+                f.name: [
+                    (name, physical, CANONICAL.get(logical, logical))
+                    for name, physical, logical in con.execute(
+                        f"select name, type, {LOGICAL} from parquet_schema(?) "
+                        "where type is not null",
+                        [str(f)],
+                    ).fetchall()
+                ]
+                for f in files
+            }
+        assert schemas["spark"] == schemas["duckdb"], table
+        for schema in schemas["spark"].values():
+            assert [name for name, *_ in schema] == list(table.columns), table
+
+
+def test_both_engines_keep_the_same_bookmarks(runs):
+    bookmarks = {
+        engine: {d: lakehouse.committed(d) for d in LANDING_DATASETS}
+        for engine, (lakehouse, _) in runs.items()
+    }
+    assert bookmarks["spark"] == bookmarks["duckdb"]
+    accelerometer = bookmarks["spark"]["accelerometer"]
+    assert accelerometer["zz-copy.json"].duplicate_of == DUPLICATED
+    assert accelerometer["extra.json"].erased == 1
+    assert bookmarks["spark"]["step_trainer"]["empty.json"].lines == 0
