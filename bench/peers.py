@@ -12,7 +12,11 @@ every 20 ms):
   the materializations' metadata;
 - duckdb: the five transforms as a plain DuckDB script (`bench/plain_duckdb.py`), the floor;
 - polars: the five transforms in Polars' lazy API (`bench/polars_lazy.py`);
-- pyspark: the five transforms on PySpark in local mode (`bench/pyspark_local.py`), what Glue runs.
+- pyspark: the five transforms on PySpark in local mode (`bench/pyspark_local.py`), what Glue runs;
+- dagster-spark: the dagster run again with STEDI_ENGINE=spark (this project's Spark engine on
+  local[2]: the same assets and checks, computed by Spark SQL).
+
+PySpark and dagster-spark stop at --spark-max-scale.
 
 Every engine's row counts must equal the generator's expectations before any time is printed.
 Results are printed as Markdown and saved as JSON under build/bench/.
@@ -45,6 +49,9 @@ TRANSFORMED = [
     "step_trainer_trusted",
     "machine_learning_curated",
 ]
+# this project's runs: engine name -> STEDI_ENGINE
+DAGSTER_ENGINES = {"dagster": "duckdb", "dagster-spark": "spark"}
+SPARK_ENGINES = ("pyspark", "dagster-spark")
 PEERS = {
     "duckdb": "bench.plain_duckdb",
     "polars": "bench.polars_lazy",
@@ -158,11 +165,12 @@ def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEDI_", "DAGSTER_"))}
     env["PATH"] = f"{BIN}:{env['PATH']}"
-    if engine == "dagster":
+    if engine in DAGSTER_ENGINES:
         env |= {
             "DAGSTER_HOME": str(home),
             "STEDI_LANDING_ROOT": str(landing),
             "STEDI_LAKEHOUSE_ROOT": str(out),
+            "STEDI_ENGINE": DAGSTER_ENGINES[engine],
         }
         command = ["dagster", "asset", "materialize", "--select", "*"]
         command += ["-m", "stedi_dagster.definitions"]
@@ -184,7 +192,10 @@ def main() -> None:
     parser.add_argument("--scales", default="1,10,100")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--spark-max-scale", type=float, default=10)
-    parser.add_argument("--engines", default="dagster,duckdb,polars,pyspark")
+    parser.add_argument(
+        "--no-warmup", action="store_true", help="skip the untimed first run of each engine"
+    )
+    parser.add_argument("--engines", default="dagster,dagster-spark,duckdb,polars,pyspark")
     args = parser.parse_args()
     engines = args.engines.split(",")
     BUILD.mkdir(parents=True, exist_ok=True)
@@ -196,9 +207,9 @@ def main() -> None:
     for scale in (float(s) for s in args.scales.split(",")):
         landing, expected = landing_data(scale)
         rows = sum(n for name, n in expected.items() if name.endswith("_landing"))
-        here = [e for e in engines if e != "pyspark" or scale <= args.spark_max_scale]
+        here = [e for e in engines if e not in SPARK_ENGINES or scale <= args.spark_max_scale]
         runs: dict[str, list[dict]] = {e: [] for e in here}
-        for e in here:  # a first, untimed run of each: caches warm, DAGSTER_HOME's storage made
+        for e in [] if args.no_warmup else here:  # untimed: caches warm, DAGSTER_HOME made
             run_engine(e, landing, work, home)
         for _ in range(args.repeat):  # interleaved, so every engine sees the same machine state
             for e in here:
@@ -222,7 +233,7 @@ def main() -> None:
                             "engine": statistics.median(r["engine"] for r in done),
                             "checks": statistics.median(r["checks"] for r in done),
                         }
-                        if e == "dagster"
+                        if e in DAGSTER_ENGINES
                         else {}
                     ),
                 }
@@ -256,13 +267,13 @@ def report(results: dict[str, dict]) -> None:
                 f"| {scale} | {r['landing_rows']:,} | {e} | {x['wall']:.2f} | "
                 f"{r['landing_rows'] / x['wall']:,.0f} | {x['peak_mb']:.0f} | {ratio} |"
             )
-            if e == "dagster":
+            if e in DAGSTER_ENGINES:
                 engine_ratio = f"{x['engine'] / base:.2f}x" if base else "-"
                 print(
-                    f"| {scale} | | dagster engine (steps' write + publish) | {x['engine']:.2f} | "
+                    f"| {scale} | | {e} engine (steps' write + publish) | {x['engine']:.2f} | "
                     f"| | {engine_ratio} |"
                 )
-                print(f"| {scale} | | dagster checks | {x['checks']:.2f} | | | |")
+                print(f"| {scale} | | {e} checks | {x['checks']:.2f} | | | |")
 
 
 if __name__ == "__main__":

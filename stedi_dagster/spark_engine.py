@@ -21,7 +21,8 @@ on: on local disk a rename is atomic, on S3 the single upload is.
 import itertools
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ SPARK_DEFAULTS = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.parquet.compression.codec": "zstd",
     "spark.driver.memory": "2g",
+    # files are read from shared storage, not HDFS blocks: waiting for a "local" executor only
+    # delays every task (3 s by default)
+    "spark.locality.wait": "0s",
 }
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -55,6 +59,20 @@ _CREATE_AS = re.compile(r"create or replace temp (?:view|table) (\w+) as\s+(.*)$
 _INSERT = re.compile(r"insert into (\w+) values", re.I)
 _DESCRIBE = re.compile(r"describe (\w+)$", re.I)
 _DROP = re.compile(r"drop (?:table|view) (?:if exists )?(\w+)$", re.I)
+
+
+@contextmanager
+def spark_errors(context: str) -> Iterator[None]:
+    """Spark's errors as LakehouseError (a step failure that names what failed), first line
+    first, with `context` (the statement, or what was being written)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JJavaError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise LakehouseError(f"Spark: {first}\n{context}") from e
 
 
 def spark_type(duckdb_type: str) -> str:
@@ -114,7 +132,10 @@ def write_parquet_file(frame: Any, path: Path, compression: str = "zstd") -> Non
     """Write a DataFrame as exactly one Parquet file at `path` (Spark writes a folder of parts:
     one task writes it, then the part is moved to `path`)."""
     out = path.with_name(path.name + ".spark")
-    frame.coalesce(1).write.mode("overwrite").option("compression", compression).parquet(str(out))
+    with spark_errors(f"writing {path}"):
+        frame.coalesce(1).write.mode("overwrite").option("compression", compression).parquet(
+            str(out)
+        )
     parts = sorted(out.glob("part-*.parquet"))
     if len(parts) != 1:
         raise LakehouseError(f"Spark wrote {len(parts)} Parquet parts for {path}, expected 1")
@@ -195,14 +216,8 @@ class SparkConnection:
         return tree.sql("spark")
 
     def _run(self, action, sql: str) -> Any:
-        from py4j.protocol import Py4JJavaError
-        from pyspark.errors import PySparkException
-
-        try:
+        with spark_errors(f"in: {' '.join(sql.split())[:500]}"):
             return action()
-        except (PySparkException, Py4JJavaError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise LakehouseError(f"Spark: {first}\nin: {' '.join(sql.split())[:500]}") from e
 
     def _declare(self, name: str, columns: str) -> None:
         schema = ", ".join(

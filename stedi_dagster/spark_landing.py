@@ -22,7 +22,7 @@ from stedi_dagster.ingest import (
     non_blank_lines,
     scan,
 )
-from stedi_dagster.spark_engine import SparkConnection, spark_type
+from stedi_dagster.spark_engine import SparkConnection, spark_errors, spark_type
 from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import Table
 
@@ -37,7 +37,7 @@ def classify_sql(con: SparkConnection, table: Table) -> str:
         return f"({value} is not null and not is_variant_null({value}))"
 
     problems = [
-        f"case when malformed is null and {present(c)} and `{c}` is null then '{c}: not a {t}' end"
+        f"case when malformed is null and `{c}` is null and {present(c)} then '{c}: not a {t}' end"
         for c, t in table.columns.items()
     ] + [
         f"case when malformed is null and not {present(k)} then 'missing key field {k}' end"
@@ -79,6 +79,16 @@ class SparkLandingDraft(LandingDraft):
     ) -> list[Ingested]:
         if not self.read:
             return []
+        with spark_errors(f"reading the {self.dataset} landing files"):
+            return self._ingest_on_spark(con, current, local, originals)
+
+    def _ingest_on_spark(
+        self,
+        con: SparkConnection,
+        current: dict[str, tuple[str, str]],
+        local: dict[str, str],
+        originals: dict[str, str],
+    ) -> list[Ingested]:
         numbers = {name: i for i, name in enumerate(self.read, 1)}
         with ThreadPoolExecutor(1) as pool:  # hashing and counting lines overlap Spark's pass
             scans = {name: pool.submit(scan, local[name]) for name in self.read}

@@ -11,7 +11,10 @@ import duckdb
 import pytest
 
 from stedi_dagster.defs.privacy.erasure import erasure_hash
-from stedi_dagster.lakehouse import ERASURE_LIST, Lakehouse
+from stedi_dagster.defs.trusted import assets as trusted_assets
+from stedi_dagster.lakehouse import ERASURE_LIST, Lakehouse, LakehouseError
+from stedi_dagster.privacy import pseudonym
+from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
@@ -180,3 +183,61 @@ def test_both_engines_keep_the_same_bookmarks(runs):
     assert accelerometer["zz-copy.json"].duplicate_of == DUPLICATED
     assert accelerometer["extra.json"].erased == 1
     assert bookmarks["spark"]["step_trainer"]["empty.json"].lines == 0
+
+
+# --- the rewriting of DuckDB-only SQL, unit by unit ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark_con(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("spark-sql")
+    lakehouse = Lakehouse(
+        landing_root=str(folder), lakehouse_root=str(folder / "lakehouse"), engine="spark"
+    )
+    lakehouse.append_privacy_log(
+        ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash(ERASED_EMAIL)}]
+    )
+    with lakehouse.connect() as con:
+        yield con
+
+
+def test_qualify_over_star_keeps_exactly_the_table_s_columns(spark_con):
+    spark_con.execute(
+        "create or replace temp view customer_landing as select * from (values "
+        "('a@x.test', 2::bigint, 0::bigint, 'S-A'), ('a@x.test', 1::bigint, 5::bigint, 'S-A'), "
+        "('b@x.test', 1::bigint, 5::bigint, 'S-B')) "
+        "as t(email, lastUpdateDate, shareWithResearchAsOfDate, serialNumber)"
+    )
+    sql = read_sql(trusted_assets.__file__, "customer_trusted")
+    assert "QUALIFY" not in spark_con.translate(sql).upper()
+    frame = spark_con.frame(sql)
+    assert frame.columns == ["email", "lastUpdateDate", "shareWithResearchAsOfDate", "serialNumber"]
+    # a@x.test's newest record withdraws consent: only b@x.test is trusted
+    assert [tuple(r) for r in frame.collect()] == [("b@x.test", 1, 5, "S-B")]
+
+
+def test_pseudonym_is_the_same_keyed_hash_as_in_python(spark_con):
+    (row,) = spark_con.execute("select pseudonym('Some.One@x.test'), pseudonym(null)").fetchall()
+    assert row == (pseudonym("Some.One@x.test"), None)
+
+
+def test_settings_and_the_erasure_list_reach_spark_sql(spark_con):
+    rows = spark_con.execute(
+        "select getvariable('consent_mode'), erased('email', ?), erased('email', 'other@x.test'), "
+        "erased('serial', ?)",
+        [f"  {ERASED_EMAIL.upper()} ", ERASED_EMAIL],
+    ).fetchall()
+    assert rows == [("any_time", True, False, False)]
+
+
+def test_a_spark_error_names_the_statement(spark_con):
+    with pytest.raises(LakehouseError, match="(?s)Spark: .*no_such_table"):
+        spark_con.execute("select count(*) from no_such_table")
+
+
+def test_the_spark_engine_refuses_s3_roots_before_starting_spark(tmp_path):
+    lakehouse = Lakehouse(
+        landing_root=str(tmp_path), lakehouse_root="s3://bucket/lakehouse", engine="spark"
+    )
+    with pytest.raises(LakehouseError, match="is on S3: use the duckdb engine"):
+        lakehouse.spark_connection()

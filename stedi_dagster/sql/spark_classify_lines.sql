@@ -14,7 +14,7 @@ checked as (
         case
             when not utf8 then 'not UTF-8 text'
             when v is null then 'malformed JSON'
-            when not startswith(schema_of_variant(v), 'OBJECT') then 'not a JSON object'
+            when not raw rlike '^\\s*[{]' then 'not a JSON object'
         end as malformed
     from parsed
 ),
