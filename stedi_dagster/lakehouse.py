@@ -298,11 +298,17 @@ class Lakehouse(dg.ConfigurableResource):
     def spark_connection(self) -> "SparkConnection":
         from stedi_dagster.spark_engine import SparkConnection, parse_conf, spark_session
 
-        if self.landing.remote or self.zones.remote:
+        remote = [
+            r
+            for r, st in ((self.landing_root, self.landing), (self.lakehouse_root, self.zones))
+            if st.remote
+        ]
+        if remote and not self.spark_master.startswith("local"):
             raise LakehouseError(
-                "the spark engine reads and writes local (or cluster-mounted) paths only; "
-                f"landing root {self.landing_root} or lakehouse root {self.lakehouse_root} is "
-                "on S3: use the duckdb engine, or mount the bucket"
+                f"{' and '.join(remote)} on S3 with Spark master {self.spark_master}: the "
+                "spark engine reaches S3 through copies on the driver's disk, which a cluster's "
+                "executors cannot read; use a local[N] master, the duckdb engine, or roots on a "
+                "mount every worker shares"
             )
         session = spark_session(self.spark_master, parse_conf(self.spark_conf))
         erased = [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]

@@ -18,13 +18,16 @@ from stedi_dagster.sql_file import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
+    NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
+    failed_steps,
     materialization,
     materialize,
     row_counts,
     write_jsonl,
 )
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 
 ERASED_EMAIL = "erased.person@x.test"
@@ -235,9 +238,37 @@ def test_a_spark_error_names_the_statement(spark_con):
         spark_con.execute("select count(*) from no_such_table")
 
 
-def test_the_spark_engine_refuses_s3_roots_before_starting_spark(tmp_path):
+def test_s3_roots_with_a_cluster_master_are_refused_before_spark_starts(tmp_path):
     lakehouse = Lakehouse(
-        landing_root=str(tmp_path), lakehouse_root="s3://bucket/lakehouse", engine="spark"
+        landing_root=str(tmp_path),
+        lakehouse_root="s3://bucket/lakehouse",
+        engine="spark",
+        spark_master="spark://cluster:7077",
     )
-    with pytest.raises(LakehouseError, match="is on S3: use the duckdb engine"):
+    with pytest.raises(LakehouseError, match="executors cannot read; use a local"):
         lakehouse.spark_connection()
+
+
+def test_spark_local_with_both_roots_on_s3(definitions, s3, s3_endpoint, tmp_path):
+    """local[2] reaches S3 as the DuckDB engine does: landing files and inputs copied to the
+    driver's disk once per version, each new table version uploaded in one PUT."""
+    landing = write_handmade(tmp_path / "landing")
+    s3.mkdir("spark-engine")
+    for f in landing.rglob("*.json"):
+        s3.put_file(str(f), f"spark-engine/landing/{f.relative_to(landing)}")
+    lakehouse = Lakehouse(
+        landing_root="s3://spark-engine/landing",
+        lakehouse_root="s3://spark-engine/lakehouse",
+        s3_endpoint_url=s3_endpoint,
+        pseudonym_key="s3-test-key",
+        engine="spark",
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success, failed_steps(result)
+    assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
+    assert materialization(result, "machine_learning_curated")["engine"] == "spark"
+    published = s3.find("spark-engine/lakehouse/curated")
+    assert sorted(published) == [
+        "spark-engine/lakehouse/curated/customer_curated/customer_curated.parquet",
+        "spark-engine/lakehouse/curated/machine_learning_curated/machine_learning_curated.parquet",
+    ]
