@@ -21,6 +21,7 @@ on: on local disk a rename is atomic, on S3 the single upload is.
 import itertools
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -43,6 +44,8 @@ SPARK_DEFAULTS = {
     # files are read from shared storage, not HDFS blocks: waiting for a "local" executor only
     # delays every task (3 s by default)
     "spark.locality.wait": "0s",
+    # no table is ever saved to Spark's catalog: keep its folder out of the working directory
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "stedi-spark-warehouse"),
 }
 DUCKDB_TYPES = {
     "string": "VARCHAR",
