@@ -47,7 +47,7 @@ __all__ = ["Lakehouse", "LakehouseError"]
 
 
 class Lakehouse(dg.ConfigurableResource):
-    """Landing JSON in, Parquet per zone out, DuckDB in between."""
+    """Landing JSON in, Parquet per zone out, DuckDB (or Spark: `engine`) in between."""
 
     landing_root: str = Field(
         description="Folder holding customer/landing/, accelerometer/landing/ and "
