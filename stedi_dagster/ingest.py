@@ -83,6 +83,23 @@ def numbered_lines(path: str, out: Path) -> None:
             o.write(json.dumps({"line": number, "raw": text, "utf8": utf8}) + "\n")
 
 
+def identify(
+    name: str,
+    scanned: tuple[str, int],
+    current: dict[str, tuple[str, str]],
+    originals: dict[str, str],
+) -> tuple[FileRecord, str | None]:
+    """A new file's record before it is read (its version, SHA-256 and lines from `scan`), and
+    the file it duplicates: one already held, or read before it in this run, with the same bytes
+    (an empty file duplicates nothing). `originals` (SHA-256 -> file name) learns the file."""
+    sha, lines = scanned
+    base = FileRecord(name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0)
+    if sha in originals and lines:
+        return base, originals[sha]
+    originals.setdefault(sha, name)
+    return base, None
+
+
 def erased_row(dataset: str) -> str:
     """SQL: whether a row of the dataset's landing table belongs to a customer on the erasure
     list (by its email, or for step-trainer readings its serial number)."""
@@ -264,15 +281,11 @@ class LandingDraft:
             for batch in _batches(self.read, local):
                 fast |= self._fast(con, batch, local)
             for name in self.read:
-                sha, lines = scans[name].result()
-                base = FileRecord(
-                    name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0
-                )
-                if sha in originals and lines:
-                    duplicate_of = originals[sha]
+                base, duplicate_of = identify(name, scans[name].result(), current, originals)
+                if duplicate_of:
                     done.append(self._careful(con, local[name], base, duplicate_of=duplicate_of))
                     continue
-                originals.setdefault(sha, name)
+                lines = base.lines
                 read = fast.get(name)
                 if read and read.rows != lines:
                     lines = non_blank_lines(local[name])

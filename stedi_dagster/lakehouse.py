@@ -311,8 +311,7 @@ class Lakehouse(dg.ConfigurableResource):
                 "mount every worker shares"
             )
         session = spark_session(self.spark_master, parse_conf(self.spark_conf))
-        erased = [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]
-        return SparkConnection(session, self.settings(), self.hmac_pads(), erased)
+        return SparkConnection(session, self.settings(), self.hmac_pads(), self.erasure_keys())
 
     def settings(self) -> dict[str, str]:
         """The settings every SQL file may read with getvariable()."""
@@ -341,13 +340,17 @@ class Lakehouse(dg.ConfigurableResource):
     def attach_erasure_list(self, con: duckdb.DuckDBPyConnection) -> None:
         """Table erased_keys (kind, sha256) from the erasure list, and the erased() macro."""
         con.execute("create or replace temp table erased_keys (kind varchar, sha256 varchar)")
-        erased = [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]
+        erased = self.erasure_keys()
         if erased:
             con.executemany("insert into erased_keys values (?, ?)", erased)
         con.execute(read_sql(__file__, "erased"))
         con.execute(read_sql(__file__, "erased_record"))
 
     # --- privacy records: the erasure list and its audit trail -----------------------------
+
+    def erasure_keys(self) -> list[tuple[str, str]]:
+        """The erasure list as (kind, sha256) pairs: kind "email" or "serial"."""
+        return [(e["kind"], e["sha256"]) for e in self.read_privacy_log(ERASURE_LIST)]
 
     def read_privacy_log(self, name: str) -> list[dict]:
         """The entries of `<lakehouse_root>/_privacy/<name>` (JSON lines), oldest first."""

@@ -13,12 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from string import Template
 
-from stedi_dagster.bookmarks import FileRecord
 from stedi_dagster.ingest import (
     ERASURE_KEYS,
     LOGGED_LINES,
     Ingested,
     LandingDraft,
+    identify,
     non_blank_lines,
     scan,
 )
@@ -70,6 +70,7 @@ def typed(column: str, duckdb_type: str) -> str:
 class SparkLandingDraft(LandingDraft):
     """`LandingDraft` with its new files read by Spark."""
 
+    @spark_errors("reading the new landing files")
     def _ingest(
         self,
         con: SparkConnection,
@@ -79,28 +80,15 @@ class SparkLandingDraft(LandingDraft):
     ) -> list[Ingested]:
         if not self.read:
             return []
-        with spark_errors(f"reading the {self.dataset} landing files"):
-            return self._ingest_on_spark(con, current, local, originals)
-
-    def _ingest_on_spark(
-        self,
-        con: SparkConnection,
-        current: dict[str, tuple[str, str]],
-        local: dict[str, str],
-        originals: dict[str, str],
-    ) -> list[Ingested]:
         numbers = {name: i for i, name in enumerate(self.read, 1)}
         with ThreadPoolExecutor(1) as pool:  # hashing and counting lines overlap Spark's pass
             scans = {name: pool.submit(scan, local[name]) for name in self.read}
             self._classify(con, local, numbers)
             bases, duplicates = {}, {}
             for name in self.read:
-                sha, lines = scans[name].result()
-                bases[name] = FileRecord(name, current[name][1], sha, lines, 0, 0, 0)
-                if sha in originals and lines:
-                    duplicates[name] = originals[sha]
-                else:
-                    originals.setdefault(sha, name)
+                bases[name], duplicate_of = identify(name, scans[name].result(), current, originals)
+                if duplicate_of:
+                    duplicates[name] = duplicate_of
         spark = con.spark
         spark.createDataFrame(
             [(numbers[n], n, duplicates.get(n)) for n in self.read],

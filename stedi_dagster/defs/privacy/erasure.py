@@ -50,7 +50,7 @@ def remove_customer(
         records = con.execute(read_sql(__file__, "customer_records"), [files, email_hash])
         records = records.fetchall()
         serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
-        listed = {(e["kind"], e["sha256"]) for e in lakehouse.read_privacy_log(ERASURE_LIST)}
+        listed = set(lakehouse.erasure_keys())
         wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
         new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
         if new:
