@@ -3,12 +3,14 @@ its landing table, their bad lines become parts of its quarantine table, and the
 where every line went. Files already ingested at their current version are not read again.
 
 New files are read in batches by DuckDB's JSON reader with the table's explicit schema, streamed
-straight into one staged Parquet part per file (the fast path); a second pass lists their JSON keys
-(for `no_unknown_fields`), and a thread hashes them and counts their lines meanwhile. If the reader
-rejects a file, or the file yields fewer rows than lines or rows without a key, the file is read
-line by line instead (the careful path): every line is classified in SQL, good lines become rows
-exactly as the JSON reader would type them (`json_transform`, the same conversion), the others go
-to quarantine with their file, line number and reason. A file with the same bytes as one already
+straight into one staged Parquet part per file (the fast path), while a thread hashes them and
+counts their lines and colons. A file whose colons number exactly its rows' non-null fields has no
+JSON key but the table's columns (see `Scan`); only the others get a second pass that lists their
+keys (for `no_unknown_fields`). If the reader rejects a file, or the file yields fewer rows than
+lines or rows without a key, the file is read line by line instead (the careful path): every line
+is classified in SQL, good lines become rows exactly as the JSON reader would type them
+(`json_transform`, the same conversion), the others go to quarantine with their file, line number
+and reason. A file with the same bytes as one already
 held is a duplicate: its lines are quarantined as such and it adds no row.
 
 Lines of customers on the erasure list go nowhere and are counted as erased.
@@ -19,7 +21,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from string import Template
@@ -50,16 +52,31 @@ BATCH_BYTES = 512 << 20
 PARQUET = "(format parquet, compression zstd)"
 
 
-def scan(path: str) -> tuple[str, int]:
-    """SHA-256 of a file's bytes and its lines (newlines, and a last line without one), counted
-    without parsing JSON. Blank lines are counted too: see `non_blank_lines`."""
-    digest, lines, last = hashlib.sha256(), 0, b"\n"
+@dataclass(frozen=True)
+class Scan:
+    """What a file's bytes say without parsing JSON: their SHA-256, their lines (newlines, and a
+    last line without one; blank lines are counted too, see `non_blank_lines`) and their colons.
+
+    Every key of a JSON object is followed by a colon, and DuckDB's reader fills a column only from
+    a key of exactly its name, so a file's colons are at least its rows' non-null columns, and
+    equal them only if no record holds any other key (nor a nested object, nor a colon in a
+    string). That equality proves a file free of unknown fields without listing its keys."""
+
+    sha256: str
+    lines: int
+    colons: int
+
+
+def scan(path: str) -> Scan:
+    """Hash a file and count its lines and colons, in one read."""
+    digest, lines, colons, last = hashlib.sha256(), 0, 0, b"\n"
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK_BYTES):
             digest.update(chunk)
             lines += chunk.count(b"\n")
+            colons += chunk.count(b":")
             last = chunk[-1:]
-    return digest.hexdigest(), lines + (last != b"\n")
+    return Scan(digest.hexdigest(), lines + (last != b"\n"), colons)
 
 
 def non_blank_lines(path: str) -> int:
@@ -85,14 +102,14 @@ def numbered_lines(path: str, out: Path) -> None:
 
 def identify(
     name: str,
-    scanned: tuple[str, int],
+    scanned: Scan,
     current: dict[str, tuple[str, str]],
     originals: dict[str, str],
 ) -> tuple[FileRecord, str | None]:
     """A new file's record before it is read (its version, SHA-256 and lines from `scan`), and
     the file it duplicates: one already held, or read before it in this run, with the same bytes
     (an empty file duplicates nothing). `originals` (SHA-256 -> file name) learns the file."""
-    sha, lines = scanned
+    sha, lines = scanned.sha256, scanned.lines
     base = FileRecord(name, current[name][1], sha, lines, rows=0, quarantined=0, erased=0)
     if sha in originals and lines:
         return base, originals[sha]
@@ -279,7 +296,7 @@ class LandingDraft:
             scans = {name: pool.submit(scan, local[name]) for name in self.read}
             fast: dict[str, Read] = {}
             for batch in _batches(self.read, local):
-                fast |= self._fast(con, batch, local)
+                fast |= self._fast(con, batch, local, scans)
             for name in self.read:
                 base, duplicate_of = identify(name, scans[name].result(), current, originals)
                 if duplicate_of:
@@ -296,11 +313,16 @@ class LandingDraft:
         return done
 
     def _fast(
-        self, con: duckdb.DuckDBPyConnection, batch: list[str], local: dict[str, str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: list[str],
+        local: dict[str, str],
+        scans: dict[str, Future[Scan]],
     ) -> dict[str, "Read"]:
         """Read a batch of files with DuckDB's JSON reader in one streaming pass, straight into
         one staged Parquet part per file; a batch the reader rejects is split until the files
-        it cannot take are alone (and left out of the answer, for the careful path)."""
+        it cannot take are alone (and left out of the answer, for the careful path). The keys
+        of the files whose colons do not prove them free of unknown fields are listed."""
         table, paths = self.landing, [local[name] for name in batch]
         out = self.folder / f"batch-{uuid.uuid4().hex}"
         try:
@@ -315,26 +337,35 @@ class LandingDraft:
             if len(batch) == 1:
                 return {}
             half = len(batch) // 2
-            return self._fast(con, batch[:half], local) | self._fast(con, batch[half:], local)
+            return self._fast(con, batch[:half], local, scans) | self._fast(
+                con, batch[half:], local, scans
+            )
         null_keys = " or ".join(f"{_id(k)} is null" for k in table.keys)
+        non_null = " + ".join(f"({_id(c)} is not null)::bigint" for c in table.columns)
         stats = (
             con.execute(
                 f"select part_no, count(*), count(*) filter (where {null_keys}), "
-                f"count(*) filter (where {erased_row(self.dataset)}) "
+                f"count(*) filter (where {erased_row(self.dataset)}), sum({non_null}) "
                 f"from read_parquet('{out}/*/*.parquet', hive_partitioning = true) group by part_no"
             ).fetchall()
             if any(out.glob("*/*.parquet"))
             else []
         )  # else: only empty files
-        unknown: dict[str, dict[str, int]] = {}
-        for path, name, n in con.execute(
-            read_sql(__file__, "unknown_json_fields"), [paths, list(table.columns)]
-        ).fetchall():
-            unknown.setdefault(path, {})[name] = n
         counts = {part_no: tuple(c) for part_no, *c in stats}
+        unproven = [
+            local[name]
+            for i, name in enumerate(batch, 1)
+            if scans[name].result().colons != counts.get(i, (0, 0, 0, 0))[3]
+        ]
+        unknown: dict[str, dict[str, int]] = {}
+        if unproven:
+            for path, name, n in con.execute(
+                read_sql(__file__, "unknown_json_fields"), [unproven, list(table.columns)]
+            ).fetchall():
+                unknown.setdefault(path, {})[name] = n
         return {
             name: Read(
-                *counts.get(i, (0, 0, 0)), out / f"part_no={i}", unknown.get(local[name], {})
+                *counts.get(i, (0, 0, 0, 0))[:3], out / f"part_no={i}", unknown.get(local[name], {})
             )
             for i, name in enumerate(batch, 1)
         }

@@ -264,3 +264,52 @@ def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
             "select count(*) from read_parquet(?)",
             [lakehouse.table_path(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]
+
+
+CLEAN_BUT_ODD = [  # colons in a value, a null, a key spelled with an escape: no unknown field
+    '{"user": "a:b@x.test", "timestamp": 1, "x": 1, "y": 2, "z": 3}',
+    '{"user": "c@x.test", "timestamp": 2, "x": 1, "y": 2, "z": null}',
+    '{"us\\u0065r": "d@x.test", "timestamp": 3, "x": 1, "y": 2, "z": 3}',
+]
+UNKNOWN = [  # each hides an unknown key from a count of keys alone
+    '{"user": "e@x.test", "timestamp": 4, "x": 1, "y": 2, "speed": 3}',  # z missing
+    '{"user": "f@x.test", "timestamp": 5, "x": 1, "y": 2, "Z": 3}',  # case differs
+    '{"user": "g@x.test", "timestamp": 6, "x": 1, "y": 2, "z": 3, "extra": {"a": 1}}',
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "unknown"),
+    [
+        ({"odd.json": CLEAN_BUT_ODD}, {}),
+        (
+            {f"unknown-{i}.json": [line] for i, line in enumerate(UNKNOWN)}
+            | {"odd.json": CLEAN_BUT_ODD},
+            {"Z": 1, "extra": 1, "speed": 1},
+        ),
+    ],
+    ids=["none", "three"],
+)
+def test_unknown_fields_are_found_however_the_record_hides_them(
+    definitions, tmp_path, files, unknown
+):
+    """Files are proven free of unknown fields by counting their colons (`ingest.Scan`); records
+    whose count alone would look right, or that only look suspicious, are judged by their keys."""
+    root = tmp_path / "landing"
+    for name, lines in files.items():
+        write_jsonl(root / "accelerometer" / "landing" / name, lines)
+    lakehouse = Lakehouse(landing_root=str(root), lakehouse_root=str(tmp_path / "lakehouse"))
+    result = materialize(
+        definitions, lakehouse, selection=dg.AssetSelection.assets("accelerometer_landing")
+    )
+    (evaluation,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "accelerometer_landing_no_unknown_fields"
+    ]
+    assert evaluation.passed is not unknown
+    assert evaluation.metadata["unknown_fields"].value == unknown
+    assert result.success is not unknown
+    if not unknown:
+        assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 3
+        assert materialization(result, "accelerometer_quarantine")["dagster/row_count"] == 0
