@@ -99,8 +99,10 @@ def dagster_dev(tmp_path_factory) -> Iterator[DagsterDev]:
 
 
 def group_members(pgid: int) -> list[str]:
-    found = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True)
-    return found.stdout.split()
+    """Live processes of a process group (zombies left to an init that reaps slowly excepted)."""
+    found = subprocess.run(["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True)
+    rows = (line.split() for line in found.stdout.splitlines())
+    return [pid for pid, group, stat in rows if group == str(pgid) and "Z" not in stat]
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
@@ -111,7 +113,9 @@ def stop_process_group(process: subprocess.Popen) -> None:
         time.sleep(0.5)
     if group_members(process.pid):
         os.killpg(process.pid, signal.SIGKILL)
-        time.sleep(1)
+        deadline = time.monotonic() + 10
+        while group_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
     process.wait(timeout=10)
     assert group_members(process.pid) == []
 
