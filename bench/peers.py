@@ -9,7 +9,8 @@ every 20 ms):
 - dagster: `dagster asset materialize --select '*'` of this project, every asset and every check,
   on a fresh lakehouse (so every landing file is read), with a persistent DAGSTER_HOME as a user
   has; its engine time is the sum of the steps' write and publish seconds (checks excluded), from
-  the materializations' metadata;
+  the materializations' metadata, and its steps less checks the sum of the steps' wall times (from
+  the run's events) less their checks seconds;
 - duckdb: the five transforms as a plain DuckDB script (`bench/plain_duckdb.py`), the floor;
 - polars: the five transforms in Polars' lazy API (`bench/polars_lazy.py`);
 - pyspark: the five transforms on PySpark in local mode (`bench/pyspark_local.py`), what Glue runs;
