@@ -10,8 +10,8 @@ keys (for `no_unknown_fields`). If the reader rejects a file, or the file yields
 lines or rows without a key, the file is read line by line instead (the careful path): every line
 is classified in SQL, good lines become rows exactly as the JSON reader would type them
 (`json_transform`, the same conversion), the others go to quarantine with their file, line number
-and reason. A file with the same bytes as one already
-held is a duplicate: its lines are quarantined as such and it adds no row.
+and reason. A file with the same bytes as one already held is a duplicate: its lines are
+quarantined as such and it adds no row.
 
 Lines of customers on the erasure list go nowhere and are counted as erased.
 """
@@ -351,11 +351,14 @@ class LandingDraft:
             if any(out.glob("*/*.parquet"))
             else []
         )  # else: only empty files
-        counts = {part_no: tuple(c) for part_no, *c in stats}
+        counts = {
+            part_no: (rows, incomplete, erased) for part_no, rows, incomplete, erased, _ in stats
+        }
+        fields = {part_no: non_null_fields for part_no, *_, non_null_fields in stats}
         unproven = [
             local[name]
             for i, name in enumerate(batch, 1)
-            if scans[name].result().colons != counts.get(i, (0, 0, 0, 0))[3]
+            if scans[name].result().colons != fields.get(i, 0)
         ]
         unknown: dict[str, dict[str, int]] = {}
         if unproven:
@@ -365,7 +368,7 @@ class LandingDraft:
                 unknown.setdefault(path, {})[name] = n
         return {
             name: Read(
-                *counts.get(i, (0, 0, 0, 0))[:3], out / f"part_no={i}", unknown.get(local[name], {})
+                *counts.get(i, (0, 0, 0)), out / f"part_no={i}", unknown.get(local[name], {})
             )
             for i, name in enumerate(batch, 1)
         }
