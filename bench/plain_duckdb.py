@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.engines import SqlContext, duckdb_engine
+from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 DEFS = Path(__file__).resolve().parent.parent / "stedi_dagster" / "defs"
@@ -32,10 +33,10 @@ def main(landing: str, out: str) -> None:
     con = duckdb.connect()
     con.execute("set variable consent_mode = 'any_time'")
     con.execute("set variable ml_pairing = 'timestamp'")
-    block = DEVELOPMENT_PSEUDONYM_KEY.ljust(64, b"\0")
-    con.execute("set variable hmac_inner = ?", [bytes(b ^ 0x36 for b in block)])
-    con.execute("set variable hmac_outer = ?", [bytes(b ^ 0x5C for b in block)])
-    con.execute(read_sql(str(DEFS.parent / "lakehouse.py"), "pseudonym"))
+    inner, outer = SqlContext({}, DEVELOPMENT_PSEUDONYM_KEY).hmac_pads
+    con.execute("set variable hmac_inner = ?", [inner])
+    con.execute("set variable hmac_outer = ?", [outer])
+    con.execute(read_sql(duckdb_engine.__file__, "pseudonym"))
     for dataset in LANDING_DATASETS:
         table = TABLES[f"{dataset}_landing"]
         con.execute(

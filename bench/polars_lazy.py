@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from stedi_dagster.privacy import pseudonym
+from stedi_dagster.privacy.pseudonyms import pseudonym
 from stedi_dagster.tables import TABLES
 
 SCHEMAS = {

@@ -13,7 +13,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from stedi_dagster.privacy import pseudonym
+from stedi_dagster.privacy.pseudonyms import pseudonym
 
 SCHEMAS = {
     "customer": "customerName STRING, email STRING, phone STRING, birthDay DATE, "

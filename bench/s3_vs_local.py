@@ -16,11 +16,11 @@ from pathlib import Path
 
 import dagster as dg
 import s3fs
+from moto.server import ThreadedMotoServer
 
 from stedi_dagster.definitions import defs
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster_tests.s3_server import moto_server
 
 
 def run_once(assets: list, lakehouse: Lakehouse) -> float:
@@ -51,7 +51,11 @@ def main() -> None:
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
     assets = list(defs().assets)
-    with tempfile.TemporaryDirectory() as tmp, moto_server() as endpoint:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()  # moto's S3 server, on a loopback port, in a thread of this process
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
         landing = Path(tmp) / "landing"
         counts = generate(landing, scale=args.scale, seed=1)
         s3 = s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
@@ -69,6 +73,7 @@ def main() -> None:
         for _ in range(args.repeat):  # interleaved, so both see the same machine state
             for name, lakehouse in setups.items():
                 times[name].append(run_once(assets, lakehouse))
+    server.stop()
     landing_rows = sum(n for t, n in counts.items() if t.endswith("_landing"))
     medians = {name: statistics.median(ts) for name, ts in times.items()}
     print(f"scale {args.scale}: {landing_rows:,} landing rows, median of {args.repeat} runs")

@@ -8,10 +8,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from stedi_dagster import catalog
-from stedi_dagster.ddl import athena_ddl
 from stedi_dagster.generate import generate
-from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
+from stedi_dagster.lakehouse.ddl import athena_ddl
 from stedi_dagster.tables import TABLES
 
 

@@ -10,7 +10,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import dagster as dg
 
-ZONES = ("landing", "trusted", "curated")
+# Each column type (DuckDB's name, as the tables below use it) as Hive-style catalogs (Athena and
+# the Glue Data Catalog) and Spark SQL name it: the one type map, for the DDL export and the Spark
+# engine. JSON is text to both.
+EXTERNAL_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "bigint",
+    "INTEGER": "int",
+    "DOUBLE": "double",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+    "JSON": "string",
+}
 
 CUSTOMER_COLUMNS = {
     "customerName": "VARCHAR",

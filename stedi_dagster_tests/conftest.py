@@ -59,19 +59,19 @@ def write_landing(
 
 def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
     """Publish a version of an accelerometer-shaped table with `rows` rows, as an asset would."""
-    with lakehouse.staging() as folder:
+    with lakehouse.store.staging() as folder:
         staged = folder / f"{table.name}.parquet"
         duckdb.connect().sql(
             f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
             f"from range({rows})"
         ).to_parquet(str(staged))
-        lakehouse.publish(table, staged)
+        lakehouse.store.publish(table, staged)
 
 
 def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:
     """Every file that makes up a published table on local disk, with its bytes: its Parquet
     file, or for a landing table its folder of parts and its dataset's bookmark."""
-    files = sorted(Path(lakehouse.table_folder(table)).glob("*.parquet"))
+    files = sorted(Path(lakehouse.store.table_folder(table)).glob("*.parquet"))
     if table.per_file:
         files.append(Path(lakehouse.zones.url("_bookmarks", f"{table.dataset}.json")))
     return {str(f): f.read_bytes() for f in files}
@@ -79,7 +79,9 @@ def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:
 
 def only_part(lakehouse: Lakehouse, table) -> str:
     """The path of the one Parquet part of a per-file table made from one landing file."""
-    (part,) = lakehouse.published_parts(table, lakehouse.committed(table.dataset)).values()
+    (part,) = lakehouse.store.published_parts(
+        table, lakehouse.bookmarks.committed(table.dataset)
+    ).values()
     return part
 
 

@@ -46,8 +46,8 @@ def landing_file(lakehouse: Lakehouse, dataset: str, name: str) -> Path:
 
 def query(lakehouse: Lakehouse, sql: str) -> list[tuple]:
     names = [n for n, t in TABLES.items() if t.zone == "landing"]
-    with lakehouse.connect(*names) as con:
-        return con.execute(sql).fetchall()
+    with lakehouse.connect(*names) as engine:
+        return engine.rows(sql)
 
 
 def run_logged(definitions, lakehouse: Lakehouse) -> tuple[dg.ExecuteInProcessResult, str]:
@@ -262,7 +262,7 @@ def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
     with duckdb.connect() as con:  # the published parts are still whole and readable
         assert con.execute(
             "select count(*) from read_parquet(?)",
-            [lakehouse.table_path(TABLES["accelerometer_landing"])],
+            [lakehouse.store.table_path(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]
 
 
@@ -313,3 +313,23 @@ def test_unknown_fields_are_found_however_the_record_hides_them(
     if not unknown:
         assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 3
         assert materialization(result, "accelerometer_quarantine")["dagster/row_count"] == 0
+
+
+def test_an_engine_error_that_is_no_parse_error_fails_the_step_naming_the_file(
+    definitions, tmp_path
+):
+    """Out of memory says nothing about a file's lines: the file is not read line by line (where
+    every line would be misreported as bad); the step fails naming it and publishes nothing."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        duckdb_memory_limit="1MB",
+        duckdb_threads=1,
+    )
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    error = failed_steps(result)["customer_landing"]
+    assert "reading customer landing file(s) customer-1.json failed: Out of Memory" in error
+    assert "The previous version of the table stays in place." in error
+    assert not Path(lakehouse.store.table_folder(TABLES["customer_quarantine"])).exists()
+    assert not Path(lakehouse.bookmarks.url("customer")).exists()

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.privacy import DEVELOPMENT_PSEUDONYM_KEY
+from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     NOTHING_QUARANTINED,
@@ -31,7 +31,7 @@ def handmade_run(definitions, tmp_path_factory):
 
 
 def rows(lakehouse: Lakehouse, table: str, columns: str) -> list[tuple]:
-    path = str(lakehouse.table_path(TABLES[table]))
+    path = str(lakehouse.store.table_path(TABLES[table]))
     sql = f"select {columns} from read_parquet(?) order by all"
     return duckdb.connect().execute(sql, [path]).fetchall()
 
@@ -111,7 +111,7 @@ def test_machine_learning_pairs_each_step_with_every_reading_of_its_millisecond(
     assert pairs == sorted(expected)
     columns = duckdb.connect().execute(
         "describe select * from read_parquet(?)",
-        [str(lakehouse.table_path(TABLES["machine_learning_curated"]))],
+        [str(lakehouse.store.table_path(TABLES["machine_learning_curated"]))],
     )
     assert [c[0] for c in columns.fetchall()] == [
         "sensorReadingTime",

@@ -63,7 +63,7 @@ def test_columns_and_types_match_the_parquet_files(statements, definitions, tmp_
         written = [
             (column, exp.DataType.build(dtype, dialect="duckdb").sql("athena"))
             for column, dtype, *_ in con.execute(
-                "describe select * from read_parquet(?)", [lakehouse.table_path(TABLES[name])]
+                "describe select * from read_parquet(?)", [lakehouse.store.table_path(TABLES[name])]
             ).fetchall()
         ]
         assert declared == written, name

@@ -42,7 +42,8 @@ def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, i
         where = quarantined if name.endswith("_quarantine") else owner[table.dataset]
         params = {"email": email, "serials": serials, "id": pseudonym(email)}
         params = {k: v for k, v in params.items() if f"${k}" in where}
-        sql = f"select count(*) from read_parquet('{lakehouse.table_path(table)}') where {where}"
+        path = lakehouse.store.table_path(table)
+        sql = f"select count(*) from read_parquet('{path}') where {where}"
         found[name] = con.execute(sql, params).fetchall()[0][0]
     return found
 
@@ -63,7 +64,7 @@ def erased(definitions, course_data, tmp_path_factory):
     con = duckdb.connect()
     email, serial = con.execute(
         "select email, serialNumber from read_parquet(?) order by email limit 1",
-        [lakehouse.table_path(TABLES["customer_curated"])],
+        [lakehouse.store.table_path(TABLES["customer_curated"])],
     ).fetchall()[0]
     before = rows_of(lakehouse, email, [serial])
     first = erase(definitions, lakehouse, f"  {email.upper()} ")  # matched case-blind

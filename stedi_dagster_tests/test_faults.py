@@ -60,7 +60,7 @@ def test_a_run_killed_while_writing_leaves_whole_tables_and_the_next_run_complet
 
     con = duckdb.connect()
     for name, table in TABLES.items():
-        path = lakehouse.table_path(table)
+        path = lakehouse.store.table_path(table)
         rows = con.execute("select count(*) from read_parquet(?)", [path]).fetchall()[0][0]
         assert rows == (expected | NOTHING_QUARANTINED)[name], name  # old or identical new
     for name in writing:
@@ -172,7 +172,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             e
             for (e,) in con.execute(
                 f"select {'user' if 'user' in t.columns else 'email'} from read_parquet(?)",
-                [lakehouse.table_path(t)],
+                [lakehouse.store.table_path(t)],
             ).fetchall()
         }
         for name, t in TABLES.items()
@@ -183,11 +183,11 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
         assert "a@x.test" not in emails[name], name
     steps = con.execute(
         "select distinct serialNumber from read_parquet(?)",
-        [lakehouse.table_path(TABLES["step_trainer_trusted"])],
+        [lakehouse.store.table_path(TABLES["step_trainer_trusted"])],
     ).fetchall()
     assert steps == [("S-F",)]
     pairs = con.execute(
         "select count(*) from read_parquet(?)",
-        [lakehouse.table_path(TABLES["machine_learning_curated"])],
+        [lakehouse.store.table_path(TABLES["machine_learning_curated"])],
     ).fetchall()
     assert pairs == [(2,)]  # S-F at 200 and 500, each with f's reading only

@@ -34,10 +34,8 @@ def accelerometer_folder(lakehouse: Lakehouse) -> Path:
 
 def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
     """Every table's rows, sorted, as the lakehouse publishes them."""
-    with lakehouse.connect(*TABLES) as con:
-        return {
-            name: con.execute(f"select * from {name} order by all").fetchall() for name in TABLES
-        }
+    with lakehouse.connect(*TABLES) as engine:
+        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}
 
 
 def test_a_run_with_nothing_new_reads_no_file_and_changes_nothing(definitions, lakehouse):
@@ -105,7 +103,8 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
     assert every_row(lakehouse) == original
     parts = sorted(
-        p.name for p in Path(lakehouse.table_folder(TABLES["accelerometer_landing"])).iterdir()
+        p.name
+        for p in Path(lakehouse.store.table_folder(TABLES["accelerometer_landing"])).iterdir()
     )
     assert len(parts) == 2 and parts[0] == "_schema.parquet"  # the old parts are gone
 
@@ -122,5 +121,5 @@ def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys, tmp_
     with duckdb.connect() as con:
         assert con.execute(
             "select count(*) from read_parquet(?)",
-            [lakehouse.table_path(TABLES["accelerometer_landing"])],
+            [lakehouse.store.table_path(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]

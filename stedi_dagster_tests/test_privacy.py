@@ -71,8 +71,8 @@ def test_course_counts_in_each_privacy_setting(
             "select count(*) from read_parquet(?) a join read_parquet(?) c on a.user = c.email "
             "where a.timestamp < c.shareWithResearchAsOfDate",
             [
-                lakehouse.table_path(TABLES["accelerometer_trusted"]),
-                lakehouse.table_path(TABLES["customer_trusted"]),
+                lakehouse.store.table_path(TABLES["accelerometer_trusted"]),
+                lakehouse.store.table_path(TABLES["customer_trusted"]),
             ],
         ).fetchall()
         assert earliest == [(0,)]
@@ -91,7 +91,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data,
             duckdb.connect()
             .execute(
                 "select distinct subject_id from read_parquet(?) order by 1",
-                [lakehouses[key].table_path(TABLES["machine_learning_curated"])],
+                [lakehouses[key].store.table_path(TABLES["machine_learning_curated"])],
             )
             .fetchall()
         )
@@ -101,7 +101,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data,
         duckdb.connect()
         .execute(
             "select min(user) from read_parquet(?)",
-            [lakehouses["key-two"].table_path(TABLES["accelerometer_trusted"])],
+            [lakehouses["key-two"].store.table_path(TABLES["accelerometer_trusted"])],
         )
         .fetchall()[0]
     )
@@ -168,7 +168,8 @@ def _trusted_emails(lakehouse: Lakehouse) -> list[str]:
         e
         for (e,) in duckdb.connect()
         .execute(
-            "select email from read_parquet(?)", [lakehouse.table_path(TABLES["customer_trusted"])]
+            "select email from read_parquet(?)",
+            [lakehouse.store.table_path(TABLES["customer_trusted"])],
         )
         .fetchall()
     ]

@@ -107,7 +107,7 @@ def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
-    assert Path(lakehouse.table_path(TABLES["customer_curated"])).is_file()
+    assert Path(lakehouse.store.table_path(TABLES["customer_curated"])).is_file()
 
 
 def test_s3_lakehouse_without_pseudonym_key_stops_at_the_training_table(
@@ -144,12 +144,8 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
         with lakehouse.connect() as reader:
             while not stop.is_set():
                 try:
-                    url = lakehouse.table_path(table)
-                    seen.add(
-                        reader.execute("select count(*) from read_parquet(?)", [url]).fetchall()[0][
-                            0
-                        ]
-                    )
+                    url = lakehouse.store.table_path(table)
+                    seen.add(reader.scalar("select count(*) from read_parquet(?)", [url]))
                 except Exception as e:  # noqa: BLE001 - collected and asserted on below
                     errors.append(e)
 

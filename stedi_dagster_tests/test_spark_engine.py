@@ -10,11 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi_dagster.defs.privacy.erasure import erasure_hash
 from stedi_dagster.defs.trusted import assets as trusted_assets
-from stedi_dagster.lakehouse import ERASURE_LIST, Lakehouse, LakehouseError
-from stedi_dagster.privacy import pseudonym
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.lakehouse.privacy_records import ERASURE_LIST
+from stedi_dagster.privacy.identity import erasure_hash
+from stedi_dagster.privacy.pseudonyms import pseudonym
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
@@ -101,7 +102,7 @@ def runs(definitions, course_data, tmp_path_factory):
         erased = [{"kind": "email", "sha256": erasure_hash(ERASED_EMAIL)}] + [
             {"kind": "serial", "sha256": erasure_hash("S-ERASED")}
         ]
-        lakehouse.append_privacy_log(ERASURE_LIST, erased)
+        lakehouse.privacy.append_log(ERASURE_LIST, erased)
         out[engine] = lakehouse, materialize(definitions, lakehouse)
     return out
 
@@ -133,7 +134,9 @@ def test_both_engines_give_the_same_check_results(runs):
 
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_both_engines_publish_identical_rows(runs, table):
-    paths = {engine: lakehouse.table_path(TABLES[table]) for engine, (lakehouse, _) in runs.items()}
+    paths = {
+        engine: lakehouse.store.table_path(TABLES[table]) for engine, (lakehouse, _) in runs.items()
+    }
     con = duckdb.connect()
     difference = (
         "select count(*) from (select * from read_parquet(?) except all "
@@ -159,7 +162,7 @@ def test_both_engines_write_the_same_parquet_schemas(runs):
     for table in TABLES.values():
         schemas = {}
         for engine, (lakehouse, _) in runs.items():
-            files = sorted(Path(lakehouse.table_folder(table)).glob("*.parquet"))
+            files = sorted(Path(lakehouse.store.table_folder(table)).glob("*.parquet"))
             schemas[engine] = {
                 f.name: [
                     (name, physical, CANONICAL.get(logical, logical))
@@ -178,7 +181,7 @@ def test_both_engines_write_the_same_parquet_schemas(runs):
 
 def test_both_engines_keep_the_same_bookmarks(runs):
     bookmarks = {
-        engine: {d: lakehouse.committed(d) for d in LANDING_DATASETS}
+        engine: {d: lakehouse.bookmarks.committed(d) for d in LANDING_DATASETS}
         for engine, (lakehouse, _) in runs.items()
     }
     assert bookmarks["spark"] == bookmarks["duckdb"]
@@ -197,7 +200,7 @@ def spark_con(tmp_path_factory):
     lakehouse = Lakehouse(
         landing_root=str(folder), lakehouse_root=str(folder / "lakehouse"), engine="spark"
     )
-    lakehouse.append_privacy_log(
+    lakehouse.privacy.append_log(
         ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash(ERASED_EMAIL)}]
     )
     with lakehouse.connect() as con:
@@ -205,11 +208,12 @@ def spark_con(tmp_path_factory):
 
 
 def test_qualify_over_star_keeps_exactly_the_table_s_columns(spark_con):
-    spark_con.execute(
-        "create or replace temp view customer_landing as select * from (values "
+    spark_con.create_view(
+        "customer_landing",
+        "select * from (values "
         "('a@x.test', 2::bigint, 0::bigint, 'S-A'), ('a@x.test', 1::bigint, 5::bigint, 'S-A'), "
         "('b@x.test', 1::bigint, 5::bigint, 'S-B')) "
-        "as t(email, lastUpdateDate, shareWithResearchAsOfDate, serialNumber)"
+        "as t(email, lastUpdateDate, shareWithResearchAsOfDate, serialNumber)",
     )
     sql = read_sql(trusted_assets.__file__, "customer_trusted")
     assert "QUALIFY" not in spark_con.translate(sql).upper()
@@ -220,22 +224,22 @@ def test_qualify_over_star_keeps_exactly_the_table_s_columns(spark_con):
 
 
 def test_pseudonym_is_the_same_keyed_hash_as_in_python(spark_con):
-    (row,) = spark_con.execute("select pseudonym('Some.One@x.test'), pseudonym(null)").fetchall()
+    (row,) = spark_con.rows("select pseudonym('Some.One@x.test'), pseudonym(null)")
     assert row == (pseudonym("Some.One@x.test"), None)
 
 
 def test_settings_and_the_erasure_list_reach_spark_sql(spark_con):
-    rows = spark_con.execute(
+    rows = spark_con.rows(
         "select getvariable('consent_mode'), erased('email', ?), erased('email', 'other@x.test'), "
         "erased('serial', ?)",
         [f"  {ERASED_EMAIL.upper()} ", ERASED_EMAIL],
-    ).fetchall()
+    )
     assert rows == [("any_time", True, False, False)]
 
 
 def test_a_spark_error_names_the_statement(spark_con):
     with pytest.raises(LakehouseError, match="(?s)Spark: .*no_such_table"):
-        spark_con.execute("select count(*) from no_such_table")
+        spark_con.rows("select count(*) from no_such_table")
 
 
 def test_s3_roots_with_a_cluster_master_are_refused_before_spark_starts(tmp_path):
@@ -245,8 +249,11 @@ def test_s3_roots_with_a_cluster_master_are_refused_before_spark_starts(tmp_path
         engine="spark",
         spark_master="spark://cluster:7077",
     )
-    with pytest.raises(LakehouseError, match="executors cannot read; use a local"):
-        lakehouse.spark_connection()
+    with (
+        pytest.raises(LakehouseError, match="executors cannot read; use a local"),
+        lakehouse.connect(),
+    ):
+        pass
 
 
 def test_spark_local_with_both_roots_on_s3(definitions, s3, s3_endpoint, tmp_path):

@@ -41,7 +41,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
 
     def read() -> None:
         reader = duckdb.connect()
-        glob = f"{lakehouse.table_folder(table)}/*.parquet"
+        glob = f"{lakehouse.store.table_folder(table)}/*.parquet"
         while not stop.is_set():
             seen.add(
                 reader.execute("select count(*) from read_parquet(?)", [glob]).fetchall()[0][0]
@@ -57,7 +57,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
         thread.join()
     assert seen <= set(sizes)
     assert len(seen) == 2
-    assert [p.name for p in Path(lakehouse.table_folder(table)).iterdir()] == [
+    assert [p.name for p in Path(lakehouse.store.table_folder(table)).iterdir()] == [
         "accelerometer_trusted.parquet"
     ]
 
@@ -72,7 +72,7 @@ def test_a_symlinked_landing_file_is_listed_with_its_target_s_version(tmp_path):
     lakehouse = Lakehouse(
         landing_root=str(tmp_path / "landing"), lakehouse_root=str(tmp_path / "lh")
     )
-    (version,) = lakehouse.landing_versions("customer").values()
+    (version,) = lakehouse.landing.versions("customer").values()
     assert version.startswith(f"{target.stat().st_size}:")
     target.write_text('{"email": "a@x.test"}\n{"email": "b@x.test"}\n')
-    assert lakehouse.landing_versions("customer") != {str(folder / "linked.json"): version}
+    assert lakehouse.landing.versions("customer") != {str(folder / "linked.json"): version}

@@ -1,8 +1,8 @@
 """Curated zone: customers with accelerometer data, and the machine-learning training table."""
 
+from stedi_dagster.assets.profile import machine_learning_profile
+from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.curated.checks import curated_checks, machine_learning_checks
-from stedi_dagster.profile import machine_learning_profile
-from stedi_dagster.table_asset import table_asset
 
 customer_curated = table_asset(
     "customer_curated",

@@ -2,11 +2,11 @@
 and no identifier in the training table."""
 
 import dagster as dg
-import duckdb
 
-from stedi_dagster.checks import Check, Outcome, derived_checks, quoted, scalar
+from stedi_dagster.assets.checks import Check, Outcome, derived_checks
+from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
 
 
@@ -21,13 +21,12 @@ def no_identifiers() -> Check:
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
     identifiers = read_sql(__file__, "landing_identifiers")
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        con.execute(f"create or replace temp table landing_identifiers as {identifiers}")
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        engine.create_table("landing_identifiers", identifiers)
         found = {
-            column: scalar(
-                con,
+            column: engine.scalar(
                 f"select count(*) from {table.name} "
-                f"where {quoted(column)} in (select value from landing_identifiers)",
+                f"where {ident(column)} in (select value from landing_identifiers)",
             )
             for column in text_columns
         }
@@ -47,11 +46,11 @@ def cross_customer_pairs() -> Check:
     (expected with ml_pairing 'timestamp', none with 'same_customer')."""
     table = TABLES["machine_learning_curated"]
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        crossed, rows = con.execute(
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        crossed, rows = engine.rows(
             f"select count(*) filter (where subject_id <> step_trainer_subject_id), count(*) "
             f"from {table.name}"
-        ).fetchall()[0]
+        )[0]
         share = round(crossed / rows, 4) if rows else 0.0
         return crossed == 0, {"cross_customer_pairs": crossed, "rows": rows, "share": share}
 

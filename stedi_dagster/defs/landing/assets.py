@@ -1,7 +1,7 @@
 """Landing zone: a typed, faithful copy of each landing JSON dataset, one row per good JSON line,
 and beside it the dataset's quarantine table of the lines that could not be rows.
 
-Files are ingested incrementally (`stedi_dagster.ingest`): a run reads only new or changed files;
+Files are ingested incrementally (`stedi_dagster.landing`): a run reads only new or changed files;
 a run tagged `stedi/full_refresh=true` (the `lakehouse_full_refresh` job, `stedi run
 --full-refresh`) reads every file again. JSON is read with the explicit schema in
 `stedi_dagster.tables`, never inferred.
@@ -9,12 +9,11 @@ a run tagged `stedi/full_refresh=true` (the `lakehouse_full_refresh` job, `stedi
 
 import dagster as dg
 
+from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.landing.checks import landing_checks
-from stedi_dagster.ingest import LandingDraft
-from stedi_dagster.table_asset import table_asset
+from stedi_dagster.landing.pipeline import LandingDraft
+from stedi_dagster.landing.plan import FULL_REFRESH_TAG
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
-
-FULL_REFRESH_TAG = "stedi/full_refresh"
 
 
 def landing_asset(dataset: str) -> dg.AssetsDefinition:
@@ -22,10 +21,6 @@ def landing_asset(dataset: str) -> dg.AssetsDefinition:
 
     def draft(context, lakehouse, folder) -> LandingDraft:
         full = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
-        if lakehouse.engine == "spark":
-            from stedi_dagster.spark_landing import SparkLandingDraft
-
-            return SparkLandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
         return LandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
 
     return table_asset(

@@ -3,39 +3,38 @@ field, and the quarantine small enough to trust the rest."""
 
 import json
 from pathlib import PurePosixPath
-from string import Template
 
 import dagster as dg
-import duckdb
 
-from stedi_dagster.checks import EVIDENCE_ROWS, Check, Outcome, scalar, schema_check, table_checks
+from stedi_dagster.assets.checks import EVIDENCE_ROWS, Check, Outcome, schema_check, table_checks
+from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import landing_table, quarantine_table
 
 
 def all_lines_accounted(dataset: str) -> Check:
     table, quarantine = landing_table(dataset), quarantine_table(dataset)
-    sql = Template(read_sql(__file__, "unaccounted_lines")).substitute(dataset=dataset)
+    sql = read_sql(__file__, "unaccounted_lines", dataset=dataset)
 
-    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
+    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
         current = {
             PurePosixPath(url).name: version
-            for url, version in lakehouse.landing_versions(dataset).items()
+            for url, version in lakehouse.landing.versions(dataset).items()
         }
-        recorded = dict(con.execute(f"select file, version from {dataset}_files").fetchall())
+        recorded = dict(engine.rows(f"select file, version from {dataset}_files"))
         stale = sorted(name for name in current if recorded.get(name) != current[name])
         gone = sorted(set(recorded) - set(current))
-        off = con.execute(sql).fetchall()
-        totals = con.execute(
+        off = engine.rows(sql)
+        totals = engine.rows(
             f"select count(*), coalesce(sum(lines), 0), coalesce(sum(erased), 0) "
             f"from {dataset}_files"
-        ).fetchall()[0]
+        )[0]
         return not (stale or gone or off), {
             "files": totals[0],
             "json_lines": totals[1],
-            "rows": scalar(con, f"select count(*) from {table.name}"),
-            "quarantined": scalar(con, f"select count(*) from {quarantine.name}"),
+            "rows": engine.scalar(f"select count(*) from {table.name}"),
+            "quarantined": engine.scalar(f"select count(*) from {quarantine.name}"),
             "erased": totals[2],
             "files_not_ingested_at_current_version": stale[:EVIDENCE_ROWS],
             "files_held_but_gone": gone[:EVIDENCE_ROWS],
@@ -57,9 +56,9 @@ def all_lines_accounted(dataset: str) -> Check:
 def no_unknown_fields(dataset: str) -> Check:
     table = landing_table(dataset)
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
         found: dict[str, int] = {}
-        for (fields,) in con.execute(f"select unknown_fields from {dataset}_files").fetchall():
+        for (fields,) in engine.rows(f"select unknown_fields from {dataset}_files"):
             for field, n in json.loads(fields).items():
                 found[field] = found.get(field, 0) + n
         found = dict(sorted(found.items()))
@@ -79,19 +78,19 @@ def no_unknown_fields(dataset: str) -> Check:
 def quarantined_rows(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        rows = scalar(con, f"select count(*) from {table.name}")
-        reasons = con.execute(
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        rows = engine.scalar(f"select count(*) from {table.name}")
+        reasons = engine.rows(
             f"select reason, count(*) from {table.name} group by reason order by 2 desc, 1 "
             f"limit {EVIDENCE_ROWS}"
-        ).fetchall()
-        files = con.execute(
+        )
+        files = engine.rows(
             f"select file, count(*) from {table.name} group by file order by 2 desc, 1 "
             f"limit {EVIDENCE_ROWS}"
-        ).fetchall()
-        lines = con.execute(
+        )
+        lines = engine.rows(
             f"select file, line, reason from {table.name} order by file, line limit {EVIDENCE_ROWS}"
-        ).fetchall()
+        )
         return rows == 0, {
             "quarantined_rows": rows,
             "by_reason": dg.MetadataValue.json(dict(reasons)),
@@ -113,9 +112,9 @@ def quarantined_rows(dataset: str) -> Check:
 def quarantine_fraction(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
-    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
-        rows = scalar(con, f"select count(*) from {table.name}")
-        lines = scalar(con, f"select coalesce(sum(lines), 0) from {dataset}_files")
+    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
+        rows = engine.scalar(f"select count(*) from {table.name}")
+        lines = engine.scalar(f"select coalesce(sum(lines), 0) from {dataset}_files")
         fraction = rows / lines if lines else 0.0
         limit = lakehouse.quarantine_max_fraction
         return fraction <= limit, {

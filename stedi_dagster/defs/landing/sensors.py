@@ -1,6 +1,6 @@
 """One sensor per landing dataset: when its JSON files change (a file added, replaced or removed,
 on local disk or S3), request a materialization of the dataset's landing table. Trusted and
-curated tables follow through their automation conditions (see `stedi_dagster.table_asset`)."""
+curated tables follow through their automation conditions (see `stedi_dagster.assets`)."""
 
 import hashlib
 import json
@@ -35,14 +35,14 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
     )
     def _sensor(context: dg.SensorEvaluationContext, lakehouse: Lakehouse):
         try:
-            versions = lakehouse.landing_versions(dataset)
+            versions = lakehouse.landing.versions(dataset)
         except LakehouseError as e:
             return dg.SkipReason(str(e))
         current = fingerprint(versions)
         if context.cursor == current:
             return dg.SkipReason(f"no change in {len(versions)} {dataset} landing files")
         context.update_cursor(current)
-        held = lakehouse.bookmark(dataset) or {}
+        held = lakehouse.bookmarks.read(dataset) or {}
         new = [
             u
             for u, v in versions.items()

@@ -7,16 +7,15 @@ The email is matched by the SHA-256 of its trimmed lower-case text; the list and
 running it again removes nothing more and adds an audit entry saying so.
 """
 
-import hashlib
 from datetime import UTC, datetime
 
 import dagster as dg
-import duckdb
 from pydantic import Field
 
-from stedi_dagster.ingest import erase_from_landing, erased_row
-from stedi_dagster.lakehouse import ERASURE_AUDIT, ERASURE_LIST, Lakehouse
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.privacy_records import ERASURE_AUDIT, ERASURE_LIST
+from stedi_dagster.privacy.erasure import customer_records, erase_from_landing, remove_rows
+from stedi_dagster.privacy.identity import erased_row, erasure_hash
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 # The rows of each table that belong to a customer on the erasure list (or, for the training
@@ -25,10 +24,6 @@ ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
     "machine_learning": "subject_id in (select id from erasure_subjects) "
     "or step_trainer_subject_id in (select id from erasure_subjects)",
 }
-
-
-def erasure_hash(value: str) -> str:
-    return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
 class ErasureRequest(dg.Config):
@@ -43,28 +38,27 @@ def remove_customer(
     context: dg.OpExecutionContext, config: ErasureRequest, lakehouse: Lakehouse
 ) -> dg.Output:
     email_hash = erasure_hash(config.email)
-    if lakehouse.is_materialized(TABLES["machine_learning_curated"]):
-        lakehouse.require_pseudonym_key()  # its rows are found by pseudonym
-    with lakehouse.connect(engine="duckdb") as con:
-        files = [lakehouse.landing.local_copy(f) for f in lakehouse.landing_files("customer")]
-        records = con.execute(read_sql(__file__, "customer_records"), [files, email_hash])
-        records = records.fetchall()
+    store, privacy = lakehouse.store, lakehouse.privacy
+    if store.is_materialized(TABLES["machine_learning_curated"]):
+        privacy.require_pseudonym_key()  # its rows are found by pseudonym
+    with lakehouse.connect(engine="duckdb") as engine:
+        records = customer_records(engine, lakehouse, email_hash)
         serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
-        listed = set(lakehouse.erasure_keys())
+        listed = set(privacy.erasure_keys())
         wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
         new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
         if new:
-            lakehouse.append_privacy_log(ERASURE_LIST, new)
-        lakehouse.attach_erasure_list(con)
-        con.execute("create temp table erasure_subjects (id varchar)")
-        for email in sorted({email for email, _ in records}):
-            con.execute("insert into erasure_subjects select pseudonym(?)", [email])
+            privacy.append_log(ERASURE_LIST, new)
+        engine.set_erasure_list(privacy.erasure_keys())
+        emails = sorted({email for email, _ in records})
+        engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
+        engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
         removed = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine parts, and the bookmark
-            removed |= erase_from_landing(con, lakehouse, dataset)
+            removed |= erase_from_landing(engine, lakehouse, dataset)
         for name, table in TABLES.items():
-            if not table.per_file and lakehouse.is_materialized(table):
-                removed[name] = _remove_rows(con, lakehouse, name, ERASED_ROWS[table.dataset])
+            if not table.per_file and store.is_materialized(table):
+                removed[name] = remove_rows(engine, lakehouse, name, ERASED_ROWS[table.dataset])
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "email_sha256": email_hash,
@@ -74,7 +68,7 @@ def remove_customer(
         "tables_touched": sorted(name for name, n in removed.items() if n),
         "run_id": context.run_id,
     }
-    lakehouse.append_privacy_log(ERASURE_AUDIT, [entry])
+    privacy.append_log(ERASURE_AUDIT, [entry])
     context.log.info(
         f"erased customer sha256:{email_hash[:12]}: {sum(removed.values())} rows removed from "
         f"{len(entry['tables_touched'])} tables; on the erasure list for later runs"
@@ -87,22 +81,6 @@ def remove_customer(
             "newly_listed": len(new),
         },
     )
-
-
-def _remove_rows(
-    con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, name: str, erased_rows: str
-) -> int:
-    table = TABLES[name]
-    lakehouse.attach_table(con, table)
-    removed = con.execute(f"select count(*) from {name} where {erased_rows}").fetchall()[0][0]
-    if removed:
-        with lakehouse.staging() as folder:
-            staged = folder / f"{name}.parquet"
-            con.sql(f"select * from {name} where not ({erased_rows})").to_parquet(
-                str(staged), compression="zstd"
-            )
-            lakehouse.publish(table, staged)
-    return removed
 
 
 @dg.job(

@@ -1,7 +1,7 @@
 """Trusted zone: only customers who consented to research, and only their readings."""
 
+from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.trusted.checks import trusted_checks
-from stedi_dagster.table_asset import table_asset
 
 customer_trusted = table_asset(
     "customer_trusted",

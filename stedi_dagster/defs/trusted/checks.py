@@ -1,6 +1,6 @@
 """Checks guarding the trusted zone: consent proven against landing, counts reconciled, keys."""
 
-from stedi_dagster.checks import Check, derived_checks
+from stedi_dagster.assets.checks import Check, derived_checks
 from stedi_dagster.tables import TABLES
 
 

@@ -1,35 +1,26 @@
-"""Landing on the Spark engine: the same bookmark, parts, quarantine and checks as `ingest.py`,
-with the new files read and classified by Spark SQL (`sql/spark_classify_lines.sql`).
+"""Landing files read by Spark: the same parts, quarantine and bookmark records as
+`duckdb_reader.py`, with the new files read and classified by Spark SQL
+(`sql/spark_classify_lines.sql`).
 
 Spark reads each new file whole (`binaryFile`), numbers its lines, parses each with
 `try_parse_json` and types its fields with `try_variant_get`, in one pass that is staged as
 Parquet; the landing and quarantine parts (one per file, `partitionBy`), the counts per file and
-the lines to name in the log are then read from that. Planning, line counting and hashing,
-duplicates, the bookmark and publishing are `LandingDraft`'s own.
+the lines to name in the log are then read from that. Planning, hashing and line counting,
+duplicates, the bookmark and publishing are the pipeline's (`pipeline.py`).
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from string import Template
 
-from stedi_dagster.ingest import (
-    ERASURE_KEYS,
-    LOGGED_LINES,
-    Ingested,
-    LandingDraft,
-    identify,
-    non_blank_lines,
-    scan,
-)
-from stedi_dagster.spark_engine import SparkConnection, spark_errors, spark_type
-from stedi_dagster.sql_file import read_sql
-from stedi_dagster.tables import Table
-
-GOOD, BAD = "reason is null and not record_erased", "reason is not null and not record_erased"
+from stedi_dagster.engines.spark_engine import SparkEngine, spark_errors, spark_type
+from stedi_dagster.landing.reading import BAD, GOOD, LOGGED_LINES, Ingested, NewFiles
+from stedi_dagster.landing.scan import non_blank_lines
+from stedi_dagster.privacy.identity import PERSON_KEYS
+from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.tables import Table, quarantine_table
 
 
-def classify_sql(con: SparkConnection, table: Table) -> str:
+def classify_sql(engine: SparkEngine, table: Table) -> str:
     """Spark SQL over view landing_files: every line classified (see the SQL file)."""
 
     def present(c: str) -> str:
@@ -43,13 +34,15 @@ def classify_sql(con: SparkConnection, table: Table) -> str:
         f"case when malformed is null and not {present(k)} then 'missing key field {k}' end"
         for k in table.keys
     ]
-    key, kind = ERASURE_KEYS[table.dataset]
-    return Template(read_sql(__file__, "spark_classify_lines")).substitute(
-        typed=", ".join(f"{typed(c, t)} as `{c}`" for c, t in table.columns.items()),
-        columns=", ".join(f"`{c}`" for c in table.columns),
+    key, kind = PERSON_KEYS[table.dataset]
+    return read_sql(
+        __file__,
+        "spark_classify_lines",
+        typed=", ".join(f"{typed(c, t)} as {ident(c, '`')}" for c, t in table.columns.items()),
+        columns=", ".join(ident(c, "`") for c in table.columns),
         problems=",\n            ".join(problems),
-        erased_key=con.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
-        erased_words=con.erased_words_sql("raw"),
+        erased_key=engine.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
+        erased_words=engine.erased_words_sql("raw"),
         known=", ".join(f"'{c}'" for c in table.columns),
     )
 
@@ -67,35 +60,32 @@ def typed(column: str, duckdb_type: str) -> str:
     return f"coalesce({value}, {lenient})"
 
 
-class SparkLandingDraft(LandingDraft):
-    """`LandingDraft` with its new files read by Spark."""
+class SparkReader:
+    """Reads one dataset's new files into parts staged in `folder`, with Spark."""
+
+    def __init__(self, engine: SparkEngine, landing: Table, folder: Path):
+        self.engine, self.landing, self.folder = engine, landing, folder
+        self.quarantine = quarantine_table(landing.dataset)
 
     @spark_errors("reading the new landing files")
-    def _ingest(
-        self,
-        con: SparkConnection,
-        current: dict[str, tuple[str, str]],
-        local: dict[str, str],
-        originals: dict[str, str],
-    ) -> list[Ingested]:
-        if not self.read:
+    def read(self, files: NewFiles) -> list[Ingested]:
+        if not files.names:
             return []
-        numbers = {name: i for i, name in enumerate(self.read, 1)}
-        with ThreadPoolExecutor(1) as pool:  # hashing and counting lines overlap Spark's pass
-            scans = {name: pool.submit(scan, local[name]) for name in self.read}
-            self._classify(con, local, numbers)
-            bases, duplicates = {}, {}
-            for name in self.read:
-                bases[name], duplicate_of = identify(name, scans[name].result(), current, originals)
-                if duplicate_of:
-                    duplicates[name] = duplicate_of
+        con = self.engine
+        numbers = {name: i for i, name in enumerate(files.names, 1)}
+        self._classify(files, numbers)  # the scans of `files` run meanwhile
+        bases, duplicates = {}, {}
+        for base, duplicate_of in files.identified():
+            bases[base.file] = base
+            if duplicate_of:
+                duplicates[base.file] = duplicate_of
         spark = con.spark
         spark.createDataFrame(
-            [(numbers[n], n, duplicates.get(n)) for n in self.read],
+            [(numbers[n], n, duplicates.get(n)) for n in files.names],
             "file_no int, file string, duplicate_of string",
         ).createOrReplaceTempView("landing_names")
         # a duplicate file's lines are all quarantined as such, without their text
-        columns = ", ".join(f"c.`{c}`" for c in self.landing.columns)
+        columns = ", ".join(f"c.{ident(c, '`')}" for c in self.landing.columns)
         outcome = con.spark_sql(
             f"select c.file_no, c.line, {columns}, c.unknown, "
             "coalesce('duplicate of ' || n.duplicate_of, c.reason) as reason, "
@@ -133,13 +123,13 @@ class SparkLandingDraft(LandingDraft):
         ).collect():
             examples.setdefault(no, []).append((line, reason))
         done = []
-        for name in self.read:
+        for name in files.names:
             no = numbers[name]
             rows, quarantined, erased = counts.get(no, (0, 0, 0))
             base = bases[name]
             lines = base.lines
             if rows + quarantined + erased != lines:  # blank lines are not counted
-                lines = non_blank_lines(local[name])
+                lines = non_blank_lines(files.local[name])
             record = replace(
                 base,
                 lines=lines,
@@ -158,10 +148,10 @@ class SparkLandingDraft(LandingDraft):
             done.append(Ingested(record, parts, examples.get(no, [])))
         return done
 
-    def _classify(self, con: SparkConnection, local: dict[str, str], numbers: dict) -> None:
+    def _classify(self, files: NewFiles, numbers: dict[str, int]) -> None:
         """Stage every line of the new files, classified, as Parquet; view `classified`."""
-        spark = con.spark
-        paths = [local[name] for name in self.read]
+        con, spark, local = self.engine, self.engine.spark, files.local
+        paths = [local[name] for name in files.names]
         spark.read.format("binaryFile").load(paths).createOrReplaceTempView("landing_binary")
         spark.createDataFrame(
             [(Path(local[name]).name, no) for name, no in numbers.items()],

@@ -5,15 +5,7 @@ like the course's customer_landing.sql), so a lakehouse written to S3 can be add
 Catalog and queried from Athena as it is.
 """
 
-from stedi_dagster.tables import TABLES
-
-ATHENA_TYPES = {
-    "VARCHAR": "string",
-    "BIGINT": "bigint",
-    "INTEGER": "int",
-    "DOUBLE": "double",
-    "DATE": "date",
-}
+from stedi_dagster.tables import EXTERNAL_TYPES, TABLES
 
 
 def athena_ddl(location: str, database: str = "stedi") -> str:
@@ -22,7 +14,7 @@ def athena_ddl(location: str, database: str = "stedi") -> str:
     statements = [f"CREATE DATABASE IF NOT EXISTS `{database}`;"]
     for name, table in TABLES.items():
         columns = ",\n".join(
-            f"  `{column}` {ATHENA_TYPES[dtype]}" for column, dtype in table.columns.items()
+            f"  `{column}` {EXTERNAL_TYPES[dtype]}" for column, dtype in table.columns.items()
         )
         statements.append(
             f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{name}` (\n{columns}\n)\n"

@@ -7,7 +7,8 @@ import statistics
 from collections.abc import Sequence
 
 import dagster as dg
-import duckdb
+
+from stedi_dagster.engines import Engine
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_POINTS = 48
@@ -39,9 +40,9 @@ def histogram(values: Sequence[int], bins: int = HISTOGRAM_BINS) -> list[tuple[s
     ]
 
 
-def machine_learning_profile(con: duckdb.DuckDBPyConnection, table: str) -> dict:
+def machine_learning_profile(engine: Engine, table: str) -> dict:
     """Metadata for the training table's materialization: `profile` (markdown) and statistics."""
-    stats = con.execute(
+    stats = engine.rows(
         f"""
         select count(*), count(distinct subject_id),
                min(distanceFromObject), avg(distanceFromObject), max(distanceFromObject),
@@ -49,14 +50,12 @@ def machine_learning_profile(con: duckdb.DuckDBPyConnection, table: str) -> dict
                min(timestamp), max(timestamp)
         from {table}
         """
-    ).fetchall()[0]
+    )[0]
     rows, subjects = stats[0], stats[1]
     if not rows:
         return {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
-    per_subject = [
-        n for (n,) in con.execute(f"select count(*) from {table} group by subject_id").fetchall()
-    ]
-    subject, series = _busiest_subject_series(con, table)
+    per_subject = [n for (n,) in engine.rows(f"select count(*) from {table} group by subject_id")]
+    subject, series = _busiest_subject_series(engine, table)
     distance = [d for _, d, _ in series]
     magnitude = [m for _, _, m in series]
     peak = max(n for _, n in histogram(per_subject))
@@ -99,12 +98,12 @@ def machine_learning_profile(con: duckdb.DuckDBPyConnection, table: str) -> dict
 
 
 def _busiest_subject_series(
-    con: duckdb.DuckDBPyConnection, table: str
+    engine: Engine, table: str
 ) -> tuple[str, list[tuple[int, float, float]]]:
-    (subject,) = con.execute(
+    subject = engine.scalar(
         f"select subject_id from {table} group by 1 order by count(*) desc, 1 limit 1"
-    ).fetchall()[0]
-    series = con.execute(
+    )
+    series = engine.rows(
         f"""
         select timestamp, avg(distanceFromObject), avg(sqrt(x * x + y * y + z * z))
         from {table}
@@ -113,5 +112,5 @@ def _busiest_subject_series(
         order by timestamp
         """,
         [subject],
-    ).fetchall()
+    )
     return subject, series

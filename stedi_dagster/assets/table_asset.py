@@ -1,8 +1,8 @@
 """One asset per table, built the same way for every zone (write, audit, publish):
 
-1. stage a new version in a fresh in-memory DuckDB: a trusted or curated table's SQL streamed into
-   one Parquet file, or a landing table's new and changed JSON files ingested as Parquet parts
-   (`stedi_dagster.ingest`, which also writes the dataset's quarantine table);
+1. stage a new version on a fresh engine (`Lakehouse.connect`): a trusted or curated table's SQL
+   streamed into one Parquet file, or a landing table's new and changed JSON files ingested as
+   Parquet parts (`stedi_dagster.landing`, which also writes the dataset's quarantine table);
 2. evaluate every check of the table on the staged version, whichever were selected (a sensor or
    the automation may request the table alone); unselected ones are recorded as evaluations too;
 3. if a blocking check failed, discard the staged version and fail the step, so the previous
@@ -19,10 +19,11 @@ from typing import Protocol
 import dagster as dg
 import duckdb
 
-from stedi_dagster.checks import Check, scalar
+from stedi_dagster.assets.checks import Check
+from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
-from stedi_dagster.privacy import masked_markdown
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.privacy.masking import masked_markdown
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES, Table
 
 PREVIEW_ROWS = 5
@@ -43,7 +44,7 @@ class Draft(Protocol):
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
-    def write(self, con: duckdb.DuckDBPyConnection) -> dict[str, dict]: ...
+    def write(self, engine: Engine) -> dict[str, dict]: ...
     def publish(self) -> dict[str, str]: ...
 
 
@@ -64,13 +65,13 @@ class SqlDraft:
     def __exit__(self, *exc) -> None:
         pass
 
-    def write(self, con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-        con.sql(self.sql).to_parquet(str(self.path), compression="zstd")
-        self.lakehouse.attach_table(con, self.table, self.path)
+    def write(self, engine: Engine) -> dict[str, dict]:
+        engine.write_parquet(self.sql, self.path)
+        self.lakehouse.store.attach(engine, self.table, self.path)
         return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
 
     def publish(self) -> dict[str, str]:
-        return {self.table.name: self.lakehouse.publish(self.table, self.path)}
+        return {self.table.name: self.lakehouse.store.publish(self.table, self.path)}
 
 
 def sql_draft(sql_module: str, name: str) -> DraftFactory:
@@ -88,13 +89,13 @@ def table_asset(
     draft: DraftFactory | None = None,
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
-    profile: Callable[[duckdb.DuckDBPyConnection, str], dict] | None = None,
+    profile: Callable[[Engine, str], dict] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
     (other tables), or by a `draft` (landing tables, from their JSON files) that also writes the
     tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
     the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
-    new table (see `stedi_dagster.profile`)."""
+    new table (see `stedi_dagster.assets.profile`)."""
     draft = draft or sql_draft(sql_module, name)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
@@ -124,8 +125,8 @@ def table_asset(
             if materializing:
                 yield from _materialize(context, lakehouse, selected)
             else:
-                with lakehouse.connect(*outputs, *check_reads) as con:
-                    yield from (c.evaluate(con, lakehouse) for c in selected)
+                with lakehouse.connect(*outputs, *check_reads) as engine:
+                    yield from (c.evaluate(engine, lakehouse) for c in selected)
         except (duckdb.Error, LakehouseError) as e:
             kept = "\nThe previous version of the table stays in place." if materializing else ""
             raise dg.Failure(description=f"{name}: {e}{kept}") from e
@@ -134,17 +135,18 @@ def table_asset(
         context: dg.AssetExecutionContext, lakehouse: Lakehouse, selected: list[Check]
     ) -> Iterator:
         with (
-            lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as con,
-            lakehouse.staging() as folder,
+            lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as engine,
+            lakehouse.store.staging() as folder,
             draft(context, lakehouse, folder) as new,
         ):
-            key = {"pseudonym_key": lakehouse.require_pseudonym_key()} if pseudonymous else {}
+            privacy = lakehouse.privacy
+            key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
             clock = Stopwatch()
-            metadata = new.write(con)
+            metadata = new.write(engine)
             metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
             # Every check guards publication, whichever were selected (a sensor or automation may
             # request the asset alone); unselected ones are recorded as evaluations too.
-            results = [c.evaluate(con, lakehouse) for c in checks]
+            results = [c.evaluate(engine, lakehouse) for c in checks]
             metadata[name]["checks_seconds"] = clock.lap()
             failure = _blocking_failure(name, checks, results)
             if failure:
@@ -155,9 +157,9 @@ def table_asset(
                 )
                 raise failure
             for table in new.tables:
-                metadata[table.name] |= _table_metadata(con, table)
+                metadata[table.name] |= _table_metadata(engine, table)
             if profile:
-                metadata[name] |= profile(con, name)
+                metadata[name] |= profile(engine, name)
             clock.lap()  # previews and profile are reporting, neither writing nor checking
             paths = new.publish()
             metadata[name]["publish_seconds"] = clock.lap()
@@ -190,10 +192,10 @@ class Stopwatch:
         return round(seconds, 3)
 
 
-def _table_metadata(con: duckdb.DuckDBPyConnection, table: Table) -> dict:
+def _table_metadata(engine: Engine, table: Table) -> dict:
     return {
-        "dagster/row_count": scalar(con, f"select count(*) from {table.name}"),
-        "preview": dg.MetadataValue.md(_preview(con, table)),
+        "dagster/row_count": engine.scalar(f"select count(*) from {table.name}"),
+        "preview": dg.MetadataValue.md(_preview(engine, table)),
     }
 
 
@@ -239,6 +241,6 @@ def _jsonable(metadata: dict) -> dict:
     return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
-def _preview(con: duckdb.DuckDBPyConnection, table: Table) -> str:
-    rows = con.execute(f"select * from {table.name} limit {PREVIEW_ROWS}").fetchall()
+def _preview(engine: Engine, table: Table) -> str:
+    rows = engine.rows(f"select * from {table.name} limit {PREVIEW_ROWS}")
     return masked_markdown(list(table.columns), rows)

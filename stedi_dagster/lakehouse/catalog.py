@@ -10,16 +10,17 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.sql_file import sql_literal
-from stedi_dagster.storage import is_remote
+from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.lakehouse.storage import is_remote
+from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import TABLES
 
 CATALOG_FILE = "catalog.duckdb"
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:
-    return [name for name, table in TABLES.items() if lakehouse.is_materialized(table)]
+    store = lakehouse.store
+    return [name for name, table in TABLES.items() if store.is_materialized(table)]
 
 
 def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -27,8 +28,8 @@ def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[s
     names = materialized_tables(lakehouse)
     for name in names:
         # A saved view can't take bound parameters: the path is a quoted SQL string literal.
-        glob = sql_literal(f"{lakehouse.table_folder(TABLES[name])}/*.parquet")
-        con.execute(f'create or replace view "{name}" as select * from read_parquet({glob})')
+        glob = literal(f"{lakehouse.store.table_folder(TABLES[name])}/*.parquet")
+        con.execute(f"create or replace view {ident(name)} as select * from read_parquet({glob})")
     return names
 
 
@@ -37,8 +38,8 @@ def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, l
     """An in-memory connection with a view for every materialized table, at its last published
     version (for a landing table, the parts its bookmark lists), and their names."""
     names = materialized_tables(lakehouse)
-    with lakehouse.connect(*names, engine="duckdb") as con:
-        yield con, names
+    with lakehouse.connect(*names, engine="duckdb") as engine:
+        yield engine.con, names
 
 
 def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:

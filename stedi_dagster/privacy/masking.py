@@ -1,20 +1,9 @@
-"""Masking of personal data in everything the lakehouse shows (previews, check evidence, logs),
-and the pseudonyms of the training table."""
+"""Masking of personal data in everything the lakehouse shows (previews, check evidence, logs)."""
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from typing import Any
 
 from stedi_dagster.tables import PII_COLUMNS
-
-# Used for pseudonyms when no key is set and the lakehouse is on local disk; never in production.
-DEVELOPMENT_PSEUDONYM_KEY = b"stedi-local-development-key"
-
-
-def pseudonym(email: str, key: bytes = DEVELOPMENT_PSEUDONYM_KEY) -> str:
-    """A subject id as `stedi_dagster/sql/pseudonym.sql` computes it: HMAC-SHA256, 32 hex."""
-    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def mask(column: str, value: Any) -> str:

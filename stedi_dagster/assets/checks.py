@@ -1,23 +1,23 @@
-"""Asset checks: one property of one table each, evaluated on a DuckDB connection where the table
-is a view (over the staged file before it is published, or over the published file).
+"""Asset checks: one property of one table each, evaluated on an engine where the table is a view
+(over the staged version before it is published, or over the published one).
 
 Zone modules pick the checks that guard their tables; the generic ones are built here.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import duckdb
 
+from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.privacy import mask
-from stedi_dagster.sql_file import read_sql
+from stedi_dagster.privacy.masking import mask
+from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES, Table
 
 Outcome = tuple[bool, dict[str, Any]]
-Probe = Callable[[duckdb.DuckDBPyConnection, Lakehouse], Outcome]
+Probe = Callable[[Engine, Lakehouse], Outcome]
 
 # How many offending keys a failed check shows (masked) as evidence.
 EVIDENCE_ROWS = 5
@@ -56,8 +56,8 @@ class Check:
             ).allow(dg.AssetSelection.assets(self.table.key)),
         )
 
-    def evaluate(self, con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> dg.AssetCheckResult:
-        passed, metadata = self.probe(con, lakehouse)
+    def evaluate(self, engine: Engine, lakehouse: Lakehouse) -> dg.AssetCheckResult:
+        passed, metadata = self.probe(engine, lakehouse)
         return dg.AssetCheckResult(
             asset_key=self.table.key,
             check_name=self.name,
@@ -68,32 +68,19 @@ class Check:
         )
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
-    return con.execute(sql, params or []).fetchall()[0][0]
-
-
-def quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def sql_check_view(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Create the check-side view `name` from `stedi_dagster/sql/<name>.sql`."""
-    con.execute(f"create or replace temp view {name} as {read_sql(__file__, name)}")
-
-
-def consent_views(con: duckdb.DuckDBPyConnection) -> None:
+def consent_views(engine: Engine) -> None:
     """research_consent (email -> consented) and serial_consent (serial -> consented), derived from
-    customer_landing independently of the trusted-zone SQL."""
-    sql_check_view(con, "research_consent")
-    sql_check_view(con, "serial_consent")
+    customer_landing independently of the trusted-zone SQL (`sql/` beside this module)."""
+    for name in ("research_consent", "serial_consent"):
+        engine.create_view(name, read_sql(__file__, name))
 
 
 # --- generic checks ------------------------------------------------------------------------
 
 
 def schema_check(table: Table) -> Check:
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        actual = {row[0]: row[1] for row in con.execute(f"describe {table.name}").fetchall()}
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        actual = engine.describe(table.name)
         expected = table.columns
         return list(actual.items()) == list(expected.items()), {
             "missing": sorted(set(expected) - set(actual)),
@@ -112,12 +99,12 @@ def schema_check(table: Table) -> Check:
 def keys_not_null_check(table: Table) -> Check:
     keys = table.keys
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        counts = con.execute(
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        counts = engine.rows(
             "select "
-            + ", ".join(f"count(*) filter (where {quoted(k)} is null)" for k in keys)
+            + ", ".join(f"count(*) filter (where {ident(k)} is null)" for k in keys)
             + f" from {table.name}"
-        ).fetchall()[0]
+        )[0]
         nulls = dict(zip(keys, counts, strict=True))
         return sum(nulls.values()) == 0, {"null_keys": dg.MetadataValue.json(nulls)}
 
@@ -130,8 +117,8 @@ def keys_not_null_check(table: Table) -> Check:
 
 
 def expected_count_check(table: Table) -> Check:
-    def probe(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse) -> Outcome:
-        rows = scalar(con, f"select count(*) from {table.name}")
+    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
+        rows = engine.scalar(f"select count(*) from {table.name}")
         expected = (lakehouse.expectations() or {}).get(table.name)
         if expected is None:
             return True, {"rows": rows, "expected": "no expectation configured"}
@@ -147,12 +134,14 @@ def expected_count_check(table: Table) -> Check:
 
 
 def unique_check(table: Table, column: str) -> Check:
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        dupes = con.execute(
-            f"select {quoted(column)}, count(*) from {table.name} "
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        dupes = engine.rows(
+            f"select {ident(column)}, count(*) from {table.name} "
             f"group by all having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
-        ).fetchall()
-        extra = scalar(con, f"select count(*) - count(distinct {quoted(column)}) from {table.name}")
+        )
+        extra = engine.scalar(
+            f"select count(*) - count(distinct {ident(column)}) from {table.name}"
+        )
         return extra == 0, {
             "duplicate_rows": extra,
             "examples": [f"{mask(column, v)} x{n}" for v, n in dupes],
@@ -166,9 +155,9 @@ def consent_check(table: Table, sql_module: str) -> Check:
     `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows)."""
     sql = read_sql(sql_module, f"{table.name}_all_consented")
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        consent_views(con)
-        offenders = con.execute(sql).fetchall()
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        consent_views(engine)
+        offenders = engine.rows(sql)
         rows = sum(n for _, _, n in offenders)
         return rows == 0, {
             "non_consenting_rows": rows,
@@ -189,10 +178,10 @@ def reconciliation_check(table: Table, sql_module: str, reads: tuple[str, ...]) 
     """Row count equals an independent count from the inputs: `<table>_count_reconciles.sql`."""
     sql = read_sql(sql_module, f"{table.name}_count_reconciles")
 
-    def probe(con: duckdb.DuckDBPyConnection, _: Lakehouse) -> Outcome:
-        consent_views(con)
-        rows = scalar(con, f"select count(*) from {table.name}")
-        expected = scalar(con, sql)
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        consent_views(engine)
+        rows = engine.scalar(f"select count(*) from {table.name}")
+        expected = engine.scalar(sql)
         return rows == expected, {"rows": rows, "independent_count": expected}
 
     return Check(

@@ -1,0 +1,72 @@
+"""What the steps and checks ask of an engine, as named operations.
+
+Every query is the project's SQL (DuckDB's dialect, the one definition of every transform and
+check); an engine that speaks another dialect translates it. Tables and views an engine creates are
+temporary and private to it, and are named after the tables they stand for.
+"""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SqlContext:
+    """What the project's SQL may use besides tables: the settings (`getvariable('name')`), the
+    pseudonym key (`pseudonym(value)`: HMAC-SHA256, computed from the key's pads) and the erasure
+    list (`erased(kind, value)`, as (kind, sha256) pairs)."""
+
+    variables: dict[str, str]
+    pseudonym_key: bytes | None = None
+    erased: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def hmac_pads(self) -> tuple[bytes, bytes] | None:
+        """HMAC-SHA256's inner and outer key pads, from which SQL computes the same HMAC."""
+        key = self.pseudonym_key
+        if key is None:
+            return None
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+class Engine(Protocol):
+    name: str
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple]:
+        """A query's rows."""
+        ...
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """The first column of a query's first row."""
+        ...
+
+    def create_view(self, name: str, sql: str) -> None:
+        """A view (replacing any of that name) over a query."""
+        ...
+
+    def create_table(self, name: str, sql: str) -> None:
+        """A table (replacing any of that name) holding a query's result, computed once."""
+        ...
+
+    def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
+        """A view over Parquet files, with a `filename` column (each row's file path) if asked."""
+        ...
+
+    def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
+        """A small table of these columns (name -> DuckDB type) holding `rows`."""
+        ...
+
+    def describe(self, name: str) -> dict[str, str]:
+        """A table's or view's columns and their types, as DuckDB names them."""
+        ...
+
+    def write_parquet(self, sql: str, path: Path) -> None:
+        """Stage a query's result as exactly one Parquet file (zstd) at `path`."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,237 @@
+"""The `lakehouse` resource: the settings, and the small collaborators that do the work.
+
+Both roots are a local folder or `s3://bucket/prefix` (`storage.py`). The resource hands out the
+landing folder (`landing`), the zones' tables (`store`: locations, staging, atomic publish,
+views), the landing bookmarks (`bookmarks`), the privacy records (`privacy`) and, per step, an
+engine (`connect`): a DuckDB connection of the step's own, or a Spark session (`engines/`).
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from stedi_dagster.engines import Engine, SqlContext
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse.bookmarks import Bookmarks
+from stedi_dagster.lakehouse.expectations import read_expectations
+from stedi_dagster.lakehouse.landing_folder import LandingFolder
+from stedi_dagster.lakehouse.privacy_records import PrivacyRecords
+from stedi_dagster.lakehouse.storage import Storage
+from stedi_dagster.lakehouse.store import TableStore
+from stedi_dagster.tables import TABLES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
+SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
+# The settings that differ from their defaults name an expectations file's variants.
+VARIANT_DEFAULTS = {"consent_mode": "any_time", "ml_pairing": "timestamp"}
+
+
+class Lakehouse(dg.ConfigurableResource):
+    """Landing JSON in, Parquet per zone out, DuckDB (or Spark: `engine`) in between."""
+
+    landing_root: str = Field(
+        description="Folder holding customer/landing/, accelerometer/landing/ and "
+        "step_trainer/landing/ JSON files (STEDI_LANDING_ROOT)."
+    )
+    lakehouse_root: str = Field(
+        description="Folder the landing, trusted and curated zones are written to as Parquet "
+        "(STEDI_LAKEHOUSE_ROOT)."
+    )
+    expectations_path: str | None = Field(
+        default=None,
+        description="JSON file of expected row counts per table (STEDI_EXPECTATIONS); "
+        "defaults to <landing_root>/expectations.json when that file exists.",
+    )
+    duckdb_memory_limit: str | None = Field(
+        default=None, description="DuckDB memory_limit for every step, e.g. '4GB'."
+    )
+    duckdb_threads: int | None = Field(default=None, description="DuckDB threads for every step.")
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible server (STEDI_S3_ENDPOINT_URL or "
+        "AWS_ENDPOINT_URL); unset means AWS itself.",
+    )
+
+    consent_mode: Literal["any_time", "from_consent_date"] = Field(
+        default="any_time",
+        description="any_time: every reading of a consenting customer (the course's rule); "
+        "from_consent_date: only readings taken at or after shareWithResearchAsOfDate "
+        "(STEDI_CONSENT_MODE).",
+    )
+    ml_pairing: Literal["timestamp", "same_customer"] = Field(
+        default="timestamp",
+        description="How machine_learning_curated pairs readings: by millisecond alone, or by "
+        "millisecond and customer (STEDI_ML_PAIRING).",
+    )
+    quarantine_max_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Largest fraction of a dataset's landing lines that may be quarantined before "
+        "its landing tables stop being published (STEDI_QUARANTINE_MAX_FRACTION).",
+    )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="What computes the tables and runs the checks: DuckDB in the step's "
+        "process, or Spark SQL (STEDI_ENGINE); the same SQL, checks and Parquet layout.",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL for the spark engine: local[N], or spark://host:port of a "
+        "standalone cluster (STEDI_SPARK_MASTER).",
+    )
+    spark_conf: str | None = Field(
+        default=None,
+        description="Extra Spark settings, key=value separated by commas, e.g. "
+        "'spark.driver.memory=8g' (STEDI_SPARK_CONF).",
+    )
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="Secret key of the pseudonymous subject ids (STEDI_PSEUDONYM_KEY); required "
+        "for a lakehouse on S3, a development key is used on local disk.",
+    )
+
+    _storages: dict[str, Storage] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "Lakehouse":
+        """The resource as configured by STEDI_* environment variables, else the bundled sample."""
+
+        def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
+            return dg.EnvVar(name) if os.environ.get(name) else default
+
+        endpoint = setting("STEDI_S3_ENDPOINT_URL", None) or setting("AWS_ENDPOINT_URL", None)
+
+        return cls(
+            landing_root=setting("STEDI_LANDING_ROOT", str(SAMPLE_LANDING_ROOT)),
+            lakehouse_root=setting("STEDI_LAKEHOUSE_ROOT", str(SAMPLE_LAKEHOUSE_ROOT)),
+            expectations_path=setting("STEDI_EXPECTATIONS", None),
+            duckdb_memory_limit=setting("STEDI_DUCKDB_MEMORY_LIMIT", None),
+            duckdb_threads=dg.IntEnvVar("STEDI_DUCKDB_THREADS")
+            if os.environ.get("STEDI_DUCKDB_THREADS")
+            else None,
+            s3_endpoint_url=endpoint,
+            # choices, not secrets: their values are read here so that pydantic can check them
+            consent_mode=os.environ.get("STEDI_CONSENT_MODE") or "any_time",
+            ml_pairing=os.environ.get("STEDI_ML_PAIRING") or "timestamp",
+            pseudonym_key=setting("STEDI_PSEUDONYM_KEY", None),
+            engine=os.environ.get("STEDI_ENGINE") or "duckdb",
+            spark_master=os.environ.get("STEDI_SPARK_MASTER") or "local[2]",
+            spark_conf=os.environ.get("STEDI_SPARK_CONF") or None,
+            quarantine_max_fraction=float(os.environ.get("STEDI_QUARANTINE_MAX_FRACTION") or 0.05),
+        )
+
+    # --- collaborators ---------------------------------------------------------------------
+
+    def storage(self, root: str) -> Storage:
+        if root not in self._storages:
+            self._storages[root] = Storage(root, self.s3_endpoint_url)
+        return self._storages[root]
+
+    @property
+    def zones(self) -> Storage:
+        return self.storage(self.lakehouse_root)
+
+    @property
+    def landing(self) -> LandingFolder:
+        return LandingFolder(self.storage(self.landing_root))
+
+    @property
+    def bookmarks(self) -> Bookmarks:
+        return Bookmarks(self.zones)
+
+    @property
+    def store(self) -> TableStore:
+        return TableStore(self.zones, self.bookmarks)
+
+    @property
+    def privacy(self) -> PrivacyRecords:
+        return PrivacyRecords(self.zones, self.pseudonym_key)
+
+    # --- settings as the SQL and the checks see them ---------------------------------------
+
+    def sql_context(self) -> SqlContext:
+        """The settings every SQL file may read with getvariable(), the pseudonym key's pads and
+        the erasure list."""
+        return SqlContext(
+            {"consent_mode": self.consent_mode, "ml_pairing": self.ml_pairing},
+            self.privacy.pseudonym_secret(),
+            self.privacy.erasure_keys(),
+        )
+
+    def expectations(self) -> dict[str, int] | None:
+        """Expected row counts per table name for this lakehouse's settings, or None when no
+        expectations file applies (or it has no variant for these settings)."""
+        if self.expectations_path:
+            storage, url = self.storage(self.expectations_path), self.expectations_path
+        else:
+            storage = self.landing.storage
+            url = storage.url("expectations.json")
+            if not storage.exists(url):
+                return None
+        return read_expectations(storage, url, self.settings_variant())
+
+    def settings_variant(self) -> str:
+        """The settings that differ from the defaults, as an expectations file names its variants
+        ("consent_mode=from_consent_date ml_pairing=same_customer"); "" for the defaults."""
+        return " ".join(
+            f"{name}={getattr(self, name)}"
+            for name, default in VARIANT_DEFAULTS.items()
+            if getattr(self, name) != default
+        )
+
+    # --- engines ---------------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self, *tables: str, engine: str | None = None) -> Iterator[Engine]:
+        """A fresh engine with a view per named table over its published Parquet. `engine`
+        overrides the configured one (the SQL console and erasure edit Parquet with DuckDB
+        whichever engine computes the zones)."""
+        opened = self._spark() if (engine or self.engine) == "spark" else self.duckdb()
+        try:
+            store = self.store
+            for name in tables:
+                store.attach(opened, TABLES[name])
+            yield opened
+        finally:
+            opened.close()
+
+    def duckdb(self):
+        """A DuckDB engine of its own (`DuckDBEngine`; its `con` for DuckDB-only work)."""
+        from stedi_dagster.engines.duckdb_engine import duckdb_engine
+
+        remote = [s for s in (self.landing.storage, self.zones) if s.remote]
+        return duckdb_engine(
+            self.sql_context(),
+            memory_limit=self.duckdb_memory_limit,
+            threads=self.duckdb_threads,
+            # one s3fs filesystem, registered on a database of its own, serves both roots
+            filesystem=remote[0].fs if remote else None,
+        )
+
+    def _spark(self):
+        from stedi_dagster.engines.spark_engine import SparkEngine, parse_conf, spark_session
+
+        remote = [
+            root
+            for root, storage in (
+                (self.landing_root, self.landing.storage),
+                (self.lakehouse_root, self.zones),
+            )
+            if storage.remote
+        ]
+        if remote and not self.spark_master.startswith("local"):
+            raise LakehouseError(
+                f"{' and '.join(remote)} on S3 with Spark master {self.spark_master}: the "
+                "spark engine reaches S3 through copies on the driver's disk, which a cluster's "
+                "executors cannot read; use a local[N] master, the duckdb engine, or roots on a "
+                "mount every worker shares"
+            )
+        session = spark_session(self.spark_master, parse_conf(self.spark_conf))
+        return SparkEngine(session, self.sql_context())

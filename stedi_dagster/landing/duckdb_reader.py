@@ -1,0 +1,263 @@
+"""Landing files read by DuckDB.
+
+New files are read in batches by DuckDB's JSON reader with the table's explicit schema, streamed
+straight into one staged Parquet part per file (the fast path), while a thread hashes them and
+counts their lines and colons. A file whose colons number exactly its rows' non-null fields has no
+JSON key but the table's columns (see `Scan`); only the others get a second pass that lists their
+keys (for `no_unknown_fields`). If the reader rejects a file as unparseable, or the file yields
+fewer rows than lines or rows without a key, the file is read line by line instead (the careful
+path): every line is classified in SQL, good lines become rows exactly as the JSON reader would
+type them (`json_transform`, the same conversion), the others go to quarantine with their file,
+line number and reason. Any other error (out of memory, I/O) fails the step, naming the files.
+A file with the same bytes as one already held is a duplicate: its lines are quarantined as such.
+
+Lines of customers on the erasure list go nowhere and are counted as erased.
+"""
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.engines.duckdb_engine import PARQUET, DuckDBEngine
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.landing.reading import BAD, GOOD, LOGGED_LINES, Ingested, NewFiles
+from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
+from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
+from stedi_dagster.sql import ident, json_path, literal, read_sql
+from stedi_dagster.tables import Table, quarantine_table
+
+# New files are read by DuckDB's JSON reader this many at a time (in parallel, in one pass).
+BATCH_FILES = 64
+BATCH_BYTES = 512 << 20
+# What DuckDB's JSON reader raises for a file it cannot parse or type (and only that).
+PARSE_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
+
+
+def classify_sql(table: Table) -> str:
+    """SQL over view `lines` (line, raw, utf8) giving each line's typed columns, its quarantine
+    reason (null for a good line) and whether it belongs to an erased customer."""
+    problems = [
+        f"case when coalesce(json_type(object, '{json_path(c)}'), 'NULL') <> 'NULL' "
+        f"and t.{ident(c)} is null then '{c}: not a {t}' end"
+        for c, t in table.columns.items()
+    ] + [
+        f"case when object is not null and coalesce(json_type(object, '{json_path(k)}'), 'NULL') "
+        f"= 'NULL' then 'missing key field {k}' end"
+        for k in table.keys
+    ]
+    key, kind = PERSON_KEYS[table.dataset]
+    return read_sql(
+        __file__,
+        "classify_lines",
+        structure=json.dumps(table.columns).replace("'", "''"),
+        problems=",\n            ".join(problems),
+        columns=", ".join(f"t.{ident(c)} as {ident(c)}" for c in table.columns),
+        key_path=json_path(key),
+        kind=kind,
+    )
+
+
+@dataclass(frozen=True)
+class Read:
+    """What DuckDB's JSON reader made of one file: its rows, those without a key field, those of
+    erased customers, and the folder of its staged Parquet (all of its rows)."""
+
+    rows: int
+    incomplete: int
+    erased: int
+    folder: Path
+    unknown: dict[str, int] = field(default_factory=dict)
+
+
+class DuckDBReader:
+    """Reads one dataset's new files into parts staged in `folder`."""
+
+    def __init__(self, engine: DuckDBEngine, landing: Table, folder: Path):
+        self.con, self.landing, self.folder = engine.con, landing, folder
+        self.quarantine = quarantine_table(landing.dataset)
+
+    def read(self, files: NewFiles) -> list[Ingested]:
+        fast: dict[str, Read] = {}
+        for batch in _batches(files):
+            fast |= self._fast(batch, files)
+        done = []
+        for base, duplicate_of in files.identified():
+            local = files.local[base.file]
+            if duplicate_of:
+                done.append(self._careful(local, base, duplicate_of=duplicate_of))
+                continue
+            lines, read = base.lines, fast.get(base.file)
+            if read and read.rows != lines:
+                lines = non_blank_lines(local)
+            if read and read.rows == lines and not read.incomplete:
+                done.append(self._landed(replace(base, lines=lines), read))
+            else:  # the careful path says which line and why
+                done.append(self._careful(local, base))
+        return done
+
+    def _fast(self, batch: list[str], files: NewFiles) -> dict[str, Read]:
+        """Read a batch of files with DuckDB's JSON reader in one streaming pass, straight into
+        one staged Parquet part per file; a batch the reader cannot parse is split until the
+        files it cannot take are alone (and left out of the answer, for the careful path). The
+        keys of the files whose colons do not prove them free of unknown fields are listed."""
+        table, paths = self.landing, [files.local[name] for name in batch]
+        out = self.folder / f"batch-{uuid.uuid4().hex}"
+        try:
+            self.con.execute(
+                "copy (select * exclude (filename), list_position(?, filename) as part_no "
+                "from read_json(?, format = 'newline_delimited', columns = ?, filename = true)) "
+                f"to {literal(str(out))} "
+                "(format parquet, compression zstd, partition_by (part_no))",
+                [paths, paths, table.columns],
+            )
+        except PARSE_ERRORS:
+            shutil.rmtree(out, ignore_errors=True)
+            if len(batch) == 1:
+                return {}
+            half = len(batch) // 2
+            return self._fast(batch[:half], files) | self._fast(batch[half:], files)
+        except duckdb.Error as e:
+            shutil.rmtree(out, ignore_errors=True)
+            raise _failed(table, batch, e) from e
+        null_keys = " or ".join(f"{ident(k)} is null" for k in table.keys)
+        non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.columns)
+        stats = (
+            self.con.execute(
+                f"select part_no, count(*), count(*) filter (where {null_keys}), "
+                f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
+                f"from read_parquet({literal(f'{out}/*/*.parquet')}, hive_partitioning = true) "
+                "group by part_no"
+            ).fetchall()
+            if any(out.glob("*/*.parquet"))
+            else []
+        )  # else: only empty files
+        counts = {
+            part_no: (rows, incomplete, erased) for part_no, rows, incomplete, erased, _ in stats
+        }
+        fields = {part_no: non_null_fields for part_no, *_, non_null_fields in stats}
+        unproven = [
+            files.local[name]
+            for i, name in enumerate(batch, 1)
+            if files.scan(name).colons != fields.get(i, 0)
+        ]
+        unknown: dict[str, dict[str, int]] = {}
+        if unproven:
+            sql = read_sql(__file__, "unknown_json_fields")
+            params = {"files": unproven, "known": list(table.columns)}
+            for path, name, n in self.con.execute(sql, params).fetchall():
+                unknown.setdefault(path, {})[name] = n
+        return {
+            name: Read(
+                *counts.get(i, (0, 0, 0)), out / f"part_no={i}", unknown.get(files.local[name], {})
+            )
+            for i, name in enumerate(batch, 1)
+        }
+
+    def _landed(self, base: FileRecord, read: Read) -> Ingested:
+        """A file the JSON reader took whole: its staged part, less the rows of erased customers."""
+        record = replace(
+            base, rows=read.rows - read.erased, erased=read.erased, unknown_fields=read.unknown
+        )
+        if not record.rows:
+            return Ingested(record)
+        part = self.folder / f"{self.landing.name}-{base.part}"
+        staged = sorted(read.folder.glob("*.parquet"))
+        if read.erased or len(staged) > 1:
+            listed = ", ".join(literal(str(p)) for p in staged)
+            self.con.execute(
+                f"copy (select * from read_parquet([{listed}], hive_partitioning = false) "
+                f"where not {erased_row(self.landing.dataset)}) to {literal(str(part))} {PARQUET}"
+            )
+        else:
+            staged[0].replace(part)
+        return Ingested(record, {self.landing.name: part})
+
+    def _careful(self, local: str, base: FileRecord, duplicate_of: str | None = None) -> Ingested:
+        """Ingest one file line by line: each line classified, the bad ones quarantined."""
+        try:
+            return self._classified(local, base, duplicate_of)
+        except duckdb.Error as e:
+            raise _failed(self.landing, [base.file], e) from e
+
+    def _classified(self, local: str, base: FileRecord, duplicate_of: str | None) -> Ingested:
+        con, name = self.con, base.file
+        lines_file = self.folder / f"lines-{base.part}.json"
+        numbered_lines(local, lines_file)
+        con.execute(
+            "create or replace temp table lines as select * from read_json(?, "
+            "format = 'newline_delimited', columns = {line: 'BIGINT', raw: 'VARCHAR', "
+            "utf8: 'BOOLEAN'})",
+            [str(lines_file)],
+        )
+        con.execute(f"create or replace temp table classified as {classify_sql(self.landing)}")
+        con.execute("drop table lines")
+        if duplicate_of:
+            con.execute(
+                "update classified set reason = ?, record_erased = false",
+                [f"duplicate of {duplicate_of}"],
+            )
+        lines_file.unlink()
+        rows, quarantined, erased = con.execute(
+            f"select count(*) filter (where {GOOD}), count(*) filter (where {BAD}), "
+            "count(*) filter (where record_erased) from classified"
+        ).fetchall()[0]
+        columns = ", ".join(ident(c) for c in self.landing.columns)
+        record_text = "null::varchar" if duplicate_of else "raw"
+        outputs = {
+            self.landing.name: (
+                rows,
+                f"select {columns} from classified where {GOOD} order by line",
+            ),
+            self.quarantine.name: (
+                quarantined,
+                f"select {literal(name)}::varchar as file, line, reason, {record_text} as record "
+                f"from classified where {BAD} order by line",
+            ),
+        }
+        parts = {}
+        for table_name, (count, select) in outputs.items():
+            if count:
+                parts[table_name] = self.folder / f"{table_name}-{base.part}"
+                con.execute(f"copy ({select}) to {literal(str(parts[table_name]))} {PARQUET}")
+        unknown = con.execute(
+            read_sql(__file__, "unknown_classified_fields"), {"known": list(self.landing.columns)}
+        ).fetchall()
+        examples = con.execute(
+            f"select line, reason from classified where {BAD} order by line limit {LOGGED_LINES}"
+        ).fetchall()
+        con.execute("drop table classified")
+        record = replace(
+            base,
+            lines=rows + quarantined + erased,  # its non-blank lines, numbered in Python
+            rows=rows,
+            quarantined=quarantined,
+            erased=erased,
+            duplicate_of=duplicate_of,
+            unknown_fields={} if duplicate_of else dict(unknown),
+        )
+        return Ingested(record, parts, examples)
+
+
+def _failed(table: Table, names: list[str], e: duckdb.Error) -> LakehouseError:
+    """A step failure for an engine error that is not about the files' content."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return LakehouseError(f"reading {table.dataset} landing file(s) {shown} failed: {e}")
+
+
+def _batches(files: NewFiles) -> Iterator[list[str]]:
+    """File names in batches of up to BATCH_FILES files and about BATCH_BYTES bytes."""
+    batch, size = [], 0
+    for name in files.names:
+        batch.append(name)
+        size += Path(files.local[name]).stat().st_size
+        if len(batch) == BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -1,0 +1,42 @@
+"""Which landing files a run reads: those new or changed since the bookmark, and which of them
+duplicate a file already held."""
+
+from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.landing.scan import Scan
+
+# A run with this tag set to "true" reads every landing file again, whatever the bookmark says.
+FULL_REFRESH_TAG = "stedi/full_refresh"
+
+
+def still_valid(
+    bookmark: dict[str, FileRecord],
+    versions: dict[str, str],
+    present: dict[str, set[str]],
+) -> dict[str, FileRecord]:
+    """The bookmark's records still valid: the same file at the same version (`versions`: name
+    -> version now), its parts in place (`present`: table name -> part names in its folder), and
+    for a duplicate, its original still held."""
+    kept = {
+        name: r
+        for name, r in bookmark.items()
+        if versions.get(name) == r.version
+        and all(r.part in parts for table, parts in present.items() if r.holds(table))
+    }
+    while orphans := [n for n, r in kept.items() if r.duplicate_of and r.duplicate_of not in kept]:
+        for name in orphans:
+            del kept[name]
+    return kept
+
+
+def identify(
+    name: str, version: str, scanned: Scan, originals: dict[str, str]
+) -> tuple[FileRecord, str | None]:
+    """A new file's record before it is read (its version, SHA-256 and lines from `scan`), and
+    the file it duplicates: one already held, or read before it in this run, with the same bytes
+    (an empty file duplicates nothing). `originals` (SHA-256 -> file name) learns the file."""
+    sha, lines = scanned.sha256, scanned.lines
+    base = FileRecord(name, version, sha, lines, rows=0, quarantined=0, erased=0)
+    if sha in originals and lines:
+        return base, originals[sha]
+    originals.setdefault(sha, name)
+    return base, None

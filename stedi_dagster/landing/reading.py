@@ -1,0 +1,65 @@
+"""What a landing reader is given (`NewFiles`) and gives back (`Ingested`, one per file)."""
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.landing.plan import identify
+from stedi_dagster.landing.scan import Scan, scan
+
+# How many quarantined lines of one file the run log names one by one.
+LOGGED_LINES = 10
+# Which classified lines become rows, and which are quarantined (the others are erased).
+GOOD = "reason is null and not record_erased"
+BAD = "reason is not null and not record_erased"
+
+
+@dataclass
+class Ingested:
+    """One file as read: its bookmark record, its staged parts (table name -> file), and the
+    first quarantined lines (line, reason) for the run log."""
+
+    record: FileRecord
+    parts: dict[str, Path] = field(default_factory=dict)
+    examples: list[tuple[int, str]] = field(default_factory=list)
+
+
+class NewFiles:
+    """The files a run reads, in order, at local paths, each scanned (hashed, lines and colons
+    counted) in a thread while the engine reads them. A context manager."""
+
+    def __init__(
+        self,
+        names: list[str],
+        local: dict[str, str],
+        versions: dict[str, str],
+        originals: dict[str, str],
+    ):
+        self.names, self.local = names, local
+        self._versions, self._originals = versions, originals
+        self._pool = ThreadPoolExecutor(1)
+        self._scans: dict[str, Future[Scan]] = {n: self._pool.submit(scan, local[n]) for n in names}
+
+    def __enter__(self) -> "NewFiles":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    def scan(self, name: str) -> Scan:
+        return self._scans[name].result()
+
+    def identified(self) -> Iterator[tuple[FileRecord, str | None]]:
+        """Each file's record before reading, and the file it duplicates (see `identify`), in
+        order (a file duplicates only files held or read before it)."""
+        for name in self.names:
+            yield identify(name, self._versions[name], self.scan(name), self._originals)
+
+
+class LandingReader(Protocol):
+    """Reads new landing files into staged landing and quarantine parts, one per file."""
+
+    def read(self, files: NewFiles) -> list[Ingested]: ...

@@ -1,0 +1,15 @@
+"""The pseudonymous subject ids of the training table, in Python: the same HMAC-SHA256 of the email
+under the pseudonym key that the engines compute in SQL (`pseudonym(value)`), for tests, the
+benchmark's peers and anyone who must recompute an id."""
+
+import hashlib
+import hmac
+
+from stedi_dagster.lakehouse.privacy_records import DEVELOPMENT_PSEUDONYM_KEY
+
+__all__ = ["DEVELOPMENT_PSEUDONYM_KEY", "pseudonym"]
+
+
+def pseudonym(email: str, key: bytes = DEVELOPMENT_PSEUDONYM_KEY) -> str:
+    """A subject id as the engines compute it: HMAC-SHA256, first 32 hex characters."""
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
