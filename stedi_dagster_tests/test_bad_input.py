@@ -333,3 +333,14 @@ def test_an_engine_error_that_is_no_parse_error_fails_the_step_naming_the_file(
     assert "The previous version of the table stays in place." in error
     assert not Path(lakehouse.store.table_folder(TABLES["customer_quarantine"])).exists()
     assert not Path(lakehouse.bookmarks.url("customer")).exists()
+
+
+def test_a_compressed_file_that_does_not_decompress_fails_the_step_naming_it(definitions, tmp_path):
+    landing = write_handmade(tmp_path / "landing")
+    (landing / "customer" / "landing" / "broken.json.gz").write_bytes(b"not gzip at all\n")
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    error = failed_steps(result)["customer_landing"]
+    assert "landing file broken.json.gz is not valid gzip data" in error
+    assert not Path(lakehouse.bookmarks.url("customer")).exists()

@@ -40,7 +40,7 @@ def test_counts_and_every_check_pass(handmade_run):
     _, result = handmade_run
     assert result.success
     assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 53
+    assert len(check_outcomes(result)) == 56
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 
@@ -87,8 +87,9 @@ def test_step_trainer_trusted_excludes_serials_a_non_consenting_customer_claims(
 
 
 def pseudonym(email: str, key: bytes = DEVELOPMENT_PSEUDONYM_KEY) -> str:
-    """The documented pseudonym: HMAC-SHA256 of the email under the key, 32 hex characters."""
-    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+    """The documented pseudonym: HMAC-SHA256 of the email's person key (trimmed, lower-case)
+    under the key, 32 hex characters."""
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def test_machine_learning_pairs_each_step_with_every_reading_of_its_millisecond(handmade_run):

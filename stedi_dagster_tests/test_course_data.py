@@ -47,7 +47,7 @@ def test_course_counts(course_run):
 
 def test_every_check_passes_on_course_data_but_the_cross_customer_warning(course_run):
     _, result = course_run
-    assert len(check_outcomes(result)) == 53
+    assert len(check_outcomes(result)) == 56
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
     (crossed,) = [
         e

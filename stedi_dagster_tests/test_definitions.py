@@ -21,7 +21,7 @@ EXPECTED_ASSETS = {
 }
 TABLES_WITH_ROWS = [t for t in EXPECTED_ASSETS if not t.endswith("_quarantine")]
 EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
-LANDING = ("all_lines_accounted", "no_unknown_fields")
+LANDING = ("all_lines_accounted", "no_unknown_fields", "no_unrecognized_files")
 QUARANTINE = ("schema", "quarantined_rows", "quarantine_fraction")
 DERIVED = ("all_consented", "count_reconciles")
 EXPECTED_CHECKS = (
@@ -84,7 +84,7 @@ def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
     names = {key.name for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
-    assert len(names) == 53
+    assert len(names) == 56
 
 
 def test_consent_checks_block_and_expected_counts_do_not(definitions):
@@ -103,7 +103,9 @@ def test_consent_checks_block_and_expected_counts_do_not(definitions):
             )
         ):
             assert spec.blocking, name
-        if name.endswith(("_expected_count", "_cross_customer_pairs", "_quarantined_rows")):
+        if name.endswith(
+            ("_expected_count", "_cross_customer_pairs", "_quarantined_rows", "_unrecognized_files")
+        ):
             assert not spec.blocking, name
     assert all(
         dg.AssetKey("customer_landing") in {d.asset_key for d in spec.additional_deps}

@@ -92,7 +92,7 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
             for e in instance.all_logs(launched.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
-    assert len(set(evaluated)) == len(evaluated) == 53  # from the run's events: the processes'
+    assert len(set(evaluated)) == len(evaluated) == 56  # from the run's events: the processes'
     # interleaved console lines may split a word
     assert "Could not set lock" not in output
     con = duckdb.connect()
@@ -134,6 +134,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             "expected_count",
             "all_lines_accounted",
             "no_unknown_fields",
+            "no_unrecognized_files",
         )
     } | {
         dg.AssetCheckKey(dg.AssetKey("customer_quarantine"), f"customer_quarantine_{p}")

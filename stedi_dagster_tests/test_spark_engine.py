@@ -117,7 +117,7 @@ def test_spark_publishes_the_course_counts_and_the_quarantine(runs):
 
 def test_both_engines_give_the_same_check_results(runs):
     (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
-    assert len(check_outcomes(spark)) == 53
+    assert len(check_outcomes(spark)) == 56
     assert check_outcomes(spark) == check_outcomes(duck)
     assert failed_checks(spark) == {"machine_learning_curated_cross_customer_pairs": "WARN"} | {
         f"{d}_quarantine_quarantined_rows": "WARN" for d in LANDING_DATASETS

@@ -201,7 +201,7 @@ def test_run_launched_through_graphql_materializes_and_checks_everything(dagster
         for e in events
         if e["__typename"] == "AssetCheckEvaluationEvent"
     }
-    assert len(checks) == 53 and all(checks.values()), checks
+    assert len(checks) == 56 and all(checks.values()), checks
     # and the checks the UI lists per asset, with their descriptions
     nodes = dagster_dev.gql(
         "{ assetNodes { assetChecksOrError { ... on AssetChecks { "

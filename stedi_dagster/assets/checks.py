@@ -133,21 +133,23 @@ def expected_count_check(table: Table) -> Check:
     )
 
 
-def unique_check(table: Table, column: str) -> Check:
+def unique_person_check(table: Table, column: str) -> Check:
+    """One row per person: no two rows whose `column` (an email) has the same person key."""
+    key = f"person_key({ident(column)})"
+
     def probe(engine: Engine, _: Lakehouse) -> Outcome:
         dupes = engine.rows(
-            f"select {ident(column)}, count(*) from {table.name} "
-            f"group by all having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
+            f"select {key}, count(*) from {table.name} "
+            f"group by 1 having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
         )
-        extra = engine.scalar(
-            f"select count(*) - count(distinct {ident(column)}) from {table.name}"
-        )
+        extra = engine.scalar(f"select count(*) - count(distinct {key}) from {table.name}")
         return extra == 0, {
             "duplicate_rows": extra,
             "examples": [f"{mask(column, v)} x{n}" for v, n in dupes],
         }
 
-    return Check(table, f"unique_{column}", f"One row per {column}.", probe)
+    description = f"One row per person: per {column}, compared trimmed and lower-case."
+    return Check(table, f"unique_{column}", description, probe)
 
 
 def consent_check(table: Table, sql_module: str) -> Check:
@@ -202,7 +204,7 @@ def derived_checks(table: Table, sql_module: str, reads: tuple[str, ...]) -> lis
         reconciliation_check(table, sql_module, reads),
     ]
     if "email" in table.columns:
-        checks.append(unique_check(table, "email"))
+        checks.append(unique_person_check(table, "email"))
     return checks
 
 

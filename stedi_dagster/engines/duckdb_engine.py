@@ -64,13 +64,15 @@ class DuckDBEngine:
     # --- what the project's SQL uses besides tables ----------------------------------------
 
     def prepare(self, context: SqlContext) -> None:
-        """The settings as variables, the pseudonym() macro (HMAC-SHA256 under the pseudonym
-        key, 32 hex characters) and the erasure list with its macros."""
+        """The settings as variables, the person_key() macro, the pseudonym() macro (HMAC-SHA256
+        under the pseudonym key, 32 hex characters) and the erasure list with its macros."""
         for name, value in context.variables.items():
             self.con.execute(f"set variable {name} = ?", [value])
         if context.hmac_pads is not None:
             self.con.execute("set variable hmac_inner = ?", [context.hmac_pads[0]])
             self.con.execute("set variable hmac_outer = ?", [context.hmac_pads[1]])
+        person_key = read_sql(__file__, "person_key")
+        self.con.execute(f"create or replace temp macro person_key(value) as {person_key}\n")
         self.con.execute(read_sql(__file__, "pseudonym"))
         self.set_erasure_list(context.erased)
 

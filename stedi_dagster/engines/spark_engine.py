@@ -5,6 +5,7 @@
 Only what Spark SQL lacks is rewritten here, in the syntax tree:
 
 - `getvariable('name')` becomes the setting's literal;
+- `person_key(v)` becomes the expression in `sql/person_key.sql` (DuckDB's macro body), inlined;
 - `pseudonym(v)` becomes the same HMAC-SHA256 in Spark functions (`sha2`, `unhex`, `concat`);
 - `erased(kind, v)` / `erased_words(text)` become membership tests against the erasure list;
 - a QUALIFY over `select *` gets its columns spelled out, so sqlglot can move the window into a
@@ -30,7 +31,7 @@ from sqlglot import exp
 
 from stedi_dagster.engines.engine import Params, SqlContext
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.sql import ident
+from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import EXTERNAL_TYPES
 
 # Spark settings for a laptop-sized driver; any of them can be overridden by STEDI_SPARK_CONF.
@@ -207,6 +208,8 @@ class SparkEngine:
             if variable not in self.context.variables:
                 raise LakehouseError(f"getvariable('{variable}'): no such setting")
             return exp.Literal.string(self.context.variables[variable])
+        if name == "person_key":
+            return person_key(args[0])
         if name == "pseudonym":
             return self._pseudonym(args[0])
         if name == "erased":
@@ -223,7 +226,7 @@ class SparkEngine:
             f"left(sha2(concat(unhex('{outer}'), unhex(sha2(concat(unhex('{inner}'), "
             "encode(__value, 'UTF-8')), 256))), 256), 32)"
         )
-        return _substitute(template, value)
+        return _substitute(template, person_key(value))
 
     def _erased(self, kind: str, value: exp.Expression) -> exp.Expression:
         return _substitute(self.erased_sql(kind, "__value"), value)
@@ -237,7 +240,8 @@ class SparkEngine:
         if not hashes:
             return "false"
         listed = ", ".join(f"'{h}'" for h in hashes)
-        return f"coalesce(sha2(lower(trim({value})), 256) in ({listed}), false)"
+        key = person_key(sqlglot.parse_one(value, read="spark")).sql("spark")
+        return f"coalesce(sha2({key}, 256) in ({listed}), false)"
 
     def erased_words_sql(self, text: str) -> str:
         """Spark SQL: whether any word of `text` is on the erasure list (for lines that are not
@@ -260,9 +264,22 @@ class SparkEngine:
         select.set("expressions", [exp.column(c, quoted=True) for c in columns])
 
 
-def _substitute(template: str, value: exp.Expression) -> exp.Expression:
-    """Parse a Spark SQL expression and put `value` where it says `__value`."""
-    tree = sqlglot.parse_one(template, read="spark")
+def person_key(value: exp.Expression) -> exp.Expression:
+    """The person key of `value`, as `sql/person_key.sql` (the DuckDB macro's body) defines it."""
+    return _substitute(_person_key_sql(), value, placeholder="value", read="duckdb")
+
+
+@cache
+def _person_key_sql() -> str:
+    text = read_sql(__file__, "person_key")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+
+
+def _substitute(
+    template: str, value: exp.Expression, placeholder: str = "__value", read: str = "spark"
+) -> exp.Expression:
+    """Parse an SQL expression and put `value` where it says `placeholder`."""
+    tree = sqlglot.parse_one(template, read=read)
     return tree.transform(
-        lambda n: value.copy() if isinstance(n, exp.Column) and n.name == "__value" else n
+        lambda n: value.copy() if isinstance(n, exp.Column) and n.name == placeholder else n
     )

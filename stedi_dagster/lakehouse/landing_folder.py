@@ -1,8 +1,58 @@
-"""The landing root: one folder of newline-delimited JSON files per dataset,
-`<landing_root>/<dataset>/landing/`, on local disk or S3."""
+"""The landing root: one folder per dataset, `<landing_root>/<dataset>/landing/`, on local disk or
+S3, holding newline-delimited JSON files.
+
+What counts as a landing file: a file directly in the folder named `*.json`, `*.jsonl` or
+`*.ndjson`, plain or compressed with gzip (`.gz`) or zstd (`.zst`), e.g. `readings.json.gz`.
+What is ignored: anything whose name, or the name of a folder on its way, starts with `.` or `_`
+(`.DS_Store`, `_SUCCESS`, Hadoop's `.part-0.crc`, `_temporary/`). Everything else under the
+folder (a `.csv`, a `.parquet`, a file in a subfolder) is unrecognized: never read, but named in
+the run log and by the dataset's `no_unrecognized_files` check, and seen by the sensors.
+"""
+
+import gzip
+import shutil
+from pathlib import Path, PurePosixPath
+
+import zstandard
 
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.storage import Storage
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+
+
+def compression(name: str) -> str | None:
+    """The compression a landing file's name says (gzip, zstd), or None for plain text."""
+    return COMPRESSIONS.get(PurePosixPath(name).suffix)
+
+
+def is_landing_file(name: str) -> bool:
+    path = PurePosixPath(name)
+    if compression(name):
+        path = path.with_suffix("")
+    return path.suffix in JSON_SUFFIXES
+
+
+def is_ignored(relative: str) -> bool:
+    return any(part.startswith((".", "_")) for part in PurePosixPath(relative).parts)
+
+
+def decompressed(path: str, out: Path) -> str:
+    """A local plain-text copy of a local landing file: `path` itself, or for a compressed
+    file its text written to `out` (streamed)."""
+    kind = compression(path)
+    if kind is None:
+        return path
+    opener = gzip.open if kind == "gzip" else zstandard.open
+    try:
+        with opener(path, "rb") as source, open(out, "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    except (OSError, EOFError, zstandard.ZstdError) as e:
+        raise LakehouseError(
+            f"landing file {PurePosixPath(path).name} is not valid {kind} data: {e}"
+        ) from e
+    return str(out)
 
 
 class LandingFolder:
@@ -12,16 +62,42 @@ class LandingFolder:
     def folder(self, dataset: str) -> str:
         return self.storage.url(dataset, "landing")
 
-    def versions(self, dataset: str) -> dict[str, str]:
-        """The dataset's landing JSON files with a version token each (see Storage.versions);
-        an error naming the folder if there is none."""
+    def listing(self, dataset: str) -> dict[str, str]:
+        """Every file under the dataset's folder that is not ignored, landing or not, with its
+        version token (what the sensors watch)."""
         self.storage.check()
         folder = self.folder(dataset)
-        files = self.storage.versions(f"{folder}/*.json")
+        found = self.storage.versions(f"{folder}/**")
+        return {u: v for u, v in found.items() if not is_ignored(u[len(folder) + 1 :])}
+
+    def versions(self, dataset: str) -> dict[str, str]:
+        """The dataset's landing files with a version token each (see Storage.versions); an
+        error naming the folder if there is none."""
+        folder = self.folder(dataset)
+        listed = self.listing(dataset)
+        files = {u: v for u, v in listed.items() if self._is_landing(folder, u)}
         if not files:
-            raise LakehouseError(f"no landing files for {dataset}: no *.json in {folder}")
+            others = sorted(u[len(folder) + 1 :] for u in listed)
+            found = f" (found only {', '.join(others[:5])})" if others else ""
+            raise LakehouseError(
+                f"no landing files for {dataset}: no *.json in {folder} (nor *.jsonl, *.ndjson, "
+                f"any of them .gz or .zst){found}"
+            )
         return files
 
+    def unrecognized(self, dataset: str) -> list[str]:
+        """The files under the dataset's folder that are neither landing files nor ignored, by
+        their path inside the folder."""
+        folder = self.folder(dataset)
+        return sorted(
+            u[len(folder) + 1 :] for u in self.listing(dataset) if not self._is_landing(folder, u)
+        )
+
     def files(self, dataset: str) -> list[str]:
-        """The dataset's landing JSON files, sorted."""
+        """The dataset's landing files, sorted."""
         return sorted(self.versions(dataset))
+
+    @staticmethod
+    def _is_landing(folder: str, url: str) -> bool:
+        relative = url[len(folder) + 1 :]
+        return "/" not in relative and is_landing_file(relative)

@@ -9,7 +9,9 @@ fewer rows than lines or rows without a key, the file is read line by line inste
 path): every line is classified in SQL, good lines become rows exactly as the JSON reader would
 type them (`json_transform`, the same conversion), the others go to quarantine with their file,
 line number and reason. Any other error (out of memory, I/O) fails the step, naming the files.
-A file with the same bytes as one already held is a duplicate: its lines are quarantined as such.
+A file with the same text as one already held is a duplicate: its lines are quarantined as such.
+A file that is JSON but not one object per line (an array, pretty-printed objects) has every line
+quarantined with a reason that says what the file is.
 
 Lines of customers on the erasure list go nowhere and are counted as erased.
 """
@@ -26,7 +28,14 @@ import duckdb
 from stedi_dagster.engines.duckdb_engine import PARQUET, DuckDBEngine
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.bookmarks import FileRecord
-from stedi_dagster.landing.reading import BAD, GOOD, LOGGED_LINES, Ingested, NewFiles
+from stedi_dagster.landing.reading import (
+    BAD,
+    GOOD,
+    LOGGED_LINES,
+    Ingested,
+    NewFiles,
+    document_reason,
+)
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
 from stedi_dagster.sql import ident, json_path, literal, read_sql
@@ -88,9 +97,9 @@ class DuckDBReader:
             fast |= self._fast(batch, files)
         done = []
         for base, duplicate_of in files.identified():
-            local = files.local[base.file]
-            if duplicate_of:
-                done.append(self._careful(local, base, duplicate_of=duplicate_of))
+            local, document = files.local[base.file], files.documents.get(base.file)
+            if duplicate_of or document:
+                done.append(self._careful(local, base, duplicate_of, document))
                 continue
             lines, read = base.lines, fast.get(base.file)
             if read and read.rows != lines:
@@ -178,14 +187,23 @@ class DuckDBReader:
             staged[0].replace(part)
         return Ingested(record, {self.landing.name: part})
 
-    def _careful(self, local: str, base: FileRecord, duplicate_of: str | None = None) -> Ingested:
-        """Ingest one file line by line: each line classified, the bad ones quarantined."""
+    def _careful(
+        self,
+        local: str,
+        base: FileRecord,
+        duplicate_of: str | None = None,
+        document: str | None = None,
+    ) -> Ingested:
+        """Ingest one file line by line: each line classified, the bad ones quarantined (all of
+        them, for a duplicate or a JSON document)."""
         try:
-            return self._classified(local, base, duplicate_of)
+            return self._classified(local, base, duplicate_of, document)
         except duckdb.Error as e:
             raise _failed(self.landing, [base.file], e) from e
 
-    def _classified(self, local: str, base: FileRecord, duplicate_of: str | None) -> Ingested:
+    def _classified(
+        self, local: str, base: FileRecord, duplicate_of: str | None, document: str | None
+    ) -> Ingested:
         con, name = self.con, base.file
         lines_file = self.folder / f"lines-{base.part}.json"
         numbered_lines(local, lines_file)
@@ -202,6 +220,8 @@ class DuckDBReader:
                 "update classified set reason = ?, record_erased = false",
                 [f"duplicate of {duplicate_of}"],
             )
+        elif document:
+            con.execute("update classified set reason = ?", [document_reason(document)])
         lines_file.unlink()
         rows, quarantined, erased = con.execute(
             f"select count(*) filter (where {GOOD}), count(*) filter (where {BAD}), "
@@ -251,9 +271,12 @@ def _failed(table: Table, names: list[str], e: duckdb.Error) -> LakehouseError:
 
 
 def _batches(files: NewFiles) -> Iterator[list[str]]:
-    """File names in batches of up to BATCH_FILES files and about BATCH_BYTES bytes."""
+    """File names in batches of up to BATCH_FILES files and about BATCH_BYTES bytes (JSON
+    documents left out: they are not newline-delimited)."""
     batch, size = [], 0
     for name in files.names:
+        if name in files.documents:
+            continue
         batch.append(name)
         size += Path(files.local[name]).stat().st_size
         if len(batch) == BATCH_FILES or size >= BATCH_BYTES:

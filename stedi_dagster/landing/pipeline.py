@@ -12,10 +12,12 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import attach_parts, empty_columns
 from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
+from stedi_dagster.landing.scan import json_document
 from stedi_dagster.tables import Table, landing_table, quarantine_table
 
 # Every per-file table's folder holds this empty Parquet file with its schema.
@@ -85,8 +87,9 @@ class LandingDraft:
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         read = sorted(set(urls) - set(kept))
-        local = {name: self.landing_folder.storage.local_copy(urls[name]) for name in read}
-        with NewFiles(read, local, versions, originals) as files:
+        local = {name: self._plain_copy(i, urls[name]) for i, name in enumerate(read)}
+        documents = {name: kind for name in read if (kind := json_document(local[name]))}
+        with NewFiles(read, local, versions, originals, documents) as files:
             done = reader_for(engine, self.landing, self.folder).read(files)
         for ingested in done:
             self.records[ingested.record.file] = ingested.record
@@ -105,6 +108,14 @@ class LandingDraft:
             self._stage_schema_part(engine, table)
         self.bookmarks.attach(engine, self.dataset, self.records)
         new = [self.records[name] for name in read]
+        unrecognized = self.landing_folder.unrecognized(self.dataset)
+        if self.context is not None and unrecognized:
+            self.context.log.warning(
+                f"{self.dataset}: {len(unrecognized)} file(s) under "
+                f"{self.landing_folder.folder(self.dataset)} are no landing files and were not "
+                f"read: {', '.join(unrecognized[:10])}; landing files are *.json, *.jsonl or "
+                "*.ndjson, plain or .gz/.zst"
+            )
         if self.context is not None:
             self.context.log.info(
                 f"{self.dataset}: read {len(new)} new or changed landing files "
@@ -119,12 +130,20 @@ class LandingDraft:
             "json_lines": sum(r.lines for r in self.records.values()),
             "erased_lines": sum(r.erased for r in self.records.values()),
             "full_refresh": self.full_refresh,
+            "unrecognized_files": unrecognized[:10],
         }
         metadata[self.quarantine.name] |= {
             "duplicate_files": sorted(n for n, r in self.records.items() if r.duplicate_of),
             "empty_files": sorted(n for n, r in self.records.items() if r.lines == 0),
         }
         return metadata
+
+    def _plain_copy(self, number: int, url: str) -> str:
+        """A local plain-text copy of a landing file (downloaded from S3, decompressed)."""
+        local = self.landing_folder.storage.local_copy(url)
+        name = PurePosixPath(url)
+        plain = name.stem if compression(name.name) else name.name  # no suffix a reader decodes
+        return decompressed(local, self.folder / f"plain-{number}-{plain}")
 
     def _log(self, done: Ingested) -> None:
         """Warn of an empty file, or of quarantined lines naming their file and line numbers."""

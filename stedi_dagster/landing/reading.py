@@ -17,6 +17,15 @@ GOOD = "reason is null and not record_erased"
 BAD = "reason is not null and not record_erased"
 
 
+def document_reason(kind: str) -> str:
+    """The quarantine reason of every line of a file that is JSON but not one object per line
+    (see `scan.json_document`)."""
+    return (
+        f"the file is {kind}, not newline-delimited JSON: write one JSON object per line "
+        "(e.g. jq -c '.[]' for an array, jq -c . for pretty-printed objects)"
+    )
+
+
 @dataclass
 class Ingested:
     """One file as read: its bookmark record, its staged parts (table name -> file), and the
@@ -28,8 +37,9 @@ class Ingested:
 
 
 class NewFiles:
-    """The files a run reads, in order, at local paths, each scanned (hashed, lines and colons
-    counted) in a thread while the engine reads them. A context manager."""
+    """The files a run reads, in order, at local paths (plain text, decompressed), each scanned
+    (hashed, lines and colons counted) in a thread while the engine reads them, and those that
+    are JSON documents rather than newline-delimited JSON. A context manager."""
 
     def __init__(
         self,
@@ -37,8 +47,10 @@ class NewFiles:
         local: dict[str, str],
         versions: dict[str, str],
         originals: dict[str, str],
+        documents: dict[str, str] | None = None,
     ):
         self.names, self.local = names, local
+        self.documents = documents or {}  # name -> what the file is (see `json_document`)
         self._versions, self._originals = versions, originals
         self._pool = ThreadPoolExecutor(1)
         self._scans: dict[str, Future[Scan]] = {n: self._pool.submit(scan, local[n]) for n in names}

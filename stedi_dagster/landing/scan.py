@@ -54,3 +54,36 @@ def numbered_lines(path: str, out: Path) -> None:
             except UnicodeDecodeError:
                 text, utf8 = raw.decode(errors="replace"), False
             o.write(json.dumps({"line": number, "raw": text, "utf8": utf8}) + "\n")
+
+
+def json_document(path: str) -> str | None:
+    """What a file is when it holds JSON but not one object per line: "a JSON array" or
+    "pretty-printed JSON (objects over several lines)"; None for newline-delimited JSON (good or
+    bad lines alike) and for anything else. Cheap for newline-delimited files: only their first
+    non-blank line is parsed; the whole file only when that line is no JSON object."""
+    with open(path, "rb") as f:
+        first = next((line for line in f if line.strip()), b"")
+    try:
+        if isinstance(json.loads(first), dict):
+            return None
+    except ValueError:
+        pass
+    if not first.lstrip().startswith((b"[", b"{")):
+        return None
+    text = Path(path).read_bytes().decode(errors="replace")
+    decoder, position, values = json.JSONDecoder(), 0, []
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position == len(text):
+            break
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except ValueError:
+            return None
+        values.append(value)
+    if len(values) == 1 and isinstance(values[0], list):
+        return "a JSON array"
+    if values and all(isinstance(v, dict) for v in values):
+        return "pretty-printed JSON (objects over several lines)"
+    return None

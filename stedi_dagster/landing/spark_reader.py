@@ -13,14 +13,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from stedi_dagster.engines.spark_engine import SparkEngine, spark_errors, spark_type
-from stedi_dagster.landing.reading import BAD, GOOD, LOGGED_LINES, Ingested, NewFiles
+from stedi_dagster.landing.reading import (
+    BAD,
+    GOOD,
+    LOGGED_LINES,
+    Ingested,
+    NewFiles,
+    document_reason,
+)
 from stedi_dagster.landing.scan import non_blank_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import Table, quarantine_table
 
 
-def classify_sql(engine: SparkEngine, table: Table) -> str:
+def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> str:
     """Spark SQL over view landing_files: every line classified (see the SQL file)."""
 
     def present(c: str) -> str:
@@ -44,6 +51,8 @@ def classify_sql(engine: SparkEngine, table: Table) -> str:
         erased_key=engine.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
         erased_words=engine.erased_words_sql("raw"),
         known=", ".join(f"'{c}'" for c in table.columns),
+        # files whose every line is quarantined keep the text of every line
+        whole_file=f"file_no in ({', '.join(map(str, whole_files))})" if whole_files else "false",
     )
 
 
@@ -73,7 +82,8 @@ class SparkReader:
             return []
         con = self.engine
         numbers = {name: i for i, name in enumerate(files.names, 1)}
-        self._classify(files, numbers)  # the scans of `files` run meanwhile
+        documents = {numbers[n]: kind for n, kind in files.documents.items()}
+        self._classify(files, numbers, list(documents))  # the scans of `files` run meanwhile
         bases, duplicates = {}, {}
         for base, duplicate_of in files.identified():
             bases[base.file] = base
@@ -81,14 +91,20 @@ class SparkReader:
                 duplicates[base.file] = duplicate_of
         spark = con.spark
         spark.createDataFrame(
-            [(numbers[n], n, duplicates.get(n)) for n in files.names],
-            "file_no int, file string, duplicate_of string",
+            [
+                (numbers[n], n, duplicates.get(n), document_reason(documents[numbers[n]]))
+                if numbers[n] in documents
+                else (numbers[n], n, duplicates.get(n), None)
+                for n in files.names
+            ],
+            "file_no int, file string, duplicate_of string, document string",
         ).createOrReplaceTempView("landing_names")
-        # a duplicate file's lines are all quarantined as such, without their text
+        # a duplicate file's lines are all quarantined as such, without their text; a JSON
+        # document's lines all with the reason that says what the file is
         columns = ", ".join(f"c.{ident(c, '`')}" for c in self.landing.columns)
         outcome = con.spark_sql(
             f"select c.file_no, c.line, {columns}, c.unknown, "
-            "coalesce('duplicate of ' || n.duplicate_of, c.reason) as reason, "
+            "coalesce('duplicate of ' || n.duplicate_of, n.document, c.reason) as reason, "
             "case when n.duplicate_of is null then c.record end as record, "
             "c.record_erased and n.duplicate_of is null as record_erased, n.file "
             "from classified c join landing_names n using (file_no)"
@@ -148,7 +164,7 @@ class SparkReader:
             done.append(Ingested(record, parts, examples.get(no, [])))
         return done
 
-    def _classify(self, files: NewFiles, numbers: dict[str, int]) -> None:
+    def _classify(self, files: NewFiles, numbers: dict[str, int], whole_files: list[int]) -> None:
         """Stage every line of the new files, classified, as Parquet; view `classified`."""
         con, spark, local = self.engine, self.engine.spark, files.local
         paths = [local[name] for name in files.names]
@@ -164,7 +180,7 @@ class SparkReader:
             "on regexp_extract(b.path, '[^/]*$', 0) = n.base"
         ).createOrReplaceTempView("landing_files")
         out = self.folder / "classified"
-        con.spark_sql(classify_sql(con, self.landing)).write.parquet(str(out))
+        con.spark_sql(classify_sql(con, self.landing, whole_files)).write.parquet(str(out))
         spark.read.parquet(str(out)).createOrReplaceTempView("classified")
 
     def _write_parts(self, frame, columns: list[str], label: str) -> Path:

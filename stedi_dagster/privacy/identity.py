@@ -1,4 +1,6 @@
-"""Who a landing record belongs to, and how the erasure list names a person."""
+"""Who a landing record belongs to, and how a person is identified: by the person key of their email
+(and of their Step Trainer's serial), its trimmed lower-case text, everywhere (consent, readings,
+pseudonyms, erasure). SQL has the same rule as `person_key()` (`engines/sql/person_key.sql`)."""
 
 import hashlib
 
@@ -12,9 +14,14 @@ PERSON_KEYS = {
 }
 
 
+def person_key(value: str) -> str:
+    """An email or serial as it identifies a person: trimmed, lower-case."""
+    return value.strip().lower()
+
+
 def erasure_hash(value: str) -> str:
-    """How the erasure list holds an email or serial: SHA-256 of its trimmed lower-case text."""
-    return hashlib.sha256(value.strip().lower().encode()).hexdigest()
+    """How the erasure list holds an email or serial: the SHA-256 of its person key."""
+    return hashlib.sha256(person_key(value).encode()).hexdigest()
 
 
 def erased_row(dataset: str) -> str:

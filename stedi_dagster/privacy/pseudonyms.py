@@ -6,10 +6,12 @@ import hashlib
 import hmac
 
 from stedi_dagster.lakehouse.privacy_records import DEVELOPMENT_PSEUDONYM_KEY
+from stedi_dagster.privacy.identity import person_key
 
 __all__ = ["DEVELOPMENT_PSEUDONYM_KEY", "pseudonym"]
 
 
 def pseudonym(email: str, key: bytes = DEVELOPMENT_PSEUDONYM_KEY) -> str:
-    """A subject id as the engines compute it: HMAC-SHA256, first 32 hex characters."""
-    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+    """A subject id as the engines compute it: HMAC-SHA256 of the email's person key, first 32
+    hex characters."""
+    return hmac.new(key, person_key(email).encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,5 +1,6 @@
 """Checks guarding the landing zone: every line of every landing file accounted for, no unknown
-field, and the quarantine small enough to trust the rest."""
+field, no file under the landing folder left unread without a word, and the quarantine small
+enough to trust the rest."""
 
 import json
 from pathlib import PurePosixPath
@@ -75,6 +76,29 @@ def no_unknown_fields(dataset: str) -> Check:
     )
 
 
+def no_unrecognized_files(dataset: str) -> Check:
+    table = landing_table(dataset)
+
+    def probe(_: Engine, lakehouse: Lakehouse) -> Outcome:
+        others = lakehouse.landing.unrecognized(dataset)
+        return not others, {
+            "unrecognized_files": len(others),
+            "files": others[:EVIDENCE_ROWS],
+            "landing_files_are": "*.json, *.jsonl, *.ndjson, plain or .gz/.zst, in the folder",
+        }
+
+    return Check(
+        table,
+        "no_unrecognized_files",
+        "Every file under the dataset's landing folder is a landing file (*.json, *.jsonl, "
+        "*.ndjson, plain or gzip/zstd) or ignored (a name starting with . or _); any other is "
+        "never read, so it is named here (a warning: the landing files flow on).",
+        probe,
+        blocking=False,
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
 def quarantined_rows(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
@@ -139,6 +163,7 @@ def landing_checks(dataset: str) -> list[Check]:
         *table_checks(table),
         all_lines_accounted(dataset),
         no_unknown_fields(dataset),
+        no_unrecognized_files(dataset),
         schema_check(quarantine_table(dataset)),
         quarantined_rows(dataset),
         quarantine_fraction(dataset),

@@ -1,5 +1,6 @@
-"""One sensor per landing dataset: when its JSON files change (a file added, replaced or removed,
-on local disk or S3), request a materialization of the dataset's landing table. Trusted and
+"""One sensor per landing dataset: when the files under its landing folder change (a file added,
+replaced or removed, on local disk or S3, a landing file or not: an unrecognized one is reported by
+the run), request a materialization of the dataset's landing table. Trusted and
 curated tables follow through their automation conditions (see `stedi_dagster.assets`)."""
 
 import hashlib
@@ -28,19 +29,22 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{dataset}_landing_files",
         description=f"Materializes {table.name} (reading only new and changed files) when "
-        f"{dataset}/landing/*.json changes.",
+        f"any file under {dataset}/landing/ changes.",
         asset_selection=assets,
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.SensorEvaluationContext, lakehouse: Lakehouse):
         try:
-            versions = lakehouse.landing.versions(dataset)
+            versions = lakehouse.landing.listing(dataset)
         except LakehouseError as e:
             return dg.SkipReason(str(e))
+        if not versions:
+            folder = lakehouse.landing.folder(dataset)
+            return dg.SkipReason(f"no landing files for {dataset}: {folder} holds no file")
         current = fingerprint(versions)
         if context.cursor == current:
-            return dg.SkipReason(f"no change in {len(versions)} {dataset} landing files")
+            return dg.SkipReason(f"no change in {len(versions)} files under {dataset}/landing")
         context.update_cursor(current)
         held = lakehouse.bookmarks.read(dataset) or {}
         new = [

@@ -1,7 +1,7 @@
 -- customer_curated_all_consented: emails in customer_curated without research consent in landing
 select 'email', t.email, count(*)
 from customer_curated t
-left join research_consent r on t.email = r.email
+left join research_consent r on person_key(t.email) = r.email
 where not coalesce(r.consented, false)
 group by t.email
 order by t.email

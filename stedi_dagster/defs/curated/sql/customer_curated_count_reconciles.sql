@@ -5,6 +5,6 @@ where r.consented
   and exists (
       select 1
       from accelerometer_landing a
-      where a.user = r.email
+      where person_key(a.user) = r.email
         and (getvariable('consent_mode') = 'any_time' or a.timestamp >= r.consented_at)
   )

@@ -4,12 +4,14 @@ from (
     select s.sensorReadingTime as t, o.email, count(*) as readings
     from step_trainer_trusted s
     join (
-        select serialNumber, min(email) as email from customer_curated group by serialNumber
-    ) o on s.serialNumber = o.serialNumber
+        select person_key(serialNumber) as serialNumber, min(person_key(email)) as email
+        from customer_curated
+        group by 1
+    ) o on person_key(s.serialNumber) = o.serialNumber
     group by all
 ) s
 join (
-    select timestamp as t, user as email, count(*) as readings
+    select timestamp as t, person_key(user) as email, count(*) as readings
     from accelerometer_trusted
     group by all
 ) a

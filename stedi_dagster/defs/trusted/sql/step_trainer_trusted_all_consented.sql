@@ -1,7 +1,7 @@
 -- step_trainer_trusted_all_consented: serials in step_trainer_trusted that some customer without consent claims, or nobody claims (or, from_consent_date, readings before a claimant's consent)
 select 'serialNumber', t.serialNumber, count(*)
 from step_trainer_trusted t
-left join serial_consent s on t.serialNumber = s.serialNumber
+left join serial_consent s on person_key(t.serialNumber) = s.serialNumber
 where not coalesce(s.consented, false)
    or (getvariable('consent_mode') = 'from_consent_date' and t.sensorReadingTime < s.consented_at)
 group by t.serialNumber

@@ -1,0 +1,307 @@
+"""Landing files as real exports arrive (gzip and zstd, .jsonl and .ndjson, a JSON array, pretty-
+printed objects, files that are no landing files) and one identity per customer (an email or
+serial compared trimmed and lower-case in consent, readings, pseudonyms and erasure), through
+`materialize` on both engines, which must publish the same rows.
+
+The people: Pat consented, then a newer record under " pat.doe@x.test " (spaces, lower case)
+withdraws: Pat must be nowhere in trusted or curated, whatever the spelling of their readings.
+Sam consents as "Sam.Roe@x.test"; Sam's readings and step trainer use other spellings.
+"""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.privacy_records import ERASURE_LIST
+from stedi_dagster.privacy.identity import erasure_hash
+from stedi_dagster.privacy.pseudonyms import pseudonym
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import (
+    check_outcomes,
+    failed_checks,
+    materialization,
+    materialize,
+    row_counts,
+    write_jsonl,
+)
+from stedi_dagster_tests.handmade import customer
+
+ENGINES = ("duckdb", "spark")
+ARRAY = "the file is a JSON array, not newline-delimited JSON"
+PRETTY = "the file is pretty-printed JSON (objects over several lines), not newline-delimited JSON"
+
+
+def reading(user: str, t: int) -> dict:
+    return {"user": user, "timestamp": t, "x": 1.0, "y": 2.0, "z": 3.0}
+
+
+def lines(records: list) -> bytes:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records).encode()
+
+
+SAM_GZ = [  # sam.json.gz: line 3 is malformed
+    reading("SAM.ROE@X.TEST", 100),
+    reading("SAM.ROE@X.TEST", 101),
+    '{"user": ',
+    reading("sam.roe@x.test", 102),
+]
+PAT_ZST = [  # pat.json.zst: a blank line 2, line 3 not a BIGINT
+    reading("PAT.DOE@x.test", 100),
+    "",
+    '{"user": "pat.doe@x.test", "timestamp": "soon", "x": 1, "y": 2, "z": 3}',
+    reading("Pat.Doe@X.test", 101),
+]
+ARRAY_TEXT = (
+    "[\n" + ",\n".join(json.dumps(reading("sam.roe@x.test", t)) for t in (105, 106)) + "\n]\n"
+)
+PRETTY_TEXT = json.dumps(reading("sam.roe@x.test", 107), indent=2) + "\n"
+
+
+def write_exports(root: Path) -> Path:
+    write_jsonl(
+        root / "customer" / "landing" / "customers.jsonl",
+        [
+            customer("x", "S-PAT", updated=1, research=1, email="Pat.Doe@X.test"),
+            customer("x", "S-PAT", updated=2, research=0, email=" pat.doe@x.test "),
+            customer("x", "S-SAM", updated=1, research=1, email="Sam.Roe@x.test"),
+        ],
+    )
+    folder = root / "accelerometer" / "landing"
+    folder.mkdir(parents=True)
+    (folder / "sam.json.gz").write_bytes(gzip.compress(lines(SAM_GZ)))
+    (folder / "pat.json.zst").write_bytes(zstandard.ZstdCompressor().compress(lines(PAT_ZST)))
+    (folder / "more.jsonl").write_bytes(lines([reading("Sam.Roe@x.test", 103)]))
+    (folder / "more.ndjson").write_bytes(lines([reading(" sam.roe@x.test", 104)]))
+    (folder / "zz-copy.json").write_bytes(lines(SAM_GZ))  # sam.json.gz's text, uncompressed
+    (folder / "array.json").write_text(ARRAY_TEXT)
+    (folder / "pretty.json").write_text(PRETTY_TEXT)
+    (folder / "notes.csv").write_text("user,timestamp\n")
+    (folder / "archive").mkdir()
+    (folder / "archive" / "old.json").write_bytes(lines([reading("sam.roe@x.test", 1)]))
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "_SUCCESS").write_bytes(b"")
+    steps = [
+        {"sensorReadingTime": t, "serialNumber": serial, "distanceFromObject": 10}
+        for serial, t in (("s-sam ", 100), ("S-SAM", 101), ("S-Sam", 102), ("S-PAT", 100))
+    ]
+    write_jsonl(root / "step_trainer" / "landing" / "steps.ndjson", steps)
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(definitions, tmp_path_factory):
+    """engine -> (lakehouse, result) over the same export-like landing files."""
+    root = tmp_path_factory.mktemp("exports")
+    landing = write_exports(root / "landing")
+    out = {}
+    for engine in ENGINES:
+        lakehouse = Lakehouse(
+            landing_root=str(landing),
+            lakehouse_root=str(root / engine),
+            quarantine_max_fraction=1.0,
+            engine=engine,
+        )
+        out[engine] = lakehouse, materialize(definitions, lakehouse)
+    return out
+
+
+def rows(lakehouse: Lakehouse, sql: str) -> list[tuple]:
+    names = [name for name in TABLES if lakehouse.store.is_materialized(TABLES[name])]
+    with lakehouse.connect(*names, engine="duckdb") as engine:
+        return engine.rows(sql)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
+    lakehouse, result = runs[engine]
+    assert result.success
+    # 3 of sam.json.gz, 2 of pat.json.zst, 1 each of more.jsonl and more.ndjson
+    assert row_counts(result)["accelerometer_landing"] == 7
+    bookmark = lakehouse.bookmarks.committed("accelerometer")
+    accounted = {
+        name: (r.lines, r.rows, r.quarantined, r.duplicate_of) for name, r in bookmark.items()
+    }
+    assert accounted == {
+        "sam.json.gz": (4, 3, 1, None),
+        "pat.json.zst": (3, 2, 1, None),  # non-blank lines of the decompressed text
+        "more.jsonl": (1, 1, 0, None),
+        "more.ndjson": (1, 1, 0, None),
+        "zz-copy.json": (4, 0, 4, "sam.json.gz"),  # the same text, compressed or not
+        "array.json": (4, 0, 4, None),
+        "pretty.json": (len(PRETTY_TEXT.splitlines()), 0, len(PRETTY_TEXT.splitlines()), None),
+    }
+    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"] is True
+    quarantined = rows(
+        lakehouse,
+        "select file, line, reason from accelerometer_quarantine "
+        "where file in ('sam.json.gz', 'pat.json.zst') order by file",
+    )
+    assert quarantined == [
+        ("pat.json.zst", 3, "timestamp: not a BIGINT"),
+        ("sam.json.gz", 3, "malformed JSON"),
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_json_documents_are_quarantined_saying_what_the_file_is(runs, engine):
+    lakehouse, result = runs[engine]
+    found = rows(
+        lakehouse,
+        "select file, count(*), min(line), max(line), min(reason), max(reason), "
+        "count(record) from accelerometer_quarantine "
+        "where file in ('array.json', 'pretty.json') group by file order by file",
+    )
+    pretty_lines = len(PRETTY_TEXT.splitlines())
+    assert [(f, n, lo, hi, texts) for f, n, lo, hi, _, _, texts in found] == [
+        ("array.json", 4, 1, 4, 4),  # every line, with its text
+        ("pretty.json", pretty_lines, 1, pretty_lines, pretty_lines),
+    ]
+    reasons = {f: (low, high) for f, _, _, _, low, high, _ in found}
+    assert reasons["array.json"][0] == reasons["array.json"][1]
+    assert reasons["array.json"][0].startswith(ARRAY)
+    assert reasons["pretty.json"][0] == reasons["pretty.json"][1]
+    assert reasons["pretty.json"][0].startswith(PRETTY)
+    # nothing of theirs became a row (their timestamps were 105 to 107)
+    assert rows(lakehouse, "select count(*) from accelerometer_landing where timestamp >= 105") == [
+        (0,)
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_files_that_are_no_landing_files_are_named_while_the_run_succeeds(runs, engine):
+    _, result = runs[engine]
+    assert result.success
+    outcomes = check_outcomes(result)
+    assert outcomes["accelerometer_landing_no_unrecognized_files"] is False
+    assert outcomes["customer_landing_no_unrecognized_files"] is True
+    assert failed_checks(result)["accelerometer_landing_no_unrecognized_files"] == "WARN"
+    (evaluation,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "accelerometer_landing_no_unrecognized_files"
+    ]
+    # named, .DS_Store and _SUCCESS ignored
+    assert evaluation.metadata["files"].value == ["archive/old.json", "notes.csv"]
+    metadata = materialization(result, "accelerometer_landing")
+    assert metadata["unrecognized_files"] == ["archive/old.json", "notes.csv"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_withdrawal_under_another_spelling_removes_the_customer_everywhere(runs, engine):
+    lakehouse, result = runs[engine]
+    pat = "pat.doe@x.test"
+    assert rows(lakehouse, "select lower(trim(email)) from customer_trusted") == [
+        ("sam.roe@x.test",)
+    ]
+    assert rows(lakehouse, "select lower(trim(email)) from customer_curated") == [
+        ("sam.roe@x.test",)
+    ]
+    assert rows(
+        lakehouse, f"select count(*) from accelerometer_trusted where lower(trim(user)) = '{pat}'"
+    ) == [(0,)]
+    assert rows(
+        lakehouse,
+        "select count(*) from step_trainer_trusted where lower(trim(serialNumber)) = 's-pat'",
+    ) == [(0,)]
+    ids = {pseudonym(pat)}
+    found = rows(
+        lakehouse, "select subject_id, step_trainer_subject_id from machine_learning_curated"
+    )
+    assert ids.isdisjoint({i for pair in found for i in pair})
+    assert all(ok for name, ok in check_outcomes(result).items() if "consented" in name)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_readings_and_serials_in_other_spellings_join_their_customer(runs, engine):
+    lakehouse, _ = runs[engine]
+    # Sam's readings in four spellings: 100, 101, 102 (sam.json.gz), 103, 104
+    assert rows(lakehouse, "select timestamp from accelerometer_trusted order by 1") == [
+        (t,) for t in (100, 101, 102, 103, 104)
+    ]
+    # Sam's serial as "s-sam ", "S-SAM" and "S-Sam"
+    assert rows(lakehouse, "select sensorReadingTime from step_trainer_trusted order by 1") == [
+        (100,),
+        (101,),
+        (102,),
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_spellings_of_one_email_give_one_pseudonym(runs, engine):
+    lakehouse, result = runs[engine]
+    pairs = rows(
+        lakehouse,
+        "select distinct subject_id, step_trainer_subject_id from machine_learning_curated",
+    )
+    assert pairs == [(pseudonym("sam.roe@x.test"), pseudonym("sam.roe@x.test"))]
+    assert pseudonym("SAM.ROE@X.TEST ") == pseudonym("Sam.Roe@x.test")
+    assert row_counts(result)["machine_learning_curated"] == 3
+    assert check_outcomes(result)["machine_learning_curated_cross_customer_pairs"] is True
+
+
+def test_both_engines_publish_the_same_rows(runs):
+    tables = {
+        engine: {
+            name: sorted(rows(lakehouse, f"select * from {name}"), key=repr) for name in TABLES
+        }
+        for engine, (lakehouse, _) in runs.items()
+    }
+    assert tables["spark"] == tables["duckdb"]
+    assert check_outcomes(runs["spark"][1]) == check_outcomes(runs["duckdb"][1])
+
+
+def test_erasure_under_another_spelling_keeps_every_spelling_out(definitions, tmp_path):
+    """The erasure list holds a person key's hash: a later run keeps every spelling's records
+    and readings out of landing, on both engines alike."""
+    landing = write_exports(tmp_path / "landing")
+    counts = {}
+    for engine in ENGINES:
+        lakehouse = Lakehouse(
+            landing_root=str(landing),
+            lakehouse_root=str(tmp_path / engine),
+            quarantine_max_fraction=1.0,
+            engine=engine,
+        )
+        lakehouse.privacy.append_log(
+            ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash("  SAM.roe@X.test")}]
+        )
+        result = materialize(definitions, lakehouse)
+        assert result.success
+        counts[engine] = rows(
+            lakehouse,
+            "select (select count(*) from customer_landing), "
+            "(select count(*) from accelerometer_landing), "
+            "(select coalesce(sum(erased), 0) from accelerometer_files)",
+        )
+    # Sam's customer record and Sam's five readings are erased, and so are the three lines of
+    # the JSON documents that name Sam (by the words in them); Pat's record and readings stay
+    assert counts["duckdb"] == counts["spark"] == [(2, 2, 8)]
+
+
+def test_json_documents_are_recognized_without_parsing_newline_delimited_files(tmp_path):
+    from stedi_dagster.landing.scan import json_document
+
+    cases = {
+        "ndjson.json": '{"a": 1}\n{"a": \n',
+        "array.json": ARRAY_TEXT,
+        "one-line-array.json": '[{"a": 1}, {"a": 2}]\n',
+        "pretty.json": PRETTY_TEXT + PRETTY_TEXT,
+        "csv.json": "a,b\n1,2\n",
+        "broken-array.json": '[{"a": 1},\n',
+    }
+    kinds = {}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        kinds[name] = json_document(str(tmp_path / name))
+    assert kinds == {
+        "ndjson.json": None,
+        "array.json": "a JSON array",
+        "one-line-array.json": "a JSON array",
+        "pretty.json": "pretty-printed JSON (objects over several lines)",
+        "csv.json": None,
+        "broken-array.json": None,
+    }
