@@ -26,7 +26,7 @@ run: setup $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/stedi run
 
 test: setup
-	scripts/ensure-chromium
+	scripts/ensure-chromium $(BIN)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -34,9 +34,14 @@ test: setup
 dev: setup $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
 
-# Not a test: times this project against plain DuckDB, Polars and PySpark (see README).
+# Not a test: times this project against dbt-duckdb, plain DuckDB, Polars and PySpark
+# (docs/performance.md).
 BENCH_ARGS ?= --scales 1,10,100 --repeat 3
-bench: setup
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,spark,bench]'
+	touch $@
+
+bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.peers $(BENCH_ARGS)
 
 clean:

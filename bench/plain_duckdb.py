@@ -12,9 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-import duckdb
-
-from stedi_dagster.engines import SqlContext, duckdb_engine
+from stedi_dagster.engines import SqlContext
+from stedi_dagster.engines.duckdb_engine import duckdb_engine
 from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
@@ -30,13 +29,9 @@ TRANSFORMS = {
 
 
 def main(landing: str, out: str) -> None:
-    con = duckdb.connect()
-    con.execute("set variable consent_mode = 'any_time'")
-    con.execute("set variable ml_pairing = 'timestamp'")
-    inner, outer = SqlContext({}, DEVELOPMENT_PSEUDONYM_KEY).hmac_pads
-    con.execute("set variable hmac_inner = ?", [inner])
-    con.execute("set variable hmac_outer = ?", [outer])
-    con.execute(read_sql(duckdb_engine.__file__, "pseudonym"))
+    # the project's settings, person_key() and pseudonym() macros, on a plain connection
+    settings = {"consent_mode": "any_time", "ml_pairing": "timestamp"}
+    con = duckdb_engine(SqlContext(settings, DEVELOPMENT_PSEUDONYM_KEY)).con
     for dataset in LANDING_DATASETS:
         table = TABLES[f"{dataset}_landing"]
         con.execute(

@@ -40,8 +40,11 @@ TABLE_NAMES = (
     "step_trainer_trusted",
     "customer_curated",
     "machine_learning_curated",
+    "step_features_curated",  # one row per training pair
 )
 MODES = ("any_time", "from_consent_date")
+# The tables with one row per training pair
+PAIR_TABLES = ("machine_learning_curated", "step_features_curated")
 
 
 @dataclass
@@ -66,12 +69,12 @@ class Counts:
             "tables": defaults,
             "variants": {
                 "consent_mode=from_consent_date": changed,
-                "ml_pairing=same_customer": {
-                    "machine_learning_curated": self.same_customer_pairs["any_time"]
-                },
+                "ml_pairing=same_customer": dict.fromkeys(
+                    PAIR_TABLES, self.same_customer_pairs["any_time"]
+                ),
                 "consent_mode=from_consent_date ml_pairing=same_customer": {
                     **changed,
-                    "machine_learning_curated": self.same_customer_pairs["from_consent_date"],
+                    **dict.fromkeys(PAIR_TABLES, self.same_customer_pairs["from_consent_date"]),
                 },
             },
         }
@@ -246,4 +249,5 @@ def _write_readings(rng: random.Random, customers: list[Customer], writers, coun
         counts.add("step_trainer_landing", len(c.times))
     for mode in MODES:
         pairs = sum(n_steps * n_accel for n_steps, n_accel in trusted[mode].values())
-        counts.add("machine_learning_curated", pairs, (mode,))
+        for table in PAIR_TABLES:
+            counts.add(table, pairs, (mode,))

@@ -60,6 +60,21 @@ MACHINE_LEARNING_COLUMNS = {
     "subject_id": "VARCHAR",
 }
 
+# Inputs of a step-detection model, one row per training pair, with no identifier (see
+# defs/curated/step_features.py): in each subject's time order, the magnitude of the
+# acceleration and its statistics over the preceding readings, the distance and its change.
+STEP_FEATURES_COLUMNS = {
+    "subject_id": "VARCHAR",
+    "timestamp": "BIGINT",
+    "sensorReadingTime": "BIGINT",
+    "magnitude": "DOUBLE",
+    "magnitude_mean_10": "DOUBLE",
+    "magnitude_std_10": "DOUBLE",
+    "distanceFromObject": "INTEGER",
+    "distance_change": "INTEGER",
+    "ms_since_previous": "BIGINT",
+}
+
 # Landing lines that could not become a row: which file and line, why, and the line's text.
 QUARANTINE_COLUMNS = {
     "file": "VARCHAR",
@@ -122,6 +137,11 @@ _DESCRIPTIONS = {
     "line": "Line number in that file, from 1.",
     "reason": "Why the line did not become a row.",
     "record": "The line's text (null for a duplicate file, whose lines are in the original).",
+    "magnitude": "Acceleration magnitude sqrt(x² + y² + z²) of the reading.",
+    "magnitude_mean_10": "Mean magnitude over this and up to 9 preceding readings of the subject.",
+    "magnitude_std_10": "Standard deviation of the same (null for a subject's first reading).",
+    "distance_change": "distanceFromObject less the subject's previous row's (null for the first).",
+    "ms_since_previous": "Milliseconds since the subject's previous row (null for the first).",
 }
 
 
@@ -165,6 +185,9 @@ TABLES: dict[str, Table] = {
             "curated",
             MACHINE_LEARNING_COLUMNS,
             ("sensorReadingTime", "step_trainer_subject_id", "timestamp", "subject_id"),
+        ),
+        _table(
+            "step_features_curated", "curated", STEP_FEATURES_COLUMNS, ("subject_id", "timestamp")
         ),
     )
 }

@@ -103,6 +103,7 @@ EXPECTED_ROWS = {
     "customer_curated": 3,
     # S-A@100 x a,a; S-A@200 x a,f; S-F@200 x a,f; S-F@500 x f
     "machine_learning_curated": 7,
+    "step_features_curated": 7,  # one row per training pair
 }
 
 

@@ -253,6 +253,7 @@ def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
         "customer_curated",
         "step_trainer_trusted",
         "machine_learning_curated",
+        "step_features_curated",
     }
     assert held.isdisjoint(row_counts(result))
     assert {name: table_files(lakehouse, TABLES[name]) for name in held} == {

@@ -93,6 +93,22 @@ def test_non_consenting_subject_in_machine_learning_fails_consent(definitions, l
     assert value(consent, "non_consenting_rows") == 1
 
 
+def test_leaky_feature_of_a_non_consenting_subject_fails_consent(definitions, lakehouse):
+    b = pseudonym("b@x.test")
+    tamper(
+        lakehouse,
+        "step_features_curated",
+        f"select * from t union all select '{b}', 100, 100, 1.0, 1.0, null, 10, null, null",
+    )
+    consent = run_check(definitions, lakehouse, "step_features_curated_all_consented")
+    assert not consent.passed
+    assert value(consent, "examples") == [b]
+    assert value(consent, "non_consenting_rows") == 1
+    reconcile = run_check(definitions, lakehouse, "step_features_curated_count_reconciles")
+    assert not reconcile.passed
+    assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (8, 7)
+
+
 def test_email_in_machine_learning_fails_no_identifiers(definitions, lakehouse):
     tamper(
         lakehouse, "machine_learning_curated", "select * replace ('f@x.test' as subject_id) from t"

@@ -86,7 +86,7 @@ def test_two_dg_launch_runs_at_once_on_the_course_data(course_data, tmp_path):
     outputs = [p.communicate(timeout=300)[0] for p in runs]
     for p, output in zip(runs, outputs, strict=True):
         assert p.returncode == 0, output[-3000:]
-        assert output.count("ASSET_CHECK_EVALUATION") == 56
+        assert output.count("ASSET_CHECK_EVALUATION") == 62
         assert "RUN_SUCCESS" in output
         assert "Could not set lock" not in output
     con = duckdb.connect()

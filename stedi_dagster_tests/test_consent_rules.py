@@ -40,7 +40,7 @@ def test_counts_and_every_check_pass(handmade_run):
     _, result = handmade_run
     assert result.success
     assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 56
+    assert len(check_outcomes(result)) == 62
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 

@@ -26,6 +26,7 @@ COURSE_COUNTS = {
     "step_trainer_trusted": 14460,
     "customer_curated": 482,
     "machine_learning_curated": 43681,
+    "step_features_curated": 43681,
 }
 
 
@@ -47,7 +48,7 @@ def test_course_counts(course_run):
 
 def test_every_check_passes_on_course_data_but_the_cross_customer_warning(course_run):
     _, result = course_run
-    assert len(check_outcomes(result)) == 56
+    assert len(check_outcomes(result)) == 62
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
     (crossed,) = [
         e
@@ -81,6 +82,8 @@ def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
     assert sorted(p.name for p in Path(root).iterdir()) == [
         "_bookmarks",
         "_staging",
+        "catalog.duckdb",  # a view per table, kept current by the steps, and its writers' lock
+        "catalog.lock",
         "curated",
         "landing",
         "trusted",

@@ -1,5 +1,7 @@
 """The code location loads exactly the expected tables, groups, checks, jobs and executors."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -18,6 +20,7 @@ EXPECTED_ASSETS = {
     "step_trainer_trusted": "trusted",
     "customer_curated": "curated",
     "machine_learning_curated": "curated",
+    "step_features_curated": "curated",
 }
 TABLES_WITH_ROWS = [t for t in EXPECTED_ASSETS if not t.endswith("_quarantine")]
 EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
@@ -31,6 +34,7 @@ EXPECTED_CHECKS = (
     | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
     | {"customer_trusted_unique_email", "customer_curated_unique_email"}
     | {"machine_learning_curated_no_identifiers", "machine_learning_curated_cross_customer_pairs"}
+    | {"step_features_curated_no_identifiers"}
 )
 EXPECTED_DEPS = {
     "customer_landing": set(),
@@ -53,6 +57,11 @@ EXPECTED_DEPS = {
         "accelerometer_trusted",
         "customer_curated",
     },
+    "step_features_curated": {"machine_learning_curated"},
+}
+# What computes each table: an engine, or Polars for the features
+KINDS = {name: {"duckdb", "parquet"} for name in EXPECTED_ASSETS} | {
+    "step_features_curated": {"polars", "parquet"}
 }
 
 
@@ -75,7 +84,7 @@ def test_lineage_follows_the_zones(definitions):
 def test_every_asset_is_described_owned_and_kinded(definitions):
     for spec in definitions.resolve_all_asset_specs():
         assert spec.description and ("row" in spec.description), spec.key
-        assert spec.kinds == {"duckdb", "parquet"}, spec.key
+        assert spec.kinds == KINDS[spec.key.to_user_string()], spec.key
         assert spec.owners == ["team:stedi-data"], spec.key
         assert spec.tags["zone"] == spec.group_name
 
@@ -84,7 +93,7 @@ def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
     names = {key.name for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
-    assert len(names) == 56
+    assert len(names) == 62
 
 
 def test_consent_checks_block_and_expected_counts_do_not(definitions):
@@ -153,3 +162,21 @@ def test_the_code_location_validates_as_dagster_loads_it(definitions):
         "lakehouse_full_refresh",
         "erase_customer",
     }
+
+
+def test_every_table_links_to_the_code_that_computes_it(definitions):
+    """ "View source" on each asset page: its SQL file(s) (every table but the Polars features)
+    and its Python, files that exist, the SQL named after the table where it computes it."""
+    for spec in definitions.resolve_all_asset_specs():
+        name = spec.key.to_user_string()
+        references = spec.metadata["dagster/code_references"].code_references
+        files = [Path(r.file_path) for r in references]
+        assert files and all(f.is_file() for f in files), (name, files)
+        suffixes = {f.suffix for f in files}
+        assert ".py" in suffixes, name
+        if name == "step_features_curated":
+            assert "step_features.py" in {f.name for f in files}
+        elif TABLES[name].zone == "landing":
+            assert "classify_lines.sql" in {f.name for f in files}
+        else:
+            assert f"{name}.sql" in {f.name for f in files}, name

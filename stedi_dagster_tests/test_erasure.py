@@ -35,6 +35,7 @@ def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, i
         "accelerometer": "user = $email",
         "step_trainer": "list_contains($serials, serialNumber)",
         "machine_learning": "subject_id = $id or step_trainer_subject_id = $id",
+        "step_features": "subject_id = $id",
     }
     found = {}
     for name, table in TABLES.items():

@@ -92,7 +92,7 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
             for e in instance.all_logs(launched.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
-    assert len(set(evaluated)) == len(evaluated) == 56  # from the run's events: the processes'
+    assert len(set(evaluated)) == len(evaluated) == 62  # from the run's events: the processes'
     # interleaved console lines may split a word
     assert "Could not set lock" not in output
     con = duckdb.connect()

@@ -69,7 +69,7 @@ def test_pipeline_agrees_with_the_generator(definitions, tmp_path, scale, seed):
     result = materialize(definitions, lakehouse)
     assert result.success
     assert row_counts(result) == counts | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 56
+    assert len(check_outcomes(result)) == 62
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 

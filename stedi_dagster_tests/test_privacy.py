@@ -28,14 +28,19 @@ VARIANTS = {
         "customer_curated": 464,
         "step_trainer_trusted": 11297,
         "machine_learning_curated": 34253,
+        "step_features_curated": 34253,
     },
     ("from_consent_date", "same_customer"): {
         "accelerometer_trusted": 32025,
         "customer_curated": 464,
         "step_trainer_trusted": 11297,
         "machine_learning_curated": 32025,
+        "step_features_curated": 32025,
     },
-    ("any_time", "same_customer"): {"machine_learning_curated": 40981},
+    ("any_time", "same_customer"): {
+        "machine_learning_curated": 40981,
+        "step_features_curated": 40981,
+    },
 }
 
 

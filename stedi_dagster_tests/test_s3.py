@@ -49,7 +49,7 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     _, result = s3_run
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 56
+    assert len(check_outcomes(result)) == 62
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 

@@ -117,7 +117,7 @@ def test_spark_publishes_the_course_counts_and_the_quarantine(runs):
 
 def test_both_engines_give_the_same_check_results(runs):
     (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
-    assert len(check_outcomes(spark)) == 56
+    assert len(check_outcomes(spark)) == 62
     assert check_outcomes(spark) == check_outcomes(duck)
     assert failed_checks(spark) == {"machine_learning_curated_cross_customer_pairs": "WARN"} | {
         f"{d}_quarantine_quarantined_rows": "WARN" for d in LANDING_DATASETS
@@ -278,4 +278,5 @@ def test_spark_local_with_both_roots_on_s3(definitions, s3, s3_endpoint, tmp_pat
     assert sorted(published) == [
         "spark-engine/lakehouse/curated/customer_curated/customer_curated.parquet",
         "spark-engine/lakehouse/curated/machine_learning_curated/machine_learning_curated.parquet",
+        "spark-engine/lakehouse/curated/step_features_curated/step_features_curated.parquet",
     ]

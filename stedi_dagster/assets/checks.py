@@ -69,9 +69,10 @@ class Check:
 
 
 def consent_views(engine: Engine) -> None:
-    """research_consent (email -> consented) and serial_consent (serial -> consented), derived from
-    customer_landing independently of the trusted-zone SQL (`sql/` beside this module)."""
-    for name in ("research_consent", "serial_consent"):
+    """research_consent (email -> consented), serial_consent (serial -> consented) and
+    consenting_subjects (their pseudonyms), derived from customer_landing independently of the
+    trusted-zone SQL (`sql/` beside this module)."""
+    for name in ("research_consent", "serial_consent", "consenting_subjects"):
         engine.create_view(name, read_sql(__file__, name))
 
 

@@ -1,8 +1,11 @@
-"""A data profile of the training table for its asset page: summary statistics, the distribution
-of pairs per subject, and one subject's readings over time, drawn as text charts in markdown (so
-they render in the Dagster UI with no image pipeline). Subjects appear only as their pseudonyms;
-the aggregates are computed in DuckDB and only their small results reach Python."""
+"""A data profile of the training table for its asset page: summary statistics, and two charts
+drawn with matplotlib as PNG images inside the markdown (the distribution of pairs per subject,
+and one subject's distance and acceleration magnitude over time), as Dagster's tutorials show
+charts. Subjects appear only as their pseudonyms; the aggregates are computed by the engine and
+only their small results reach Python."""
 
+import base64
+import io
 import statistics
 from collections.abc import Sequence
 
@@ -10,34 +13,45 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 
-BARS = "▁▂▃▄▅▆▇█"
-SPARK_POINTS = 48
-HISTOGRAM_BINS = 8
-BAR_WIDTH = 30
+HISTOGRAM_BINS = 20
+FIGURE_SIZE = (7.0, 2.8)
 
 
-def sparkline(values: Sequence[float], points: int = SPARK_POINTS) -> str:
-    """Values (averaged into at most `points` buckets, in order) as a line of block characters."""
-    if not values:
-        return ""
-    size = max(1, -(-len(values) // points))
-    buckets = [statistics.fmean(values[i : i + size]) for i in range(0, len(values), size)]
-    low, high = min(buckets), max(buckets)
-    span = (high - low) or 1.0
-    return "".join(BARS[round((v - low) / span * (len(BARS) - 1))] for v in buckets)
+def png_markdown(figure, alt: str) -> str:
+    """A matplotlib figure as a markdown image (a PNG data URL)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"![{alt}](data:image/png;base64,{encoded})"
 
 
-def histogram(values: Sequence[int], bins: int = HISTOGRAM_BINS) -> list[tuple[str, int]]:
-    """(range label, count) for equal-width bins over `values`."""
-    low, high = min(values), max(values)
-    width = max(1, -(-(high - low + 1) // bins))
-    counts: dict[int, int] = {}
-    for v in values:
-        counts[(v - low) // width] = counts.get((v - low) // width, 0) + 1
-    return [
-        (f"{low + b * width}–{low + (b + 1) * width - 1}", counts.get(b, 0))
-        for b in range(-(-(high - low + 1) // width))
-    ]
+def pairs_chart(per_subject: Sequence[int]) -> str:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
+    axes.hist(per_subject, bins=HISTOGRAM_BINS, color="#4f6fa8", edgecolor="white")
+    axes.set_xlabel("training pairs of a subject")
+    axes.set_ylabel("subjects")
+    axes.set_title("Pairs per subject")
+    return png_markdown(figure, "Pairs per subject")
+
+
+def subject_chart(subject: str, series: Sequence[tuple[int, float, float]]) -> str:
+    from matplotlib.figure import Figure
+
+    start = series[0][0]
+    seconds = [(t - start) / 1000 for t, _, _ in series]
+    figure = Figure(figsize=FIGURE_SIZE)
+    distance_axes = figure.subplots()
+    distance_axes.plot(seconds, [d for _, d, _ in series], color="#4f6fa8", linewidth=1)
+    distance_axes.set_xlabel("seconds since the subject's first pair")
+    distance_axes.set_ylabel("distanceFromObject (cm)", color="#4f6fa8")
+    magnitude_axes = distance_axes.twinx()
+    magnitude_axes.plot(seconds, [m for _, _, m in series], color="#d0703c", linewidth=1)
+    magnitude_axes.set_ylabel("acceleration magnitude", color="#d0703c")
+    distance_axes.set_title(f"One subject over time ({subject[:12]}…)")
+    return png_markdown(figure, "One subject over time")
 
 
 def machine_learning_profile(engine: Engine, table: str) -> dict:
@@ -56,13 +70,6 @@ def machine_learning_profile(engine: Engine, table: str) -> dict:
         return {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
     per_subject = [n for (n,) in engine.rows(f"select count(*) from {table} group by subject_id")]
     subject, series = _busiest_subject_series(engine, table)
-    distance = [d for _, d, _ in series]
-    magnitude = [m for _, _, m in series]
-    peak = max(n for _, n in histogram(per_subject))
-    bars = "\n".join(
-        f"| {label} | {n} | {'`' + '█' * max(1, round(n / peak * BAR_WIDTH)) + '`' if n else ''} |"
-        for label, n in histogram(per_subject)
-    )
     spread = f"{min(per_subject)} / {statistics.median(per_subject):g} / {max(per_subject)}"
     markdown = f"""### Training data profile
 
@@ -77,16 +84,11 @@ def machine_learning_profile(engine: Engine, table: str) -> dict:
 
 #### Pairs per subject
 
-| pairs | subjects | |
-|---|---|---|
-{bars}
+{pairs_chart(per_subject)}
 
-#### One subject over time (`{subject[:12]}…`, the subject with the most pairs, {len(series)} ms)
+#### One subject over time (the subject with the most pairs, {len(series)} ms)
 
-| series | over time (left to right) | range |
-|---|---|---|
-| distanceFromObject | `{sparkline(distance)}` | {min(distance):.0f} – {max(distance):.0f} |
-| accelerometer magnitude | `{sparkline(magnitude)}` | {min(magnitude):.2f} – {max(magnitude):.2f} |
+{subject_chart(subject, series)}
 """
     return {
         "profile": dg.MetadataValue.md(markdown),

@@ -20,8 +20,9 @@ import dagster as dg
 import duckdb
 
 from stedi_dagster.assets.checks import Check
+from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.privacy.masking import masked_markdown
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES, Table
@@ -51,22 +52,26 @@ class Draft(Protocol):
 DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
 
 
-class SqlDraft:
-    """A table computed by one SQL statement, streamed into one staged Parquet file."""
+# Writes a table's new version as one Parquet file at the given path.
+FileWriter = Callable[[Engine, Lakehouse, Path], None]
 
-    def __init__(self, lakehouse: Lakehouse, table: Table, sql: str, folder: Path):
-        self.lakehouse, self.table, self.sql = lakehouse, table, sql
+
+class FileDraft:
+    """A table whose new version is one staged Parquet file, written by `writer`."""
+
+    def __init__(self, lakehouse: Lakehouse, table: Table, writer: FileWriter, folder: Path):
+        self.lakehouse, self.table, self.writer = lakehouse, table, writer
         self.tables = (table,)
         self.path = folder / f"{table.name}.parquet"
 
-    def __enter__(self) -> "SqlDraft":
+    def __enter__(self) -> "FileDraft":
         return self
 
     def __exit__(self, *exc) -> None:
         pass
 
     def write(self, engine: Engine) -> dict[str, dict]:
-        engine.write_parquet(self.sql, self.path)
+        self.writer(engine, self.lakehouse, self.path)
         self.lakehouse.store.attach(engine, self.table, self.path)
         return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
 
@@ -74,9 +79,14 @@ class SqlDraft:
         return {self.table.name: self.lakehouse.store.publish(self.table, self.path)}
 
 
+def file_draft(name: str, writer: FileWriter) -> DraftFactory:
+    return lambda _, lakehouse, folder: FileDraft(lakehouse, TABLES[name], writer, folder)
+
+
 def sql_draft(sql_module: str, name: str) -> DraftFactory:
+    """The table computed by one SQL statement, streamed by the engine into the staged file."""
     sql = read_sql(sql_module, name)
-    return lambda _, lakehouse, folder: SqlDraft(lakehouse, TABLES[name], sql, folder)
+    return file_draft(name, lambda engine, _, path: engine.write_parquet(sql, path))
 
 
 def table_asset(
@@ -90,15 +100,20 @@ def table_asset(
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
     profile: Callable[[Engine, str], dict] | None = None,
+    kinds: frozenset[str] = frozenset({"duckdb", "parquet"}),
+    sources: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
     (other tables), or by a `draft` (landing tables, from their JSON files) that also writes the
     tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
     the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
-    new table (see `stedi_dagster.assets.profile`)."""
+    new table (see `stedi_dagster.assets.profile`). `sources`: the files that compute the table
+    besides its SQL file and `sql_module`, linked from the asset page ("View source")."""
     draft = draft or sql_draft(sql_module, name)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
+    sql_file = [str(Path(sql_module).parent / "sql" / f"{name}.sql")] if sql_module else []
+    references = code_references(name, [*sql_file, *([sql_module] if sql_module else []), *sources])
 
     @dg.multi_asset(
         name=name,
@@ -108,8 +123,9 @@ def table_asset(
                 deps=[TABLES[i].key for i in inputs],
                 description=text,
                 group_name=TABLES[t].zone,
-                kinds={"duckdb", "parquet"},
+                kinds=set(kinds),
                 owners=[OWNER],
+                metadata={"dagster/code_references": references},
                 tags={"zone": TABLES[t].zone, "dataset": TABLES[t].dataset},
                 automation_condition=None if TABLES[t].zone == "landing" else DOWNSTREAM_AUTOMATION,
             )
@@ -162,6 +178,7 @@ def table_asset(
                 metadata[name] |= profile(engine, name)
             clock.lap()  # previews and profile are reporting, neither writing nor checking
             paths = new.publish()
+            catalog.refresh(lakehouse)  # a table published for the first time gets its view
             metadata[name]["publish_seconds"] = clock.lap()
         for table in new.tables:
             meta = metadata[table.name] | {

@@ -1,6 +1,11 @@
 """Query the zones by table name, as Athena queries Glue tables: a DuckDB view per table over its
 Parquet folder, either on an in-memory connection (`stedi sql`) or saved in a catalog file that
-any DuckDB client can open (for an S3 lakehouse, one that reaches S3, e.g. with httpfs)."""
+any DuckDB client can open (for an S3 lakehouse, one that reaches S3, e.g. with httpfs).
+
+For a lakehouse on local disk the catalog file is kept current by the steps that publish tables
+(`refresh`) and offered to assets as the `catalog` resource (dagster-duckdb's `DuckDBResource`,
+read-only). It is only ever replaced whole (written aside, then renamed), so any number of
+read-only connections, in any process, keep working while runs write."""
 
 import os
 import tempfile
@@ -9,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock
 
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import is_remote
@@ -16,6 +22,36 @@ from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import TABLES
 
 CATALOG_FILE = "catalog.duckdb"
+# What the `catalog` resource's connections are: read-only, so that many can be open at once.
+READ_ONLY = {"access_mode": "READ_ONLY"}
+
+
+def catalog_path(lakehouse_root: str) -> str:
+    """Where a lakehouse keeps its catalog file (an absolute path for a local lakehouse)."""
+    if is_remote(lakehouse_root):
+        return f"{lakehouse_root.rstrip('/')}/{CATALOG_FILE}"
+    return str(Path(lakehouse_root.removeprefix("file://")).resolve() / CATALOG_FILE)
+
+
+def refresh(lakehouse: Lakehouse) -> bool:
+    """Rewrite a local lakehouse's catalog if it lacks a view of a materialized table (a table
+    published for the first time); whether it did. One writer at a time (a file lock)."""
+    if lakehouse.zones.remote:
+        return False
+    path = Path(lakehouse.zones.url(CATALOG_FILE))
+    with FileLock(path.with_suffix(".lock")):
+        if set(materialized_tables(lakehouse)) <= _views(path):
+            return False
+        write_catalog(lakehouse)
+        return True
+
+
+def _views(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    with duckdb.connect(str(path), config=READ_ONLY) as con:
+        views = con.execute("select view_name from duckdb_views() where not internal")
+        return {name for (name,) in views.fetchall()}
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:

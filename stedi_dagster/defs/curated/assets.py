@@ -1,8 +1,15 @@
-"""Curated zone: customers with accelerometer data, and the machine-learning training table."""
+"""Curated zone: customers with accelerometer data, the machine-learning training table, and the
+step-detection features computed from it with Polars."""
 
 from stedi_dagster.assets.profile import machine_learning_profile
-from stedi_dagster.assets.table_asset import table_asset
-from stedi_dagster.defs.curated.checks import curated_checks, machine_learning_checks
+from stedi_dagster.assets.table_asset import file_draft, table_asset
+from stedi_dagster.defs.curated import step_features
+from stedi_dagster.defs.curated.checks import (
+    curated_checks,
+    machine_learning_checks,
+    step_features_checks,
+)
+from stedi_dagster.tables import TABLES
 
 customer_curated = table_asset(
     "customer_curated",
@@ -29,4 +36,29 @@ machine_learning_curated = table_asset(
     ),
     pseudonymous=True,
     profile=machine_learning_profile,
+)
+
+
+def _write_step_features(_engine, lakehouse, path) -> None:
+    store = lakehouse.store
+    pairs = store.zones.local_copy(store.table_path(TABLES["machine_learning_curated"]))
+    step_features.write_step_features(pairs, path)
+
+
+step_features_curated = table_asset(
+    "step_features_curated",
+    inputs=("machine_learning_curated",),
+    checks=step_features_checks(),
+    description=(
+        "One row per row of machine_learning_curated, in each subject's time order (subject_id, "
+        "timestamp): the inputs of a step-detection model. magnitude is the acceleration "
+        "sqrt(x² + y² + z²); magnitude_mean_10 and magnitude_std_10 its mean and standard "
+        "deviation over this and the subject's 9 preceding rows; distance_change the change of "
+        "distanceFromObject and ms_since_previous the time since the subject's previous row "
+        "(null for a subject's first). No identifier: subject_id is a pseudonym. Computed with "
+        "Polars' lazy API, streamed from the published training table."
+    ),
+    draft=file_draft("step_features_curated", _write_step_features),
+    kinds=frozenset({"polars", "parquet"}),
+    sources=(step_features.__file__, __file__),
 )

@@ -1,5 +1,5 @@
 """Checks guarding the curated zone: consent proven against landing, counts reconciled, keys,
-and no identifier in the training table."""
+and no identifier in the training tables."""
 
 import dagster as dg
 
@@ -14,10 +14,10 @@ def curated_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
     return derived_checks(TABLES[name], __file__, reads)
 
 
-def no_identifiers() -> Check:
-    """No text column of machine_learning_curated holds a value that landing has as an email or a
-    serial number."""
-    table = TABLES["machine_learning_curated"]
+def no_identifiers(name: str) -> Check:
+    """No text column of a training table holds a value that landing has as an email or a serial
+    number."""
+    table = TABLES[name]
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
     identifiers = read_sql(__file__, "landing_identifiers")
 
@@ -71,6 +71,13 @@ def machine_learning_checks() -> list[Check]:
             "machine_learning_curated",
             reads=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
         ),
-        no_identifiers(),
+        no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),
+    ]
+
+
+def step_features_checks() -> list[Check]:
+    return [
+        *curated_checks("step_features_curated", reads=("machine_learning_curated",)),
+        no_identifiers("step_features_curated"),
     ]

@@ -23,6 +23,7 @@ from stedi_dagster.tables import LANDING_DATASETS, TABLES
 ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
     "machine_learning": "subject_id in (select id from erasure_subjects) "
     "or step_trainer_subject_id in (select id from erasure_subjects)",
+    "step_features": "subject_id in (select id from erasure_subjects)",
 }
 
 

@@ -1,19 +1,14 @@
 -- machine_learning_curated_all_consented: subject ids that are no consenting landing customer's pseudonym (or, from_consent_date, readings before that consent)
-with consenting as (
-    select pseudonym(email) as id, consented_at
-    from research_consent
-    where consented
-)
 select 'subject_id', t.subject_id, count(*)
 from machine_learning_curated t
-left join consenting c on t.subject_id = c.id
+left join consenting_subjects c on t.subject_id = c.id
 where c.id is null
    or (getvariable('consent_mode') = 'from_consent_date' and t.timestamp < c.consented_at)
 group by t.subject_id
 union all
 select 'step_trainer_subject_id', t.step_trainer_subject_id, count(*)
 from machine_learning_curated t
-left join consenting c on t.step_trainer_subject_id = c.id
+left join consenting_subjects c on t.step_trainer_subject_id = c.id
 where c.id is null
    or (getvariable('consent_mode') = 'from_consent_date' and t.sensorReadingTime < c.consented_at)
 group by t.step_trainer_subject_id
