@@ -1,0 +1,2 @@
+{{ config(location=env_var('STEDI_DBT_OUT') ~ '/landing/customer_landing/customer_landing.parquet') }}
+select * from {{ landing_json('customer', "{customerName: 'VARCHAR', email: 'VARCHAR', phone: 'VARCHAR', birthDay: 'DATE', serialNumber: 'VARCHAR', registrationDate: 'BIGINT', lastUpdateDate: 'BIGINT', shareWithResearchAsOfDate: 'BIGINT', shareWithPublicAsOfDate: 'BIGINT', shareWithFriendsAsOfDate: 'BIGINT'}") }}
