@@ -9,7 +9,6 @@ from stedi_dagster.defs.curated.checks import (
     machine_learning_checks,
     step_features_checks,
 )
-from stedi_dagster.tables import TABLES
 
 customer_curated = table_asset(
     "customer_curated",
@@ -39,12 +38,6 @@ machine_learning_curated = table_asset(
 )
 
 
-def _write_step_features(_engine, lakehouse, path) -> None:
-    store = lakehouse.store
-    pairs = store.zones.local_copy(store.table_path(TABLES["machine_learning_curated"]))
-    step_features.write_step_features(pairs, path)
-
-
 step_features_curated = table_asset(
     "step_features_curated",
     inputs=("machine_learning_curated",),
@@ -56,9 +49,12 @@ step_features_curated = table_asset(
         "deviation over this and the subject's 9 preceding rows; distance_change the change of "
         "distanceFromObject and ms_since_previous the time since the subject's previous row "
         "(null for a subject's first). No identifier: subject_id is a pseudonym. Computed with "
-        "Polars' lazy API, streamed from the published training table."
+        "Polars' lazy API, streamed through the training pairs in time order."
     ),
-    draft=file_draft("step_features_curated", _write_step_features),
+    draft=file_draft(
+        "step_features_curated",
+        lambda engine, _, path: step_features.write_step_features(engine, path),
+    ),
     kinds=frozenset({"polars", "parquet"}),
     sources=(step_features.__file__, __file__),
 )

@@ -1,52 +1,76 @@
-"""step_features_curated, computed with Polars' lazy API: the inputs of a step-detection model.
+"""step_features_curated: the inputs of a step-detection model, computed with Polars' lazy API.
 
-From the published machine_learning_curated Parquet, streamed: each subject's training pairs in
-time order, with the acceleration magnitude and its mean and standard deviation over this and
-the preceding readings (a window of 10), the distance and its change since the subject's previous
-row, and the milliseconds since that row. People appear only as their pseudonym, `subject_id`.
+The step's engine first stages the training pairs in each subject's time order
+(`sql/step_features_curated_input.sql`: a sort that DuckDB spills to disk when it must); Polars
+then streams through them once: the acceleration magnitude, its mean and standard deviation over
+this and the subject's preceding readings (a window of 10 rows, from running sums that restart at
+each subject), the distance and its change since the subject's previous row, and the
+milliseconds since that row. No window needs a subject's rows in memory, so memory stays flat
+as the data grows. People appear only as their pseudonym, `subject_id`.
 """
 
 from pathlib import Path
 
 import polars as pl
 
+from stedi_dagster.engines import Engine
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 
 WINDOW = 10
 POLARS_TYPES = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "DOUBLE": pl.Float64}
-# Every column of an input row takes part in the order, so that ties are broken the same way
-# in every run.
-ORDER = [
-    "subject_id",
-    "timestamp",
-    "sensorReadingTime",
-    "step_trainer_subject_id",
-    "distanceFromObject",
-    "x",
-    "y",
-    "z",
-]
 
 
-def step_features(training_pairs: str) -> pl.LazyFrame:
-    """The features of the machine_learning_curated Parquet file at `training_pairs`."""
-    subject = "subject_id"
-    magnitude = (pl.col("x") ** 2 + pl.col("y") ** 2 + pl.col("z") ** 2).sqrt()
-    columns = TABLES["step_features_curated"].columns
-    return (
-        pl.scan_parquet(training_pairs)
-        .sort(ORDER)
-        .with_columns(magnitude=magnitude)
+def _at_subject_start(value: pl.Expr) -> pl.Expr:
+    """`value` as it was on the subject's first row, carried down the subject's rows."""
+    return pl.when("first").then(value).otherwise(None).forward_fill()
+
+
+def step_features(ordered_pairs: str) -> pl.LazyFrame:
+    """The features of training pairs stored in each subject's time order at `ordered_pairs`."""
+    x, y, z = pl.col("x"), pl.col("y"), pl.col("z")
+    magnitude = pl.col("magnitude")
+    frame = (
+        pl.scan_parquet(ordered_pairs)
+        .with_row_index("row")
         .with_columns(
-            magnitude_mean_10=pl.col("magnitude").rolling_mean(WINDOW, min_samples=1).over(subject),
-            magnitude_std_10=pl.col("magnitude").rolling_std(WINDOW, min_samples=2).over(subject),
-            distance_change=pl.col("distanceFromObject").diff().over(subject),
-            ms_since_previous=pl.col("timestamp").diff().over(subject),
+            magnitude=(x * x + y * y + z * z).sqrt(),
+            first=(pl.col("subject_id") != pl.col("subject_id").shift(1)).fill_null(True),
         )
-        .select(pl.col(name).cast(POLARS_TYPES[t]) for name, t in columns.items())
+        .with_columns(sum=magnitude.cum_sum(), squares=(magnitude * magnitude).cum_sum())
+        .with_columns(
+            start=_at_subject_start(pl.col("row")),
+            sum_before=_at_subject_start(pl.col("sum") - magnitude),
+            squares_before=_at_subject_start(pl.col("squares") - magnitude * magnitude),
+        )
+        .with_columns(position=pl.col("row") - pl.col("start"))
     )
+    # running sums over the window: the sum up to this row less the sum before the window,
+    # which is the subject's start while the subject has fewer than WINDOW rows so far
+    full = pl.col("position") >= WINDOW
+    window_sum = pl.col("sum") - pl.when(full).then(pl.col("sum").shift(WINDOW)).otherwise(
+        pl.col("sum_before")
+    )
+    window_squares = pl.col("squares") - pl.when(full).then(
+        pl.col("squares").shift(WINDOW)
+    ).otherwise(pl.col("squares_before"))
+    n = pl.min_horizontal(pl.col("position") + 1, pl.lit(WINDOW)).cast(pl.Float64)
+    variance = (window_squares - window_sum * window_sum / n) / (n - 1)
+    previous = ~pl.col("first")
+    features = frame.with_columns(
+        magnitude_mean_10=window_sum / n,
+        magnitude_std_10=pl.when(n > 1).then(variance.clip(lower_bound=0).sqrt()),
+        distance_change=pl.when(previous).then(pl.col("distanceFromObject").diff()),
+        ms_since_previous=pl.when(previous).then(pl.col("timestamp").diff()),
+    )
+    columns = TABLES["step_features_curated"].columns
+    return features.select(pl.col(name).cast(POLARS_TYPES[t]) for name, t in columns.items())
 
 
-def write_step_features(training_pairs: str, out: Path) -> None:
-    """Stream the features into one zstd Parquet file."""
-    step_features(training_pairs).sink_parquet(out, compression="zstd", engine="streaming")
+def write_step_features(engine: Engine, path: Path) -> None:
+    """Stage the ordered training pairs with the step's engine, then stream the features into
+    one zstd Parquet file at `path`."""
+    ordered = path.with_name(f"{path.stem}-input.parquet")
+    engine.write_parquet(read_sql(__file__, "step_features_curated_input"), ordered)
+    step_features(str(ordered)).sink_parquet(path, compression="zstd", engine="streaming")
+    ordered.unlink()
