@@ -53,7 +53,7 @@ step_features_curated = table_asset(
     ),
     draft=file_draft(
         "step_features_curated",
-        lambda engine, _, path: step_features.write_step_features(engine, path),
+        lambda _, lakehouse, path: step_features.write_step_features(lakehouse, path),
     ),
     kinds=frozenset({"polars", "parquet"}),
     sources=(step_features.__file__, __file__),

@@ -1,7 +1,8 @@
 """step_features_curated: the inputs of a step-detection model, computed with Polars' lazy API.
 
-The step's engine first stages the training pairs in each subject's time order
-(`sql/step_features_curated_input.sql`: a sort that DuckDB spills to disk when it must); Polars
+DuckDB first stages the published training pairs in each subject's time order
+(`sql/step_features_curated_input.sql`), on a connection of its own whose memory is bounded (the
+sort spills to the step's staging folder beyond it), whichever engine computed the pairs; Polars
 then streams through them once: the acceleration magnitude, its mean and standard deviation over
 this and the subject's preceding readings (a window of 10 rows, from running sums that restart at
 each subject), the distance and its change since the subject's previous row, and the
@@ -11,13 +12,17 @@ as the data grows. People appear only as their pseudonym, `subject_id`.
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from stedi_dagster.engines import Engine
-from stedi_dagster.sql import read_sql
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql import literal, read_sql
 from stedi_dagster.tables import TABLES
 
 WINDOW = 10
+# DuckDB's memory for the ordering sort, unless STEDI_DUCKDB_MEMORY_LIMIT says otherwise: the
+# rest spills to disk, so the step's memory stays flat as the data grows.
+SORT_MEMORY = "512MB"
 POLARS_TYPES = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "DOUBLE": pl.Float64}
 
 
@@ -67,10 +72,24 @@ def step_features(ordered_pairs: str) -> pl.LazyFrame:
     return features.select(pl.col(name).cast(POLARS_TYPES[t]) for name, t in columns.items())
 
 
-def write_step_features(engine: Engine, path: Path) -> None:
-    """Stage the ordered training pairs with the step's engine, then stream the features into
-    one zstd Parquet file at `path`."""
+def write_step_features(lakehouse: Lakehouse, path: Path) -> None:
+    """Stage the published training pairs in order, then stream the features into one zstd
+    Parquet file at `path`."""
+    store = lakehouse.store
+    pairs = store.zones.local_copy(store.table_path(TABLES["machine_learning_curated"]))
     ordered = path.with_name(f"{path.stem}-input.parquet")
-    engine.write_parquet(read_sql(__file__, "step_features_curated_input"), ordered)
+    config: dict[str, str | int] = {
+        "memory_limit": lakehouse.duckdb_memory_limit or SORT_MEMORY,
+        "temp_directory": str(path.with_name(f"{path.stem}-spill")),
+    }
+    if lakehouse.duckdb_threads:
+        config["threads"] = lakehouse.duckdb_threads
+    with duckdb.connect(":memory:", config=config) as con:
+        con.execute(
+            "create view machine_learning_curated as "
+            f"select * from read_parquet({literal(str(pairs))})"
+        )
+        sql = read_sql(__file__, "step_features_curated_input")
+        con.execute(f"copy ({sql}) to {literal(str(ordered))} (format parquet)")
     step_features(str(ordered)).sink_parquet(path, compression="zstd", engine="streaming")
     ordered.unlink()
