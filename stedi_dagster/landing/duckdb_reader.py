@@ -35,6 +35,7 @@ from stedi_dagster.landing.reading import (
     Ingested,
     NewFiles,
     document_reason,
+    line_problems,
 )
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
@@ -51,21 +52,21 @@ PARSE_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 def classify_sql(table: Table) -> str:
     """SQL over view `lines` (line, raw, utf8) giving each line's typed columns, its quarantine
     reason (null for a good line) and whether it belongs to an erased customer."""
-    problems = [
-        f"case when coalesce(json_type(object, '{json_path(c)}'), 'NULL') <> 'NULL' "
-        f"and t.{ident(c)} is null then '{c}: not a {t}' end"
-        for c, t in table.columns.items()
-    ] + [
-        f"case when object is not null and coalesce(json_type(object, '{json_path(k)}'), 'NULL') "
-        f"= 'NULL' then 'missing key field {k}' end"
-        for k in table.keys
-    ]
+
+    def json_type(c: str) -> str:
+        return f"coalesce(json_type(object, '{json_path(c)}'), 'NULL')"
+
+    problems = line_problems(
+        table,
+        mistyped=lambda c: f"{json_type(c)} <> 'NULL' and t.{ident(c)} is null",
+        missing=lambda k: f"object is not null and {json_type(k)} = 'NULL'",
+    )
     key, kind = PERSON_KEYS[table.dataset]
     return read_sql(
         __file__,
         "classify_lines",
         structure=json.dumps(table.columns).replace("'", "''"),
-        problems=",\n            ".join(problems),
+        problems=problems,
         columns=", ".join(f"t.{ident(c)} as {ident(c)}" for c in table.columns),
         key_path=json_path(key),
         kind=kind,

@@ -1,6 +1,6 @@
 """What a landing reader is given (`NewFiles`) and gives back (`Ingested`, one per file)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,12 +9,25 @@ from typing import Protocol
 from stedi_dagster.lakehouse.bookmarks import FileRecord
 from stedi_dagster.landing.plan import identify
 from stedi_dagster.landing.scan import Scan, scan
+from stedi_dagster.tables import Table
 
 # How many quarantined lines of one file the run log names one by one.
 LOGGED_LINES = 10
 # Which classified lines become rows, and which are quarantined (the others are erased).
 GOOD = "reason is null and not record_erased"
 BAD = "reason is not null and not record_erased"
+
+
+def line_problems(
+    table: Table, mistyped: Callable[[str], str], missing: Callable[[str], str]
+) -> str:
+    """SQL: why a JSON object line cannot be a row, one CASE per column (a value that is not of
+    its type) and per key field (absent or null), for concat_ws. The conditions are in the
+    engine's dialect; the reasons, the same for every engine, are written here."""
+    cases = [
+        f"case when {mistyped(c)} then '{c}: not a {t}' end" for c, t in table.columns.items()
+    ] + [f"case when {missing(k)} then 'missing key field {k}' end" for k in table.keys]
+    return ",\n            ".join(cases)
 
 
 def document_reason(kind: str) -> str:

@@ -20,6 +20,7 @@ from stedi_dagster.landing.reading import (
     Ingested,
     NewFiles,
     document_reason,
+    line_problems,
 )
 from stedi_dagster.landing.scan import non_blank_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS
@@ -34,20 +35,18 @@ def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> s
         value = f"variant_get(v, '$.{c}')"
         return f"({value} is not null and not is_variant_null({value}))"
 
-    problems = [
-        f"case when malformed is null and `{c}` is null and {present(c)} then '{c}: not a {t}' end"
-        for c, t in table.columns.items()
-    ] + [
-        f"case when malformed is null and not {present(k)} then 'missing key field {k}' end"
-        for k in table.keys
-    ]
+    problems = line_problems(
+        table,
+        mistyped=lambda c: f"malformed is null and {ident(c, '`')} is null and {present(c)}",
+        missing=lambda k: f"malformed is null and not {present(k)}",
+    )
     key, kind = PERSON_KEYS[table.dataset]
     return read_sql(
         __file__,
         "spark_classify_lines",
         typed=", ".join(f"{typed(c, t)} as {ident(c, '`')}" for c, t in table.columns.items()),
         columns=", ".join(ident(c, "`") for c in table.columns),
-        problems=",\n            ".join(problems),
+        problems=problems,
         erased_key=engine.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
         erased_words=engine.erased_words_sql("raw"),
         known=", ".join(f"'{c}'" for c in table.columns),
