@@ -3,8 +3,10 @@ on S3 against the same run on local disk, on the same generated data, in the sam
 
     .venv/bin/python -m bench.s3_vs_local --scale 1 --repeat 3
 
-S3 is moto's server on loopback, so the ratio measures the S3 code path (s3fs through DuckDB,
-uploads, listings) without network latency; a real endpoint adds its round trips on top.
+S3 is moto's server on loopback (`ThreadedMotoServer`, in a thread of this process), so the ratio
+measures the S3 code path (s3fs through DuckDB, uploads, listings) without network latency; a
+real endpoint adds its round trips on top, and an S3 server of its own process would take some
+CPU away from the pipeline instead.
 """
 
 import argparse
