@@ -193,7 +193,7 @@ class Lakehouse(dg.ConfigurableResource):
         """A fresh engine with a view per named table over its published Parquet. `engine`
         overrides the configured one (the SQL console and erasure edit Parquet with DuckDB
         whichever engine computes the zones)."""
-        opened = self._spark() if (engine or self.engine) == "spark" else self.duckdb()
+        opened = self._spark() if (engine or self.engine) == "spark" else self._duckdb()
         try:
             store = self.store
             for name in tables:
@@ -202,7 +202,7 @@ class Lakehouse(dg.ConfigurableResource):
         finally:
             opened.close()
 
-    def duckdb(self):
+    def _duckdb(self):
         """A DuckDB engine of its own (`DuckDBEngine`; its `con` for DuckDB-only work)."""
         from stedi_dagster.engines.duckdb_engine import duckdb_engine
 
