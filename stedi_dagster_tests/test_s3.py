@@ -246,3 +246,38 @@ def test_prefix_without_landing_files(definitions, s3_endpoint, course_on_s3, tm
         "no *.json in s3://stedi-landing/nothing-here/customer/landing"
         in errors["customer_landing"]
     )
+
+
+def test_export_like_landing_files_on_s3(definitions, s3, s3_endpoint, tmp_path):
+    """Compressed and renamed landing files, a JSON array and an unrecognized file, read from an
+    S3 prefix as from a folder: the same accounting and reports as on disk."""
+    from stedi_dagster_tests.test_exports_and_identity import write_exports
+
+    landing = write_exports(tmp_path / "landing")
+    s3.mkdir("stedi-exports")
+    for f in landing.rglob("*"):
+        if f.is_file():
+            s3.put_file(str(f), f"stedi-exports/landing/{f.relative_to(landing)}")
+    lakehouse = Lakehouse(
+        landing_root="s3://stedi-exports/landing",
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        s3_endpoint_url=s3_endpoint,
+        quarantine_max_fraction=1.0,
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    records = lakehouse.bookmarks.committed("accelerometer")
+    assert {name: (r.lines, r.rows, r.quarantined) for name, r in records.items()} == {
+        "sam.json.gz": (4, 3, 1),
+        "pat.json.zst": (3, 2, 1),
+        "more.jsonl": (1, 1, 0),
+        "more.ndjson": (1, 1, 0),
+        "zz-copy.json": (4, 0, 4),
+        "array.json": (4, 0, 4),
+        "pretty.json": (7, 0, 7),
+    }
+    assert records["zz-copy.json"].duplicate_of == "sam.json.gz"
+    outcomes = check_outcomes(result)
+    assert outcomes["accelerometer_landing_all_lines_accounted"] is True
+    assert outcomes["accelerometer_landing_no_unrecognized_files"] is False
+    assert row_counts(result)["accelerometer_trusted"] == 5
