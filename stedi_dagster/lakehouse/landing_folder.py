@@ -70,34 +70,39 @@ class LandingFolder:
         found = self.storage.versions(f"{folder}/**")
         return {u: v for u, v in found.items() if not is_ignored(u[len(folder) + 1 :])}
 
-    def versions(self, dataset: str) -> dict[str, str]:
-        """The dataset's landing files with a version token each (see Storage.versions); an
-        error naming the folder if there is none."""
-        folder = self.folder(dataset)
-        listed = self.listing(dataset)
-        files = {u: v for u, v in listed.items() if self._is_landing(folder, u)}
-        if not files:
-            others = sorted(u[len(folder) + 1 :] for u in listed)
+    def contents(self, dataset: str) -> tuple[dict[str, str], list[str]]:
+        """One listing, split: the dataset's landing files with a version token each (see
+        Storage.versions; an error naming the folder if there is none), and the unrecognized
+        files by their path inside the folder."""
+        landing, others = self._split(dataset)
+        if not landing:
             found = f" (found only {', '.join(others[:5])})" if others else ""
             raise LakehouseError(
-                f"no landing files for {dataset}: no *.json in {folder} (nor *.jsonl, *.ndjson, "
-                f"any of them .gz or .zst){found}"
+                f"no landing files for {dataset}: no *.json in {self.folder(dataset)} (nor "
+                f"*.jsonl, *.ndjson, any of them .gz or .zst){found}"
             )
-        return files
+        return landing, others
+
+    def versions(self, dataset: str) -> dict[str, str]:
+        """The dataset's landing files with a version token each (see `contents`)."""
+        return self.contents(dataset)[0]
 
     def unrecognized(self, dataset: str) -> list[str]:
         """The files under the dataset's folder that are neither landing files nor ignored, by
         their path inside the folder."""
-        folder = self.folder(dataset)
-        return sorted(
-            u[len(folder) + 1 :] for u in self.listing(dataset) if not self._is_landing(folder, u)
-        )
+        return self._split(dataset)[1]
 
     def files(self, dataset: str) -> list[str]:
         """The dataset's landing files, sorted."""
         return sorted(self.versions(dataset))
 
-    @staticmethod
-    def _is_landing(folder: str, url: str) -> bool:
-        relative = url[len(folder) + 1 :]
-        return "/" not in relative and is_landing_file(relative)
+    def _split(self, dataset: str) -> tuple[dict[str, str], list[str]]:
+        folder = self.folder(dataset)
+        landing, others = {}, []
+        for url, version in self.listing(dataset).items():
+            relative = url[len(folder) + 1 :]
+            if "/" not in relative and is_landing_file(relative):
+                landing[url] = version
+            else:
+                others.append(relative)
+        return landing, sorted(others)

@@ -80,7 +80,7 @@ class LandingDraft:
         return still_valid(bookmark, versions, present)
 
     def write(self, engine: Engine) -> dict[str, dict]:
-        listed = self.landing_folder.versions(self.dataset)  # url -> version
+        listed, unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
         urls = {PurePosixPath(u).name: u for u in listed}
         versions = {name: listed[url] for name, url in urls.items()}
         kept = self.plan(versions)
@@ -108,7 +108,6 @@ class LandingDraft:
             self._stage_schema_part(engine, table)
         self.bookmarks.attach(engine, self.dataset, self.records)
         new = [self.records[name] for name in read]
-        unrecognized = self.landing_folder.unrecognized(self.dataset)
         if self.context is not None and unrecognized:
             self.context.log.warning(
                 f"{self.dataset}: {len(unrecognized)} file(s) under "
