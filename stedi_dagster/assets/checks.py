@@ -4,6 +4,7 @@
 Zone modules pick the checks that guard their tables; the generic ones are built here.
 """
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,9 +72,16 @@ class Check:
 def consent_views(engine: Engine) -> None:
     """research_consent (email -> consented), serial_consent (serial -> consented) and
     consenting_subjects (their pseudonyms), derived from customer_landing independently of the
-    trusted-zone SQL (`sql/` beside this module)."""
+    trusted-zone SQL (`sql/` beside this module); created once per engine, for all the checks
+    of a step that use them."""
+    if engine in _with_consent_views:
+        return
     for name in ("research_consent", "serial_consent", "consenting_subjects"):
         engine.create_view(name, read_sql(__file__, name))
+    _with_consent_views.add(engine)
+
+
+_with_consent_views: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 # --- generic checks ------------------------------------------------------------------------

@@ -13,7 +13,6 @@ Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on th
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -108,10 +107,10 @@ def table_asset(
     (other tables), or by a `draft` (landing tables, from their JSON files) that also writes the
     tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
     the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
-    new table: it queries the table, and the function it returns (run in a thread beside the
-    checks) makes the metadata (see `stedi_dagster.assets.profile`). `sources`: the files that
-    compute the table besides its SQL file and `sql_module`, linked from the asset page ("View
-    source")."""
+    new table: it queries the table, and the function it returns (called after the checks,
+    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
+    `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
+    from the asset page ("View source")."""
     draft = draft or sql_draft(sql_module, name)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
@@ -157,7 +156,6 @@ def table_asset(
             lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as engine,
             lakehouse.store.staging() as folder,
             draft(context, lakehouse, folder) as new,
-            ThreadPoolExecutor(1) as reporting,
         ):
             privacy = lakehouse.privacy
             key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
@@ -165,7 +163,7 @@ def table_asset(
             metadata = new.write(engine)
             metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
             # the profile queries the new table now; its charts are drawn while the checks run
-            drawing = reporting.submit(profile(engine, name)) if profile else None
+            profiled = profile(engine, name) if profile else None
             clock.lap()
             # Every check guards publication, whichever were selected (a sensor or automation may
             # request the asset alone); unselected ones are recorded as evaluations too.
@@ -181,8 +179,8 @@ def table_asset(
                 raise failure
             for table in new.tables:
                 metadata[table.name] |= _table_metadata(engine, table)
-            if drawing:
-                metadata[name] |= drawing.result()
+            if profiled:
+                metadata[name] |= profiled()
             clock.lap()  # previews and profile are reporting, neither writing nor checking
             paths = new.publish()
             catalog.refresh(lakehouse)  # a table published for the first time gets its view

@@ -46,12 +46,23 @@ def refresh(lakehouse: Lakehouse) -> bool:
         return True
 
 
+# The views of catalog files this process has read or written, by the file's identity (it is
+# only ever replaced whole, so a new version is a new inode): opening a DuckDB file to list them
+# costs tens of milliseconds, in every publishing step.
+_views_seen: dict[tuple[int, int, int], set[str]] = {}
+
+
 def _views(path: Path) -> set[str]:
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return set()
-    with duckdb.connect(str(path), config=READ_ONLY) as con:
-        views = con.execute("select view_name from duckdb_views() where not internal")
-        return {name for (name,) in views.fetchall()}
+    identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if identity not in _views_seen:
+        with duckdb.connect(str(path), config=READ_ONLY) as con:
+            views = con.execute("select view_name from duckdb_views() where not internal")
+            _views_seen[identity] = {name for (name,) in views.fetchall()}
+    return _views_seen[identity]
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:

@@ -1,0 +1,91 @@
+"""The training profile's two charts, drawn with matplotlib as PNG images inside markdown (as
+Dagster's tutorials show charts): the distribution of pairs per subject, and one subject's
+distance and acceleration magnitude over time.
+
+They are drawn in a process of their own (`python -m stedi_dagster.assets.charts`, the data as
+JSON on stdin, the two markdown images as JSON on stdout, see `start_drawing`), so that importing
+matplotlib and rendering take neither the step's interpreter lock nor its core while the table's
+checks run. This module imports no Dagster, so the process starts quickly."""
+
+import base64
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+HISTOGRAM_BINS = 20
+FIGURE_SIZE = (7.0, 2.8)
+
+
+def start_drawing(
+    per_subject: Sequence[int], subject: str, series: Sequence[tuple[int, float, float]]
+) -> Callable[[], dict[str, str]]:
+    """Start drawing both charts in a new process; the function returned waits for them and
+    returns {"pairs": markdown image, "subject": markdown image}."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", __name__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    data = {"per_subject": list(per_subject), "subject": subject, "series": list(series)}
+    request = json.dumps(data, default=float).encode()
+
+    def charts() -> dict[str, str]:
+        out, err = process.communicate(request)
+        if process.returncode:
+            raise RuntimeError(f"drawing the training profile's charts failed:\n{err.decode()}")
+        return json.loads(out)
+
+    return charts
+
+
+def png_markdown(figure, alt: str) -> str:
+    """A matplotlib figure as a markdown image (a PNG data URL)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"![{alt}](data:image/png;base64,{encoded})"
+
+
+def pairs_chart(per_subject: Sequence[int]) -> str:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.subplots()
+    axes.hist(per_subject, bins=HISTOGRAM_BINS, color="#4f6fa8", edgecolor="white")
+    axes.set_xlabel("training pairs of a subject")
+    axes.set_ylabel("subjects")
+    axes.set_title("Pairs per subject")
+    return png_markdown(figure, "Pairs per subject")
+
+
+def subject_chart(subject: str, series: Sequence[tuple[int, float, float]]) -> str:
+    from matplotlib.figure import Figure
+
+    start = series[0][0]
+    seconds = [(t - start) / 1000 for t, _, _ in series]
+    figure = Figure(figsize=FIGURE_SIZE)
+    distance_axes = figure.subplots()
+    distance_axes.plot(seconds, [d for _, d, _ in series], color="#4f6fa8", linewidth=1)
+    distance_axes.set_xlabel("seconds since the subject's first pair")
+    distance_axes.set_ylabel("distanceFromObject (cm)", color="#4f6fa8")
+    magnitude_axes = distance_axes.twinx()
+    magnitude_axes.plot(seconds, [m for _, _, m in series], color="#d0703c", linewidth=1)
+    magnitude_axes.set_ylabel("acceleration magnitude", color="#d0703c")
+    distance_axes.set_title(f"One subject over time ({subject[:12]}…)")
+    return png_markdown(figure, "One subject over time")
+
+
+def main() -> None:
+    data = json.load(sys.stdin)
+    charts = {
+        "pairs": pairs_chart(data["per_subject"]),
+        "subject": subject_chart(data["subject"], data["series"]),
+    }
+    json.dump(charts, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
