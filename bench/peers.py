@@ -183,7 +183,10 @@ def dagster_step_seconds(home: Path) -> tuple[float, float, float]:
 def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
     out = work / engine
     shutil.rmtree(out, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEDI_", "DAGSTER_"))}
+    # Python's usual bytecode cache for every engine, as on a user's machine (a sandbox may set
+    # PYTHONDONTWRITEBYTECODE, which would recompile the project's modules at every start)
+    skipped = ("STEDI_", "DAGSTER_", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     env["PATH"] = f"{BIN}:{env['PATH']}"
     if engine in DAGSTER_ENGINES:
         env |= {

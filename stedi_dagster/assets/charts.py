@@ -2,8 +2,8 @@
 Dagster's tutorials show charts): the distribution of pairs per subject, and one subject's
 distance and acceleration magnitude over time.
 
-They are drawn in a process of their own (`python -m stedi_dagster.assets.charts`, the data as
-JSON on stdin, the two markdown images as JSON on stdout, see `start_drawing`), so that importing
+They are drawn in a process of their own (`python -m stedi_dagster.assets.charts IN OUT`, the data
+and the two markdown images as JSON files, see `start_drawing`), so that importing
 matplotlib and rendering take neither the step's interpreter lock nor its core while the table's
 checks run. This module imports no Dagster, so the process starts quickly."""
 
@@ -12,7 +12,9 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 HISTOGRAM_BINS = 20
 FIGURE_SIZE = (7.0, 2.8)
@@ -22,21 +24,27 @@ def start_drawing(
     per_subject: Sequence[int], subject: str, series: Sequence[tuple[int, float, float]]
 ) -> Callable[[], dict[str, str]]:
     """Start drawing both charts in a new process; the function returned waits for them and
-    returns {"pairs": markdown image, "subject": markdown image}."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    returns {"pairs": markdown image, "subject": markdown image}. The process reads its data from
+    a file and writes its answer to one (so it never waits on a pipe), in a temporary folder
+    removed once the answer is read, or when it is no longer referenced."""
+    folder = tempfile.TemporaryDirectory(prefix="stedi-charts-")
+    request, answer, errors = (Path(folder.name) / n for n in ("in.json", "out.json", "err.txt"))
     data = {"per_subject": list(per_subject), "subject": subject, "series": list(series)}
-    request = json.dumps(data, default=float).encode()
+    request.write_text(json.dumps(data, default=float))
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(request), str(answer)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
     def charts() -> dict[str, str]:
-        out, err = process.communicate(request)
-        if process.returncode:
-            raise RuntimeError(f"drawing the training profile's charts failed:\n{err.decode()}")
-        return json.loads(out)
+        with folder:
+            if process.wait():
+                message = errors.read_text(errors="replace")
+                raise RuntimeError(f"drawing the training profile's charts failed:\n{message}")
+            return json.loads(answer.read_text())
 
     return charts
 
@@ -78,14 +86,14 @@ def subject_chart(subject: str, series: Sequence[tuple[int, float, float]]) -> s
     return png_markdown(figure, "One subject over time")
 
 
-def main() -> None:
-    data = json.load(sys.stdin)
+def main(request: str, answer: str) -> None:
+    data = json.loads(Path(request).read_text())
     charts = {
         "pairs": pairs_chart(data["per_subject"]),
         "subject": subject_chart(data["subject"], data["series"]),
     }
-    json.dump(charts, sys.stdout)
+    Path(answer).write_text(json.dumps(charts))
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:])
