@@ -184,14 +184,19 @@ def dagster_step_seconds(home: Path) -> tuple[float, float, float]:
     return engine, checks, steps - checks
 
 
+def engine_env() -> dict[str, str]:
+    """The environment an engine runs in: this one without the project's and Dagster's settings,
+    the virtualenv's commands first, and Python's usual bytecode cache, as on a user's machine (a
+    sandbox may set PYTHONDONTWRITEBYTECODE, which recompiles the project at every start)."""
+    skipped = ("STEDI_", "DAGSTER_", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
+    return env | {"PATH": f"{BIN}:{env['PATH']}"}
+
+
 def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
     out = work / engine
     shutil.rmtree(out, ignore_errors=True)
-    # Python's usual bytecode cache for every engine, as on a user's machine (a sandbox may set
-    # PYTHONDONTWRITEBYTECODE, which would recompile the project's modules at every start)
-    skipped = ("STEDI_", "DAGSTER_", "PYTHONDONTWRITEBYTECODE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
-    env["PATH"] = f"{BIN}:{env['PATH']}"
+    env = engine_env()
     if engine in DAGSTER_ENGINES:
         env |= {
             "DAGSTER_HOME": str(home),
@@ -260,7 +265,9 @@ def main() -> None:
     parser.add_argument(
         "--no-warmup", action="store_true", help="skip the untimed first run of each engine"
     )
-    parser.add_argument("--engines", default="dagster,dagster-floor,dbt,dagster-spark,duckdb,polars,pyspark")
+    parser.add_argument(
+        "--engines", default="dagster,dagster-floor,dbt,dagster-spark,duckdb,polars,pyspark"
+    )
     args = parser.parse_args()
     engines = args.engines.split(",")
     BUILD.mkdir(parents=True, exist_ok=True)
