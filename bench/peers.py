@@ -193,6 +193,19 @@ def engine_env() -> dict[str, str]:
     return env | {"PATH": f"{BIN}:{env['PATH']}"}
 
 
+def materialize_command(module: str) -> list[str]:
+    """`dagster asset materialize` of every asset and check of a code location module."""
+    return [str(BIN / "dagster"), "asset", "materialize", "--select", "*", "-m", module]
+
+
+def dagster_home() -> Path:
+    """The benchmarks' DAGSTER_HOME (kept between runs, as a user's is), telemetry off."""
+    home = BUILD / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
 def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
     out = work / engine
     shutil.rmtree(out, ignore_errors=True)
@@ -204,9 +217,7 @@ def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
             "STEDI_LAKEHOUSE_ROOT": str(out),
             "STEDI_ENGINE": DAGSTER_ENGINES[engine],
         }
-        command = ["dagster", "asset", "materialize", "--select", "*"]
-        command += ["-m", "stedi_dagster.definitions"]
-        wall, peak, _ = timed([str(BIN / command[0]), *command[1:]], env)
+        wall, peak, _ = timed(materialize_command("stedi_dagster.definitions"), env)
         engine_seconds, checks_seconds, steps_seconds = dagster_step_seconds(home)
         return {
             "wall": wall,
@@ -218,8 +229,7 @@ def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
         }
     if engine == FLOOR:
         env["DAGSTER_HOME"] = str(home)
-        command = ["dagster", "asset", "materialize", "--select", "*", "-m", "bench.dagster_floor"]
-        wall, peak, _ = timed([str(BIN / command[0]), *command[1:]], env)
+        wall, peak, _ = timed(materialize_command("bench.dagster_floor"), env)
         return {"wall": wall, "peak": peak, "counts": None}
     if engine == "dbt":
         env |= {"STEDI_DBT_LANDING": str(landing), "STEDI_DBT_OUT": str(out)}
@@ -270,10 +280,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     engines = args.engines.split(",")
-    BUILD.mkdir(parents=True, exist_ok=True)
-    home = BUILD / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = dagster_home()
     work = BUILD / "work"
     results: dict[str, dict] = {}
     for scale in (float(s) for s in args.scales.split(",")):

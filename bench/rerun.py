@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 
-from bench.peers import BIN, BUILD, engine_env, landing_data, timed
+from bench.peers import BUILD, dagster_home, engine_env, landing_data, materialize_command, timed
 
 
 def main() -> None:
@@ -26,17 +26,14 @@ def main() -> None:
     source, _ = landing_data(args.scale)
     work = BUILD / "rerun"
     shutil.rmtree(work, ignore_errors=True)
-    landing, lakehouse, home = work / "landing", work / "lakehouse", BUILD / "dagster_home"
+    landing, lakehouse = work / "landing", work / "lakehouse"
     shutil.copytree(source, landing, copy_function=os.link)
-    home.mkdir(parents=True, exist_ok=True)  # bench.peers' DAGSTER_HOME, one a user already has
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = engine_env() | {
-        "DAGSTER_HOME": str(home),
+        "DAGSTER_HOME": str(dagster_home()),
         "STEDI_LANDING_ROOT": str(landing),
         "STEDI_LAKEHOUSE_ROOT": str(lakehouse),
     }
-    command = [str(BIN / "dagster"), "asset", "materialize", "--select", "*"]
-    command += ["-m", "stedi_dagster.definitions"]
+    command = materialize_command("stedi_dagster.definitions")
     full, full_peak, _ = timed(command, env)
     folder = landing / "accelerometer" / "landing"
     first = sorted(folder.glob("*.json"))[0]
