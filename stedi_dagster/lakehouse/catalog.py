@@ -46,10 +46,10 @@ def refresh(lakehouse: Lakehouse) -> bool:
         return True
 
 
-# The views of catalog files this process has read or written, by the file's identity (it is
-# only ever replaced whole, so a new version is a new inode): opening a DuckDB file to list them
-# costs tens of milliseconds, in every publishing step.
-_views_seen: dict[tuple[int, int, int], set[str]] = {}
+# The views of each catalog file this process has read, with the file version they were read
+# from (it is only ever replaced whole, so a new version is a new inode): opening a DuckDB file
+# to list them costs tens of milliseconds, in every publishing step.
+_views_seen: dict[Path, tuple[tuple[int, int, int], set[str]]] = {}
 
 
 def _views(path: Path) -> set[str]:
@@ -57,12 +57,13 @@ def _views(path: Path) -> set[str]:
         stat = path.stat()
     except FileNotFoundError:
         return set()
-    identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    if identity not in _views_seen:
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    seen = _views_seen.get(path)
+    if seen is None or seen[0] != version:
         with duckdb.connect(str(path), config=READ_ONLY) as con:
             views = con.execute("select view_name from duckdb_views() where not internal")
-            _views_seen[identity] = {name for (name,) in views.fetchall()}
-    return _views_seen[identity]
+            seen = _views_seen[path] = version, {name for (name,) in views.fetchall()}
+    return seen[1]
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:
