@@ -92,6 +92,17 @@ def write_exports(root: Path) -> Path:
     return root
 
 
+def exports_lakehouse(landing: Path, root: Path, engine: str) -> Lakehouse:
+    """A lakehouse over the export-like landing files, under `root/<engine>`, that publishes
+    whatever share of lines is quarantined (the files hold bad lines on purpose)."""
+    return Lakehouse(
+        landing_root=str(landing),
+        lakehouse_root=str(root / engine),
+        quarantine_max_fraction=1.0,
+        engine=engine,
+    )
+
+
 @pytest.fixture(scope="module")
 def runs(definitions, tmp_path_factory):
     """engine -> (lakehouse, result) over the same export-like landing files."""
@@ -99,12 +110,7 @@ def runs(definitions, tmp_path_factory):
     landing = write_exports(root / "landing")
     out = {}
     for engine in ENGINES:
-        lakehouse = Lakehouse(
-            landing_root=str(landing),
-            lakehouse_root=str(root / engine),
-            quarantine_max_fraction=1.0,
-            engine=engine,
-        )
+        lakehouse = exports_lakehouse(landing, root, engine)
         out[engine] = lakehouse, materialize(definitions, lakehouse)
     return out
 
@@ -260,12 +266,7 @@ def test_erasure_under_another_spelling_keeps_every_spelling_out(definitions, tm
     landing = write_exports(tmp_path / "landing")
     counts = {}
     for engine in ENGINES:
-        lakehouse = Lakehouse(
-            landing_root=str(landing),
-            lakehouse_root=str(tmp_path / engine),
-            quarantine_max_fraction=1.0,
-            engine=engine,
-        )
+        lakehouse = exports_lakehouse(landing, tmp_path, engine)
         lakehouse.privacy.append_log(
             ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash("  SAM.roe@X.test")}]
         )
