@@ -38,7 +38,7 @@ def refresh(lakehouse: Lakehouse) -> bool:
     published for the first time); whether it did. One writer at a time (a file lock)."""
     if lakehouse.zones.remote:
         return False
-    path = Path(lakehouse.zones.url(CATALOG_FILE))
+    path = Path(lakehouse.zones.url(CATALOG_FILE)).resolve()
     with FileLock(path.with_suffix(".lock")):
         if set(materialized_tables(lakehouse)) <= _views(path):
             return False
@@ -46,18 +46,22 @@ def refresh(lakehouse: Lakehouse) -> bool:
         return True
 
 
-# The views of each catalog file this process has read, with the file version they were read
-# from (it is only ever replaced whole, so a new version is a new inode): opening a DuckDB file
-# to list them costs tens of milliseconds, in every publishing step.
+# The views of each catalog file this process has read or written, with the file version they
+# were read from or written as (it is only ever replaced whole, so a new version is a new inode):
+# opening a DuckDB file to list them costs tens of milliseconds, in every publishing step.
 _views_seen: dict[Path, tuple[tuple[int, int, int], set[str]]] = {}
+
+
+def _version(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _views(path: Path) -> set[str]:
     try:
-        stat = path.stat()
+        version = _version(path)
     except FileNotFoundError:
         return set()
-    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     seen = _views_seen.get(path)
     if seen is None or seen[0] != version:
         with duckdb.connect(str(path), config=READ_ONLY) as con:
@@ -103,17 +107,19 @@ def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:
     path = Path(target).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     local = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write(lakehouse, local)
+    names = _write(lakehouse, local)
+    written = _version(local)  # a rename keeps the inode, mtime and size
     os.replace(local, path)
+    _views_seen[path] = written, set(names)  # the next refresh need not open it again
     return str(path)
 
 
-def _write(lakehouse: Lakehouse, path: Path) -> None:
+def _write(lakehouse: Lakehouse, path: Path) -> list[str]:
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
         if lakehouse.zones.remote:
             con.register_filesystem(lakehouse.zones.fs)
-        create_views(lakehouse, con)
+        return create_views(lakehouse, con)
     finally:
         con.close()
