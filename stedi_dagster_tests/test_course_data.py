@@ -112,3 +112,30 @@ def test_materializations_report_schema_and_masked_preview(course_run, course_da
         if e.materialization.asset_key.to_user_string() == "customer_trusted"
     )
     assert "***@***" in customer_preview
+
+
+def test_training_profile_figures_match_the_published_table(course_run):
+    lakehouse, result = course_run
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key.to_user_string() == "machine_learning_curated"
+    ]
+    metadata = event.materialization.metadata
+    path = f"{lakehouse.lakehouse_root}/curated/machine_learning_curated/*.parquet"
+    subjects, median, distance = (
+        duckdb.connect()
+        .execute(
+            "select count(*), median(n), (select round(avg(distanceFromObject), 3) "
+            "from read_parquet($path)) "
+            "from (select count(*) as n from read_parquet($path) group by subject_id)",
+            {"path": path},
+        )
+        .fetchall()[0]
+    )
+    assert metadata["subjects"].value == subjects
+    assert metadata["pairs_per_subject_median"].value == float(median)
+    assert metadata["distance_mean"].value == distance
+    profile = metadata["profile"].value
+    assert f"| pairs | {43681:,} |" in profile
+    assert f"| subjects | {subjects:,} |" in profile

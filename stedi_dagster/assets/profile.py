@@ -17,20 +17,25 @@ def machine_learning_profile(engine: Engine, table: str) -> Callable[[], dict]:
     statistics: the aggregates are queried now and the charts start drawing in their own process;
     the function returned waits for them and returns the metadata (so that the drawing overlaps
     the checks' queries)."""
-    stats = engine.rows(
+    pairs, *measures = engine.rows(
         f"""
-        select count(*), count(distinct subject_id),
+        select count(*),
                min(distanceFromObject), avg(distanceFromObject), max(distanceFromObject),
                avg(sqrt(x * x + y * y + z * z)), max(sqrt(x * x + y * y + z * z)),
                min(timestamp), max(timestamp)
         from {table}
         """
     )[0]
-    rows, subjects = stats[0], stats[1]
-    if not rows:
+    if not pairs:
         return lambda: {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
-    per_subject = [n for (n,) in engine.rows(f"select count(*) from {table} group by subject_id")]
-    subject, series = _busiest_subject_series(engine, table)
+    # pairs per subject, the busiest first: the histogram, the subject count and the subject
+    # whose series is drawn, from one aggregation
+    counts = engine.rows(f"select subject_id, count(*) from {table} group by 1 order by 2 desc, 1")
+    per_subject = [n for _, n in counts]
+    subjects = sum(1 for subject_id, _ in counts if subject_id is not None)
+    subject = counts[0][0]
+    series = _series(engine, table, subject)
+    stats = (pairs, subjects, *measures)  # in the order the markdown lists them
     charts = start_drawing(per_subject, subject, series)
 
     def metadata() -> dict:
@@ -68,13 +73,9 @@ def _markdown(stats: tuple, per_subject: list[int], instants: int, charts: dict[
 """
 
 
-def _busiest_subject_series(
-    engine: Engine, table: str
-) -> tuple[str, list[tuple[int, float, float]]]:
-    subject = engine.scalar(
-        f"select subject_id from {table} group by 1 order by count(*) desc, 1 limit 1"
-    )
-    series = engine.rows(
+def _series(engine: Engine, table: str, subject: str) -> list[tuple[int, float, float]]:
+    """One subject's distance and acceleration magnitude per millisecond, in time order."""
+    return engine.rows(
         f"""
         select timestamp, avg(distanceFromObject), avg(sqrt(x * x + y * y + z * z))
         from {table}
@@ -84,4 +85,3 @@ def _busiest_subject_series(
         """,
         [subject],
     )
-    return subject, series
