@@ -242,14 +242,20 @@ def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
 
 
 def dbt_build(landing: Path, out: Path) -> list[str]:
-    """`dbt build` of the peer project, with the generator's expected counts and the pseudonym
-    key's HMAC pads as vars."""
+    """`dbt build` of the peer project, with the generator's expected counts, the person key's
+    SQL and the pseudonym key's HMAC pads as vars."""
     from stedi_dagster.engines import SqlContext
+    from stedi_dagster.privacy.identity import person_key_sql
     from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
 
     expected = json.loads((landing / "expectations.json").read_text())["tables"]
     inner, outer = SqlContext({}, DEVELOPMENT_PSEUDONYM_KEY).hmac_pads
-    variables = {"expected": expected, "hmac_inner": inner.hex(), "hmac_outer": outer.hex()}
+    variables = {
+        "expected": expected,
+        "person_key": person_key_sql(),
+        "hmac_inner": inner.hex(),
+        "hmac_outer": outer.hex(),
+    }
     return [
         str(BIN / "dbt"),
         "build",

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy.identity import person_key
 from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
@@ -87,9 +88,9 @@ def test_step_trainer_trusted_excludes_serials_a_non_consenting_customer_claims(
 
 
 def pseudonym(email: str, key: bytes = DEVELOPMENT_PSEUDONYM_KEY) -> str:
-    """The documented pseudonym: HMAC-SHA256 of the email's person key (trimmed, lower-case)
-    under the key, 32 hex characters."""
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+    """The documented pseudonym, computed here as documented (independently of the engines' SQL):
+    HMAC-SHA256 of the email's person key under the key, 32 hex characters."""
+    return hmac.new(key, person_key(email).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def test_machine_learning_pairs_each_step_with_every_reading_of_its_millisecond(handmade_run):

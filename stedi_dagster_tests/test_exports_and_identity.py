@@ -1,24 +1,31 @@
 """Landing files as real exports arrive (gzip and zstd, .jsonl and .ndjson, a JSON array, pretty-
 printed objects, files that are no landing files) and one identity per customer (an email or
-serial compared trimmed and lower-case in consent, readings, pseudonyms and erasure), through
-`materialize` on both engines, which must publish the same rows.
+serial compared by its person key: white space of every kind removed at both ends, case ignored,
+in consent, readings, pseudonyms and erasure), through `materialize` on both engines, which must
+publish the same rows.
 
-The people: Pat consented, then a newer record under " pat.doe@x.test " (spaces, lower case)
-withdraws: Pat must be nowhere in trusted or curated, whatever the spelling of their readings.
-Sam consents as "Sam.Roe@x.test"; Sam's readings and step trainer use other spellings.
+The people: Pat consented, then a newer record under "\tpat.doe@x.test \t" (a tab before it, a
+space and a tab after it, lower case) withdraws: Pat must be nowhere in trusted or curated,
+whatever the spelling of their readings. Sam consents as "Sam.Roe@x.test"; Sam's readings and
+step trainer use other spellings, padded with tab, CR, no-break space and em space (U+2003).
+Identifiers that are only white space are quarantined, naming the field.
 """
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
 import zstandard
 
+from stedi_dagster.defs.curated import assets as curated_assets
+from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.privacy_records import ERASURE_LIST
 from stedi_dagster.privacy.identity import erasure_hash
 from stedi_dagster.privacy.pseudonyms import pseudonym
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     check_outcomes,
@@ -29,6 +36,7 @@ from stedi_dagster_tests.conftest import (
     write_jsonl,
 )
 from stedi_dagster_tests.handmade import customer
+from stedi_dagster_tests.test_checks_fail import run_check
 
 ENGINES = ("duckdb", "spark")
 ARRAY = "the file is a JSON array, not newline-delimited JSON"
@@ -43,17 +51,18 @@ def lines(records: list) -> bytes:
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records).encode()
 
 
+NBSP, EM_SPACE = "\u00a0", "\u2003"
 SAM_GZ = [  # sam.json.gz: line 3 is malformed
-    reading("SAM.ROE@X.TEST", 100),
-    reading("SAM.ROE@X.TEST", 101),
+    reading("SAM.ROE@X.TEST\t", 100),
+    reading(f"{NBSP}SAM.ROE@X.TEST", 101),
     '{"user": ',
     reading("sam.roe@x.test", 102),
 ]
 PAT_ZST = [  # pat.json.zst: a blank line 2, line 3 not a BIGINT
-    reading("PAT.DOE@x.test", 100),
+    reading(f"PAT.DOE@x.test{NBSP}", 100),
     "",
     '{"user": "pat.doe@x.test", "timestamp": "soon", "x": 1, "y": 2, "z": 3}',
-    reading("Pat.Doe@X.test", 101),
+    reading(f"Pat.Doe@X.test{EM_SPACE}", 101),
 ]
 ARRAY_TEXT = (
     "[\n" + ",\n".join(json.dumps(reading("sam.roe@x.test", t)) for t in (105, 106)) + "\n]\n"
@@ -66,16 +75,19 @@ def write_exports(root: Path) -> Path:
         root / "customer" / "landing" / "customers.jsonl",
         [
             customer("x", "S-PAT", updated=1, research=1, email="Pat.Doe@X.test"),
-            customer("x", "S-PAT", updated=2, research=0, email=" pat.doe@x.test "),
+            customer("x", "S-PAT", updated=2, research=0, email="\tpat.doe@x.test \t"),
             customer("x", "S-SAM", updated=1, research=1, email="Sam.Roe@x.test"),
+            customer("x", "S-NOBODY", updated=1, research=1, email=f"{EM_SPACE}\t "),
+            customer("x", f" {NBSP}", updated=1, research=1, email="kim@x.test"),
         ],
     )
     folder = root / "accelerometer" / "landing"
     folder.mkdir(parents=True)
     (folder / "sam.json.gz").write_bytes(gzip.compress(lines(SAM_GZ)))
     (folder / "pat.json.zst").write_bytes(zstandard.ZstdCompressor().compress(lines(PAT_ZST)))
-    (folder / "more.jsonl").write_bytes(lines([reading("Sam.Roe@x.test", 103)]))
-    (folder / "more.ndjson").write_bytes(lines([reading(" sam.roe@x.test", 104)]))
+    (folder / "more.jsonl").write_bytes(lines([reading("Sam.Roe@x.test\r", 103)]))
+    (folder / "more.ndjson").write_bytes(lines([reading(f"{EM_SPACE}sam.roe@x.test", 104)]))
+    (folder / "blank.jsonl").write_bytes(lines([reading(f"\t{NBSP}\r", 108), reading("", 109)]))
     (folder / "zz-copy.json").write_bytes(lines(SAM_GZ))  # sam.json.gz's text, uncompressed
     (folder / "array.json").write_text(ARRAY_TEXT)
     (folder / "pretty.json").write_text(PRETTY_TEXT)
@@ -86,7 +98,13 @@ def write_exports(root: Path) -> Path:
     (folder / "_SUCCESS").write_bytes(b"")
     steps = [
         {"sensorReadingTime": t, "serialNumber": serial, "distanceFromObject": 10}
-        for serial, t in (("s-sam ", 100), ("S-SAM", 101), ("S-Sam", 102), ("S-PAT", 100))
+        for serial, t in (
+            (f"s-sam{EM_SPACE}", 100),
+            ("\tS-SAM", 101),
+            (f"S-Sam{NBSP}", 102),
+            ("S-PAT\r", 100),
+            (f"{NBSP}\t", 103),
+        )
     ]
     write_jsonl(root / "step_trainer" / "landing" / "steps.ndjson", steps)
     return root
@@ -136,6 +154,7 @@ def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
         "pat.json.zst": (3, 2, 1, None),  # non-blank lines of the decompressed text
         "more.jsonl": (1, 1, 0, None),
         "more.ndjson": (1, 1, 0, None),
+        "blank.jsonl": (2, 0, 2, None),
         "zz-copy.json": (4, 0, 4, "sam.json.gz"),  # the same text, compressed or not
         "array.json": (4, 0, 4, None),
         "pretty.json": (len(PRETTY_TEXT.splitlines()), 0, len(PRETTY_TEXT.splitlines()), None),
@@ -200,25 +219,56 @@ def test_files_that_are_no_landing_files_are_named_while_the_run_succeeds(runs, 
 def test_a_withdrawal_under_another_spelling_removes_the_customer_everywhere(runs, engine):
     lakehouse, result = runs[engine]
     pat = "pat.doe@x.test"
-    assert rows(lakehouse, "select lower(trim(email)) from customer_trusted") == [
-        ("sam.roe@x.test",)
-    ]
-    assert rows(lakehouse, "select lower(trim(email)) from customer_curated") == [
-        ("sam.roe@x.test",)
-    ]
+    for table in ("customer_trusted", "customer_curated"):
+        assert rows(lakehouse, f"select person_key(email) from {table}") == [("sam.roe@x.test",)]
+    # Pat's readings landed (under two padded spellings) and none went further
     assert rows(
-        lakehouse, f"select count(*) from accelerometer_trusted where lower(trim(user)) = '{pat}'"
+        lakehouse,
+        f"select count(*) from accelerometer_landing where person_key(user) = '{pat}'",
+    ) == [(2,)]
+    assert rows(
+        lakehouse, f"select count(*) from accelerometer_trusted where person_key(user) = '{pat}'"
     ) == [(0,)]
     assert rows(
         lakehouse,
-        "select count(*) from step_trainer_trusted where lower(trim(serialNumber)) = 's-pat'",
+        "select count(*) from step_trainer_trusted where person_key(serialNumber) = 's-pat'",
     ) == [(0,)]
     ids = {pseudonym(pat)}
-    found = rows(
-        lakehouse, "select subject_id, step_trainer_subject_id from machine_learning_curated"
-    )
-    assert ids.isdisjoint({i for pair in found for i in pair})
+    for table, columns in (
+        ("machine_learning_curated", "subject_id, step_trainer_subject_id"),
+        ("step_features_curated", "subject_id, subject_id"),
+    ):
+        found = rows(lakehouse, f"select {columns} from {table}")
+        assert found and ids.isdisjoint({i for pair in found for i in pair})
     assert all(ok for name, ok in check_outcomes(result).items() if "consented" in name)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_identifiers_that_are_only_white_space_are_quarantined_naming_the_field(runs, engine):
+    lakehouse, _ = runs[engine]
+    found = rows(
+        lakehouse,
+        "select 'customer', line, reason from customer_quarantine "
+        "union all select 'accelerometer', line, reason from accelerometer_quarantine "
+        "where file = 'blank.jsonl' "
+        "union all select 'step_trainer', line, reason from step_trainer_quarantine "
+        "order by 1, 2",
+    )
+    assert found == [
+        ("accelerometer", 1, "key field user is empty or only white space"),
+        ("accelerometer", 2, "key field user is empty or only white space"),
+        ("customer", 4, "key field email is empty or only white space"),
+        ("customer", 5, "key field serialNumber is empty or only white space"),
+        ("step_trainer", 5, "key field serialNumber is empty or only white space"),
+    ]
+    # no person was made of them: no empty key anywhere in landing
+    assert rows(
+        lakehouse,
+        "select (select count(*) from customer_landing where person_key(email) = '' "
+        "or person_key(serialNumber) = ''), "
+        "(select count(*) from accelerometer_landing where person_key(user) = ''), "
+        "(select count(*) from step_trainer_landing where person_key(serialNumber) = '')",
+    ) == [(0, 0, 0)]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -244,7 +294,8 @@ def test_two_spellings_of_one_email_give_one_pseudonym(runs, engine):
         "select distinct subject_id, step_trainer_subject_id from machine_learning_curated",
     )
     assert pairs == [(pseudonym("sam.roe@x.test"), pseudonym("sam.roe@x.test"))]
-    assert pseudonym("SAM.ROE@X.TEST ") == pseudonym("Sam.Roe@x.test")
+    spellings = ("SAM.ROE@X.TEST\t", f"{NBSP}sam.roe@x.test\r", f"Sam.Roe@x.test{EM_SPACE}")
+    assert {pseudonym(s) for s in spellings} == {pseudonym("sam.roe@x.test")}
     assert row_counts(result)["machine_learning_curated"] == 3
     assert check_outcomes(result)["machine_learning_curated_cross_customer_pairs"] is True
 
@@ -267,8 +318,9 @@ def test_erasure_under_another_spelling_keeps_every_spelling_out(definitions, tm
     counts = {}
     for engine in ENGINES:
         lakehouse = exports_lakehouse(landing, tmp_path, engine)
+        spelling = f"{NBSP}\tSAM.roe@X.test{EM_SPACE}"
         lakehouse.privacy.append_log(
-            ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash("  SAM.roe@X.test")}]
+            ERASURE_LIST, [{"kind": "email", "sha256": erasure_hash(spelling)}]
         )
         result = materialize(definitions, lakehouse)
         assert result.success
@@ -306,3 +358,39 @@ def test_json_documents_are_recognized_without_parsing_newline_delimited_files(t
         "csv.json": None,
         "broken-array.json": None,
     }
+
+
+def weaker_key(sql: str) -> str:
+    """A transform's SQL with the person key weakened to the old spaces-only rule."""
+    return re.sub(r"person_key\(([^()]*)\)", r"lower(trim(\1))", sql)
+
+
+def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_path):
+    """The consent checks compute consent from landing with the person key of their own: a
+    transform whose key keeps a tab (spaces-only trim) lets the tab-padded withdrawal's older,
+    consenting record through, and every `*_all_consented` check it reaches fails."""
+    lakehouse = exports_lakehouse(write_exports(tmp_path / "landing"), tmp_path, "duckdb")
+    assert materialize(definitions, lakehouse).success
+    landing = [t.name for t in TABLES.values() if t.zone == "landing"]
+    for name, module in (
+        ("customer_trusted", trusted_assets.__file__),
+        ("accelerometer_trusted", trusted_assets.__file__),
+        ("customer_curated", curated_assets.__file__),
+    ):
+        sql = read_sql(module, name)
+        assert weaker_key(sql) != sql
+        path = Path(lakehouse.store.table_path(TABLES[name]))
+        staged = path.with_name(path.name + ".weaker")
+        with lakehouse.connect(*landing, "customer_trusted", "accelerometer_trusted") as engine:
+            engine.write_parquet(weaker_key(sql), staged)
+        staged.replace(path)
+    pat = "select count(*) from customer_trusted where person_key(email) = 'pat.doe@x.test'"
+    assert rows(lakehouse, pat) == [(1,)]
+    for check in (
+        "customer_trusted_all_consented",
+        "accelerometer_trusted_all_consented",
+        "customer_curated_all_consented",
+    ):
+        evaluation = run_check(definitions, lakehouse, check)
+        assert not evaluation.passed, check
+        assert evaluation.metadata["non_consenting_rows"].value > 0

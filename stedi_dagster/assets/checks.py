@@ -160,7 +160,10 @@ def unique_person_check(table: Table, column: str) -> Check:
             "examples": [f"{mask(column, v)} x{n}" for v, n in dupes],
         }
 
-    description = f"One row per person: per {column}, compared trimmed and lower-case."
+    description = (
+        f"One row per person: per {column}, compared by its person key (white space of every "
+        "kind removed at both ends, case ignored)."
+    )
     return Check(table, f"unique_{column}", description, probe)
 
 

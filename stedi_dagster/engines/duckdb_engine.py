@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from stedi_dagster.engines.engine import Params, SqlContext
+from stedi_dagster.privacy.identity import person_key_sql
 from stedi_dagster.sql import ident, literal, read_sql
 
 PARQUET = "(format parquet, compression zstd)"
@@ -71,8 +72,7 @@ class DuckDBEngine:
         if context.hmac_pads is not None:
             self.con.execute("set variable hmac_inner = ?", [context.hmac_pads[0]])
             self.con.execute("set variable hmac_outer = ?", [context.hmac_pads[1]])
-        person_key = read_sql(__file__, "person_key")
-        self.con.execute(f"create or replace temp macro person_key(value) as {person_key}\n")
+        self.con.execute(f"create or replace temp macro person_key(value) as {person_key_sql()}")
         self.con.execute(read_sql(__file__, "pseudonym"))
         self.set_erasure_list(context.erased)
 

@@ -5,7 +5,7 @@
 Only what Spark SQL lacks is rewritten here, in the syntax tree:
 
 - `getvariable('name')` becomes the setting's literal;
-- `person_key(v)` becomes the expression in `sql/person_key.sql` (DuckDB's macro body), inlined;
+- `person_key(v)` becomes the person key's expression (`privacy/identity.py`), inlined;
 - `pseudonym(v)` becomes the same HMAC-SHA256 in Spark functions (`sha2`, `unhex`, `concat`);
 - `erased(kind, v)` / `erased_words(text)` become membership tests against the erasure list;
 - a QUALIFY over `select *` gets its columns spelled out, so sqlglot can move the window into a
@@ -31,7 +31,8 @@ from sqlglot import exp
 
 from stedi_dagster.engines.engine import Params, SqlContext
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.privacy.identity import person_key_sql
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import EXTERNAL_TYPES
 
 # Spark settings for a laptop-sized driver; any of them can be overridden by STEDI_SPARK_CONF.
@@ -240,7 +241,7 @@ class SparkEngine:
         if not hashes:
             return "false"
         listed = ", ".join(f"'{h}'" for h in hashes)
-        key = person_key(sqlglot.parse_one(value, read="spark")).sql("spark")
+        key = spark_person_key(value)
         return f"coalesce(sha2({key}, 256) in ({listed}), false)"
 
     def erased_words_sql(self, text: str) -> str:
@@ -250,8 +251,9 @@ class SparkEngine:
             return "false"
         listed = ", ".join(f"'{sha}'" for _, sha in self.context.erased)
         words = rf"""regexp_extract_all({text}, '([^\\s",:{{}}\\[\\]]+)', 1)"""
+        key = spark_person_key("w")
         return (
-            f"coalesce(arrays_overlap(transform({words}, w -> sha2(lower(w), 256)), "
+            f"coalesce(arrays_overlap(transform({words}, w -> sha2({key}, 256)), "
             f"array({listed})), false)"
         )
 
@@ -265,14 +267,13 @@ class SparkEngine:
 
 
 def person_key(value: exp.Expression) -> exp.Expression:
-    """The person key of `value`, as `sql/person_key.sql` (the DuckDB macro's body) defines it."""
-    return _substitute(_person_key_sql(), value, placeholder="value", read="duckdb")
+    """The person key of `value`, as `privacy/identity.py` defines it."""
+    return _substitute(person_key_sql(), value, placeholder="value", read="duckdb")
 
 
-@cache
-def _person_key_sql() -> str:
-    text = read_sql(__file__, "person_key")
-    return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+def spark_person_key(value: str) -> str:
+    """Spark SQL: the person key of a Spark SQL expression."""
+    return person_key(sqlglot.parse_one(value, read="spark")).sql("spark")
 
 
 def _substitute(

@@ -1,6 +1,7 @@
 """The privacy records of a lakehouse, under `<lakehouse_root>/_privacy/`: the erasure list (the
-customers every later run keeps out, as SHA-256 hashes of their trimmed lower-case email or Step
-Trainer serial, never the value) and the audit trail of erasures; and which pseudonym key applies.
+customers every later run keeps out, as SHA-256 hashes of the person key of their email or
+Step Trainer serial, never the value) and the audit trail of erasures; and which pseudonym key
+applies.
 """
 
 import json

@@ -35,6 +35,7 @@ from stedi_dagster.landing.reading import (
     Ingested,
     NewFiles,
     document_reason,
+    incomplete_rows,
     line_problems,
 )
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
@@ -60,6 +61,7 @@ def classify_sql(table: Table) -> str:
         table,
         mistyped=lambda c: f"{json_type(c)} <> 'NULL' and t.{ident(c)} is null",
         missing=lambda k: f"object is not null and {json_type(k)} = 'NULL'",
+        blank=lambda k: f"object is not null and person_key(t.{ident(k)}) = ''",
     )
     key, kind = PERSON_KEYS[table.dataset]
     return read_sql(
@@ -135,11 +137,10 @@ class DuckDBReader:
         except duckdb.Error as e:
             shutil.rmtree(out, ignore_errors=True)
             raise _failed(table, batch, e) from e
-        null_keys = " or ".join(f"{ident(k)} is null" for k in table.keys)
         non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.columns)
         stats = (
             self.con.execute(
-                f"select part_no, count(*), count(*) filter (where {null_keys}), "
+                f"select part_no, count(*), count(*) filter (where {incomplete_rows(table)}), "
                 f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
                 f"from read_parquet({literal(f'{out}/*/*.parquet')}, hive_partitioning = true) "
                 "group by part_no"

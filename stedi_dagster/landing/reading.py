@@ -9,6 +9,8 @@ from typing import Protocol
 from stedi_dagster.lakehouse.bookmarks import FileRecord
 from stedi_dagster.landing.plan import identify
 from stedi_dagster.landing.scan import Scan, scan
+from stedi_dagster.privacy.identity import IDENTIFIERS
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import Table
 
 # How many quarantined lines of one file the run log names one by one.
@@ -19,15 +21,34 @@ BAD = "reason is not null and not record_erased"
 
 
 def line_problems(
-    table: Table, mistyped: Callable[[str], str], missing: Callable[[str], str]
+    table: Table,
+    mistyped: Callable[[str], str],
+    missing: Callable[[str], str],
+    blank: Callable[[str], str],
 ) -> str:
     """SQL: why a JSON object line cannot be a row, one CASE per column (a value that is not of
-    its type) and per key field (absent or null), for concat_ws. The conditions are in the
-    engine's dialect; the reasons, the same for every engine, are written here."""
-    cases = [
-        f"case when {mistyped(c)} then '{c}: not a {t}' end" for c, t in table.columns.items()
-    ] + [f"case when {missing(k)} then 'missing key field {k}' end" for k in table.keys]
+    its type), per key field (absent or null) and per identifier (`IDENTIFIERS`: an email, user
+    or serial whose person key is empty, i.e. empty or only white space), for concat_ws. The
+    conditions are in the engine's dialect; the reasons, the same for every engine, are written
+    here."""
+    cases = (
+        [f"case when {mistyped(c)} then '{c}: not a {t}' end" for c, t in table.columns.items()]
+        + [f"case when {missing(k)} then 'missing key field {k}' end" for k in table.keys]
+        + [
+            f"case when {blank(k)} then 'key field {k} is empty or only white space' end"
+            for k in table.keys
+            if k in IDENTIFIERS
+        ]
+    )
     return ",\n            ".join(cases)
+
+
+def incomplete_rows(table: Table) -> str:
+    """SQL over a landing table's typed rows: whether a row cannot be one for want of a key
+    field (null, or an identifier that is blank once its person key is taken)."""
+    null = [f"{ident(k)} is null" for k in table.keys]
+    blank = [f"person_key({ident(k)}) = ''" for k in table.keys if k in IDENTIFIERS]
+    return " or ".join(null + blank)
 
 
 def document_reason(kind: str) -> str:

@@ -12,7 +12,12 @@ duplicates, the bookmark and publishing are the pipeline's (`pipeline.py`).
 from dataclasses import replace
 from pathlib import Path
 
-from stedi_dagster.engines.spark_engine import SparkEngine, spark_errors, spark_type
+from stedi_dagster.engines.spark_engine import (
+    SparkEngine,
+    spark_errors,
+    spark_person_key,
+    spark_type,
+)
 from stedi_dagster.landing.reading import (
     BAD,
     GOOD,
@@ -39,6 +44,7 @@ def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> s
         table,
         mistyped=lambda c: f"malformed is null and {ident(c, '`')} is null and {present(c)}",
         missing=lambda k: f"malformed is null and not {present(k)}",
+        blank=lambda k: f"malformed is null and {spark_person_key(ident(k, '`'))} = ''",
     )
     key, kind = PERSON_KEYS[table.dataset]
     return read_sql(

@@ -71,7 +71,7 @@ def customer_records(
     engine: DuckDBEngine, lakehouse: Lakehouse, email_hash: str
 ) -> list[tuple[str, str | None]]:
     """(email, serialNumber) of every landing customer record whose email the erasure request
-    names (by the SHA-256 of its trimmed lower-case text)."""
+    names (by the SHA-256 of its person key)."""
     landing = lakehouse.landing
     files = [landing.storage.local_copy(f) for f in landing.files("customer")]
     sql = read_sql(__file__, "customer_records")

@@ -1,10 +1,17 @@
 """Who a landing record belongs to, and how a person is identified: by the person key of their email
-(and of their Step Trainer's serial), its trimmed lower-case text, everywhere (consent, readings,
-pseudonyms, erasure). SQL has the same rule as `person_key()` (`engines/sql/person_key.sql`)."""
+(and of their Step Trainer's serial), everywhere (choosing the newest record, consent, joins,
+serial claims, pseudonyms, erasure), on every engine and in Python.
+
+The key is defined here once: the value with white space of every kind removed at both ends
+(`WHITE_SPACE`), compared case-insensitively (lower-case). `person_key()` is the Python form,
+`person_key_sql()` the SQL form (`sql/person_key.sql`) that DuckDB holds as a macro and Spark
+inlines. No Unicode normalization (NFKC) is applied: docs/privacy.md says why.
+"""
 
 import hashlib
+from functools import cache
 
-from stedi_dagster.sql import ident
+from stedi_dagster.sql import ident, read_sql
 
 # The field that ties a landing record to a person, and the erasure list kind it is matched as.
 PERSON_KEYS = {
@@ -12,11 +19,37 @@ PERSON_KEYS = {
     "accelerometer": ("user", "email"),
     "step_trainer": ("serialNumber", "serial"),
 }
+# Every column that identifies a person (compared by its person key): a landing line whose value
+# of one is empty or only white space is quarantined, it never becomes a person.
+IDENTIFIERS = frozenset({"email", "user", "serialNumber"})
+
+# White space of every kind: what Python's str.isspace() calls white space, which is Unicode's
+# White_Space property (tab, LF, VT, FF, CR, space, NEL, no-break space, the space separators
+# U+1680, U+2000-U+200A, U+202F, U+205F, U+3000, line and paragraph separators) plus the
+# information separators U+001C-U+001F.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+# DuckDB's lower() reads U+0130 (the dotted capital I) as i, Python's and Spark's as i + U+0307:
+# the key reads it as I first, so that all three agree.
+_DOTTED_CAPITAL_I = "\u0130"
 
 
 def person_key(value: str) -> str:
-    """An email or serial as it identifies a person: trimmed, lower-case."""
-    return value.strip().lower()
+    """An email or serial as it identifies a person (`sql/person_key.sql` in SQL)."""
+    return value.strip(WHITE_SPACE).replace(_DOTTED_CAPITAL_I, "I").lower()
+
+
+@cache
+def person_key_sql() -> str:
+    """The person key of `value` as an SQL expression (DuckDB's dialect; the Spark engine
+    transpiles it). Its regular expression names each white-space character by code point, which
+    RE2 (DuckDB) and java.util.regex (Spark) read alike."""
+    white_space = "".join(f"\\x{{{ord(c):04x}}}" for c in WHITE_SPACE)
+    text = read_sql(__file__, "person_key", white_space=white_space)
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
 
 
 def erasure_hash(value: str) -> str:

@@ -1,7 +1,8 @@
-{# DuckDB macros the models use: the person key (trimmed, lower-case) and the pseudonym
-   (HMAC-SHA256 under the development key, whose pads are written out). #}
+{# DuckDB macros the models use: the person key (the project's expression, privacy/identity.py,
+   passed as a var) and the pseudonym (HMAC-SHA256 under the development key, whose pads are
+   written out). #}
 {% macro stedi_macros() %}
-create or replace macro person_key(value) as lower(trim(value));
+create or replace macro person_key(value) as {{ var("person_key") }};
 create or replace macro pseudonym(value) as
     left(sha256(unhex('{{ var("hmac_outer") }}') || unhex(sha256(unhex('{{ var("hmac_inner") }}') || encode(person_key(value))))), 32);
 {% endmacro %}

@@ -2,9 +2,9 @@
 included, and puts them on the erasure list, which the landing tables honour on every later run
 even though the customer's raw JSON is still in the landing folder.
 
-The email is matched by the SHA-256 of its trimmed lower-case text; the list and the audit trail
-(`<lakehouse_root>/_privacy/`) hold only such hashes, never the email. The job is idempotent:
-running it again removes nothing more and adds an audit entry saying so.
+The email is matched by the SHA-256 of its person key (`privacy/identity.py`); the list and the
+audit trail (`<lakehouse_root>/_privacy/`) hold only such hashes, never the email. The job is
+idempotent: running it again removes nothing more and adds an audit entry saying so.
 """
 
 from datetime import UTC, datetime

@@ -1,0 +1,2 @@
+-- person_key: how a person's identifiers (an email, a Step Trainer serial) are compared everywhere (consent, joins, serial claims, pseudonyms, erasure): white space of every kind removed at both ends ($white_space: the class privacy/identity.py defines), then lower-case (U+0130, the dotted capital I, read as I first, so that DuckDB, Spark and Python agree); an expression of `value`, made a macro for DuckDB and inlined for Spark
+lower(replace(regexp_replace(value, '^[$white_space]+|[$white_space]+$$', '', 'g'), 'İ', 'I'))

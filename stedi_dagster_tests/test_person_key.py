@@ -1,0 +1,93 @@
+"""The person key, one definition in Python and SQL: white space of every kind removed at both
+ends (every character Python's str.isspace() accepts, which covers Unicode's space separators),
+case ignored, and the same key for every code point in Python, in DuckDB and in Spark SQL."""
+
+import sys
+import unicodedata
+
+import pytest
+
+from stedi_dagster.engines.engine import SqlContext
+from stedi_dagster.privacy.identity import WHITE_SPACE, erasure_hash, person_key
+
+# Every code point but the surrogates (no string may hold them).
+CODE_POINTS = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+PADDED = [
+    ("\tAlice@X.test \t", "alice@x.test"),
+    ("\r\nALICE@x.test\r", "alice@x.test"),
+    ("\u00a0Alice@x.TEST\u2003", "alice@x.test"),
+    ("\u3000\u202f alice@x.test\u2028\u0085", "alice@x.test"),
+    (" S-1234\t", "s-1234"),
+    ("a b@x.test", "a b@x.test"),  # white space inside is kept
+    (" \t\u00a0\u2003", ""),
+]
+
+
+def test_white_space_is_every_kind():
+    assert set(WHITE_SPACE) == {c for c in CODE_POINTS if c.isspace()}
+    assert {c for c in CODE_POINTS if unicodedata.category(c) == "Zs"} <= set(WHITE_SPACE)
+    assert {"\t", "\n", "\r", "\u00a0", "\u2003"} <= set(WHITE_SPACE)
+
+
+@pytest.mark.parametrize(("value", "key"), PADDED)
+def test_python_key_strips_every_kind_of_white_space_and_ignores_case(value, key):
+    assert person_key(value) == key
+    assert erasure_hash(value) == erasure_hash(key)
+
+
+@pytest.fixture(scope="module")
+def values(tmp_path_factory) -> str:
+    """A Parquet file of every code point padded with white space, and the PADDED values, each
+    with its Python key and whether this Python's Unicode database assigns its character."""
+    import duckdb
+
+    padded = [w + c + w for c, w in zip(CODE_POINTS, WHITE_SPACE * 40000, strict=False)]
+    padded += [value for value, _ in PADDED]
+    assigned = [all(unicodedata.category(c) != "Cn" for c in v.strip()) for v in padded]
+    path = tmp_path_factory.mktemp("key") / "values.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select unnest(?) as value, unnest(?) as expected, unnest(?) as assigned) "
+            f"to '{path}' (format parquet)",
+            [padded, [person_key(v) for v in padded], assigned],
+        )
+    return str(path)
+
+
+def disagreements(engine, values: str, where: str = "true") -> tuple[int, list[tuple]]:
+    """How many values the engine's person_key() compares, and those where it differs from
+    Python's."""
+    engine.view_parquet("v", [values])
+    compared = engine.scalar(f"select count(*) from v where {where}")
+    differ = engine.rows(
+        "select value, person_key(value), expected from v "
+        f"where {where} and person_key(value) <> expected limit 5"
+    )
+    return compared, differ
+
+
+def test_duckdb_key_equals_python_key_for_every_code_point(values):
+    from stedi_dagster.engines.duckdb_engine import duckdb_engine
+
+    engine = duckdb_engine(SqlContext(variables={}))
+    try:
+        compared, differ = disagreements(engine, values)
+    finally:
+        engine.close()
+    assert compared == len(CODE_POINTS) + len(PADDED)
+    assert differ == []
+
+
+@pytest.mark.spark
+def test_spark_key_equals_python_key_for_every_assigned_code_point(values):
+    """Spark lower-cases some letters of scripts newer than this Python's Unicode database
+    (unassigned to Python): only those are left out."""
+    from stedi_dagster.engines.spark_engine import SparkEngine, spark_session
+
+    engine = SparkEngine(spark_session("local[2]"), SqlContext(variables={}))
+    try:
+        compared, differ = disagreements(engine, values, where="assigned")
+    finally:
+        engine.close()
+    assert compared > 280_000
+    assert differ == []
