@@ -1,6 +1,8 @@
 # The two commands of the README:
 #   make run   - set up, then materialize and check every table on the bundled sample
 #   make test  - set up, then lint and run the test suite
+# `make test-fast` is the edit-test loop (no Spark, no browser, no S3 server, no run in processes
+# of its own);
 # `make dev` opens the Dagster UI on the same code location.
 
 PYTHON ?= python3
@@ -8,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: setup run test dev bench clean
+.PHONY: setup run test test-fast dev bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,9 +29,17 @@ run: setup $(DAGSTER_HOME)/dagster.yaml
 
 test: setup
 	scripts/ensure-chromium $(BIN)
+	scripts/ensure-java
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Markers in pyproject.toml; what each command covers: docs/testing.md.
+FAST := not spark and not ui and not s3 and not slow
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "$(FAST)"
 
 dev: setup $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev

@@ -1,8 +1,15 @@
 """Shared fixtures: the course data's location, handmade landing folders, and a helper that
-materializes the code location's assets and checks through Dagster."""
+materializes the code location's assets and checks through Dagster.
+
+What a test needs is a marker (`pyproject.toml`): `course` (given here to every test that uses the
+course data), `spark`, `ui`, `s3`, `slow`. A test that needs the course data or a Java runtime is
+skipped, saying what to install, where they are absent, unless STEDI_REQUIRE_COURSE_DATA=1 or
+STEDI_REQUIRE_SPARK=1 (set by `.ci/run`) makes it fail instead.
+"""
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +30,65 @@ COURSE_EXPECTATIONS = PROJECT_ROOT / "expectations" / "udacity-starter.json"
 NOTHING_QUARANTINED = {quarantine_table(d).name: 0 for d in LANDING_DATASETS}
 
 
+# Fixtures that read the course data: a test using one is marked `course`.
+COURSE_FIXTURES = {"course_data", "course_on_s3"}
+
+
+def required(variable: str) -> bool:
+    return os.environ.get(variable) == "1"
+
+
+def missing_course_data() -> str | None:
+    """Why the course data cannot be read, or None."""
+    if (COURSE_DATA / "customer" / "landing").is_dir():
+        return None
+    return (
+        f"course data not found at {COURSE_DATA}: put the Udacity STEDI starter dataset "
+        "(customer/, accelerometer/, step_trainer/, each with landing/*.json) at "
+        "../shared/udacity-starter beside this checkout, or set STEDI_COURSE_DATA to its folder"
+    )
+
+
+def missing_spark() -> str | None:
+    """Why the Spark engine cannot start here (no PySpark, no Java runtime), or None."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed: pip install -c constraints.txt -e '.[spark]'"
+    home = os.environ.get("JAVA_HOME")
+    if not (home and Path(home, "bin", "java").exists()) and not shutil.which("java"):
+        return (
+            "no Java runtime: install Java 17 or 21 (Debian: apt-get install "
+            "openjdk-17-jre-headless; macOS: brew install openjdk@17) or set JAVA_HOME"
+        )
+    return None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the tests that use the course data; skip the tests whose needs are missing, or fail
+    them where STEDI_REQUIRE_COURSE_DATA / STEDI_REQUIRE_SPARK say they must run."""
+    needs = {
+        "course": (missing_course_data(), "STEDI_REQUIRE_COURSE_DATA"),
+        "spark": (missing_spark(), "STEDI_REQUIRE_SPARK"),
+    }
+    for item in items:
+        if COURSE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.course)
+        for marker, (missing, variable) in needs.items():
+            if missing and item.get_closest_marker(marker):
+                if required(variable):
+                    item.user_properties.append(("unavailable", f"{missing} ({variable}=1)"))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=missing))
+
+
+def pytest_runtest_setup(item) -> None:
+    """A test whose needs are missing where they are required fails, saying what is missing."""
+    unavailable = dict(item.user_properties).get("unavailable")
+    if unavailable:
+        pytest.fail(unavailable)
+
+
 @pytest.fixture(scope="session")
 def definitions() -> dg.Definitions:
     return defs()
@@ -30,11 +96,6 @@ def definitions() -> dg.Definitions:
 
 @pytest.fixture(scope="session")
 def course_data() -> Path:
-    if not (COURSE_DATA / "customer" / "landing").is_dir():
-        pytest.fail(
-            f"course data not found at {COURSE_DATA}: put the course dataset at "
-            "../shared/udacity-starter or set STEDI_COURSE_DATA"
-        )
     return COURSE_DATA
 
 

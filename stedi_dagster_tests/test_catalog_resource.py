@@ -9,6 +9,7 @@ import threading
 import time
 
 import dagster as dg
+import pytest
 from dagster_duckdb import DuckDBResource
 
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
@@ -56,6 +57,7 @@ def test_a_user_asset_queries_every_zone_by_table_name(definitions, tmp_path):
     assert result.output_for_node("zone_counts") == EXPECTED_ROWS
 
 
+@pytest.mark.slow
 def test_the_catalog_answers_while_the_multiprocess_job_writes_every_table(definitions, tmp_path):
     """Readers in this process hold read-only connections while the job's step processes
     publish tables and rewrite the catalog (each trusted and curated table is new)."""

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from stedi_dagster.lakehouse import PROJECT_ROOT, SAMPLE_LANDING_ROOT
 from stedi_dagster_tests.conftest import COURSE_EXPECTATIONS
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 
 BIN = Path(sys.executable).parent
 
@@ -28,6 +30,7 @@ def run(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.
     )
 
 
+@pytest.mark.slow
 def test_stedi_run_materializes_the_bundled_sample_and_prints_every_table(tmp_path):
     env = {"STEDI_LAKEHOUSE_ROOT": str(tmp_path / "lakehouse")}
     done = run([str(BIN / "stedi"), "run"], env)
@@ -64,6 +67,7 @@ def test_stedi_sql_before_any_run_says_what_to_do(tmp_path):
     assert "run `stedi run` first" in done.stderr
 
 
+@pytest.mark.slow
 def test_two_dg_launch_runs_at_once_on_the_course_data(course_data, tmp_path):
     env = {
         "STEDI_LANDING_ROOT": str(course_data),
@@ -86,7 +90,7 @@ def test_two_dg_launch_runs_at_once_on_the_course_data(course_data, tmp_path):
     outputs = [p.communicate(timeout=300)[0] for p in runs]
     for p, output in zip(runs, outputs, strict=True):
         assert p.returncode == 0, output[-3000:]
-        assert output.count("ASSET_CHECK_EVALUATION") == 62
+        assert output.count("ASSET_CHECK_EVALUATION") == len(EXPECTED_CHECKS)
         assert "RUN_SUCCESS" in output
         assert "Could not set lock" not in output
     con = duckdb.connect()

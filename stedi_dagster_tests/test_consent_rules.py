@@ -20,6 +20,7 @@ from stedi_dagster_tests.conftest import (
     row_counts,
 )
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_counts_and_every_check_pass(handmade_run):
     _, result = handmade_run
     assert result.success
     assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 62
+    assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 

@@ -1,5 +1,10 @@
 """Acceptance on the course data (../shared/udacity-starter): every asset and check through Dagster,
-the course's published counts, every check passing, and previews that show no personal data."""
+the course's published counts, every check passing, and previews that show no personal data.
+
+Every property but the course's own figures is proven on generated data too (`stedi generate`,
+whose expectations file holds the counts it chose), so that a checkout without the course data
+still covers the pipeline end to end.
+"""
 
 import json
 from pathlib import Path
@@ -7,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster_tests.conftest import (
+    COURSE_DATA,
     COURSE_EXPECTATIONS,
     NOTHING_QUARANTINED,
     check_outcomes,
@@ -16,6 +23,7 @@ from stedi_dagster_tests.conftest import (
     materialize,
     row_counts,
 )
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 
 COURSE_COUNTS = {
     "customer_landing": 956,
@@ -30,50 +38,66 @@ COURSE_COUNTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def course_run(definitions, course_data, tmp_path_factory):
+@pytest.fixture(
+    scope="module", params=["generated", pytest.param("course", marks=pytest.mark.course)]
+)
+def course_run(request, definitions, tmp_path_factory):
+    """(lakehouse, result, counts, landing folder) of a whole run on the course data, or on data
+    the generator wrote with its expected counts."""
+    lakehouse_root = str(tmp_path_factory.mktemp("lakehouse"))
+    if request.param == "course":
+        landing, expectations, counts = COURSE_DATA, COURSE_EXPECTATIONS, COURSE_COUNTS
+    else:
+        landing = tmp_path_factory.mktemp("generated")
+        counts = generate(landing, scale=0.3, seed=5)
+        expectations = landing / "expectations.json"
     lakehouse = Lakehouse(
-        landing_root=str(course_data),
-        lakehouse_root=str(tmp_path_factory.mktemp("lakehouse")),
-        expectations_path=str(COURSE_EXPECTATIONS),
+        landing_root=str(landing),
+        lakehouse_root=lakehouse_root,
+        expectations_path=str(expectations),
     )
-    return lakehouse, materialize(definitions, lakehouse)
+    return lakehouse, materialize(definitions, lakehouse), counts, landing
 
 
-def test_course_counts(course_run):
-    _, result = course_run
+def test_counts_are_the_course_s_or_the_generator_s(course_run):
+    _, result, counts, _ = course_run
     assert result.success
-    assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
+    assert row_counts(result) == counts | NOTHING_QUARANTINED
 
 
-def test_every_check_passes_on_course_data_but_the_cross_customer_warning(course_run):
-    _, result = course_run
-    assert len(check_outcomes(result)) == 62
+def test_every_check_passes_but_the_cross_customer_warning(course_run):
+    _, result, counts, landing = course_run
+    assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
     (crossed,) = [
         e
         for e in result.get_asset_check_evaluations()
         if e.check_name == "machine_learning_curated_cross_customer_pairs"
     ]
-    assert crossed.metadata["cross_customer_pairs"].value == 2700
-    assert crossed.metadata["share"].value == round(2700 / 43681, 4)
+    pairs, rows = crossed.metadata["cross_customer_pairs"].value, counts["machine_learning_curated"]
+    if landing == COURSE_DATA:
+        assert pairs == 2700
+    assert pairs > 0
+    assert crossed.metadata["share"].value == round(pairs / rows, 4)
 
 
 def test_expected_counts_come_from_the_shipped_expectations_file(course_run):
-    _, result = course_run
-    shipped = json.loads(COURSE_EXPECTATIONS.read_text())["tables"]
-    assert shipped == COURSE_COUNTS
+    lakehouse, result, counts, landing = course_run
+    shipped = json.loads(Path(lakehouse.expectations_path).read_text())["tables"]
+    assert shipped == counts
+    if landing == COURSE_DATA:
+        assert Path(lakehouse.expectations_path) == COURSE_EXPECTATIONS
     for e in result.get_asset_check_evaluations():
         if e.check_name.endswith("_expected_count"):
             table = e.asset_key.to_user_string()
-            assert e.metadata["expected"].value == COURSE_COUNTS[table]
+            assert e.metadata["expected"].value == counts[table]
 
 
 def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
-    lakehouse, _ = course_run
+    lakehouse, _, counts, _ = course_run
     root = lakehouse.lakehouse_root
     con = duckdb.connect()
-    for name, count in COURSE_COUNTS.items():
+    for name, count in counts.items():
         zone = name.rsplit("_", 1)[1]
         folder = f"{root}/{zone}/{name}"
         rows = con.execute("select count(*) from read_parquet(?)", [f"{folder}/*.parquet"])
@@ -90,10 +114,10 @@ def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
     ]
 
 
-def test_materializations_report_schema_and_masked_preview(course_run, course_data):
-    _, result = course_run
+def test_materializations_report_schema_and_masked_preview(course_run):
+    _, result, _, landing = course_run
     emails, phones = set(), set()
-    for line in (course_data / "customer" / "landing").glob("*.json"):
+    for line in (landing / "customer" / "landing").glob("*.json"):
         for record in map(json.loads, line.read_text().splitlines()):
             emails.add(record["email"])
             phones.add(record["phone"])
@@ -115,7 +139,7 @@ def test_materializations_report_schema_and_masked_preview(course_run, course_da
 
 
 def test_training_profile_figures_match_the_published_table(course_run):
-    lakehouse, result = course_run
+    lakehouse, result, counts, _ = course_run
     (event,) = [
         e
         for e in result.get_asset_materialization_events()
@@ -137,5 +161,5 @@ def test_training_profile_figures_match_the_published_table(course_run):
     assert metadata["pairs_per_subject_median"].value == float(median)
     assert metadata["distance_mean"].value == distance
     profile = metadata["profile"].value
-    assert f"| pairs | {43681:,} |" in profile
+    assert f"| pairs | {counts['machine_learning_curated']:,} |" in profile
     assert f"| subjects | {subjects:,} |" in profile

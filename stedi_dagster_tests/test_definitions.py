@@ -1,5 +1,6 @@
 """The code location loads exactly the expected tables, groups, checks, jobs and executors."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -153,6 +154,50 @@ def test_settings_come_from_the_environment_when_the_location_loads(monkeypatch,
     monkeypatch.setenv("STEDI_ML_PAIRING", "nearest")
     with pytest.raises(ValueError, match="'timestamp' or 'same_customer'"):
         Lakehouse.from_env()
+
+
+def test_the_docs_state_the_number_of_checks_there_are():
+    """A count of checks written in the README or docs/ is the number of checks."""
+    root = Path(__file__).resolve().parent.parent
+    stated = {
+        (path.name, int(n))
+        for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+        for n in re.findall(
+            r"\b(\d+) (?:asset checks|checks|check results|in all)\b", path.read_text()
+        )
+    }
+    assert {name for name, _ in stated} >= {"README.md", "tables-and-checks.md"}
+    assert {n for _, n in stated} == {len(EXPECTED_CHECKS)}, stated
+
+
+def settings_in_code() -> set[str]:
+    """Every STEDI_* variable the package reads (its names appear in the code as string
+    literals: os.environ.get, dg.EnvVar)."""
+    package = Path(__file__).resolve().parent.parent / "stedi_dagster"
+    return {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r"[\"']STEDI_([A-Z][A-Z0-9_]*)[\"']", path.read_text())
+    }
+
+
+def test_env_example_lists_every_setting_the_code_reads_with_a_default(definitions):
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    listed = re.findall(r"^#? ?STEDI_([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE)
+    assert len(listed) == len(set(listed))
+    assert set(listed) == settings_in_code()
+    assert len(listed) >= 13
+    # each variable (or group of variables) follows a comment that says its default
+    setting = re.compile(r"^#? ?STEDI_")
+    comment: list[str] = []
+    after_comment = False
+    for line in text.splitlines():
+        if setting.match(line):
+            assert "default" in " ".join(comment).lower(), line
+            after_comment = False
+        elif line.startswith("#"):
+            comment = [*comment, line] if after_comment else [line]
+            after_comment = True
 
 
 def test_the_code_location_validates_as_dagster_loads_it(definitions):

@@ -1,6 +1,7 @@
-"""Right to erasure on the course data: a consenting customer erased by the `erase_customer` job
-has zero rows in every table, after the job and after a full re-materialization; the job is
-idempotent; the erasure list and audit trail hold hashes, never the email."""
+"""Right to erasure on the course data (and on generated data, for a checkout without it): a
+consenting customer erased by the `erase_customer` job has zero rows in every table, after the job
+and after a full re-materialization; the job is idempotent; the erasure list and audit trail hold
+hashes, never the email."""
 
 import hashlib
 from pathlib import Path
@@ -10,9 +11,11 @@ import duckdb
 import pytest
 
 from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
+    COURSE_DATA,
     check_outcomes,
     failed_checks,
     materialize,
@@ -56,10 +59,20 @@ def erase(definitions, lakehouse: Lakehouse, email: str) -> dg.ExecuteInProcessR
     )
 
 
-@pytest.fixture(scope="module")
-def erased(definitions, course_data, tmp_path_factory):
+@pytest.fixture(
+    scope="module", params=["generated", pytest.param("course", marks=pytest.mark.course)]
+)
+def erased(request, definitions, tmp_path_factory):
+    """(lakehouse, email, serial, rows before, the job's result, the landing counts) of a curated
+    customer erased from a whole run on the course data or on generated data."""
+    if request.param == "course":
+        landing, counts = COURSE_DATA, COURSE_COUNTS
+    else:
+        landing = tmp_path_factory.mktemp("generated")
+        counts = generate(landing, scale=0.3, seed=5)
+        (landing / "expectations.json").unlink()  # an erasure lowers the counts, as intended
     lakehouse = Lakehouse(
-        landing_root=str(course_data), lakehouse_root=str(tmp_path_factory.mktemp("lakehouse"))
+        landing_root=str(landing), lakehouse_root=str(tmp_path_factory.mktemp("lakehouse"))
     )
     assert materialize(definitions, lakehouse).success
     con = duckdb.connect()
@@ -69,16 +82,16 @@ def erased(definitions, course_data, tmp_path_factory):
     ).fetchall()[0]
     before = rows_of(lakehouse, email, [serial])
     first = erase(definitions, lakehouse, f"  {email.upper()} ")  # matched case-blind
-    return lakehouse, email, serial, before, first
+    return lakehouse, email, serial, before, first, counts
 
 
 def test_the_customer_had_rows_everywhere(erased):
-    _, _, _, before, _ = erased
+    _, _, _, before, _, _ = erased
     assert all(n > 0 for name, n in before.items() if name in WITH_ROWS), before
 
 
 def test_erasure_removes_every_row_and_reports_it(erased):
-    lakehouse, email, serial, before, first = erased
+    lakehouse, email, serial, before, first, _ = erased
     assert first.success
     assert rows_of(lakehouse, email, [serial]) == dict.fromkeys(TABLES, 0)
     (output,) = [e for e in first.all_events if e.event_type_value == "STEP_OUTPUT"]
@@ -87,7 +100,7 @@ def test_erasure_removes_every_row_and_reports_it(erased):
 
 
 def test_lists_and_audit_hold_the_hash_never_the_email(erased):
-    lakehouse, email, serial, before, first = erased
+    lakehouse, email, serial, before, first, _ = erased
     privacy = Path(lakehouse.lakehouse_root) / "_privacy"
     email_hash = hashlib.sha256(email.lower().encode()).hexdigest()
     listed = (privacy / "erasure_list.jsonl").read_text()
@@ -100,7 +113,7 @@ def test_lists_and_audit_hold_the_hash_never_the_email(erased):
 
 
 def test_erasing_again_changes_nothing(definitions, erased):
-    lakehouse, email, serial, _, _ = erased
+    lakehouse, email, serial, _, _, _ = erased
     tables = {n: table_files(lakehouse, t) for n, t in TABLES.items()}
     listed = (Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_list.jsonl").read_text()
     again = erase(definitions, lakehouse, email)
@@ -113,14 +126,14 @@ def test_erasing_again_changes_nothing(definitions, erased):
 
 @pytest.mark.parametrize("tags", [{}, {"stedi/full_refresh": "true"}], ids=["rerun", "refresh"])
 def test_erased_customer_stays_out_of_later_runs(definitions, erased, tags):
-    lakehouse, email, serial, before, _ = erased
+    lakehouse, email, serial, before, _, expected = erased
     result = materialize(definitions, lakehouse, tags=tags)
     assert result.success
     assert rows_of(lakehouse, email, [serial]) == dict.fromkeys(TABLES, 0)
     counts = row_counts(result)
     for landing in ("customer_landing", "accelerometer_landing", "step_trainer_landing"):
-        assert counts[landing] == COURSE_COUNTS[landing] - before[landing]
-    assert counts["customer_trusted"] == COURSE_COUNTS["customer_trusted"] - 1
+        assert counts[landing] == expected[landing] - before[landing]
+    assert counts["customer_trusted"] == expected["customer_trusted"] - 1
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
     for dataset in ("customer", "accelerometer", "step_trainer"):
         (landed,) = [

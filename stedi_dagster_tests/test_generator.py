@@ -17,6 +17,7 @@ from stedi_dagster_tests.conftest import (
     materialize,
     row_counts,
 )
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -69,7 +70,7 @@ def test_pipeline_agrees_with_the_generator(definitions, tmp_path, scale, seed):
     result = materialize(definitions, lakehouse)
     assert result.success
     assert row_counts(result) == counts | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 62
+    assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 

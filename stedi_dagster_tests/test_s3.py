@@ -26,6 +26,9 @@ from stedi_dagster_tests.conftest import (
 )
 from stedi_dagster_tests.s3_server import free_port, moto_server
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
+
+pytestmark = pytest.mark.s3
 
 
 def objects(s3, prefix: str) -> list[str]:
@@ -49,7 +52,7 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     _, result = s3_run
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
-    assert len(check_outcomes(result)) == 62
+    assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
     assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
 
 
@@ -272,6 +275,7 @@ def test_export_like_landing_files_on_s3(definitions, s3, s3_endpoint, tmp_path)
         "pat.json.zst": (3, 2, 1),
         "more.jsonl": (1, 1, 0),
         "more.ndjson": (1, 1, 0),
+        "blank.jsonl": (2, 0, 2),  # users that are only white space
         "zz-copy.json": (4, 0, 4),
         "array.json": (4, 0, 4),
         "pretty.json": (7, 0, 7),

@@ -51,6 +51,7 @@ def test_local_sensor_requests_a_run_for_new_files_only(tmp_path):
     )
 
 
+@pytest.mark.s3
 def test_s3_sensor_requests_a_run_for_new_files_only(s3, s3_endpoint):
     s3.mkdir("stedi-sensor")
     s3.pipe("stedi-sensor/in/customer/landing/customer-1.json", b'{"email": "a@x.test"}\n')

@@ -4,10 +4,14 @@ project at a cluster. The steps' Spark jobs run on the cluster's executor."""
 
 import json
 
+import pytest
+
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.spark_cluster import standalone_cluster
 from stedi_dagster_tests.test_cli import BIN, run
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 def test_stedi_run_on_a_standalone_spark_cluster(tmp_path):

@@ -30,6 +30,9 @@ from stedi_dagster_tests.conftest import (
 )
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
+
+pytestmark = pytest.mark.spark
 
 ERASED_EMAIL = "erased.person@x.test"
 ERASED_CUSTOMER = {
@@ -117,7 +120,7 @@ def test_spark_publishes_the_course_counts_and_the_quarantine(runs):
 
 def test_both_engines_give_the_same_check_results(runs):
     (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
-    assert len(check_outcomes(spark)) == 62
+    assert len(check_outcomes(spark)) == len(EXPECTED_CHECKS)
     assert check_outcomes(spark) == check_outcomes(duck)
     assert failed_checks(spark) == {"machine_learning_curated_cross_customer_pairs": "WARN"} | {
         f"{d}_quarantine_quarantined_rows": "WARN" for d in LANDING_DATASETS

@@ -20,6 +20,9 @@ from playwright.sync_api import Page, sync_playwright
 from stedi_dagster.lakehouse import PROJECT_ROOT
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.s3_server import free_port
+from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
+
+pytestmark = pytest.mark.ui
 
 SCREENSHOTS = Path(os.environ.get("STEDI_SCREENSHOTS", PROJECT_ROOT / "build" / "screenshots"))
 # A system Chromium or Chrome, found the usual ways; without one, Playwright's own browser.
@@ -204,7 +207,7 @@ def test_run_launched_through_graphql_materializes_and_checks_everything(dagster
         for e in events
         if e["__typename"] == "AssetCheckEvaluationEvent"
     }
-    assert len(checks) == 62 and all(checks.values()), checks
+    assert len(checks) == len(EXPECTED_CHECKS) and all(checks.values()), checks
     # and the checks the UI lists per asset, with their descriptions
     nodes = dagster_dev.gql(
         "{ assetNodes { assetChecksOrError { ... on AssetChecks { "

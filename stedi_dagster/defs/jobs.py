@@ -18,8 +18,9 @@ lakehouse_parallel = dg.define_asset_job(
     "lakehouse_parallel",
     selection=dg.AssetSelection.all(),
     executor_def=dg.multiprocess_executor,
-    description="The lakehouse job with every step in its own process, two at a time: steps share "
-    "no DuckDB database, so they never contend for a lock.",
+    description="The lakehouse job with every step in its own process, as many at once as the "
+    "machine has CPUs (Dagster's multiprocess default): steps share no DuckDB database, so they "
+    "never contend for a lock.",
 )
 
 lakehouse_full_refresh = dg.define_asset_job(

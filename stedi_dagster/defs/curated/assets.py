@@ -28,10 +28,10 @@ machine_learning_curated = table_asset(
     checks=machine_learning_checks(),
     description=(
         "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted reading "
-        "taken at the same millisecond (sensorReadingTime = timestamp); with ml_pairing "
-        "'same_customer', only readings of the step trainer's owner. No direct identifier: "
-        "people appear as subject_id (who wore the phone) and step_trainer_subject_id (who owns "
-        "the step trainer), keyed hashes of their emails."
+        "taken at the same millisecond (sensorReadingTime = timestamp); with "
+        "STEDI_ML_PAIRING=same_customer, only readings of the step trainer's owner. No direct "
+        "identifier: people appear as subject_id (who wore the phone) and "
+        "step_trainer_subject_id (who owns the step trainer), keyed hashes of their emails."
     ),
     pseudonymous=True,
     profile=machine_learning_profile,

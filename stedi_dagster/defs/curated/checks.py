@@ -57,8 +57,8 @@ def cross_customer_pairs() -> Check:
     return Check(
         table,
         "cross_customer_pairs",
-        "Pairs whose step trainer and phone belong to different customers (set ml_pairing to "
-        "'same_customer' to exclude them).",
+        "Pairs whose step trainer and phone belong to different customers (set "
+        "STEDI_ML_PAIRING=same_customer to exclude them).",
         probe,
         blocking=False,
         severity=dg.AssetCheckSeverity.WARN,
