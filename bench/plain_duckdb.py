@@ -1,7 +1,7 @@
-"""The floor for this engine: the five transforms as a plain DuckDB script, no Dagster, no checks,
+"""The floor for this engine: the six transforms as a plain DuckDB script, no Dagster, no checks,
 no staging. One in-memory connection reads the landing JSON with the same explicit schema, runs
-the project's own transform SQL (so the rules are the same by construction) and writes each
-trusted and curated table to Parquet.
+the project's own transform SQL (so the rules are the same by construction) and the dbt peer's
+step-features model (window functions), and writes each trusted and curated table to Parquet.
 
     python -m bench.plain_duckdb LANDING_ROOT OUT_FOLDER
 
@@ -9,6 +9,7 @@ Prints the row count of each table it writes as JSON.
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 DEFS = Path(__file__).resolve().parent.parent / "stedi_dagster" / "defs"
+FEATURES_MODEL = (
+    Path(__file__).resolve().parent / "dbt" / "models" / "curated" / "step_features_curated.sql"
+)
 TRANSFORMS = {
     "customer_trusted": "trusted",
     "accelerometer_trusted": "trusted",
@@ -46,7 +50,21 @@ def main(landing: str, out: str) -> None:
         con.execute(f"create table {name} as {sql}")
         con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")
         counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+    con.execute(f"create table step_features_curated as {plain_sql(FEATURES_MODEL)}")
+    con.execute(
+        f"copy step_features_curated to '{out}/step_features_curated.parquet' "
+        "(format parquet, compression zstd)"
+    )
+    counts["step_features_curated"] = con.execute(
+        "select count(*) from step_features_curated"
+    ).fetchall()[0][0]
     print(json.dumps(counts))
+
+
+def plain_sql(model: Path) -> str:
+    """A dbt model's SQL without its Jinja: no config, `ref('t')` as the table t."""
+    text = re.sub(r"\{\{\s*config\(.*?\)\s*\}\}", "", model.read_text())
+    return re.sub(r"\{\{\s*ref\('(\w+)'\)\s*\}\}", r"\1", text)
 
 
 if __name__ == "__main__":

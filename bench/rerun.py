@@ -15,15 +15,24 @@ import os
 import shutil
 import sys
 
-from bench.peers import BUILD, dagster_home, engine_env, landing_data, materialize_command, timed
+from bench.peers import (
+    BUILD,
+    COURSE_SHAPED_ROWS,
+    dagster_home,
+    engine_env,
+    landing_data,
+    materialize_command,
+    timed,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=100)
     parser.add_argument("--lines", type=int, default=50)
+    parser.add_argument("--rows-per-file", type=int, default=COURSE_SHAPED_ROWS)
     args = parser.parse_args()
-    source, _ = landing_data(args.scale)
+    source, _ = landing_data(args.scale, args.rows_per_file)
     work = BUILD / "rerun"
     shutil.rmtree(work, ignore_errors=True)
     landing, lakehouse = work / "landing", work / "lakehouse"
