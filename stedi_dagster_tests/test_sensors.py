@@ -9,7 +9,7 @@ import pytest
 from stedi_dagster.defs.landing.sensors import customer_landing_files
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import write_jsonl
+from stedi_dagster_tests.conftest import materialize, write_jsonl
 from stedi_dagster_tests.handmade import CUSTOMERS, customer, write_handmade
 
 
@@ -49,6 +49,30 @@ def test_local_sensor_requests_a_run_for_new_files_only(tmp_path):
             landing / "customer" / "landing" / "customer-2.json", [customer("k", "S-K", research=5)]
         ),
     )
+
+
+def test_first_tick_on_an_up_to_date_lakehouse_requests_nothing(definitions, tmp_path):
+    """As when `dagster dev` starts on a lakehouse that holds every landing file: no run; a
+    later change (a new file, a removed one) still requests one."""
+    landing = write_handmade(tmp_path / "landing")
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lh"))
+    (tmp_path / "landing" / "customer" / "landing" / "notes.csv").write_text("a,b\n")
+    assert materialize(definitions, lakehouse).success
+    first, cursor = tick(customer_landing_files, lakehouse, None)
+    assert isinstance(first, dg.SkipReason), first
+    assert "holds all 1 customer landing files" in first.skip_message
+    assert cursor is not None
+    added = landing / "customer" / "landing" / "customer-2.json"
+    write_jsonl(added, [customer("k", "S-K", research=5)])
+    new, new_cursor = tick(customer_landing_files, lakehouse, cursor)
+    assert isinstance(new, dg.RunRequest) and new.tags["stedi/new_files"] == "1"
+    added.unlink()  # back to what the lakehouse holds, but the cursor saw the new file
+    again, _ = tick(customer_landing_files, lakehouse, new_cursor)
+    assert isinstance(again, dg.RunRequest) and again.tags["stedi/new_files"] == "0"
+    # a file the lakehouse holds is removed: its rows must leave, so the first tick asks too
+    (landing / "customer" / "landing" / "customer-1.json").rename(added)
+    moved, _ = tick(customer_landing_files, lakehouse, None)
+    assert isinstance(moved, dg.RunRequest)
 
 
 @pytest.mark.s3

@@ -97,9 +97,14 @@ class LandingFolder:
         return sorted(self.versions(dataset))
 
     def _split(self, dataset: str) -> tuple[dict[str, str], list[str]]:
+        return self.split(dataset, self.listing(dataset))
+
+    def split(self, dataset: str, listing: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """A listing of the dataset's folder (see `listing`) split into its landing files (url ->
+        version) and the unrecognized files (their paths inside the folder)."""
         folder = self.folder(dataset)
         landing, others = {}, []
-        for url, version in self.listing(dataset).items():
+        for url, version in listing.items():
             relative = url[len(folder) + 1 :]
             if "/" not in relative and is_landing_file(relative):
                 landing[url] = version

@@ -1,7 +1,11 @@
 """One sensor per landing dataset: when the files under its landing folder change (a file added,
 replaced or removed, on local disk or S3, a landing file or not: an unrecognized one is reported by
 the run), request a materialization of the dataset's landing table. Trusted and
-curated tables follow through their automation conditions (see `stedi_dagster.assets`)."""
+curated tables follow through their automation conditions (see `stedi_dagster.assets`).
+
+A sensor's first tick (no cursor yet, as when `dagster dev` starts) requests nothing when the
+lakehouse already holds every landing file at its current version and no other: it only records
+the folder's state, so opening the UI on an up-to-date lakehouse starts no run."""
 
 import hashlib
 import json
@@ -45,13 +49,17 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
         current = fingerprint(versions)
         if context.cursor == current:
             return dg.SkipReason(f"no change in {len(versions)} files under {dataset}/landing")
+        first_tick = context.cursor is None
         context.update_cursor(current)
-        held = lakehouse.bookmarks.read(dataset) or {}
-        new = [
-            u
-            for u, v in versions.items()
-            if getattr(held.get(PurePosixPath(u).name), "version", None) != v
-        ]
+        landing, _ = lakehouse.landing.split(dataset, versions)
+        held = lakehouse.bookmarks.read(dataset)
+        names = {PurePosixPath(u).name: v for u, v in landing.items()}
+        new = [n for n, v in names.items() if getattr((held or {}).get(n), "version", None) != v]
+        if first_tick and held is not None and not new and set(held) == set(names):
+            return dg.SkipReason(
+                f"the lakehouse holds all {len(names)} {dataset} landing files at their current "
+                "versions: nothing to ingest"
+            )
         return dg.RunRequest(
             run_key=f"{table.name}-{current[:16]}",
             asset_selection=assets,
