@@ -163,3 +163,15 @@ def test_training_profile_figures_match_the_published_table(course_run):
     profile = metadata["profile"].value
     assert f"| pairs | {counts['machine_learning_curated']:,} |" in profile
     assert f"| subjects | {subjects:,} |" in profile
+    # the series drawn: the busiest subject's distinct milliseconds and the seconds they span
+    instants, span = (
+        duckdb.connect()
+        .execute(
+            "select count(distinct timestamp), (max(timestamp) - min(timestamp)) / 1000 "
+            "from read_parquet($path) where subject_id = (select subject_id from "
+            "read_parquet($path) group by 1 order by count(*) desc, 1 limit 1)",
+            {"path": path},
+        )
+        .fetchall()[0]
+    )
+    assert f"(the busiest: {instants:,} instants over {span:,.0f} s)" in profile

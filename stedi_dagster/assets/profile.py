@@ -40,7 +40,7 @@ def machine_learning_profile(engine: Engine, table: str) -> Callable[[], dict]:
 
     def metadata() -> dict:
         return {
-            "profile": dg.MetadataValue.md(_markdown(stats, per_subject, len(series), charts())),
+            "profile": dg.MetadataValue.md(_markdown(stats, per_subject, series, charts())),
             "subjects": subjects,
             "pairs_per_subject_median": float(statistics.median(per_subject)),
             "distance_mean": round(float(stats[3]), 3),
@@ -50,8 +50,11 @@ def machine_learning_profile(engine: Engine, table: str) -> Callable[[], dict]:
     return metadata
 
 
-def _markdown(stats: tuple, per_subject: list[int], instants: int, charts: dict[str, str]) -> str:
+def _markdown(
+    stats: tuple, per_subject: list[int], series: list[tuple], charts: dict[str, str]
+) -> str:
     spread = f"{min(per_subject)} / {statistics.median(per_subject):g} / {max(per_subject)}"
+    span = (series[-1][0] - series[0][0]) / 1000
     return f"""### Training data profile
 
 | statistic | value |
@@ -67,7 +70,7 @@ def _markdown(stats: tuple, per_subject: list[int], instants: int, charts: dict[
 
 {charts["pairs"]}
 
-#### One subject over time (the subject with the most pairs, {instants} ms)
+#### One subject over time (the busiest: {len(series):,} instants over {span:,.0f} s)
 
 {charts["subject"]}
 """
