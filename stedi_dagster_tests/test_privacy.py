@@ -1,17 +1,21 @@
 """Privacy beyond the course rubric, on the course data: consent from its date, same-customer
 pairing, pseudonymous subject ids under a secret key, and no personal data in anything Dagster
-records (event log, metadata, check evidence, error messages)."""
+records (event log, metadata, check evidence, error messages). The last two run on generated data
+too, for a checkout without the course data."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
 from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
+    COURSE_DATA,
     COURSE_EXPECTATIONS,
     NOTHING_QUARANTINED,
     failed_checks,
@@ -83,11 +87,23 @@ def test_course_counts_in_each_privacy_setting(
         assert earliest == [(0,)]
 
 
-def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data, tmp_path):
+@pytest.fixture(
+    scope="module", params=["generated", pytest.param("course", marks=pytest.mark.course)]
+)
+def people(request, tmp_path_factory) -> Path:
+    """A landing folder of people: the course data, or data the generator wrote."""
+    if request.param == "course":
+        return COURSE_DATA
+    landing = tmp_path_factory.mktemp("generated")
+    generate(landing, scale=0.3, seed=5)
+    return landing
+
+
+def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, people, tmp_path):
     ids, lakehouses = {}, {}
     for run, key in enumerate(("key-one", "key-one", "key-two")):
         lakehouses[key] = Lakehouse(
-            landing_root=str(course_data),
+            landing_root=str(people),
             lakehouse_root=str(tmp_path / str(run)),
             pseudonym_key=key,
         )
@@ -113,19 +129,19 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, course_data,
     assert (pseudonym(email, b"key-two"),) in ids["key-two"][0]
 
 
-def course_people(course_data) -> tuple[set[str], set[str]]:
+def people_of(landing: Path) -> tuple[set[str], set[str]]:
     emails, phones = set(), set()
-    for path in (course_data / "customer" / "landing").glob("*.json"):
+    for path in (landing / "customer" / "landing").glob("*.json"):
         for record in map(json.loads, path.read_text().splitlines()):
             emails.add(record["email"].lower())
             phones.add(record["phone"])
     return emails, phones
 
 
-def test_no_personal_data_in_anything_dagster_records(definitions, course_data, tmp_path):
-    emails, phones = course_people(course_data)
+def test_no_personal_data_in_anything_dagster_records(definitions, people, tmp_path):
+    emails, phones = people_of(people)
     instance = dg.DagsterInstance.ephemeral()
-    lakehouse = Lakehouse(landing_root=str(course_data), lakehouse_root=str(tmp_path))
+    lakehouse = Lakehouse(landing_root=str(people), lakehouse_root=str(tmp_path))
     runs = [
         dg.materialize(
             list(definitions.assets), resources={"lakehouse": lakehouse}, instance=instance
