@@ -109,9 +109,12 @@ def test_leaky_feature_of_a_non_consenting_subject_fails_consent(definitions, la
     assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (8, 7)
 
 
-def test_email_in_machine_learning_fails_no_identifiers(definitions, lakehouse):
+@pytest.mark.parametrize("spelling", ["f@x.test", "\tF@X.test\u00a0"])
+def test_email_in_machine_learning_fails_no_identifiers(definitions, lakehouse, spelling):
     tamper(
-        lakehouse, "machine_learning_curated", "select * replace ('f@x.test' as subject_id) from t"
+        lakehouse,
+        "machine_learning_curated",
+        f"select * replace ('{spelling}' as subject_id) from t",
     )
     identifiers = run_check(definitions, lakehouse, "machine_learning_curated_no_identifiers")
     assert not identifiers.passed

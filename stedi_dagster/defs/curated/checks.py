@@ -16,7 +16,7 @@ def curated_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
 
 def no_identifiers(name: str) -> Check:
     """No text column of a training table holds a value that landing has as an email or a serial
-    number."""
+    number, in any spelling (compared by person key)."""
     table = TABLES[name]
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
     identifiers = read_sql(__file__, "landing_identifiers")
@@ -26,7 +26,7 @@ def no_identifiers(name: str) -> Check:
         found = {
             column: engine.scalar(
                 f"select count(*) from {table.name} "
-                f"where {ident(column)} in (select value from landing_identifiers)",
+                f"where person_key({ident(column)}) in (select value from landing_identifiers)",
             )
             for column in text_columns
         }
@@ -35,7 +35,8 @@ def no_identifiers(name: str) -> Check:
     return Check(
         table,
         "no_identifiers",
-        "No column holds a value that appears as an email or serial number in landing.",
+        "No column holds a value that appears as an email or serial number in landing, in any "
+        "spelling (compared by person key).",
         probe,
         reads=("customer_landing", "accelerometer_landing", "step_trainer_landing"),
     )

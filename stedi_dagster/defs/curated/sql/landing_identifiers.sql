@@ -1,8 +1,8 @@
--- landing_identifiers: every email and serial number that landing holds
-select email as value from customer_landing
+-- landing_identifiers: the person key of every email and serial number that landing holds
+select person_key(email) as value from customer_landing
 union
-select serialNumber from customer_landing
+select person_key(serialNumber) from customer_landing
 union
-select user from accelerometer_landing
+select person_key(user) from accelerometer_landing
 union
-select serialNumber from step_trainer_landing
+select person_key(serialNumber) from step_trainer_landing
