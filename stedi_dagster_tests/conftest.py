@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -34,10 +35,7 @@ NOTHING_QUARANTINED = {quarantine_table(d).name: 0 for d in LANDING_DATASETS}
 COURSE_FIXTURES = {"course_data", "course_on_s3"}
 
 
-def required(variable: str) -> bool:
-    return os.environ.get(variable) == "1"
-
-
+@cache
 def missing_course_data() -> str | None:
     """Why the course data cannot be read, or None."""
     if (COURSE_DATA / "customer" / "landing").is_dir():
@@ -49,6 +47,7 @@ def missing_course_data() -> str | None:
     )
 
 
+@cache
 def missing_spark() -> str | None:
     """Why the Spark engine cannot start here (no PySpark, no Java runtime), or None."""
     try:
@@ -64,29 +63,29 @@ def missing_spark() -> str | None:
     return None
 
 
+# marker -> why its need is missing here (or None), and the variable that makes it required
+NEEDS = {
+    "course": (missing_course_data, "STEDI_REQUIRE_COURSE_DATA"),
+    "spark": (missing_spark, "STEDI_REQUIRE_SPARK"),
+}
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark the tests that use the course data; skip the tests whose needs are missing, or fail
-    them where STEDI_REQUIRE_COURSE_DATA / STEDI_REQUIRE_SPARK say they must run."""
-    needs = {
-        "course": (missing_course_data(), "STEDI_REQUIRE_COURSE_DATA"),
-        "spark": (missing_spark(), "STEDI_REQUIRE_SPARK"),
-    }
+    """Mark the tests that use the course data."""
     for item in items:
         if COURSE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.course)
-        for marker, (missing, variable) in needs.items():
-            if missing and item.get_closest_marker(marker):
-                if required(variable):
-                    item.user_properties.append(("unavailable", f"{missing} ({variable}=1)"))
-                else:
-                    item.add_marker(pytest.mark.skip(reason=missing))
 
 
 def pytest_runtest_setup(item) -> None:
-    """A test whose needs are missing where they are required fails, saying what is missing."""
-    unavailable = dict(item.user_properties).get("unavailable")
-    if unavailable:
-        pytest.fail(unavailable)
+    """Skip a test whose needs are missing, saying what to install; fail it instead where
+    STEDI_REQUIRE_COURSE_DATA / STEDI_REQUIRE_SPARK say it must run."""
+    for marker, (missing, variable) in NEEDS.items():
+        why = item.get_closest_marker(marker) and missing()
+        if why:
+            if os.environ.get(variable) == "1":
+                pytest.fail(f"{why} ({variable}=1)")
+            pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
