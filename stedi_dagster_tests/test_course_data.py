@@ -175,3 +175,60 @@ def test_training_profile_figures_match_the_published_table(course_run):
         .fetchall()[0]
     )
     assert f"(the busiest: {instants:,} instants over {span:,.0f} s)" in profile
+
+
+def test_a_tab_padded_withdrawal_and_tab_padded_readings_are_honoured(
+    definitions, course_run, tmp_path
+):
+    """Issue 22's case, on the whole data: a consenting customer's newer record withdraws
+    consent under their email with a tab before it and a space and a tab after it, and another
+    consenting customer's readings arrive under their email followed by a tab."""
+    lakehouse, _, _, landing = course_run
+    with lakehouse.connect("customer_curated", "customer_landing", engine="duckdb") as engine:
+        (withdrawn, latest), (reader, _) = engine.rows(
+            "select c.email, (select max(lastUpdateDate) from customer_landing) "
+            "from customer_curated c order by c.email limit 2"
+        )
+        record = engine.rows(
+            "select to_json(c) from customer_landing c where email = ? limit 1", [withdrawn]
+        )[0][0]
+    padded = tmp_path / "landing"
+    for dataset in ("customer", "accelerometer", "step_trainer"):
+        folder = padded / dataset / "landing"
+        folder.mkdir(parents=True)
+        for f in (landing / dataset / "landing").iterdir():
+            (folder / f.name).symlink_to(f)
+    newer = json.loads(record) | {
+        "email": f"\t{withdrawn} \t",
+        "lastUpdateDate": latest + 1,
+        "shareWithResearchAsOfDate": None,
+    }
+    newer["birthDay"] = str(newer["birthDay"])
+    (padded / "customer" / "landing" / "withdrawal.json").write_text(json.dumps(newer) + "\n")
+    readings = [
+        {"user": f"{reader}\t", "timestamp": 10**13 + i, "x": 0.1, "y": 0.2, "z": 0.3}
+        for i in range(20)
+    ]
+    (padded / "accelerometer" / "landing" / "padded.json").write_text(
+        "".join(json.dumps(r) + "\n" for r in readings)
+    )
+    again = Lakehouse(landing_root=str(padded), lakehouse_root=str(tmp_path / "lakehouse"))
+    result = materialize(definitions, again)
+    assert result.success
+    assert all(ok for name, ok in check_outcomes(result).items() if "consented" in name)
+    tables = ["customer_trusted", "customer_curated", "accelerometer_trusted"]
+    tables += ["machine_learning_curated", "step_features_curated"]
+    with again.connect(*tables, engine="duckdb") as engine:
+        key = "person_key(?)"
+        assert engine.rows(
+            f"select (select count(*) from customer_trusted where person_key(email) = {key}), "
+            f"(select count(*) from customer_curated where person_key(email) = {key}), "
+            f"(select count(*) from accelerometer_trusted where person_key(user) = {key}), "
+            "(select count(*) from machine_learning_curated where subject_id = pseudonym(?) "
+            "or step_trainer_subject_id = pseudonym(?)), "
+            "(select count(*) from step_features_curated where subject_id = pseudonym(?))",
+            [withdrawn] * 6,
+        ) == [(0, 0, 0, 0, 0)]
+        assert engine.rows(
+            "select count(*) from accelerometer_trusted where user = ?", [f"{reader}\t"]
+        ) == [(20,)]
