@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl
@@ -71,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in (e for e in evaluations if not e.passed):
         label = "FAILED" if e in errors else "WARN"
         evidence = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
-        print(f"  {label} {e.check_name}: {evidence}")
+        print(f"  {label} {check_label(e)}: {evidence}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

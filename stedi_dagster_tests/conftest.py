@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.definitions import defs
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, quarantine_table
@@ -184,13 +185,16 @@ def row_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
 
 
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    """`<table>.<check>` -> whether it passed, for every check the run evaluated."""
+    return {check_label(e): e.passed for e in result.get_asset_check_evaluations()}
 
 
 def failed_checks(result: dg.ExecuteInProcessResult) -> dict[str, str]:
-    """Check name -> severity of every check that did not pass."""
+    """`<table>.<check>` -> severity of every check that did not pass."""
     return {
-        e.check_name: e.severity.value for e in result.get_asset_check_evaluations() if not e.passed
+        check_label(e): e.severity.value
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
     }
 
 

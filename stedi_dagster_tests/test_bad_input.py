@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
@@ -30,7 +31,7 @@ from stedi_dagster_tests.handmade import (
     write_handmade,
 )
 
-WARNING_ONLY = {"machine_learning_curated_cross_customer_pairs": "WARN"}
+WARNING_ONLY = {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def run_logged(definitions, lakehouse: Lakehouse) -> tuple[dg.ExecuteInProcessRe
 
 
 def evaluation(result: dg.ExecuteInProcessResult, check: str) -> dict:
-    (e,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check]
+    (e,) = [e for e in result.get_asset_check_evaluations() if check_label(e) == check]
     return {"passed": e.passed} | {k: getattr(v, "value", v) for k, v in e.metadata.items()}
 
 
@@ -142,14 +143,14 @@ def test_bad_lines_leave_the_run_successful_with_a_warning_each(bad_lines_run):
     _, result, _ = bad_lines_run
     assert result.success
     assert failed_checks(result) == WARNING_ONLY | {
-        f"{dataset}_quarantine_quarantined_rows": "WARN" for dataset in LANDING_DATASETS
+        f"{dataset}_quarantine.quarantined_rows": "WARN" for dataset in LANDING_DATASETS
     }
     for dataset in LANDING_DATASETS:
         cases = sum(d == dataset for d, *_ in BAD_LINES)
         landing = f"{dataset}_landing"
         rows = materialization(result, landing)["dagster/row_count"]
         assert rows == EXPECTED_ROWS[landing] + cases  # every good line flowed
-        accounted = evaluation(result, f"{landing}_all_lines_accounted")
+        accounted = evaluation(result, f"{landing}.all_lines_accounted")
         assert accounted["passed"]
         assert (accounted["json_lines"], accounted["quarantined"]) == (
             EXPECTED_ROWS[landing] + 2 * cases,
@@ -199,7 +200,7 @@ def test_a_file_that_is_not_json_is_quarantined_line_by_line(definitions, lakeho
         (4, "malformed JSON"),
     ]
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
-    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+    assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
 
 
 def test_a_file_copied_under_a_new_name_adds_no_row(definitions, lakehouse):
@@ -223,7 +224,7 @@ def test_a_file_copied_under_a_new_name_adds_no_row(definitions, lakehouse):
     result = materialize(definitions, lakehouse)
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
     assert materialization(result, "accelerometer_quarantine")["dagster/row_count"] == 0
-    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+    assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
 
 
 def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
@@ -240,9 +241,9 @@ def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
     result = materialize(definitions, lakehouse)
     assert not result.success
     error = failed_steps(result)["accelerometer_landing"]
-    assert "accelerometer_quarantine_quarantine_fraction" in error
+    assert "accelerometer_quarantine.quarantine_fraction" in error
     assert "previous version of the table stays in place" in error
-    fraction = evaluation(result, "accelerometer_quarantine_quarantine_fraction")
+    fraction = evaluation(result, "accelerometer_quarantine.quarantine_fraction")
     assert (fraction["quarantined_rows"], fraction["json_lines"]) == (1, 14)
     assert fraction["max_fraction"] == 0.05
     # the blocked tables and everything built on them are exactly as they were
@@ -306,7 +307,7 @@ def test_unknown_fields_are_found_however_the_record_hides_them(
     (evaluation,) = [
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "accelerometer_landing_no_unknown_fields"
+        if check_label(e) == "accelerometer_landing.no_unknown_fields"
     ]
     assert evaluation.passed is not unknown
     assert evaluation.metadata["unknown_fields"].value == unknown

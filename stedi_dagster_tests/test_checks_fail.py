@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.landing.assets import customer_landing
 from stedi_dagster.defs.trusted.assets import accelerometer_trusted
@@ -38,7 +39,7 @@ def lakehouse(definitions, tmp_path) -> Lakehouse:
     )
     result = materialize(definitions, lakehouse)
     assert result.success
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
     return lakehouse
 
 
@@ -54,8 +55,8 @@ def tamper(lakehouse: Lakehouse, table: str, sql: str) -> None:
 
 
 def run_check(definitions, lakehouse: Lakehouse, check: str) -> dg.AssetCheckEvaluation:
-    table = next(t for t in TABLES if check.startswith(t + "_"))
-    key = dg.AssetCheckKey(dg.AssetKey(table), check)
+    table, name = check.split(".")  # <table>.<check>
+    key = dg.AssetCheckKey(dg.AssetKey(table), name)
     result = materialize(definitions, lakehouse, selection=dg.AssetSelection.checks(key))
     (evaluation,) = result.get_asset_check_evaluations()
     return evaluation
@@ -71,11 +72,11 @@ def test_non_consenting_reading_injected_into_trusted_fails_consent(definitions,
         "accelerometer_trusted",
         "select * from t union all select 'b@x.test', 100, 0.0, 0.0, 0.0",
     )
-    consent = run_check(definitions, lakehouse, "accelerometer_trusted_all_consented")
+    consent = run_check(definitions, lakehouse, "accelerometer_trusted.all_consented")
     assert not consent.passed
     assert value(consent, "non_consenting_rows") == 1
     assert value(consent, "examples") == ["b***@***"]
-    reconcile = run_check(definitions, lakehouse, "accelerometer_trusted_count_reconciles")
+    reconcile = run_check(definitions, lakehouse, "accelerometer_trusted.count_reconciles")
     assert not reconcile.passed
     assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (7, 6)
 
@@ -87,7 +88,7 @@ def test_non_consenting_subject_in_machine_learning_fails_consent(definitions, l
         "machine_learning_curated",
         f"select * from t union all select 100, 1, '{a}', 100, 0.0, 0.0, 0.0, '{b}'",
     )
-    consent = run_check(definitions, lakehouse, "machine_learning_curated_all_consented")
+    consent = run_check(definitions, lakehouse, "machine_learning_curated.all_consented")
     assert not consent.passed
     assert value(consent, "examples") == [b]
     assert value(consent, "non_consenting_rows") == 1
@@ -100,11 +101,11 @@ def test_leaky_feature_of_a_non_consenting_subject_fails_consent(definitions, la
         "step_features_curated",
         f"select * from t union all select '{b}', 100, 100, 1.0, 1.0, null, 10, null, null",
     )
-    consent = run_check(definitions, lakehouse, "step_features_curated_all_consented")
+    consent = run_check(definitions, lakehouse, "step_features_curated.all_consented")
     assert not consent.passed
     assert value(consent, "examples") == [b]
     assert value(consent, "non_consenting_rows") == 1
-    reconcile = run_check(definitions, lakehouse, "step_features_curated_count_reconciles")
+    reconcile = run_check(definitions, lakehouse, "step_features_curated.count_reconciles")
     assert not reconcile.passed
     assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (8, 7)
 
@@ -116,7 +117,7 @@ def test_email_in_machine_learning_fails_no_identifiers(definitions, lakehouse, 
         "machine_learning_curated",
         f"select * replace ('{spelling}' as subject_id) from t",
     )
-    identifiers = run_check(definitions, lakehouse, "machine_learning_curated_no_identifiers")
+    identifiers = run_check(definitions, lakehouse, "machine_learning_curated.no_identifiers")
     assert not identifiers.passed
     assert value(identifiers, "rows_with_identifiers") == {
         "step_trainer_subject_id": 0,
@@ -137,14 +138,14 @@ def test_pre_consent_reading_fails_consent_from_consent_date(definitions, tmp_pa
         "accelerometer_trusted",
         "select * from t union all select 'f@x.test', 3, 0, 0, 0",
     )
-    consent = run_check(definitions, lakehouse, "accelerometer_trusted_all_consented")
+    consent = run_check(definitions, lakehouse, "accelerometer_trusted.all_consented")
     assert not consent.passed
     assert value(consent, "examples") == ["f***@***"]
 
 
 def test_extra_column_fails_schema(definitions, lakehouse):
     tamper(lakehouse, "accelerometer_trusted", "select *, 'a@x.test' as email from t")
-    schema = run_check(definitions, lakehouse, "accelerometer_trusted_schema")
+    schema = run_check(definitions, lakehouse, "accelerometer_trusted.schema")
     assert not schema.passed
     assert value(schema, "unexpected") == ["email"]
 
@@ -155,37 +156,37 @@ def test_wrong_type_fails_schema(definitions, lakehouse):
         "step_trainer_trusted",
         "select * replace (serialNumber::uuid as serialNumber) from t where false",
     )
-    schema = run_check(definitions, lakehouse, "step_trainer_trusted_schema")
+    schema = run_check(definitions, lakehouse, "step_trainer_trusted.schema")
     assert not schema.passed
     assert value(schema, "wrong_type") == {"serialNumber": "UUID (expected VARCHAR)"}
 
 
 def test_null_key_fails_keys_not_null(definitions, lakehouse):
     tamper(lakehouse, "accelerometer_trusted", "select * replace (null as user) from t")
-    keys = run_check(definitions, lakehouse, "accelerometer_trusted_keys_not_null")
+    keys = run_check(definitions, lakehouse, "accelerometer_trusted.keys_not_null")
     assert not keys.passed
     assert value(keys, "null_keys") == {"user": 6, "timestamp": 0}
 
 
 def test_duplicate_customer_fails_unique_email(definitions, lakehouse):
     tamper(lakehouse, "customer_curated", "select * from t union all select * from t limit 4")
-    unique = run_check(definitions, lakehouse, "customer_curated_unique_email")
+    unique = run_check(definitions, lakehouse, "customer_curated.unique_email")
     assert not unique.passed
     assert value(unique, "duplicate_rows") == 1
 
 
 def test_lost_pair_fails_reconciliation(definitions, lakehouse):
     tamper(lakehouse, "machine_learning_curated", "select * from t limit 6")
-    reconcile = run_check(definitions, lakehouse, "machine_learning_curated_count_reconciles")
+    reconcile = run_check(definitions, lakehouse, "machine_learning_curated.count_reconciles")
     assert not reconcile.passed
     assert (value(reconcile, "rows"), value(reconcile, "independent_count")) == (6, 7)
-    consent = run_check(definitions, lakehouse, "machine_learning_curated_all_consented")
+    consent = run_check(definitions, lakehouse, "machine_learning_curated.all_consented")
     assert consent.passed
 
 
 def test_lost_landing_row_fails_all_lines_accounted(definitions, lakehouse):
     tamper(lakehouse, "customer_landing", "select * from t limit 12")
-    landed = run_check(definitions, lakehouse, "customer_landing_all_lines_accounted")
+    landed = run_check(definitions, lakehouse, "customer_landing.all_lines_accounted")
     assert not landed.passed
     assert (value(landed, "rows"), value(landed, "json_lines")) == (12, 13)
     assert value(landed, "unaccounted_files") == [
@@ -196,7 +197,7 @@ def test_lost_landing_row_fails_all_lines_accounted(definitions, lakehouse):
 def test_landing_file_changed_behind_the_bookmark_fails_all_lines_accounted(definitions, lakehouse):
     path = Path(lakehouse.landing_root) / "customer" / "landing" / "customer-1.json"
     path.write_text(path.read_text() + path.read_text().splitlines()[0] + "\n")
-    landed = run_check(definitions, lakehouse, "customer_landing_all_lines_accounted")
+    landed = run_check(definitions, lakehouse, "customer_landing.all_lines_accounted")
     assert not landed.passed
     assert value(landed, "files_not_ingested_at_current_version") == ["customer-1.json"]
 
@@ -211,8 +212,8 @@ def test_wrong_expectation_fails_expected_count_without_blocking(definitions, tm
     )
     result = materialize(definitions, lakehouse)
     assert failed_checks(result) == {
-        "customer_curated_expected_count": "ERROR",
-        "machine_learning_curated_cross_customer_pairs": "WARN",
+        "customer_curated.expected_count": "ERROR",
+        "machine_learning_curated.cross_customer_pairs": "WARN",
     }
     assert result.success  # non-blocking: everything downstream still ran
     assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
@@ -226,15 +227,15 @@ def test_unknown_json_field_blocks_landing_and_keeps_previous_version(definition
     )
     result = materialize(definitions, lakehouse)
     assert not result.success
-    assert check_outcomes(result)["step_trainer_landing_no_unknown_fields"] is False
+    assert check_outcomes(result)["step_trainer_landing.no_unknown_fields"] is False
     evaluation = next(
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "step_trainer_landing_no_unknown_fields"
+        if check_label(e) == "step_trainer_landing.no_unknown_fields"
     )
     assert value(evaluation, "unknown_fields") == {"speed": 1}
     failures = failed_steps(result)
-    assert "step_trainer_landing_no_unknown_fields" in failures["step_trainer_landing"]
+    assert "step_trainer_landing.no_unknown_fields" in failures["step_trainer_landing"]
     assert "previous version of the table stays in place" in failures["step_trainer_landing"]
     assert table_files(lakehouse, TABLES["step_trainer_landing"]) == previous
     built = {
@@ -273,12 +274,12 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     consent = next(
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "customer_trusted_all_consented"
+        if check_label(e) == "customer_trusted.all_consented"
     )
     assert not consent.passed
     assert value(consent, "non_consenting_rows") == 8  # b, c, d, e x2, g x2, i
     assert "@x.test" not in json.dumps(value(consent, "examples"))
-    assert "customer_trusted_all_consented" in failed_steps(result)["customer_trusted"]
+    assert "customer_trusted.all_consented" in failed_steps(result)["customer_trusted"]
     assert Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes() == published
     built = {
         e.materialization.asset_key.to_user_string()
@@ -301,7 +302,7 @@ def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse
         raise_on_error=False,
     )
     assert not result.success
-    assert check_outcomes(result)["customer_trusted_all_consented"] is False
+    assert check_outcomes(result)["customer_trusted.all_consented"] is False
     assert len(check_outcomes(result)) == 6
     assert Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes() == published
     observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]

@@ -44,7 +44,7 @@ def test_stedi_run_materializes_the_bundled_sample_and_prints_every_table(tmp_pa
         warnings = 1 if table == "machine_learning_curated" else 0  # cross-customer pairs
         assert int(passed) + warnings == int(total) >= 5, line
     assert "FAILED" not in done.stdout
-    assert "WARN machine_learning_curated_cross_customer_pairs" in done.stdout
+    assert "WARN machine_learning_curated.cross_customer_pairs" in done.stdout
     assert "rows published to" in done.stderr  # per-step progress lines
 
     query = "select count(*) as n from machine_learning_curated"

@@ -43,7 +43,7 @@ def test_counts_and_every_check_pass(handmade_run):
     assert result.success
     assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
     assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
 def test_landing_keeps_every_record_with_missing_consent_as_null(handmade_run):

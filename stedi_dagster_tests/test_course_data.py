@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster_tests.conftest import (
@@ -68,11 +69,11 @@ def test_counts_are_the_course_s_or_the_generator_s(course_run):
 def test_every_check_passes_but_the_cross_customer_warning(course_run):
     _, result, counts, landing = course_run
     assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
     (crossed,) = [
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "machine_learning_curated_cross_customer_pairs"
+        if check_label(e) == "machine_learning_curated.cross_customer_pairs"
     ]
     pairs, rows = crossed.metadata["cross_customer_pairs"].value, counts["machine_learning_curated"]
     if landing == COURSE_DATA:
@@ -88,7 +89,7 @@ def test_expected_counts_come_from_the_shipped_expectations_file(course_run):
     if landing == COURSE_DATA:
         assert Path(lakehouse.expectations_path) == COURSE_EXPECTATIONS
     for e in result.get_asset_check_evaluations():
-        if e.check_name.endswith("_expected_count"):
+        if e.check_name == "expected_count":
             table = e.asset_key.to_user_string()
             assert e.metadata["expected"].value == counts[table]
 

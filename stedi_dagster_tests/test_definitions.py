@@ -28,14 +28,15 @@ EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
 LANDING = ("all_lines_accounted", "no_unknown_fields", "no_unrecognized_files")
 QUARANTINE = ("schema", "quarantined_rows", "quarantine_fraction")
 DERIVED = ("all_consented", "count_reconciles")
+# `<table>.<check>`: a check's name is its property alone, scoped by its table's asset
 EXPECTED_CHECKS = (
-    {f"{t}_{p}" for t in TABLES_WITH_ROWS for p in EVERY_TABLE}
-    | {f"{t}_{p}" for t in TABLES_WITH_ROWS if t.endswith("_landing") for p in LANDING}
-    | {f"{t}_{p}" for t in EXPECTED_ASSETS if t.endswith("_quarantine") for p in QUARANTINE}
-    | {f"{t}_{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
-    | {"customer_trusted_unique_email", "customer_curated_unique_email"}
-    | {"machine_learning_curated_no_identifiers", "machine_learning_curated_cross_customer_pairs"}
-    | {"step_features_curated_no_identifiers"}
+    {f"{t}.{p}" for t in TABLES_WITH_ROWS for p in EVERY_TABLE}
+    | {f"{t}.{p}" for t in TABLES_WITH_ROWS if t.endswith("_landing") for p in LANDING}
+    | {f"{t}.{p}" for t in EXPECTED_ASSETS if t.endswith("_quarantine") for p in QUARANTINE}
+    | {f"{t}.{p}" for t, z in EXPECTED_ASSETS.items() if z != "landing" for p in DERIVED}
+    | {"customer_trusted.unique_email", "customer_curated.unique_email"}
+    | {"machine_learning_curated.no_identifiers", "machine_learning_curated.cross_customer_pairs"}
+    | {"step_features_curated.no_identifiers"}
 )
 EXPECTED_DEPS = {
     "customer_landing": set(),
@@ -92,35 +93,38 @@ def test_every_asset_is_described_owned_and_kinded(definitions):
 
 def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
-    names = {key.name for key in graph.asset_check_keys}
+    names = {f"{key.asset_key.to_user_string()}.{key.name}" for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
     assert len(names) == 62
+    # named for their property only: Dagster scopes a check by its asset
+    assert {key.name for key in graph.asset_check_keys} == {n.split(".")[1] for n in names}
 
 
 def test_consent_checks_block_and_expected_counts_do_not(definitions):
-    specs = {spec.name: spec for asset in definitions.assets for spec in asset.check_specs}
-    for name, spec in specs.items():
-        assert spec.description, name
-        if name.endswith(
-            (
-                "_all_consented",
-                "_count_reconciles",
-                "_schema",
-                "_unique_email",
-                "_no_identifiers",
-                "_all_lines_accounted",
-                "_quarantine_fraction",
-            )
+    specs = [spec for asset in definitions.assets for spec in asset.check_specs]
+    for spec in specs:
+        assert spec.description, spec.key
+        if spec.name in (
+            "all_consented",
+            "count_reconciles",
+            "schema",
+            "unique_email",
+            "no_identifiers",
+            "all_lines_accounted",
+            "quarantine_fraction",
         ):
-            assert spec.blocking, name
-        if name.endswith(
-            ("_expected_count", "_cross_customer_pairs", "_quarantined_rows", "_unrecognized_files")
+            assert spec.blocking, spec.key
+        if spec.name in (
+            "expected_count",
+            "cross_customer_pairs",
+            "quarantined_rows",
+            "no_unrecognized_files",
         ):
-            assert not spec.blocking, name
+            assert not spec.blocking, spec.key
     assert all(
         dg.AssetKey("customer_landing") in {d.asset_key for d in spec.additional_deps}
-        for name, spec in specs.items()
-        if name.endswith("_all_consented")
+        for spec in specs
+        if spec.name == "all_consented"
     )
 
 

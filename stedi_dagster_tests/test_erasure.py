@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.privacy.erasure import erase_customer
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
@@ -134,12 +135,12 @@ def test_erased_customer_stays_out_of_later_runs(definitions, erased, tags):
     for landing in ("customer_landing", "accelerometer_landing", "step_trainer_landing"):
         assert counts[landing] == expected[landing] - before[landing]
     assert counts["customer_trusted"] == expected["customer_trusted"] - 1
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
     for dataset in ("customer", "accelerometer", "step_trainer"):
         (landed,) = [
             e
             for e in result.get_asset_check_evaluations()
-            if e.check_name == f"{dataset}_landing_all_lines_accounted"
+            if check_label(e) == f"{dataset}_landing.all_lines_accounted"
         ]
         assert landed.passed
         assert landed.metadata["erased"].value == before[f"{dataset}_landing"]
@@ -171,5 +172,5 @@ def test_erasure_reaches_quarantined_lines(definitions, tmp_path):
     for tags in ({}, {"stedi/full_refresh": "true"}):
         result = materialize(definitions, lakehouse, tags=tags)
         assert result.success
-        assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+        assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
         assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.curated import assets as curated_assets
 from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.lakehouse import Lakehouse
@@ -170,7 +171,7 @@ def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
         "array.json": (4, 0, 4, None),
         "pretty.json": (len(PRETTY_TEXT.splitlines()), 0, len(PRETTY_TEXT.splitlines()), None),
     }
-    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"] is True
+    assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"] is True
     quarantined = rows(
         lakehouse,
         "select file, line, reason from accelerometer_quarantine "
@@ -212,13 +213,13 @@ def test_files_that_are_no_landing_files_are_named_while_the_run_succeeds(runs, 
     _, result = runs[engine]
     assert result.success
     outcomes = check_outcomes(result)
-    assert outcomes["accelerometer_landing_no_unrecognized_files"] is False
-    assert outcomes["customer_landing_no_unrecognized_files"] is True
-    assert failed_checks(result)["accelerometer_landing_no_unrecognized_files"] == "WARN"
+    assert outcomes["accelerometer_landing.no_unrecognized_files"] is False
+    assert outcomes["customer_landing.no_unrecognized_files"] is True
+    assert failed_checks(result)["accelerometer_landing.no_unrecognized_files"] == "WARN"
     (evaluation,) = [
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "accelerometer_landing_no_unrecognized_files"
+        if check_label(e) == "accelerometer_landing.no_unrecognized_files"
     ]
     # named, .DS_Store and _SUCCESS ignored
     assert evaluation.metadata["files"].value == ["archive/old.json", "notes.csv"]
@@ -308,7 +309,7 @@ def test_two_spellings_of_one_email_give_one_pseudonym(runs, engine):
     spellings = ("SAM.ROE@X.TEST\t", f"{NBSP}sam.roe@x.test\r", f"Sam.Roe@x.test{EM_SPACE}")
     assert {pseudonym(s) for s in spellings} == {pseudonym("sam.roe@x.test")}
     assert row_counts(result)["machine_learning_curated"] == 3
-    assert check_outcomes(result)["machine_learning_curated_cross_customer_pairs"] is True
+    assert check_outcomes(result)["machine_learning_curated.cross_customer_pairs"] is True
 
 
 @pytest.mark.spark
@@ -396,9 +397,9 @@ def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_pat
     pat = "select count(*) from customer_trusted where person_key(email) = 'pat.doe@x.test'"
     assert rows(lakehouse, pat) == [(1,)]
     for check in (
-        "customer_trusted_all_consented",
-        "accelerometer_trusted_all_consented",
-        "customer_curated_all_consented",
+        "customer_trusted.all_consented",
+        "accelerometer_trusted.all_consented",
+        "customer_curated.all_consented",
     ):
         evaluation = run_check(definitions, lakehouse, check)
         assert not evaluation.passed, check

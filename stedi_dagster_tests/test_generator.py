@@ -71,7 +71,7 @@ def test_pipeline_agrees_with_the_generator(definitions, tmp_path, scale, seed):
     assert result.success
     assert row_counts(result) == counts | NOTHING_QUARANTINED
     assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_pipeline_agrees_with_the_generator_in_every_privacy_setting(
     warnings = (
         {}
         if ml_pairing == "same_customer"
-        else {"machine_learning_curated_cross_customer_pairs": "WARN"}
+        else {"machine_learning_curated.cross_customer_pairs": "WARN"}
     )
     assert failed_checks(result) == warnings
 

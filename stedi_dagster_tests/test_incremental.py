@@ -84,7 +84,7 @@ def test_rerunning_and_refreshing_never_duplicates_a_row(definitions, lakehouse)
         assert refresh.success
         assert materialization(refresh, "accelerometer_landing")["files_read"] == 2
         assert every_row(lakehouse) == incremental
-    assert failed_checks(refresh) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(refresh) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
 def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lakehouse):
@@ -97,7 +97,7 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
     landing = materialization(result, "accelerometer_landing")
     assert (landing["files_read"], landing["dagster/row_count"]) == (1, 15)
     assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 9
-    assert check_outcomes(result)["accelerometer_landing_all_lines_accounted"]
+    assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
     extra.unlink()
     result = materialize(definitions, lakehouse)
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12

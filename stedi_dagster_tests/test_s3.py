@@ -53,7 +53,7 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
     assert len(check_outcomes(result)) == len(EXPECTED_CHECKS)
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
 def test_s3_layout_is_a_parquet_folder_per_table(s3_run, s3, course_data):
@@ -109,7 +109,7 @@ def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_
     result = materialize(definitions, lakehouse)
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
-    assert failed_checks(result) == {"machine_learning_curated_cross_customer_pairs": "WARN"}
+    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
     assert Path(lakehouse.store.table_path(TABLES["customer_curated"])).is_file()
 
 
@@ -282,6 +282,6 @@ def test_export_like_landing_files_on_s3(definitions, s3, s3_endpoint, tmp_path)
     }
     assert records["zz-copy.json"].duplicate_of == "sam.json.gz"
     outcomes = check_outcomes(result)
-    assert outcomes["accelerometer_landing_all_lines_accounted"] is True
-    assert outcomes["accelerometer_landing_no_unrecognized_files"] is False
+    assert outcomes["accelerometer_landing.all_lines_accounted"] is True
+    assert outcomes["accelerometer_landing.no_unrecognized_files"] is False
     assert row_counts(result)["accelerometer_trusted"] == 5

@@ -149,7 +149,7 @@ def test_a_failed_blocking_check_holds_the_flow(definitions, landed):
     write_jsonl(
         Path(lakehouse.landing_root) / "customer" / "landing" / "customer-2.json", CUSTOMERS[:1]
     )
-    key = dg.AssetCheckKey(dg.AssetKey("customer_landing"), "customer_landing_all_lines_accounted")
+    key = dg.AssetCheckKey(dg.AssetKey("customer_landing"), "all_lines_accounted")
     checked = dg.materialize(
         list(definitions.assets),
         resources={"lakehouse": lakehouse},

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.lakehouse.privacy_records import ERASURE_LIST
@@ -122,12 +123,12 @@ def test_both_engines_give_the_same_check_results(runs):
     (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
     assert len(check_outcomes(spark)) == len(EXPECTED_CHECKS)
     assert check_outcomes(spark) == check_outcomes(duck)
-    assert failed_checks(spark) == {"machine_learning_curated_cross_customer_pairs": "WARN"} | {
-        f"{d}_quarantine_quarantined_rows": "WARN" for d in LANDING_DATASETS
+    assert failed_checks(spark) == {"machine_learning_curated.cross_customer_pairs": "WARN"} | {
+        f"{d}_quarantine.quarantined_rows": "WARN" for d in LANDING_DATASETS
     }
     evidence = {
         engine: {
-            e.check_name: {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+            check_label(e): {k: getattr(v, "value", v) for k, v in e.metadata.items()}
             for e in result.get_asset_check_evaluations()
         }
         for engine, (_, result) in runs.items()

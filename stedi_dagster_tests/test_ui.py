@@ -190,7 +190,8 @@ def test_run_launched_through_graphql_materializes_and_checks_everything(dagster
         "events { __typename "
         "... on MaterializationEvent { assetKey { path } metadataEntries { label "
         "... on IntMetadataEntry { intValue } } } "
-        "... on AssetCheckEvaluationEvent { evaluation { checkName success } } } } } }",
+        "... on AssetCheckEvaluationEvent { evaluation { assetKey { path } checkName success } } "
+        "} } } }",
         {"id": run_id},
     )["logsForRun"]["events"]
     rows = {
@@ -202,18 +203,25 @@ def test_run_launched_through_graphql_materializes_and_checks_everything(dagster
     }
     assert set(rows) == set(TABLES), rows
     assert all((n == 0) == name.endswith("_quarantine") for name, n in rows.items()), rows
-    checks = {
-        e["evaluation"]["checkName"]: e["evaluation"]["success"]
+    checks = {  # <table>.<check>: a check's name is scoped by its asset
+        f"{e['evaluation']['assetKey']['path'][0]}.{e['evaluation']['checkName']}": e["evaluation"][
+            "success"
+        ]
         for e in events
         if e["__typename"] == "AssetCheckEvaluationEvent"
     }
+    assert set(checks) == EXPECTED_CHECKS
     assert len(checks) == len(EXPECTED_CHECKS) and all(checks.values()), checks
     # and the checks the UI lists per asset, with their descriptions
     nodes = dagster_dev.gql(
-        "{ assetNodes { assetChecksOrError { ... on AssetChecks { "
+        "{ assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { "
         "checks { name description } } } } }"
     )["assetNodes"]
-    listed = {c["name"]: c["description"] for n in nodes for c in n["assetChecksOrError"]["checks"]}
+    listed = {
+        f"{n['assetKey']['path'][0]}.{c['name']}": c["description"]
+        for n in nodes
+        for c in n["assetChecksOrError"]["checks"]
+    }
     assert set(listed) == set(checks) and all(listed.values())
 
 
@@ -301,12 +309,12 @@ def test_lineage_page_shows_every_table(page, dagster_dev):
 
 def test_checks_page_lists_every_check_as_succeeded(page, dagster_dev):
     open_page(page, dagster_dev, "/assets/machine_learning_curated?view=checks", "checks")
-    names = [
-        "machine_learning_curated_all_consented",
-        "machine_learning_curated_count_reconciles",
-        "machine_learning_curated_cross_customer_pairs",
-        "machine_learning_curated_no_identifiers",
-        "machine_learning_curated_schema",
+    names = [  # listed under their asset by their property alone
+        "all_consented",
+        "count_reconciles",
+        "cross_customer_pairs",
+        "no_identifiers",
+        "schema",
     ]
     assert [name for name in names if not visible(page, name)] == []
     assert page.get_by_text("Succeeded").count() == 7

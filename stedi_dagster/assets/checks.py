@@ -24,6 +24,12 @@ Probe = Callable[[Engine, Lakehouse], Outcome]
 EVIDENCE_ROWS = 5
 
 
+def check_label(result: dg.AssetCheckResult | dg.AssetCheckEvaluation) -> str:
+    """`<table>.<check>` of a check's result, for messages and logs (a check's name is scoped by
+    its asset, so it alone does not say which table it is about)."""
+    return f"{result.asset_key.to_user_string()}.{result.check_name}"
+
+
 @dataclass(frozen=True)
 class Check:
     table: Table
@@ -36,7 +42,9 @@ class Check:
 
     @property
     def name(self) -> str:
-        return f"{self.table.name}_{self.property}"
+        """The check's name: its property alone, since Dagster scopes a check by its asset (the
+        UI lists it under the table, and cuts long names)."""
+        return self.property
 
     @property
     def key(self) -> dg.AssetCheckKey:

@@ -19,7 +19,7 @@ from typing import Protocol
 import dagster as dg
 import duckdb
 
-from stedi_dagster.assets.checks import Check
+from stedi_dagster.assets.checks import Check, check_label
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
@@ -227,9 +227,9 @@ def _record(
     selected: Sequence[Check],
 ) -> Iterator[dg.AssetCheckResult]:
     """Yield the results of selected checks; log the others as check evaluations."""
-    names = {c.name for c in selected}
+    keys = {c.key for c in selected}
     for r in results:
-        if r.check_name in names:
+        if dg.AssetCheckKey(r.asset_key, r.check_name) in keys:
             yield r
         else:
             context.log_event(
@@ -247,15 +247,19 @@ def _record(
 def _blocking_failure(
     name: str, checks: Sequence[Check], results: Sequence[dg.AssetCheckResult]
 ) -> dg.Failure | None:
-    blocking = {c.name for c in checks if c.blocking}
-    failed = [r for r in results if not r.passed and r.check_name in blocking]
+    blocking = {c.key for c in checks if c.blocking}
+    failed = [
+        r
+        for r in results
+        if not r.passed and dg.AssetCheckKey(r.asset_key, r.check_name) in blocking
+    ]
     if not failed:
         return None
-    names = ", ".join(r.check_name for r in failed)
+    names = ", ".join(check_label(r) for r in failed)
     return dg.Failure(
         description=f"{name}: blocking check(s) failed: {names}.\n"
         "The previous version of the table stays in place.",
-        metadata={r.check_name: dg.MetadataValue.json(_jsonable(r.metadata)) for r in failed},
+        metadata={check_label(r): dg.MetadataValue.json(_jsonable(r.metadata)) for r in failed},
     )
 
 
