@@ -1,8 +1,8 @@
 # The two commands of the README:
 #   make run   - set up, then materialize and check every table on the bundled sample
 #   make test  - set up, then lint and run the test suite
-# `make test-fast` is the edit-test loop (no Spark, no browser, no S3 server, no run in processes
-# of its own);
+# `make test-fast` is the edit-test loop (no Spark, no browser, no S3 server, no course data, no
+# run in processes of its own);
 # `make dev` opens the Dagster UI on the same code location.
 
 PYTHON ?= python3
@@ -35,7 +35,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Markers in pyproject.toml; what each command covers: docs/testing.md.
-FAST := not spark and not ui and not s3 and not slow
+FAST := not spark and not ui and not s3 and not slow and not course
 test-fast: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -20,6 +20,7 @@ import pytest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.definitions import defs
+from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, quarantine_table
 from stedi_dagster_tests.s3_server import moto_server
@@ -30,6 +31,12 @@ COURSE_DATA = Path(
 COURSE_EXPECTATIONS = PROJECT_ROOT / "expectations" / "udacity-starter.json"
 # What the quarantine tables hold when every landing line is good.
 NOTHING_QUARANTINED = {quarantine_table(d).name: 0 for d in LANDING_DATASETS}
+
+
+def generated_twin(folder: Path) -> dict[str, int]:
+    """Landing data in the course's shape written by the generator into `folder` (with its
+    expectations.json), for the twin of a course-data test; the counts it expects."""
+    return generate(folder, scale=0.1, seed=5)
 
 
 # Fixtures that read the course data: a test using one is marked `course`.

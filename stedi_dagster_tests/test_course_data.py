@@ -13,7 +13,6 @@ import duckdb
 import pytest
 
 from stedi_dagster.assets.checks import check_label
-from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -21,6 +20,7 @@ from stedi_dagster_tests.conftest import (
     NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
+    generated_twin,
     materialize,
     row_counts,
 )
@@ -50,7 +50,7 @@ def course_run(request, definitions, tmp_path_factory):
         landing, expectations, counts = COURSE_DATA, COURSE_EXPECTATIONS, COURSE_COUNTS
     else:
         landing = tmp_path_factory.mktemp("generated")
-        counts = generate(landing, scale=0.3, seed=5)
+        counts = generated_twin(landing)
         expectations = landing / "expectations.json"
     lakehouse = Lakehouse(
         landing_root=str(landing),

@@ -12,13 +12,13 @@ import pytest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.privacy.erasure import erase_customer
-from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
     check_outcomes,
     failed_checks,
+    generated_twin,
     materialize,
     row_counts,
     table_files,
@@ -70,7 +70,7 @@ def erased(request, definitions, tmp_path_factory):
         landing, counts = COURSE_DATA, COURSE_COUNTS
     else:
         landing = tmp_path_factory.mktemp("generated")
-        counts = generate(landing, scale=0.3, seed=5)
+        counts = generated_twin(landing)
         (landing / "expectations.json").unlink()  # an erasure lowers the counts, as intended
     lakehouse = Lakehouse(
         landing_root=str(landing), lakehouse_root=str(tmp_path_factory.mktemp("lakehouse"))

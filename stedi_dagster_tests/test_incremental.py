@@ -73,6 +73,7 @@ def test_a_hundred_new_files_are_the_only_ones_read(definitions, lakehouse):
     assert materialization(again, "accelerometer_landing")["dagster/row_count"] == 112
 
 
+@pytest.mark.slow  # several whole runs
 def test_rerunning_and_refreshing_never_duplicates_a_row(definitions, lakehouse):
     write_jsonl(accelerometer_folder(lakehouse) / "accelerometer-2.json", [reading("a", 900)])
     assert materialize(definitions, lakehouse).success

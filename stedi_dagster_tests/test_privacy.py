@@ -12,7 +12,6 @@ import pytest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.privacy.erasure import erase_customer
-from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
@@ -20,6 +19,7 @@ from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
     NOTHING_QUARANTINED,
     failed_checks,
+    generated_twin,
     materialize,
     row_counts,
 )
@@ -96,10 +96,11 @@ def people(request, tmp_path_factory) -> Path:
     if request.param == "course":
         return COURSE_DATA
     landing = tmp_path_factory.mktemp("generated")
-    generate(landing, scale=0.3, seed=5)
+    generated_twin(landing)
     return landing
 
 
+@pytest.mark.slow  # several whole runs
 def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, people, tmp_path):
     ids, lakehouses = {}, {}
     for run, key in enumerate(("key-one", "key-one", "key-two")):

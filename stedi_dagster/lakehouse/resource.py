@@ -28,8 +28,24 @@ from stedi_dagster.tables import TABLES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
 SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
-# The settings that differ from their defaults name an expectations file's variants.
-VARIANT_DEFAULTS = {"consent_mode": "any_time", "ml_pairing": "timestamp"}
+# The settings whose values other than their defaults name an expectations file's variants.
+VARIANT_SETTINGS = ("consent_mode", "ml_pairing")
+# Each setting's environment variable. Paths and secrets are passed as EnvVars (Dagster shows
+# the variable, not its value); choices are read, so that pydantic checks them. A variable that
+# is not set leaves the setting at its default (the Field below: the one place defaults live).
+ENV_PATHS_AND_SECRETS = {
+    "expectations_path": "STEDI_EXPECTATIONS",
+    "duckdb_memory_limit": "STEDI_DUCKDB_MEMORY_LIMIT",
+    "pseudonym_key": "STEDI_PSEUDONYM_KEY",
+}
+ENV_CHOICES = {
+    "consent_mode": "STEDI_CONSENT_MODE",
+    "ml_pairing": "STEDI_ML_PAIRING",
+    "engine": "STEDI_ENGINE",
+    "spark_master": "STEDI_SPARK_MASTER",
+    "spark_conf": "STEDI_SPARK_CONF",
+    "quarantine_max_fraction": "STEDI_QUARANTINE_MAX_FRACTION",
+}
 
 
 class Lakehouse(dg.ConfigurableResource):
@@ -106,25 +122,24 @@ class Lakehouse(dg.ConfigurableResource):
         def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
             return dg.EnvVar(name) if os.environ.get(name) else default
 
+        given: dict = {
+            field: dg.EnvVar(variable)
+            for field, variable in ENV_PATHS_AND_SECRETS.items()
+            if os.environ.get(variable)
+        } | {
+            field: os.environ[variable]
+            for field, variable in ENV_CHOICES.items()
+            if os.environ.get(variable)
+        }
+        if os.environ.get("STEDI_DUCKDB_THREADS"):
+            given["duckdb_threads"] = dg.IntEnvVar("STEDI_DUCKDB_THREADS")
         endpoint = setting("STEDI_S3_ENDPOINT_URL", None) or setting("AWS_ENDPOINT_URL", None)
-
+        if endpoint:
+            given["s3_endpoint_url"] = endpoint
         return cls(
             landing_root=setting("STEDI_LANDING_ROOT", str(SAMPLE_LANDING_ROOT)),
             lakehouse_root=setting("STEDI_LAKEHOUSE_ROOT", str(SAMPLE_LAKEHOUSE_ROOT)),
-            expectations_path=setting("STEDI_EXPECTATIONS", None),
-            duckdb_memory_limit=setting("STEDI_DUCKDB_MEMORY_LIMIT", None),
-            duckdb_threads=dg.IntEnvVar("STEDI_DUCKDB_THREADS")
-            if os.environ.get("STEDI_DUCKDB_THREADS")
-            else None,
-            s3_endpoint_url=endpoint,
-            # choices, not secrets: their values are read here so that pydantic can check them
-            consent_mode=os.environ.get("STEDI_CONSENT_MODE") or "any_time",
-            ml_pairing=os.environ.get("STEDI_ML_PAIRING") or "timestamp",
-            pseudonym_key=setting("STEDI_PSEUDONYM_KEY", None),
-            engine=os.environ.get("STEDI_ENGINE") or "duckdb",
-            spark_master=os.environ.get("STEDI_SPARK_MASTER") or "local[2]",
-            spark_conf=os.environ.get("STEDI_SPARK_CONF") or None,
-            quarantine_max_fraction=float(os.environ.get("STEDI_QUARANTINE_MAX_FRACTION") or 0.05),
+            **given,
         )
 
     # --- collaborators ---------------------------------------------------------------------
@@ -182,8 +197,8 @@ class Lakehouse(dg.ConfigurableResource):
         ("consent_mode=from_consent_date ml_pairing=same_customer"); "" for the defaults."""
         return " ".join(
             f"{name}={getattr(self, name)}"
-            for name, default in VARIANT_DEFAULTS.items()
-            if getattr(self, name) != default
+            for name in VARIANT_SETTINGS
+            if getattr(self, name) != type(self).model_fields[name].default
         )
 
     # --- engines ---------------------------------------------------------------------------
