@@ -23,6 +23,12 @@ PERSON_KEYS = {
 # of one is empty or only white space is quarantined, it never becomes a person.
 IDENTIFIERS = frozenset({"email", "user", "serialNumber"})
 
+
+def identifier_keys(keys: tuple[str, ...]) -> list[str]:
+    """The key fields among `keys` that identify a person."""
+    return [k for k in keys if k in IDENTIFIERS]
+
+
 # White space of every kind: what Python's str.isspace() calls white space, which is Unicode's
 # White_Space property (tab, LF, VT, FF, CR, space, NEL, no-break space, the space separators
 # U+1680, U+2000-U+200A, U+202F, U+205F, U+3000, line and paragraph separators) plus the
@@ -48,7 +54,9 @@ def person_key_sql() -> str:
     transpiles it). Its regular expression names each white-space character by code point, which
     RE2 (DuckDB) and java.util.regex (Spark) read alike."""
     white_space = "".join(f"\\x{{{ord(c):04x}}}" for c in WHITE_SPACE)
-    text = read_sql(__file__, "person_key", white_space=white_space)
+    text = read_sql(
+        __file__, "person_key", white_space=white_space, dotted_capital_i=_DOTTED_CAPITAL_I
+    )
     return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
 
 
