@@ -1,8 +1,10 @@
-"""`stedi`: generate sample data, run the lakehouse job, query the zones with SQL."""
+"""`stedi`: generate sample data, run the lakehouse job, query the zones with SQL, read or export
+a table as of an earlier version."""
 
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +14,9 @@ from stedi_dagster.assets.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl
-from stedi_dagster.tables import TABLES
+from stedi_dagster.lakehouse.delta import RUN_ID
+from stedi_dagster.sql import literal
+from stedi_dagster.tables import TABLES, Table
 
 
 def _lakehouse() -> Lakehouse:
@@ -105,6 +109,57 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    table = _delta_table(args.table)
+    delta = _lakehouse().store.delta.open(table)
+    if delta is None:
+        raise LakehouseError(f"table {table.name} has not been materialized yet")
+    print(f"{'version':>7}  {'committed (UTC)':<19}  {'operation':<14}  run")
+    for entry in delta.history():
+        when = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        run = entry.get(RUN_ID) or ""
+        print(f"{entry['version']:>7}  {when:<19}  {entry.get('operation', ''):<14}  {run}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    lakehouse, table = _lakehouse(), _delta_table(args.table)
+    version = args.version
+    if args.run_id:
+        version = lakehouse.store.delta.version_of_run(table, args.run_id)
+    files = lakehouse.store.files(table, version)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kind = "csv, header" if out.suffix == ".csv" else "parquet, compression zstd"
+    con = duckdb.connect()
+    target = literal(str(out))
+    con.execute(f"copy (select * from read_parquet(?)) to {target} (format {kind})", [files])
+    rows = con.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
+    at = "current version" if version is None else f"version {version}"
+    print(f"{table.name} at {at}: {rows:,} rows written to {out}")
+    return 0
+
+
+def _delta_table(name: str) -> Table:
+    table = TABLES.get(name)
+    if table is None or table.per_file:
+        versioned = ", ".join(n for n, t in TABLES.items() if not t.per_file)
+        raise LakehouseError(f"{name} is not a versioned table; these are: {versioned}")
+    return table
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    lakehouse = _lakehouse()
+    adopted = [t.name for t in TABLES.values() if not t.per_file and lakehouse.store.delta.adopt(t)]
+    for name in adopted:
+        print(f"  {name}: now a Delta table (version 0 is its earlier file)")
+    if not adopted:
+        print(f"nothing to migrate under {lakehouse.lakehouse_root}")
+    elif catalog.materialized_tables(lakehouse):
+        catalog.write_catalog(lakehouse)
+    return 0
+
+
 def cmd_ddl(args: argparse.Namespace) -> int:
     print(athena_ddl(args.location, args.database), end="")
     return 0
@@ -138,6 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("catalog", help="write a DuckDB file with one view per table")
     p.add_argument("--out", help="catalog file (default <lakehouse>/catalog.duckdb)")
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("history", help="list a table's versions and the runs that wrote them")
+    p.add_argument("table")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("export", help="write a table, as now or as of a version or run, to a file")
+    p.add_argument("table")
+    p.add_argument("out", help="file to write: .parquet, or .csv")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--version", type=int, help="the table's Delta version (`stedi history`)")
+    when.add_argument("--run-id", help="the Dagster run (its id, or the start of it)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("migrate", help="turn a lakehouse of the earlier layout into Delta tables")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("ddl", help="print DDL registering every table in another catalog")
     p.add_argument("--dialect", choices=["athena"], default="athena")

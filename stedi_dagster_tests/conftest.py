@@ -137,20 +137,22 @@ def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
 
 
 def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:
-    """Every file that makes up a published table on local disk, with its bytes: its Parquet
-    file, or for a landing table its folder of parts and its dataset's bookmark."""
-    files = sorted(Path(lakehouse.store.table_folder(table)).glob("*.parquet"))
+    """Every file that makes up a published table on local disk, with its bytes: its Delta
+    table's data files and log, or for a landing table its folder of parts and its dataset's
+    bookmark."""
+    folder = Path(lakehouse.store.table_folder(table))
     if table.per_file:
+        files = sorted(folder.glob("*.parquet"))
         files.append(Path(lakehouse.zones.url("_bookmarks", f"{table.dataset}.json")))
+    else:
+        files = sorted(f for f in folder.rglob("*") if f.is_file())
     return {str(f): f.read_bytes() for f in files}
 
 
-def only_part(lakehouse: Lakehouse, table) -> str:
-    """The path of the one Parquet part of a per-file table made from one landing file."""
-    (part,) = lakehouse.store.published_parts(
-        table, lakehouse.bookmarks.committed(table.dataset)
-    ).values()
-    return part
+def data_files(lakehouse: Lakehouse, table) -> list[str]:
+    """What `read_parquet` reads for a table: a Delta table's current files; a landing table's
+    parts with its schema file, as a glob (a landing table of no rows has no part)."""
+    return [lakehouse.store.table_path(table)] if table.per_file else lakehouse.store.files(table)
 
 
 def materialize(

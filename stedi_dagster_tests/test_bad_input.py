@@ -264,7 +264,7 @@ def test_quarantine_above_the_fraction_publishes_nothing(definitions, tmp_path):
     with duckdb.connect() as con:  # the published parts are still whole and readable
         assert con.execute(
             "select count(*) from read_parquet(?)",
-            [lakehouse.store.table_path(TABLES["accelerometer_landing"])],
+            [lakehouse.store.files(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]
 
 

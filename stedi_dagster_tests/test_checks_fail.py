@@ -21,7 +21,6 @@ from stedi_dagster_tests.conftest import (
     failed_checks,
     failed_steps,
     materialize,
-    only_part,
     row_counts,
     table_files,
     write_jsonl,
@@ -47,7 +46,7 @@ def tamper(lakehouse: Lakehouse, table: str, sql: str) -> None:
     """Replace a published table (a landing table's one part) with `sql` computed over its
     current rows (`t`)."""
     t = TABLES[table]
-    path = only_part(lakehouse, t) if t.per_file else lakehouse.store.table_path(t)
+    (path,) = lakehouse.store.files(t)  # a landing table's one part, or the one data file
     con = duckdb.connect()
     con.read_parquet(str(path)).create_view("t")
     con.sql(sql).to_parquet(str(path) + ".tmp")
@@ -263,7 +262,7 @@ def leaky_customer_trusted(tmp_path: Path) -> dg.AssetsDefinition:
 
 def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     """A bug that lets every customer into customer_trusted is caught before publication."""
-    published = Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes()
+    published = table_files(lakehouse, TABLES["customer_trusted"])
     leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky, accelerometer_trusted],
@@ -280,7 +279,7 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     assert value(consent, "non_consenting_rows") == 8  # b, c, d, e x2, g x2, i
     assert "@x.test" not in json.dumps(value(consent, "examples"))
     assert "customer_trusted.all_consented" in failed_steps(result)["customer_trusted"]
-    assert Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes() == published
+    assert table_files(lakehouse, TABLES["customer_trusted"]) == published
     built = {
         e.materialization.asset_key.to_user_string()
         for e in result.get_asset_materialization_events()
@@ -292,7 +291,7 @@ def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
 def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse, tmp_path):
     """A sensor or automation may request the asset alone: every check still guards publication
     and is recorded."""
-    published = Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes()
+    published = table_files(lakehouse, TABLES["customer_trusted"])
     leaky = leaky_customer_trusted(tmp_path)
     result = dg.materialize(
         [customer_landing, leaky],
@@ -304,7 +303,7 @@ def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse
     assert not result.success
     assert check_outcomes(result)["customer_trusted.all_consented"] is False
     assert len(check_outcomes(result)) == 6
-    assert Path(lakehouse.store.table_path(TABLES["customer_trusted"])).read_bytes() == published
+    assert table_files(lakehouse, TABLES["customer_trusted"]) == published
     observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
     assert observations[0].asset_observation_data.asset_observation.metadata[
         "publication"

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi_dagster.lakehouse import PROJECT_ROOT, SAMPLE_LANDING_ROOT
+from stedi_dagster.lakehouse import PROJECT_ROOT, SAMPLE_LANDING_ROOT, Lakehouse
+from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import COURSE_EXPECTATIONS
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
@@ -94,10 +95,10 @@ def test_two_dg_launch_runs_at_once_on_the_course_data(course_data, tmp_path):
         assert "RUN_SUCCESS" in output
         assert "Could not set lock" not in output
     con = duckdb.connect()
+    lakehouse = Lakehouse(landing_root=str(course_data), lakehouse_root=str(tmp_path / "lakehouse"))
     for table, count in COURSE_COUNTS.items():
-        zone = table.rsplit("_", 1)[1]
-        glob = str(tmp_path / "lakehouse" / zone / table / "*.parquet")
-        assert con.execute("select count(*) from read_parquet(?)", [glob]).fetchall() == [(count,)]
+        files = lakehouse.store.files(TABLES[table])
+        assert con.execute("select count(*) from read_parquet(?)", [files]).fetchall() == [(count,)]
 
 
 def test_dg_loads_the_project_without_warnings():

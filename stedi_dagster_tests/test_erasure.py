@@ -17,6 +17,7 @@ from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
     check_outcomes,
+    data_files,
     failed_checks,
     generated_twin,
     materialize,
@@ -47,9 +48,9 @@ def rows_of(lakehouse: Lakehouse, email: str, serials: list[str]) -> dict[str, i
         where = quarantined if name.endswith("_quarantine") else owner[table.dataset]
         params = {"email": email, "serials": serials, "id": pseudonym(email)}
         params = {k: v for k, v in params.items() if f"${k}" in where}
-        path = lakehouse.store.table_path(table)
-        sql = f"select count(*) from read_parquet('{path}') where {where}"
-        found[name] = con.execute(sql, params).fetchall()[0][0]
+        files = data_files(lakehouse, table)
+        sql = f"select count(*) from read_parquet($files) where {where}"
+        found[name] = con.execute(sql, params | {"files": files}).fetchall()[0][0]
     return found
 
 
@@ -79,11 +80,33 @@ def erased(request, definitions, tmp_path_factory):
     con = duckdb.connect()
     email, serial = con.execute(
         "select email, serialNumber from read_parquet(?) order by email limit 1",
-        [lakehouse.store.table_path(TABLES["customer_curated"])],
+        [lakehouse.store.files(TABLES["customer_curated"])],
     ).fetchall()[0]
     before = rows_of(lakehouse, email, [serial])
+    assert traces(lakehouse, email, serial), "the customer is stored before the erasure"
     first = erase(definitions, lakehouse, f"\t{email.upper()}\u00a0")  # any spelling
     return lakehouse, email, serial, before, first, counts
+
+
+def traces(lakehouse: Lakehouse, email: str, serial: str) -> list[str]:
+    """Every file under the lakehouse root holding the email or the serial, in any letter case:
+    in its raw bytes, or, for a Parquet file (data files of every version, Delta checkpoints),
+    in any of its values once decompressed."""
+    spellings = {v.encode() for s in (email, serial) for v in (s, s.lower(), s.upper())}
+    con = duckdb.connect()
+    found = []
+    for path in sorted(p for p in Path(lakehouse.lakehouse_root).rglob("*") if p.is_file()):
+        if any(spelling in path.read_bytes() for spelling in spellings):
+            found.append(str(path))
+        elif path.suffix == ".parquet":
+            hits = con.execute(  # a row cast to text holds every column's value
+                "select count(*) from (select lower(t::varchar) as v from read_parquet(?) t) "
+                "where contains(v, ?) or contains(v, ?)",
+                [str(path), email.lower(), serial.lower()],
+            ).fetchall()[0][0]
+            if hits:
+                found.append(str(path))
+    return found
 
 
 def test_the_customer_had_rows_everywhere(erased):
@@ -98,6 +121,17 @@ def test_erasure_removes_every_row_and_reports_it(erased):
     (output,) = [e for e in first.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = output.step_output_data.metadata
     assert metadata["rows_removed"].value == before
+
+
+def test_no_byte_of_the_customer_is_left_under_the_lakehouse_root(erased):
+    """Not in the current version, nor in an earlier one (data files, Delta logs and their
+    checkpoints), nor in the catalog, quarantine, bookmarks or privacy records."""
+    lakehouse, email, serial, _, first, _ = erased
+    assert first.success
+    assert traces(lakehouse, email, serial) == []
+    for table in TABLES.values():
+        if not table.per_file:  # the erasure's commit is the oldest version left
+            assert lakehouse.store.delta.open(table).history()[-1]["version"] > 0
 
 
 def test_lists_and_audit_hold_the_hash_never_the_email(erased):

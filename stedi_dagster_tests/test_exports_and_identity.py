@@ -389,7 +389,7 @@ def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_pat
     ):
         sql = read_sql(module, name)
         assert weaker_key(sql) != sql
-        path = Path(lakehouse.store.table_path(TABLES[name]))
+        (path,) = map(Path, lakehouse.store.files(TABLES[name]))
         staged = path.with_name(path.name + ".weaker")
         with lakehouse.connect(*landing, "customer_trusted", "accelerometer_trusted") as engine:
             engine.write_parquet(weaker_key(sql), staged)

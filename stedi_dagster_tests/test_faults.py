@@ -19,6 +19,7 @@ from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     NOTHING_QUARANTINED,
+    data_files,
     materialize,
     table_files,
     write_jsonl,
@@ -65,8 +66,8 @@ def test_a_run_killed_while_writing_leaves_whole_tables_and_the_next_run_complet
 
     con = duckdb.connect()
     for name, table in TABLES.items():
-        path = lakehouse.store.table_path(table)
-        rows = con.execute("select count(*) from read_parquet(?)", [path]).fetchall()[0][0]
+        files = data_files(lakehouse, table)
+        rows = con.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
         assert rows == (expected | NOTHING_QUARANTINED)[name], name  # old or identical new
     for name in writing:
         assert digest(lakehouse, TABLES[name]) == before[name], name
@@ -101,8 +102,9 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
     assert len(set(evaluated)) == len(evaluated) == len(EXPECTED_CHECKS)
     assert "Could not set lock" not in output
     con = duckdb.connect()
-    path = str(tmp_path / "lh" / "curated" / "machine_learning_curated" / "*.parquet")
-    assert con.execute("select count(*) from read_parquet(?)", [path]).fetchall() == [(43681,)]
+    lakehouse = Lakehouse(landing_root=str(course_data), lakehouse_root=str(tmp_path / "lh"))
+    files = lakehouse.store.files(TABLES["machine_learning_curated"])
+    assert con.execute("select count(*) from read_parquet(?)", [files]).fetchall() == [(43681,)]
 
 
 def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
@@ -178,7 +180,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             e
             for (e,) in con.execute(
                 f"select {'user' if 'user' in t.columns else 'email'} from read_parquet(?)",
-                [lakehouse.store.table_path(t)],
+                [lakehouse.store.files(t)],
             ).fetchall()
         }
         for name, t in TABLES.items()
@@ -189,11 +191,11 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
         assert "a@x.test" not in emails[name], name
     steps = con.execute(
         "select distinct serialNumber from read_parquet(?)",
-        [lakehouse.store.table_path(TABLES["step_trainer_trusted"])],
+        [lakehouse.store.files(TABLES["step_trainer_trusted"])],
     ).fetchall()
     assert steps == [("S-F",)]
     pairs = con.execute(
         "select count(*) from read_parquet(?)",
-        [lakehouse.store.table_path(TABLES["machine_learning_curated"])],
+        [lakehouse.store.files(TABLES["machine_learning_curated"])],
     ).fetchall()
     assert pairs == [(2,)]  # S-F at 200 and 500, each with f's reading only

@@ -122,5 +122,5 @@ def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys, tmp_
     with duckdb.connect() as con:
         assert con.execute(
             "select count(*) from read_parquet(?)",
-            [lakehouse.store.table_path(TABLES["accelerometer_landing"])],
+            [lakehouse.store.files(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]

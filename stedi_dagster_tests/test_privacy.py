@@ -81,8 +81,8 @@ def test_course_counts_in_each_privacy_setting(
             "select count(*) from read_parquet(?) a join read_parquet(?) c on a.user = c.email "
             "where a.timestamp < c.shareWithResearchAsOfDate",
             [
-                lakehouse.store.table_path(TABLES["accelerometer_trusted"]),
-                lakehouse.store.table_path(TABLES["customer_trusted"]),
+                lakehouse.store.files(TABLES["accelerometer_trusted"]),
+                lakehouse.store.files(TABLES["customer_trusted"]),
             ],
         ).fetchall()
         assert earliest == [(0,)]
@@ -114,7 +114,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, people, tmp_
             duckdb.connect()
             .execute(
                 "select distinct subject_id from read_parquet(?) order by 1",
-                [lakehouses[key].store.table_path(TABLES["machine_learning_curated"])],
+                [lakehouses[key].store.files(TABLES["machine_learning_curated"])],
             )
             .fetchall()
         )
@@ -124,7 +124,7 @@ def test_subject_ids_are_keyed_hashes_stable_for_a_key(definitions, people, tmp_
         duckdb.connect()
         .execute(
             "select min(user) from read_parquet(?)",
-            [lakehouses["key-two"].store.table_path(TABLES["accelerometer_trusted"])],
+            [lakehouses["key-two"].store.files(TABLES["accelerometer_trusted"])],
         )
         .fetchall()[0]
     )
@@ -190,7 +190,7 @@ def _trusted_emails(lakehouse: Lakehouse) -> list[str]:
         for (e,) in duckdb.connect()
         .execute(
             "select email from read_parquet(?)",
-            [lakehouse.store.table_path(TABLES["customer_trusted"])],
+            [lakehouse.store.files(TABLES["customer_trusted"])],
         )
         .fetchall()
     ]

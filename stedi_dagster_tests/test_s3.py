@@ -4,6 +4,7 @@ concurrent readers, and the errors users meet, each clear and changing nothing."
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.s3
 
 
 def objects(s3, prefix: str) -> list[str]:
-    return sorted(s3.find(prefix))
+    """The objects under `prefix`, a Delta data file's random name shown as `part-<uuid>`."""
+    return sorted(re.sub(r"part-[0-9a-f]{32}", "part-<uuid>", o) for o in s3.find(prefix))
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +59,16 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
 
 
 def test_s3_layout_is_a_parquet_folder_per_table(s3_run, s3, course_data):
-    """Trusted and curated tables are one object each; a landing table is one part per landing
-    file (named after the file and its content) beside an empty schema part, and each dataset
-    has a bookmark."""
+    """Trusted and curated tables are Delta tables of one commit and one data file; a landing
+    table is one part per landing file (named after the file and its content) beside an empty
+    schema part, and each dataset has a bookmark."""
     _, _ = s3_run
     prefix = "stedi-lakehouse/prod"
     expected = [f"{prefix}/_bookmarks/{d}.json" for d in LANDING_DATASETS]
     for name, t in TABLES.items():
         folder = f"{prefix}/{t.zone}/{name}"
         if not t.per_file:
-            expected.append(f"{folder}/{name}.parquet")
+            expected += [f"{folder}/_delta_log/{0:020}.json", f"{folder}/part-<uuid>.parquet"]
             continue
         expected.append(f"{folder}/_schema.parquet")
         if name.endswith("_landing"):
@@ -110,7 +112,7 @@ def test_landing_on_s3_lakehouse_on_local_disk(definitions, s3_endpoint, course_
     assert result.success, failed_steps(result)
     assert row_counts(result) == COURSE_COUNTS | NOTHING_QUARANTINED
     assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
-    assert Path(lakehouse.store.table_path(TABLES["customer_curated"])).is_file()
+    assert all(Path(f).is_file() for f in lakehouse.store.files(TABLES["customer_curated"]))
 
 
 def test_s3_lakehouse_without_pseudonym_key_stops_at_the_training_table(
@@ -147,8 +149,8 @@ def test_s3_readers_see_the_old_or_the_new_version_never_a_mix(s3, s3_endpoint):
         with lakehouse.connect() as reader:
             while not stop.is_set():
                 try:
-                    url = lakehouse.store.table_path(table)
-                    seen.add(reader.scalar("select count(*) from read_parquet(?)", [url]))
+                    files = lakehouse.store.files(table)
+                    seen.add(reader.scalar("select count(*) from read_parquet(?)", [files]))
                 except Exception as e:  # noqa: BLE001 - collected and asserted on below
                     errors.append(e)
 

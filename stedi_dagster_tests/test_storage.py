@@ -1,8 +1,7 @@
 """Storage guarantees: a missing landing folder is named, and publication is atomic for
-concurrent readers. (Bad input: test_bad_input.py.)"""
+concurrent readers, each commit a version that stays readable. (Bad input: test_bad_input.py.)"""
 
 import threading
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -41,10 +40,10 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
 
     def read() -> None:
         reader = duckdb.connect()
-        glob = f"{lakehouse.store.table_folder(table)}/*.parquet"
         while not stop.is_set():
+            files = lakehouse.store.files(table)  # the current version's, as any reader lists them
             seen.add(
-                reader.execute("select count(*) from read_parquet(?)", [glob]).fetchall()[0][0]
+                reader.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
             )
 
     thread = threading.Thread(target=read)
@@ -57,9 +56,14 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
         thread.join()
     assert seen <= set(sizes)
     assert len(seen) == 2
-    assert [p.name for p in Path(lakehouse.store.table_folder(table)).iterdir()] == [
-        "accelerometer_trusted.parquet"
-    ]
+    assert lakehouse.store.delta.version(table) == 30
+    reader = duckdb.connect()
+    # every version stays readable, with the rows it had: version 0 the first publication,
+    # version n the n-th of the loop's
+    for version, expected in ((0, sizes[0]), (1, sizes[0]), (2, sizes[1]), (30, sizes[1])):
+        files = lakehouse.store.files(table, version)
+        rows = reader.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
+        assert rows == expected, version
 
 
 def test_a_symlinked_landing_file_is_listed_with_its_target_s_version(tmp_path):

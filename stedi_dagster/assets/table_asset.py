@@ -38,15 +38,16 @@ DOWNSTREAM_AUTOMATION = (
 
 class Draft(Protocol):
     """A new version of one or more tables: `write` stages it and creates a view named after each
-    table over the staged version (returning metadata per table); `publish` makes it current and
-    returns each table's path. Used as a context manager around both."""
+    table over the staged version (returning metadata per table); `publish` makes it current (in
+    a commit recording the run's id) and returns metadata per table: its `path`, and for a Delta
+    table its `delta_version`. Used as a context manager around both."""
 
     tables: tuple[Table, ...]
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
     def write(self, engine: Engine) -> dict[str, dict]: ...
-    def publish(self) -> dict[str, str]: ...
+    def publish(self, run_id: str) -> dict[str, dict]: ...
 
 
 DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
@@ -75,8 +76,11 @@ class FileDraft:
         self.lakehouse.store.attach(engine, self.table, self.path)
         return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
 
-    def publish(self) -> dict[str, str]:
-        return {self.table.name: self.lakehouse.store.publish(self.table, self.path)}
+    def publish(self, run_id: str) -> dict[str, dict]:
+        store = self.lakehouse.store
+        commit = store.publish(self.table, self.path, run_id)
+        folder = store.table_folder(self.table)
+        return {self.table.name: {"path": folder, "delta_version": commit.version}}
 
 
 def file_draft(name: str, writer: FileWriter) -> DraftFactory:
@@ -182,19 +186,27 @@ def table_asset(
             if profiled:
                 metadata[name] |= profiled()
             clock.lap()  # previews and profile are reporting, neither writing nor checking
-            paths = new.publish()
-            catalog.refresh(lakehouse)  # a table published for the first time gets its view
+            published = new.publish(context.run.run_id)
+            catalog.refresh(lakehouse)  # the catalog's views list the new version's files
             metadata[name]["publish_seconds"] = clock.lap()
         for table in new.tables:
+            where = published[table.name]
             meta = metadata[table.name] | {
-                "path": dg.MetadataValue.path(paths[table.name]),
+                "path": dg.MetadataValue.path(where["path"]),
                 "dagster/column_schema": table.column_schema,
             }
+            version = where.get("delta_version")
+            if version is not None:
+                meta["delta_version"] = version
             if table.name == name:
                 rows = meta["dagster/row_count"]
-                context.log.info(f"{name}: {rows} rows published to {paths[name]}")
+                at = f" as version {version}" if version is not None else ""
+                context.log.info(f"{name}: {rows} rows published to {where['path']}{at}")
+            data_version = None if version is None else dg.DataVersion(f"delta-{version}")
             if table.key in context.selected_asset_keys:
-                yield dg.MaterializeResult(asset_key=table.key, metadata=meta)
+                yield dg.MaterializeResult(
+                    asset_key=table.key, metadata=meta, data_version=data_version
+                )
             else:  # written with its sibling all the same
                 context.log_event(dg.AssetMaterialization(asset_key=table.key, metadata=meta))
         yield from _record(context, results, selected)

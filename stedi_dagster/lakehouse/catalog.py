@@ -1,11 +1,13 @@
-"""Query the zones by table name, as Athena queries Glue tables: a DuckDB view per table over its
-Parquet folder, either on an in-memory connection (`stedi sql`) or saved in a catalog file that
-any DuckDB client can open (for an S3 lakehouse, one that reaches S3, e.g. with httpfs).
+"""Query the zones by table name, as Athena queries Glue tables: a DuckDB view per table over the
+data files of its current version, either on an in-memory connection (`stedi sql`) or saved in a
+catalog file that any DuckDB client can open (for an S3 lakehouse, one that reaches S3, e.g. with
+httpfs).
 
-For a lakehouse on local disk the catalog file is kept current by the steps that publish tables
-(`refresh`) and offered to assets as the `catalog` resource (dagster-duckdb's `DuckDBResource`,
-read-only). It is only ever replaced whole (written aside, then renamed), so any number of
-read-only connections, in any process, keep working while runs write."""
+For a lakehouse on local disk the catalog file is rewritten by every step that commits a table
+(`refresh`), so its views list the files of the committed versions only, and offered to assets as
+the `catalog` resource (dagster-duckdb's `DuckDBResource`, read-only). It is only ever replaced
+whole (written aside, then renamed), so any number of read-only connections, in any process, keep
+working while runs write."""
 
 import os
 import tempfile
@@ -33,41 +35,14 @@ def catalog_path(lakehouse_root: str) -> str:
     return str(Path(lakehouse_root.removeprefix("file://")).resolve() / CATALOG_FILE)
 
 
-def refresh(lakehouse: Lakehouse) -> bool:
-    """Rewrite a local lakehouse's catalog if it lacks a view of a materialized table (a table
-    published for the first time); whether it did. One writer at a time (a file lock)."""
+def refresh(lakehouse: Lakehouse) -> None:
+    """Rewrite a local lakehouse's catalog after a commit, so that its views read the committed
+    versions. One writer at a time (a file lock)."""
     if lakehouse.zones.remote:
-        return False
+        return
     path = Path(lakehouse.zones.url(CATALOG_FILE)).resolve()
     with FileLock(path.with_suffix(".lock")):
-        if set(materialized_tables(lakehouse)) <= _views(path):
-            return False
         write_catalog(lakehouse)
-        return True
-
-
-# The views of each catalog file this process has read or written, with the file version they
-# were read from or written as (it is only ever replaced whole, so a new version is a new inode):
-# opening a DuckDB file to list them costs tens of milliseconds, in every publishing step.
-_views_seen: dict[Path, tuple[tuple[int, int, int], set[str]]] = {}
-
-
-def _version(path: Path) -> tuple[int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def _views(path: Path) -> set[str]:
-    try:
-        version = _version(path)
-    except FileNotFoundError:
-        return set()
-    seen = _views_seen.get(path)
-    if seen is None or seen[0] != version:
-        with duckdb.connect(str(path), config=READ_ONLY) as con:
-            views = con.execute("select view_name from duckdb_views() where not internal")
-            seen = _views_seen[path] = version, {name for (name,) in views.fetchall()}
-    return seen[1]
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:
@@ -76,12 +51,15 @@ def materialized_tables(lakehouse: Lakehouse) -> list[str]:
 
 
 def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
-    """A view per materialized table, named after it; returns the table names."""
-    names = materialized_tables(lakehouse)
+    """A view per materialized table, named after it, over the data files of its current version
+    (a landing table: the glob of its parts); returns the table names."""
+    names, store = materialized_tables(lakehouse), lakehouse.store
     for name in names:
-        # A saved view can't take bound parameters: the path is a quoted SQL string literal.
-        glob = literal(f"{lakehouse.store.table_folder(TABLES[name])}/*.parquet")
-        con.execute(f"create or replace view {ident(name)} as select * from read_parquet({glob})")
+        table = TABLES[name]
+        files = [store.table_path(table)] if table.per_file else store.delta.files(table)
+        # A saved view can't take bound parameters: the paths are quoted SQL string literals.
+        listed = "[" + ", ".join(literal(f) for f in files) + "]"
+        con.execute(f"create or replace view {ident(name)} as select * from read_parquet({listed})")
     return names
 
 
@@ -107,10 +85,8 @@ def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:
     path = Path(target).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     local = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    names = _write(lakehouse, local)
-    written = _version(local)  # a rename keeps the inode, mtime and size
+    _write(lakehouse, local)
     os.replace(local, path)
-    _views_seen[path] = written, set(names)  # the next refresh need not open it again
     return str(path)
 
 

@@ -1,7 +1,7 @@
-"""The zones' tables on storage: where each table's Parquet lives, staging and atomic publishing
-of new versions, and views over the published (or staged) Parquet on an engine.
+"""The zones' tables on storage: where each table lives, staging and committing new versions,
+and views over the current (or staged, or an earlier) version on an engine.
 
-Trusted and curated tables are one file, `<lakehouse_root>/<zone>/<table>/<table>.parquet`; a
+Trusted and curated tables are Delta tables (`delta.py`) at `<lakehouse_root>/<zone>/<table>/`; a
 landing table is one part per landing file in its folder, and its bookmark says which parts make
 its current version (see `bookmarks.py`).
 """
@@ -17,9 +17,10 @@ from pathlib import Path
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.bookmarks import Bookmarks, FileRecord
+from stedi_dagster.lakehouse.delta import Commit, DeltaTables
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident
-from stedi_dagster.tables import Table
+from stedi_dagster.tables import TABLES, Table
 
 STAGING_FOLDER = "_staging"
 
@@ -29,6 +30,7 @@ class TableStore:
 
     def __init__(self, zones: Storage, bookmarks: Bookmarks):
         self.zones, self.bookmarks = zones, bookmarks
+        self.delta = DeltaTables(zones)
 
     # --- locations -------------------------------------------------------------------------
 
@@ -36,9 +38,18 @@ class TableStore:
         return self.zones.url(table.zone, table.name)
 
     def table_path(self, table: Table) -> str:
-        """What `read_parquet` reads for the table: its file, or the glob of its parts."""
-        name = "*" if table.per_file else table.name
-        return f"{self.table_folder(table)}/{name}.parquet"
+        """What `read_parquet` reads for a landing table: the glob of its parts."""
+        return f"{self.table_folder(table)}/*.parquet"
+
+    def files(self, table: Table, version: int | None = None) -> list[str]:
+        """Local paths of the data files of a table's current (or a Delta table's given) version
+        (copies of them for a lakehouse on S3): what `read_parquet` reads for the table."""
+        if table.per_file:
+            parts = self.published_parts(table, self.bookmarks.committed(table.dataset))
+            urls = list(parts.values())
+        else:
+            urls = self.delta.files(table, version)
+        return [self.zones.local_copy(url) for url in urls]
 
     def part_url(self, table: Table, record: FileRecord) -> str:
         return f"{self.table_folder(table)}/{record.part}"
@@ -51,35 +62,41 @@ class TableStore:
     def is_materialized(self, table: Table) -> bool:
         if table.per_file:
             return self.zones.exists(self.bookmarks.url(table.dataset))
-        return self.zones.exists(self.table_path(table))
+        return self.delta.version(table) is not None
 
     # --- reading ---------------------------------------------------------------------------
 
-    def attach(self, engine: Engine, table: Table, path: Path | None = None) -> None:
-        """A view named after the table over its published Parquet (or over `path`); for a
-        landing table also its parts' row counts and its bookmark (see `attach_parts`)."""
+    def attach(
+        self, engine: Engine, table: Table, path: Path | None = None, version: int | None = None
+    ) -> None:
+        """A view named after the table over its current version (or over the staged file at
+        `path`, or the given version); for a landing table also its parts' row counts and its
+        bookmark (see `attach_parts`)."""
         if table.per_file and path is None:
+            if version is not None:
+                raise LakehouseError(f"{table.name} keeps no versions (landing tables)")
             records = self.bookmarks.committed(table.dataset)
             parts = self.published_parts(table, records)
             attach_parts(engine, table, {f: self.zones.local_copy(u) for f, u in parts.items()})
             self.bookmarks.attach(engine, table.dataset, records)
             return
-        if path is None:
-            url = self.table_path(table)
-            if not self.is_materialized(table):
-                raise LakehouseError(
-                    f"table {table.name} has not been materialized yet: no Parquet at {url}"
-                )
-            path = Path(self.zones.local_copy(url))
-        engine.view_parquet(table.name, [str(path)])
+        paths = [str(path)] if path is not None else self.files(table, version)
+        if paths:
+            engine.view_parquet(table.name, paths)
+        else:
+            engine.create_view(table.name, f"select {empty_columns(table)} where false")
 
     # --- writing ---------------------------------------------------------------------------
 
     @contextmanager
     def staging(self) -> Iterator[Path]:
         """A private local folder to write new table versions to; removed with whatever was not
-        published. For a local lakehouse it sits on the same disk, so publishing is a rename."""
+        published. For a local lakehouse it sits on the same disk, so publishing is a rename.
+        A lakehouse of the earlier layout is refused here, before anything is written."""
         self.zones.check()
+        for table in TABLES.values():
+            if not table.per_file:
+                self.delta.check_layout(table)
         if self.zones.remote:
             folder = Path(tempfile.mkdtemp(prefix="stedi-staging-"))
         else:
@@ -93,18 +110,12 @@ class TableStore:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def publish(self, table: Table, staged: Path) -> str:
-        """Make `staged` the table's current version in one step (a rename on disk, a single
-        upload on S3): readers see old or new, never a mix, and a crash before this point leaves
-        the previous version in place."""
+    def publish(self, table: Table, staged: Path, run_id: str | None = None) -> Commit:
+        """Make `staged` the table's new version in one Delta commit: readers see old or new,
+        never a mix, and a crash before the commit leaves the previous version current."""
         if table.per_file:
             raise LakehouseError(f"{table.name} is published part by part (see landing/)")
-        target = self.table_path(table)
-        self.zones.put(staged, target)
-        for stale in self.zones.glob(f"{self.table_folder(table)}/*.parquet"):
-            if stale != target:  # a reader of the folder must see only this table
-                self.zones.remove(stale)
-        return target
+        return self.delta.commit(table, [staged], run_id)
 
 
 def attach_parts(engine: Engine, table: Table, parts: dict[str, str]) -> None:

@@ -170,7 +170,7 @@ class LandingDraft:
         engine.write_parquet(f"select {empty_columns(table)} where false", path)
         self.schema_parts[table.name] = path
 
-    def publish(self) -> dict[str, str]:
+    def publish(self, run_id: str) -> dict[str, dict]:
         """Upload the new parts, commit the bookmark (from then on readers see the new version),
         then remove the parts no longer listed."""
         for table in self.tables:
@@ -185,4 +185,4 @@ class LandingDraft:
                     self.zones.remove(url)
             if table.name in self.schema_parts:
                 self.zones.put(self.schema_parts[table.name], f"{folder}/{SCHEMA_PART}")
-        return {t.name: self.store.table_path(t) for t in self.tables}
+        return {t.name: {"path": self.store.table_path(t)} for t in self.tables}

@@ -53,9 +53,12 @@ def erase_from_landing(engine: DuckDBEngine, lakehouse: Lakehouse, dataset: str)
     return removed
 
 
-def remove_rows(engine: DuckDBEngine, lakehouse: Lakehouse, name: str, erased_rows: str) -> int:
-    """Publish a new version of a one-file table without the rows `erased_rows` (SQL) selects;
-    the rows removed."""
+def remove_rows(
+    engine: DuckDBEngine, lakehouse: Lakehouse, name: str, erased_rows: str, run_id: str
+) -> int:
+    """Commit a new version of a Delta table without the rows `erased_rows` (SQL) selects, then
+    remove its earlier versions from storage (data files and log): the customer's rows may be in
+    any of them, even when the current one holds none. The rows removed."""
     table, store = TABLES[name], lakehouse.store
     store.attach(engine, table)
     removed = engine.scalar(f"select count(*) from {name} where {erased_rows}")
@@ -63,7 +66,8 @@ def remove_rows(engine: DuckDBEngine, lakehouse: Lakehouse, name: str, erased_ro
         with store.staging() as folder:
             staged = folder / f"{name}.parquet"
             engine.write_parquet(f"select * from {name} where not ({erased_rows})", staged)
-            store.publish(table, staged)
+            store.publish(table, staged, run_id)
+    store.delta.forget_history(table)
     return removed
 
 

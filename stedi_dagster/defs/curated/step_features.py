@@ -75,8 +75,7 @@ def step_features(ordered_pairs: str) -> pl.LazyFrame:
 def write_step_features(lakehouse: Lakehouse, path: Path) -> None:
     """Stage the published training pairs in order, then stream the features into one zstd
     Parquet file at `path`."""
-    store = lakehouse.store
-    pairs = store.zones.local_copy(store.table_path(TABLES["machine_learning_curated"]))
+    pairs = lakehouse.store.files(TABLES["machine_learning_curated"])
     ordered = path.with_name(f"{path.stem}-input.parquet")
     config: dict[str, str | int] = {
         "memory_limit": lakehouse.duckdb_memory_limit or SORT_MEMORY,
@@ -87,7 +86,7 @@ def write_step_features(lakehouse: Lakehouse, path: Path) -> None:
     with duckdb.connect(":memory:", config=config) as con:
         con.execute(
             "create view machine_learning_curated as "
-            f"select * from read_parquet({literal(str(pairs))})"
+            f"select * from read_parquet([{', '.join(literal(p) for p in pairs)}])"
         )
         sql = read_sql(__file__, "step_features_curated_input")
         con.execute(f"copy ({sql}) to {literal(str(ordered))} (format parquet)")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import Lakehouse, catalog
 from stedi_dagster.lakehouse.privacy_records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.privacy.erasure import customer_records, erase_from_landing, remove_rows
 from stedi_dagster.privacy.identity import erased_row, erasure_hash
@@ -59,7 +59,10 @@ def remove_customer(
             removed |= erase_from_landing(engine, lakehouse, dataset)
         for name, table in TABLES.items():
             if not table.per_file and store.is_materialized(table):
-                removed[name] = remove_rows(engine, lakehouse, name, ERASED_ROWS[table.dataset])
+                removed[name] = remove_rows(
+                    engine, lakehouse, name, ERASED_ROWS[table.dataset], context.run.run_id
+                )
+    catalog.refresh(lakehouse)  # its views list the files of the new versions
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "email_sha256": email_hash,
@@ -67,7 +70,7 @@ def remove_customer(
         "landing_records": len(records),
         "rows_removed": removed,
         "tables_touched": sorted(name for name, n in removed.items() if n),
-        "run_id": context.run_id,
+        "run_id": context.run.run_id,
     }
     privacy.append_log(ERASURE_AUDIT, [entry])
     context.log.info(

@@ -1,0 +1,281 @@
+"""The zones' tables as Delta Lake tables, through delta-rs (`deltalake`): one table per folder,
+`<lakehouse_root>/<zone>/<table>/`, its Parquet data files beside its `_delta_log`.
+
+The engines write the data files themselves (DuckDB's or Spark's Parquet writer) and this module
+commits them: a file staged in a run is invisible until its commit, and a commit is atomic (a
+rename on disk, a conditional PUT on S3). Readers get the current snapshot's file list (exact, as
+no deletion vectors are ever written), or an earlier version's.
+
+Each file's statistics are its row count only: no minimum or maximum of any column enters the log,
+so no email or serial number is ever written to `_delta_log` or its checkpoints.
+"""
+
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import duckdb
+from deltalake import CommitProperties, DeltaTable, Field, Schema
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.schema import PrimitiveType
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse.storage import Storage
+from stedi_dagster.tables import Table
+
+# Each column type (DuckDB's name, as tables.py uses it) as Delta's schema names it.
+DELTA_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "long",
+    "INTEGER": "integer",
+    "DOUBLE": "double",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+    "JSON": "string",
+}
+# Commit metadata: the Dagster run that wrote a version.
+RUN_ID = "stedi/run_id"
+# How long files no version needs any more, and files of runs that never committed, are kept
+# before the vacuum after each commit removes them (Delta's own default).
+RETENTION_HOURS = 7 * 24
+# How often a commit that lost a race with another writer is tried again.
+COMMIT_ATTEMPTS = 5
+
+
+def delta_schema(table: Table) -> Schema:
+    return Schema(
+        [Field(c, PrimitiveType(DELTA_TYPES[t]), nullable=True) for c, t in table.columns.items()]
+    )
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What a commit made: the table's new version and where its files are."""
+
+    version: int
+    files: list[str]
+
+
+class DeltaTables:
+    """The Delta tables of the zones rooted at `zones`."""
+
+    def __init__(self, zones: Storage):
+        self.zones = zones
+
+    def uri(self, table: Table) -> str:
+        return self.zones.url(table.zone, table.name)
+
+    def storage_options(self) -> dict[str, str] | None:
+        """delta-rs's settings for an S3 root: the same endpoint and credentials as s3fs, and
+        commits by conditional PUT (If-None-Match), so that two writers never both win."""
+        if not self.zones.remote:
+            return None
+        import botocore.session
+
+        session = botocore.session.Session()
+        options = {"conditional_put": "etag"}
+        credentials = session.get_credentials()
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            options |= {
+                "AWS_ACCESS_KEY_ID": frozen.access_key,
+                "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+            }
+            if frozen.token:
+                options["AWS_SESSION_TOKEN"] = frozen.token
+        options["AWS_REGION"] = session.get_config_variable("region") or "us-east-1"
+        endpoint = self.zones.endpoint_url
+        if endpoint:
+            options["AWS_ENDPOINT_URL"] = endpoint
+            if endpoint.startswith("http://"):
+                options["AWS_ALLOW_HTTP"] = "true"
+        return options
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def open(self, table: Table, version: int | None = None) -> DeltaTable | None:
+        """The table at its current (or the given) version; None if it was never committed."""
+        try:
+            return DeltaTable(
+                self.uri(table), version=version, storage_options=self.storage_options()
+            )
+        except TableNotFoundError:
+            self.check_layout(table)
+            return None
+        except Exception as e:  # delta-rs raises a bare exception for a version it lacks
+            if version is not None and "version" in str(e).lower():
+                raise LakehouseError(f"{table.name} has no version {version}: {e}") from e
+            raise
+
+    def in_earlier_layout(self, table: Table) -> bool:
+        """Whether the table's folder is in the layout of stedi-dagster before Delta: one
+        `<table>.parquet`, no log."""
+        uri = self.uri(table)
+        return self.zones.exists(f"{uri}/{table.name}.parquet") and not self.zones.exists(
+            f"{uri}/_delta_log"
+        )
+
+    def check_layout(self, table: Table) -> None:
+        """A clear error, saying what to do, for a table in the earlier layout."""
+        if self.in_earlier_layout(table):
+            raise LakehouseError(
+                f"{self.uri(table)} holds {table.name}.parquet but no Delta log: the lakehouse "
+                "was written by an earlier version of stedi-dagster (one Parquet file per "
+                "table). Run `stedi migrate` to turn it into Delta tables, or delete the "
+                "lakehouse root and run again (a full refresh)."
+            )
+
+    def files(self, table: Table, version: int | None = None) -> list[str]:
+        """The data files of the table's current (or given) version, as URLs."""
+        delta = self.open(table, version)
+        if delta is None:
+            raise LakehouseError(
+                f"table {table.name} has not been materialized yet: no Delta table at "
+                f"{self.uri(table)}"
+            )
+        return delta.file_uris()
+
+    def version(self, table: Table) -> int | None:
+        delta = self.open(table)
+        return None if delta is None else delta.version()
+
+    def version_of_run(self, table: Table, run_id: str) -> int:
+        """The version a Dagster run (by its id, or the start of it) committed to the table."""
+        delta = self.open(table)
+        found = [
+            h["version"]
+            for h in (delta.history() if delta else [])
+            if str(h.get(RUN_ID, "")).startswith(run_id)
+        ]
+        if not found:
+            raise LakehouseError(f"no version of {table.name} was written by run {run_id}")
+        return max(found)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def commit(
+        self,
+        table: Table,
+        staged: Sequence[Path],
+        run_id: str | None,
+        *,
+        replace: bool = True,
+        removed: Sequence[str] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> Commit:
+        """Make the staged Parquet files part of the table's new version in one commit: each is
+        moved or uploaded into the table's folder under a new name, then committed, replacing
+        the previous version's files (`replace`) or only the `removed` ones (URLs as `files`
+        gives them). A crash before the commit leaves the previous version current; the files
+        it left are removed by a later vacuum. A commit that loses a race with another writer
+        is tried again on top of it (the last writer's version wins, whole)."""
+        uri, options = self.uri(table), self.storage_options()
+        self.check_layout(table)
+        actions = [self._add(table, path) for path in staged]
+        now = int(time.time() * 1000)
+        removals = [RemoveAction(PurePosixPath(u).name, True, now) for u in removed]
+        properties = CommitProperties(custom_metadata={RUN_ID: run_id or ""} | (metadata or {}))
+        for attempt in range(COMMIT_ATTEMPTS):
+            delta = self.open(table)
+            try:
+                if delta is None:
+                    create_table_with_add_actions(
+                        uri,
+                        delta_schema(table),
+                        actions,
+                        mode="error",
+                        name=table.name,
+                        storage_options=options,
+                        commit_properties=properties,
+                    )
+                else:
+                    delta.create_write_transaction(
+                        actions if replace else [*actions, *removals],
+                        mode="overwrite" if replace else "append",
+                        schema=delta.schema(),
+                        commit_properties=properties,
+                    )
+                break
+            except (CommitFailedError, DeltaError) as e:
+                lost_race = isinstance(e, CommitFailedError) or "already exists" in str(e)
+                if not lost_race or attempt == COMMIT_ATTEMPTS - 1:
+                    raise LakehouseError(f"committing {table.name} at {uri} failed: {e}") from e
+        delta = DeltaTable(uri, storage_options=options)
+        delta.vacuum(retention_hours=RETENTION_HOURS, dry_run=False, full=True)
+        return Commit(delta.version(), [f"{uri}/{a.path}" for a in actions])
+
+    def _add(self, table: Table, path: Path) -> AddAction:
+        """Move (or upload) one staged file into the table's folder; its add action."""
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        size = path.stat().st_size
+        stats = {"numRecords": parquet_rows(path)}
+        self.zones.put(path, f"{self.uri(table)}/{name}")
+        return AddAction(name, size, {}, int(time.time() * 1000), True, json.dumps(stats))
+
+    def adopt(self, table: Table) -> bool:
+        """Make the one Parquet file of a table in the earlier layout (`<table>.parquet`, no
+        log) version 0 of a Delta table, in place; whether there was one to adopt."""
+        if not self.in_earlier_layout(table):
+            return False
+        uri = self.uri(table)
+        old = f"{uri}/{table.name}.parquet"
+        local = Path(self.zones.local_copy(old))
+        stats = json.dumps({"numRecords": parquet_rows(local)})
+        action = AddAction(
+            f"{table.name}.parquet", local.stat().st_size, {}, int(time.time() * 1000), True, stats
+        )
+        create_table_with_add_actions(
+            uri,
+            delta_schema(table),
+            [action],
+            mode="error",
+            name=table.name,
+            storage_options=self.storage_options(),
+            commit_properties=CommitProperties(custom_metadata={RUN_ID: "stedi migrate"}),
+        )
+        return True
+
+    def forget_history(self, table: Table) -> None:
+        """Keep only the current version: remove every data file it does not use, at once, and
+        every log entry before a new checkpoint (after an erasure: the erased rows must leave
+        storage). Older versions can no longer be read."""
+        delta = self.open(table)
+        if delta is None or not self.has_history(table, delta):
+            return
+        delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False, full=True)
+        delta.alter.set_table_properties({"delta.logRetentionDuration": "interval 0 seconds"})
+        delta = self.open(table)
+        delta.create_checkpoint()
+        delta.cleanup_metadata()
+        delta.alter.set_table_properties({"delta.logRetentionDuration": "interval 30 days"})
+
+    def has_history(self, table: Table, delta: DeltaTable) -> bool:
+        """Whether storage holds more than the current version: data files it does not use, or
+        log entries of versions before the last checkpoint (or before it, without one)."""
+        folder = self.uri(table)
+        current = {PurePosixPath(url).name for url in delta.file_uris()}
+        stored = {PurePosixPath(url).name for url in self.zones.glob(f"{folder}/*.parquet")}
+        if stored - current:
+            return True
+        logged = [
+            int(PurePosixPath(url).stem) for url in self.zones.glob(f"{folder}/_delta_log/*.json")
+        ]
+        checkpoint = f"{folder}/_delta_log/_last_checkpoint"
+        if self.zones.exists(checkpoint):
+            with self.zones.open(checkpoint) as f:
+                first = json.load(f)["version"]
+        else:
+            first = delta.version()
+        return any(version < first for version in logged)
+
+
+def parquet_rows(path: Path) -> int:
+    """The rows of a Parquet file, from its footer."""
+    with duckdb.connect() as con:
+        return con.execute(
+            "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [str(path)]
+        ).fetchall()[0][0]

@@ -1,0 +1,100 @@
+"""Trusted and curated tables are Delta tables: each materialization is a version recorded in its
+metadata and as its data version; the training table of an earlier run is exported exactly after
+later runs added data (`stedi export --run-id`); `stedi history` lists the versions; a lakehouse
+in the earlier one-file layout is named as such and `stedi migrate` adopts it."""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stedi_dagster import cli
+from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import failed_steps, materialization, materialize, write_jsonl
+from stedi_dagster_tests.handmade import reading, step, write_handmade
+
+TRAINING = TABLES["machine_learning_curated"]
+
+
+def rows(files: list[str] | str) -> list[tuple]:
+    return (
+        duckdb.connect().execute("select * from read_parquet(?) order by all", [files]).fetchall()
+    )
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path) -> Lakehouse:
+    """The handmade data, and the STEDI_* variables the CLI reads pointing at its lakehouse."""
+    landing = write_handmade(tmp_path / "landing")
+    monkeypatch.setenv("STEDI_LANDING_ROOT", str(landing))
+    monkeypatch.setenv("STEDI_LAKEHOUSE_ROOT", str(tmp_path / "lakehouse"))
+    return Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+
+
+def test_an_earlier_run_s_training_table_is_exported_exactly_after_later_runs(
+    definitions, env, tmp_path, capsys
+):
+    first = materialize(definitions, env)
+    assert first.success
+    meta = materialization(first, TRAINING.name)
+    assert meta["delta_version"] == 0
+    (event,) = [
+        e.materialization
+        for e in first.get_asset_materialization_events()
+        if e.materialization.asset_key == TRAINING.key
+    ]
+    assert event.tags["dagster/data_version"] == "delta-0"
+    then = rows(env.store.files(TRAINING))
+    assert len(then) == 7
+
+    # new readings of a consenting customer at a new instant, with its step-trainer reading
+    landing = Path(env.landing_root)
+    write_jsonl(landing / "accelerometer" / "landing" / "accelerometer-2.json", [reading("a", 900)])
+    write_jsonl(landing / "step_trainer" / "landing" / "step_trainer-2.json", [step("S-A", 900)])
+    second = materialize(definitions, env)
+    assert second.success
+    assert materialization(second, TRAINING.name)["delta_version"] == 1
+    assert len(rows(env.store.files(TRAINING))) == 8
+
+    out = tmp_path / "then.parquet"
+    assert cli.main(["export", TRAINING.name, str(out), "--run-id", first.run_id[:8]]) == 0
+    assert rows(str(out)) == then
+    assert rows(env.store.files(TRAINING, version=0)) == then
+    assert cli.main(["history", TRAINING.name]) == 0
+    listed = capsys.readouterr().out
+    assert first.run_id in listed and second.run_id in listed
+
+    assert cli.main(["export", TRAINING.name, str(out), "--version", "7"]) == 2
+    assert cli.main(["export", "customer_landing", str(out)]) == 2
+    assert "not a versioned table" in capsys.readouterr().err
+
+
+def test_a_lakehouse_of_the_earlier_layout_is_named_and_migrated(definitions, env, capsys):
+    assert materialize(definitions, env).success
+    before = {name: rows(env.store.files(TABLES[name])) for name in ("customer_trusted",)}
+    # the earlier layout: one <table>.parquet per folder, no Delta log
+    for table in TABLES.values():
+        if not table.per_file:
+            folder = Path(env.store.table_folder(table))
+            (data,) = folder.glob("part-*.parquet")
+            data.rename(folder / f"{table.name}.parquet")
+            shutil.rmtree(folder / "_delta_log")
+
+    with pytest.raises(LakehouseError, match="earlier version of stedi-dagster.*stedi migrate"):
+        env.store.files(TABLES["customer_trusted"])
+    result = materialize(definitions, env)
+    assert not result.success
+    failures = failed_steps(result)
+    assert failures and all("stedi migrate" in error for error in failures.values())
+    # refused by the first steps, before they write
+    assert set(failures) == {"customer_landing", "accelerometer_landing", "step_trainer_landing"}
+
+    assert cli.main(["migrate"]) == 0
+    assert "customer_trusted: now a Delta table" in capsys.readouterr().out
+    assert rows(env.store.files(TABLES["customer_trusted"])) == before["customer_trusted"]
+    assert materialize(definitions, env).success
+    assert env.store.delta.version(TABLES["customer_trusted"]) == 1
+    assert cli.main(["migrate"]) == 0
+    assert "nothing to migrate" in capsys.readouterr().out
