@@ -154,12 +154,22 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return wall, peak, out
 
 
-def counts_from_parquet(folder: Path) -> dict[str, int]:
+def counts_from_parquet(folder: Path, delta: bool = False) -> dict[str, int]:
+    """Rows per table of a peer's output folder (every Parquet file of the table's folder), or
+    of a lakehouse's Delta tables (the current version's files)."""
+    from stedi_dagster.lakehouse.delta import DeltaTables
+    from stedi_dagster.lakehouse.storage import Storage
+
+    tables = DeltaTables(Storage(str(folder)))
     with duckdb.connect() as con:
         return {
             name: con.execute(
                 "select count(*) from read_parquet(?)",
-                [str(folder / TABLES[name].zone / name / "*.parquet")],
+                [
+                    tables.files(TABLES[name])
+                    if delta
+                    else str(folder / TABLES[name].zone / name / "*.parquet")
+                ],
             ).fetchall()[0][0]
             for name in [*TRANSFORMED, FEATURES]
         }
@@ -235,7 +245,7 @@ def run_engine(engine: str, landing: Path, work: Path, home: Path) -> dict:
         return {
             "wall": wall,
             "peak": peak,
-            "counts": counts_from_parquet(out),
+            "counts": counts_from_parquet(out, delta=True),
             "engine": engine_seconds,
             "checks": checks_seconds,
             "steps": steps_seconds,

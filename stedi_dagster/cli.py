@@ -18,6 +18,9 @@ from stedi_dagster.lakehouse.delta import RUN_ID
 from stedi_dagster.sql import literal
 from stedi_dagster.tables import TABLES, Table
 
+# Where the earlier layout kept which landing files were read (`stedi migrate` removes it).
+EARLIER_BOOKMARKS = "_bookmarks"
+
 
 def _lakehouse() -> Lakehouse:
     """The lakehouse as the code location configures it (STEDI_* variables, else the sample)."""
@@ -110,7 +113,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    table = _delta_table(args.table)
+    table = _table(args.table)
     delta = _lakehouse().store.delta.open(table)
     if delta is None:
         raise LakehouseError(f"table {table.name} has not been materialized yet")
@@ -123,7 +126,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    lakehouse, table = _lakehouse(), _delta_table(args.table)
+    lakehouse, table = _lakehouse(), _table(args.table)
     version = args.version
     if args.run_id:
         version = lakehouse.store.delta.version_of_run(table, args.run_id)
@@ -140,20 +143,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delta_table(name: str) -> Table:
+def _table(name: str) -> Table:
     table = TABLES.get(name)
-    if table is None or table.per_file:
-        versioned = ", ".join(n for n, t in TABLES.items() if not t.per_file)
-        raise LakehouseError(f"{name} is not a versioned table; these are: {versioned}")
+    if table is None:
+        raise LakehouseError(f"no table {name}; the tables are: {', '.join(TABLES)}")
     return table
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     lakehouse = _lakehouse()
-    adopted = [t.name for t in TABLES.values() if not t.per_file and lakehouse.store.delta.adopt(t)]
-    for name in adopted:
-        print(f"  {name}: now a Delta table (version 0 is its earlier file)")
-    if not adopted:
+    delta, zones = lakehouse.store.delta, lakehouse.zones
+    earlier = [t for t in TABLES.values() if delta.in_earlier_layout(t)]
+    for table in earlier:
+        if table.zone == "landing":  # its parts lack the source file column: read again
+            zones.remove_folder(delta.uri(table))
+            print(f"  {table.name}: removed; the next run reads every landing file again")
+        else:
+            delta.adopt(table)
+            print(f"  {table.name}: now a Delta table (version 0 is its earlier file)")
+    bookmarks = zones.url(EARLIER_BOOKMARKS)
+    if zones.exists(bookmarks):
+        zones.remove_folder(bookmarks)
+    if not earlier:
         print(f"nothing to migrate under {lakehouse.lakehouse_root}")
     elif catalog.materialized_tables(lakehouse):
         catalog.write_catalog(lakehouse)

@@ -83,6 +83,24 @@ QUARANTINE_COLUMNS = {
     "record": "VARCHAR",
 }
 
+# Where each line of a landing file went, one row per landing file held (see landing/ingested.py).
+FILE_COLUMNS = {
+    "file": "VARCHAR",
+    "version": "VARCHAR",
+    "sha256": "VARCHAR",
+    "lines": "BIGINT",
+    "rows": "BIGINT",
+    "quarantined": "BIGINT",
+    "erased": "BIGINT",
+    "duplicate_of": "VARCHAR",
+    "unknown_fields": "JSON",
+}
+
+# The data files of a landing table carry, besides its columns, the landing file each row came
+# from (a quarantine table has it as `file`): what the lines of a file are accounted by, and what
+# the rows of a changed file are found by. The steps' views and the catalog leave it out.
+SOURCE_COLUMN = "source_file"
+
 # Columns that identify a person: masked in every preview and in check evidence.
 PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user", "record"})
 
@@ -97,10 +115,17 @@ class Table:
     descriptions: dict[str, str] = field(default_factory=dict)
 
     @property
-    def per_file(self) -> bool:
-        """Landing-zone tables are stored one Parquet part per landing JSON file, so that new
-        files are ingested without rereading the old ones; the others are one Parquet file."""
-        return self.zone == "landing"
+    def source_column(self) -> str | None:
+        """The column of its data files naming each row's landing file (landing zone only)."""
+        if self.zone != "landing":
+            return None
+        return "file" if "file" in self.columns else SOURCE_COLUMN
+
+    @property
+    def stored_columns(self) -> dict[str, str]:
+        """The columns of the table's data files: its columns and its source column."""
+        source = self.source_column
+        return self.columns | ({source: "VARCHAR"} if source else {})
 
     # Dagster is imported where it is used, so that the registry loads without it (the plain
     # scripts in bench/ read it and must not pay Dagster's import time).
@@ -204,3 +229,8 @@ def landing_table(dataset: str) -> Table:
 
 def quarantine_table(dataset: str) -> Table:
     return TABLES[f"{dataset}_quarantine"]
+
+
+def files_table(dataset: str) -> Table:
+    """The table of the landing files a dataset's landing tables hold (not an asset)."""
+    return _table(f"{dataset}_files", "landing", FILE_COLUMNS, ("file",), dataset)

@@ -22,7 +22,7 @@ from stedi_dagster.assets.checks import check_label
 from stedi_dagster.definitions import defs
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
-from stedi_dagster.tables import LANDING_DATASETS, quarantine_table
+from stedi_dagster.tables import LANDING_DATASETS, files_table, quarantine_table
 from stedi_dagster_tests.s3_server import moto_server
 
 COURSE_DATA = Path(
@@ -137,22 +137,13 @@ def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
 
 
 def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:
-    """Every file that makes up a published table on local disk, with its bytes: its Delta
-    table's data files and log, or for a landing table its folder of parts and its dataset's
-    bookmark."""
-    folder = Path(lakehouse.store.table_folder(table))
-    if table.per_file:
-        files = sorted(folder.glob("*.parquet"))
-        files.append(Path(lakehouse.zones.url("_bookmarks", f"{table.dataset}.json")))
-    else:
-        files = sorted(f for f in folder.rglob("*") if f.is_file())
+    """Every file that makes up a published Delta table on local disk (data files and log),
+    with its bytes; for a landing table also its dataset's files ingested."""
+    folders = [Path(lakehouse.store.table_folder(table))]
+    if table.zone == "landing":
+        folders.append(Path(lakehouse.store.table_folder(files_table(table.dataset))))
+    files = sorted(f for folder in folders for f in folder.rglob("*") if f.is_file())
     return {str(f): f.read_bytes() for f in files}
-
-
-def data_files(lakehouse: Lakehouse, table) -> list[str]:
-    """What `read_parquet` reads for a table: a Delta table's current files; a landing table's
-    parts with its schema file, as a glob (a landing table of no rows has no part)."""
-    return [lakehouse.store.table_path(table)] if table.per_file else lakehouse.store.files(table)
 
 
 def materialize(

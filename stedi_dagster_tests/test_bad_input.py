@@ -333,8 +333,8 @@ def test_an_engine_error_that_is_no_parse_error_fails_the_step_naming_the_file(
     error = failed_steps(result)["customer_landing"]
     assert "reading customer landing file(s) customer-1.json failed: Out of Memory" in error
     assert "The previous version of the table stays in place." in error
-    assert not Path(lakehouse.store.table_folder(TABLES["customer_quarantine"])).exists()
-    assert not Path(lakehouse.bookmarks.url("customer")).exists()
+    assert not lakehouse.store.is_materialized(TABLES["customer_quarantine"])
+    assert lakehouse.ingested.read("customer") is None
 
 
 def test_a_compressed_file_that_does_not_decompress_fails_the_step_naming_it(definitions, tmp_path):
@@ -345,4 +345,4 @@ def test_a_compressed_file_that_does_not_decompress_fails_the_step_naming_it(def
     assert not result.success
     error = failed_steps(result)["customer_landing"]
     assert "landing file broken.json.gz is not valid gzip data" in error
-    assert not Path(lakehouse.bookmarks.url("customer")).exists()
+    assert lakehouse.ingested.read("customer") is None

@@ -193,7 +193,7 @@ def test_lost_landing_row_fails_all_lines_accounted(definitions, lakehouse):
     ]
 
 
-def test_landing_file_changed_behind_the_bookmark_fails_all_lines_accounted(definitions, lakehouse):
+def test_landing_file_changed_since_its_run_fails_all_lines_accounted(definitions, lakehouse):
     path = Path(lakehouse.landing_root) / "customer" / "landing" / "customer-1.json"
     path.write_text(path.read_text() + path.read_text().splitlines()[0] + "\n")
     landed = run_check(definitions, lakehouse, "customer_landing.all_lines_accounted")

@@ -14,6 +14,7 @@ import pytest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
     COURSE_EXPECTATIONS,
@@ -99,13 +100,12 @@ def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
     root = lakehouse.lakehouse_root
     con = duckdb.connect()
     for name, count in counts.items():
-        zone = name.rsplit("_", 1)[1]
-        folder = f"{root}/{zone}/{name}"
-        rows = con.execute("select count(*) from read_parquet(?)", [f"{folder}/*.parquet"])
+        files = lakehouse.store.files(TABLES[name])
+        rows = con.execute("select count(*) from read_parquet(?)", [files])
         assert rows.fetchall()[0][0] == count
     assert list((Path(root) / "_staging").iterdir()) == []
     assert sorted(p.name for p in Path(root).iterdir()) == [
-        "_bookmarks",
+        "_locks",  # of the landing datasets' writers
         "_staging",
         "catalog.duckdb",  # a view per table, kept current by the steps, and its writers' lock
         "catalog.lock",

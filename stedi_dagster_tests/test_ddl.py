@@ -1,7 +1,6 @@
 """`stedi ddl --dialect athena`: every statement parses in the Athena dialect and is an external
-table at its zone folder: a Delta table (AWS's form: no columns, `table_type` DELTA) for trusted and
-curated, whose Delta log declares the columns and types of the Parquet files written; a Parquet
-table for landing, whose declared columns and types match its Parquet files."""
+Delta table at its zone folder (AWS's form: no columns, `table_type` DELTA), whose Delta log
+declares the columns and types of the Parquet files written."""
 
 import subprocess
 import sys
@@ -13,8 +12,8 @@ import sqlglot
 from sqlglot import exp
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import data_files, materialize
+from stedi_dagster.tables import LANDING_DATASETS, TABLES
+from stedi_dagster_tests.conftest import materialize, write_jsonl
 from stedi_dagster_tests.handmade import write_handmade
 
 
@@ -53,42 +52,39 @@ def test_every_table_is_an_external_table_at_its_folder(statements):
         assert create.find(exp.Table).args["db"].name == "stedi"
         properties = create.args["properties"]
         assert properties.find(exp.ExternalProperty), name
-        if TABLES[name].per_file:
-            assert properties.find(exp.FileFormatProperty).this.name.upper() == "PARQUET"
-        else:
-            assert not create.find(exp.Schema), name  # Athena reads the columns from the log
-            declared = {p.name: p.text("value") for p in properties.find_all(exp.Property)}
-            assert declared.get("table_type") == "DELTA", name
+        assert not create.find(exp.Schema), name  # Athena reads the columns from the log
+        declared = {p.name: p.text("value") for p in properties.find_all(exp.Property)}
+        assert declared.get("table_type") == "DELTA", name
         location = properties.find(exp.LocationProperty).this.name
         assert location == f"s3://stedi-bucket/lake/{TABLES[name].zone}/{name}/"
 
 
-def test_columns_and_types_match_the_parquet_files(statements, definitions, tmp_path):
+def test_the_delta_logs_declare_the_columns_and_types_of_the_parquet_files(
+    statements, definitions, tmp_path
+):
+    landing = write_handmade(tmp_path / "landing")
+    for dataset in LANDING_DATASETS:  # a quarantined line each, so no table is without a file
+        write_jsonl(landing / dataset / "landing" / "bad.json", ["not json"])
     lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
+        landing_root=str(landing),
         lakehouse_root=str(tmp_path / "lakehouse"),
+        quarantine_max_fraction=1.0,
     )
     assert materialize(definitions, lakehouse).success
     con = duckdb.connect()
-    for name, create in tables_of(statements).items():
+    for name in tables_of(statements):
         table = TABLES[name]
-        if table.per_file:
-            declared = [
-                (c.this.name, c.args["kind"].sql("athena")) for c in create.this.expressions
-            ]
-        else:  # what Athena reads: the schema in the table's Delta log
-            schema = lakehouse.store.delta.open(table).schema().fields
-            declared = [
-                (
-                    f.name,
-                    exp.DataType.build(ATHENA_TYPES[f.type.type], dialect="athena").sql("athena"),
-                )
-                for f in schema
-            ]
+        schema = lakehouse.store.delta.open(table).schema().fields  # what Athena reads
+        declared = [(f.name, athena_type(ATHENA_TYPES[f.type.type])) for f in schema]
         written = [
-            (column, exp.DataType.build(dtype, dialect="duckdb").sql("athena"))
+            (column, athena_type(dtype, "duckdb"))
             for column, dtype, *_ in con.execute(
-                "describe select * from read_parquet(?)", [data_files(lakehouse, TABLES[name])]
+                "describe select * from read_parquet(?)", [lakehouse.store.files(table)]
             ).fetchall()
         ]
         assert declared == written, name
+        assert [c for c, _ in declared] == list(table.stored_columns), name
+
+
+def athena_type(name: str, dialect: str = "athena") -> str:
+    return exp.DataType.build(name, dialect=dialect).sql("athena")

@@ -157,9 +157,9 @@ def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
     assert result.success
     # 3 of sam.json.gz, 2 of pat.json.zst, 1 each of more.jsonl and more.ndjson
     assert row_counts(result)["accelerometer_landing"] == 7
-    bookmark = lakehouse.bookmarks.committed("accelerometer")
+    records = lakehouse.ingested.committed("accelerometer")
     accounted = {
-        name: (r.lines, r.rows, r.quarantined, r.duplicate_of) for name, r in bookmark.items()
+        name: (r.lines, r.rows, r.quarantined, r.duplicate_of) for name, r in records.items()
     }
     assert accounted == {
         "sam.json.gz": (4, 3, 1, None),

@@ -2,7 +2,6 @@
 data with both roots on S3, a mixed run, `stedi sql` and the catalog on S3, atomic replacement for
 concurrent readers, and the errors users meet, each clear and changing nothing."""
 
-import hashlib
 import os
 import re
 import subprocess
@@ -14,7 +13,7 @@ import duckdb
 import pytest
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.tables import LANDING_DATASETS, TABLES
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table
 from stedi_dagster_tests.conftest import (
     COURSE_EXPECTATIONS,
     NOTHING_QUARANTINED,
@@ -58,23 +57,18 @@ def test_both_roots_on_s3_give_the_course_counts_and_passing_checks(s3_run):
     assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
-def test_s3_layout_is_a_parquet_folder_per_table(s3_run, s3, course_data):
-    """Trusted and curated tables are Delta tables of one commit and one data file; a landing
-    table is one part per landing file (named after the file and its content) beside an empty
-    schema part, and each dataset has a bookmark."""
+def test_s3_layout_is_a_delta_table_per_table(s3_run, s3):
+    """Every table, and each landing dataset's files ingested, is a Delta table of one commit
+    (on S3, by conditional PUT); its rows are in one data file (the course's landing files are
+    few enough for one batch), a quarantine table without a line has none."""
     _, _ = s3_run
     prefix = "stedi-lakehouse/prod"
-    expected = [f"{prefix}/_bookmarks/{d}.json" for d in LANDING_DATASETS]
-    for name, t in TABLES.items():
-        folder = f"{prefix}/{t.zone}/{name}"
-        if not t.per_file:
-            expected += [f"{folder}/_delta_log/{0:020}.json", f"{folder}/part-<uuid>.parquet"]
-            continue
-        expected.append(f"{folder}/_schema.parquet")
-        if name.endswith("_landing"):
-            for f in (course_data / t.dataset / "landing").glob("*.json"):
-                sha = hashlib.sha256(f.read_bytes()).hexdigest()[:12]
-                expected.append(f"{folder}/{f.stem}-{sha}.parquet")
+    expected = []
+    for t in [*TABLES.values(), *map(files_table, LANDING_DATASETS)]:
+        folder = f"{prefix}/{t.zone}/{t.name}"
+        expected.append(f"{folder}/_delta_log/{0:020}.json")
+        if not t.name.endswith("_quarantine"):
+            expected.append(f"{folder}/part-<uuid>.parquet")
     assert objects(s3, prefix) == sorted(expected)
 
 
@@ -271,7 +265,7 @@ def test_export_like_landing_files_on_s3(definitions, s3, s3_endpoint, tmp_path)
     )
     result = materialize(definitions, lakehouse)
     assert result.success
-    records = lakehouse.bookmarks.committed("accelerometer")
+    records = lakehouse.ingested.committed("accelerometer")
     assert {name: (r.lines, r.rows, r.quarantined) for name, r in records.items()} == {
         "sam.json.gz": (4, 3, 1),
         "pat.json.zst": (3, 2, 1),

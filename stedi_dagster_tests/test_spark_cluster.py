@@ -2,10 +2,9 @@
 master started by the test (one master, one worker, as real processes), the way a user points the
 project at a cluster. The steps' Spark jobs run on the cluster's executor."""
 
-import json
-
 import pytest
 
+from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.spark_cluster import standalone_cluster
@@ -32,11 +31,12 @@ def test_stedi_run_on_a_standalone_spark_cluster(tmp_path):
     for table, count in EXPECTED_ROWS.items():
         (line,) = [line for line in lines if f" {table} " in line]
         assert f" {count:,} " in line, line
+    lakehouse = Lakehouse(
+        landing_root=str(tmp_path / "landing"), lakehouse_root=str(tmp_path / "lakehouse")
+    )
     for dataset in LANDING_DATASETS:
-        bookmark = json.loads(
-            (tmp_path / "lakehouse" / "_bookmarks" / f"{dataset}.json").read_text()
-        )
-        assert sum(f["rows"] for f in bookmark["files"]) == EXPECTED_ROWS[f"{dataset}_landing"]
+        records = lakehouse.ingested.committed(dataset).values()
+        assert sum(r.rows for r in records) == EXPECTED_ROWS[f"{dataset}_landing"]
     assert "FAILED" not in done.stdout
     # the application ran on the cluster, with the worker's cores
     (app,) = [

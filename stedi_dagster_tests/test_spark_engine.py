@@ -1,7 +1,7 @@
 """The Spark engine (STEDI_ENGINE=spark, PySpark local[2]) against DuckDB on the same landing
 files: the course data plus bad lines, a duplicate file, an empty file and an erased customer.
 Both engines must publish identical rows in every table, the same Parquet schemas, the same
-bookmarks and the same check results."""
+records of the files ingested and the same check results."""
 
 import json
 import re
@@ -160,40 +160,40 @@ CANONICAL = {"INT_64": "", "INT_32": "", "StringType()": "UTF8", "DateType()": "
 
 
 def test_both_engines_write_the_same_parquet_schemas(runs):
-    """Same files, columns in the same order, physical types and meaning in every Parquet file.
-    Not compared: repetition. Spark writes every column OPTIONAL; DuckDB writes REQUIRED where
-    its statistics prove the written column has no null (e.g. the training table's join keys)."""
+    """The same schema in every data file of a table, whichever engine wrote it: columns in the
+    same order, physical types and meaning. Not compared: how many files (Spark writes a file per
+    task) and repetition (Spark writes every column OPTIONAL; DuckDB writes REQUIRED where its
+    statistics prove the written column has no null, e.g. the training table's join keys)."""
     con = duckdb.connect()
     for table in TABLES.values():
         schemas = {}
         for engine, (lakehouse, _) in runs.items():
-            files = sorted(map(Path, lakehouse.store.files(table)))
             schemas[engine] = {
-                f.name if table.per_file else n: [
+                tuple(
                     (name, physical, CANONICAL.get(logical, logical))
                     for name, physical, logical in con.execute(
                         f"select name, type, {LOGICAL} from parquet_schema(?) "
                         "where type is not null",
-                        [str(f)],
+                        [f],
                     ).fetchall()
-                ]
-                for n, f in enumerate(files)
+                )
+                for f in lakehouse.store.files(table)
             }
         assert schemas["spark"] == schemas["duckdb"], table
-        for schema in schemas["spark"].values():
-            assert [name for name, *_ in schema] == list(table.columns), table
+        (schema,) = schemas["spark"]
+        assert [name for name, *_ in schema] == list(table.stored_columns), table
 
 
-def test_both_engines_keep_the_same_bookmarks(runs):
-    bookmarks = {
-        engine: {d: lakehouse.bookmarks.committed(d) for d in LANDING_DATASETS}
+def test_both_engines_keep_the_same_records_of_the_files_ingested(runs):
+    records = {
+        engine: {d: lakehouse.ingested.committed(d) for d in LANDING_DATASETS}
         for engine, (lakehouse, _) in runs.items()
     }
-    assert bookmarks["spark"] == bookmarks["duckdb"]
-    accelerometer = bookmarks["spark"]["accelerometer"]
+    assert records["spark"] == records["duckdb"]
+    accelerometer = records["spark"]["accelerometer"]
     assert accelerometer["zz-copy.json"].duplicate_of == DUPLICATED
     assert accelerometer["extra.json"].erased == 1
-    assert bookmarks["spark"]["step_trainer"]["empty.json"].lines == 0
+    assert records["spark"]["step_trainer"]["empty.json"].lines == 0
 
 
 # --- the rewriting of DuckDB-only SQL, unit by unit ---------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from stedi_dagster import cli
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
-from stedi_dagster.tables import TABLES
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table
 from stedi_dagster_tests.conftest import failed_steps, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import reading, step, write_handmade
 
@@ -67,20 +67,29 @@ def test_an_earlier_run_s_training_table_is_exported_exactly_after_later_runs(
     assert first.run_id in listed and second.run_id in listed
 
     assert cli.main(["export", TRAINING.name, str(out), "--version", "7"]) == 2
-    assert cli.main(["export", "customer_landing", str(out)]) == 2
-    assert "not a versioned table" in capsys.readouterr().err
+    assert cli.main(["export", "customers", str(out)]) == 2
+    assert "no table customers; the tables are: customer_landing" in capsys.readouterr().err
 
 
 def test_a_lakehouse_of_the_earlier_layout_is_named_and_migrated(definitions, env, capsys):
     assert materialize(definitions, env).success
-    before = {name: rows(env.store.files(TABLES[name])) for name in ("customer_trusted",)}
-    # the earlier layout: one <table>.parquet per folder, no Delta log
-    for table in TABLES.values():
-        if not table.per_file:
-            folder = Path(env.store.table_folder(table))
-            (data,) = folder.glob("part-*.parquet")
-            data.rename(folder / f"{table.name}.parquet")
-            shutil.rmtree(folder / "_delta_log")
+    before = every_row(env)
+    # the earlier layout: no Delta log; trusted and curated one <table>.parquet per folder, a
+    # landing table's parts beside _schema.parquet, the landing files read in _bookmarks/
+    root = Path(env.lakehouse_root)
+    for table in [*TABLES.values(), *map(files_table, LANDING_DATASETS)]:
+        folder = Path(env.store.table_folder(table))
+        shutil.rmtree(folder / "_delta_log")
+        if table.name.endswith("_files"):
+            shutil.rmtree(folder)
+            continue
+        for n, data in enumerate(sorted(folder.glob("part-*.parquet"))):
+            name = "_schema" if table.zone == "landing" and n == 0 else table.name
+            data.rename(folder / f"{name}.parquet")
+        if table.zone == "landing":
+            (folder / "_schema.parquet").touch()
+    (root / "_bookmarks").mkdir()
+    (root / "_bookmarks" / "customer.json").write_text("{}")
 
     with pytest.raises(LakehouseError, match="earlier version of stedi-dagster.*stedi migrate"):
         env.store.files(TABLES["customer_trusted"])
@@ -92,9 +101,18 @@ def test_a_lakehouse_of_the_earlier_layout_is_named_and_migrated(definitions, en
     assert set(failures) == {"customer_landing", "accelerometer_landing", "step_trainer_landing"}
 
     assert cli.main(["migrate"]) == 0
-    assert "customer_trusted: now a Delta table" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "customer_trusted: now a Delta table" in out
+    assert "customer_landing: removed; the next run reads every landing file again" in out
+    assert not (root / "_bookmarks").exists()
     assert rows(env.store.files(TABLES["customer_trusted"])) == before["customer_trusted"]
     assert materialize(definitions, env).success
+    assert every_row(env) == before
     assert env.store.delta.version(TABLES["customer_trusted"]) == 1
     assert cli.main(["migrate"]) == 0
     assert "nothing to migrate" in capsys.readouterr().out
+
+
+def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
+    with lakehouse.connect(*TABLES) as engine:
+        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}

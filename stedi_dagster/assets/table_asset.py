@@ -2,11 +2,12 @@
 
 1. stage a new version on a fresh engine (`Lakehouse.connect`): a trusted or curated table's SQL
    streamed into one Parquet file, or a landing table's new and changed JSON files ingested as
-   Parquet parts (`stedi_dagster.landing`, which also writes the dataset's quarantine table);
+   data files (`stedi_dagster.landing`, which also writes the dataset's quarantine table);
 2. evaluate every check of the table on the staged version, whichever were selected (a sensor or
    the automation may request the table alone); unselected ones are recorded as evaluations too;
 3. if a blocking check failed, discard the staged version and fail the step, so the previous
-   version stays published and nothing downstream runs; otherwise publish and report.
+   version stays current and nothing downstream runs; otherwise commit it as the table's next
+   Delta version (`lakehouse/delta.py`) and report, with the version as the data version.
 
 Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on the published table.
 """
@@ -73,7 +74,7 @@ class FileDraft:
 
     def write(self, engine: Engine) -> dict[str, dict]:
         self.writer(engine, self.lakehouse, self.path)
-        self.lakehouse.store.attach(engine, self.table, self.path)
+        self.lakehouse.store.attach(engine, self.table, [str(self.path)])
         return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
 
     def publish(self, run_id: str) -> dict[str, dict]:

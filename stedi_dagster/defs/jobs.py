@@ -27,6 +27,6 @@ lakehouse_full_refresh = dg.define_asset_job(
     FULL_REFRESH_JOB,
     selection=dg.AssetSelection.all(),
     tags={FULL_REFRESH_TAG: "true"},
-    description="The lakehouse job, but every landing file is read again whatever the bookmarks "
-    "say (after a change of the landing code or schema, or to rebuild from the files alone).",
+    description="The lakehouse job, but every landing file is read again whatever was ingested "
+    "before (after a change of the landing code or schema, or to rebuild from the files alone).",
 )

@@ -1,6 +1,6 @@
-"""The table store: roots on local disk or S3, the zones' tables and their atomic publishing, the
-landing bookmarks, the catalog and the DDL for other catalogs; and the `lakehouse` resource that
-holds the settings and hands these out."""
+"""The table store: roots on local disk or S3, the zones' Delta tables (commits, versions, vacuum),
+the landing files ingested, the catalog and the DDL for other catalogs; and the `lakehouse`
+resource that holds the settings and hands these out."""
 
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.resource import (

@@ -20,6 +20,7 @@ from filelock import FileLock
 
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import is_remote
+from stedi_dagster.lakehouse.store import empty_columns
 from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import TABLES
 
@@ -52,21 +53,26 @@ def materialized_tables(lakehouse: Lakehouse) -> list[str]:
 
 def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
     """A view per materialized table, named after it, over the data files of its current version
-    (a landing table: the glob of its parts); returns the table names."""
+    (the table's columns: a landing table's source file is left out); returns the table names."""
     names, store = materialized_tables(lakehouse), lakehouse.store
     for name in names:
         table = TABLES[name]
-        files = [store.table_path(table)] if table.per_file else store.delta.files(table)
+        files = store.delta.files(table)
+        columns = ", ".join(ident(c) for c in table.columns)
         # A saved view can't take bound parameters: the paths are quoted SQL string literals.
-        listed = "[" + ", ".join(literal(f) for f in files) + "]"
-        con.execute(f"create or replace view {ident(name)} as select * from read_parquet({listed})")
+        source = (
+            f"read_parquet([{', '.join(literal(f) for f in files)}])"
+            if files
+            else f"(select {empty_columns(table)} where false)"
+        )
+        con.execute(f"create or replace view {ident(name)} as select {columns} from {source}")
     return names
 
 
 @contextmanager
 def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[str]]]:
     """An in-memory connection with a view for every materialized table, at its last published
-    version (for a landing table, the parts its bookmark lists), and their names."""
+    version, and their names."""
     names = materialized_tables(lakehouse)
     with lakehouse.connect(*names, engine="duckdb") as engine:
         yield engine.con, names

@@ -1,13 +1,13 @@
 """DDL that registers the lakehouse's tables in other catalogs, from the one schema registry.
 
-`athena`: per Delta table (trusted and curated) AWS's documented form for Delta Lake, `CREATE
-EXTERNAL TABLE ... LOCATION ... TBLPROPERTIES ('table_type' = 'DELTA')` with no column list (Athena
-reads the schema and the current version's files from the Delta log); per landing table a typed
-`CREATE EXTERNAL TABLE ... STORED AS PARQUET`, like the course's customer_landing.sql. A lakehouse
-written to S3 can so be added to the Glue Data Catalog and queried from Athena as it is.
+`athena`: per table AWS's documented form for a Delta Lake table, `CREATE EXTERNAL TABLE ...
+LOCATION ... TBLPROPERTIES ('table_type' = 'DELTA')` with no column list: Athena reads the schema
+and the current version's files from the Delta log (a landing table's columns and its
+`source_file`). A lakehouse written to S3 can so be added to the Glue Data Catalog and queried
+from Athena as it is.
 """
 
-from stedi_dagster.tables import EXTERNAL_TYPES, TABLES
+from stedi_dagster.tables import TABLES
 
 
 def athena_ddl(location: str, database: str = "stedi") -> str:
@@ -15,22 +15,9 @@ def athena_ddl(location: str, database: str = "stedi") -> str:
     root = location.rstrip("/")
     statements = [f"CREATE DATABASE IF NOT EXISTS `{database}`;"]
     for name, table in TABLES.items():
-        location = f"{root}/{table.zone}/{name}/"
-        if not table.per_file:
-            statements.append(
-                f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{name}`\n"
-                f"LOCATION '{location}'\n"
-                "TBLPROPERTIES ('table_type'='DELTA');"
-            )
-            continue
-        columns = ",\n".join(
-            f"  `{column}` {EXTERNAL_TYPES[dtype]}" for column, dtype in table.columns.items()
-        )
         statements.append(
-            f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{name}` (\n{columns}\n)\n"
-            f"COMMENT '{table.zone} zone'\n"
-            "STORED AS PARQUET\n"
-            f"LOCATION '{location}'\n"
-            "TBLPROPERTIES ('classification'='parquet');"
+            f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{name}`\n"
+            f"LOCATION '{root}/{table.zone}/{name}/'\n"
+            "TBLPROPERTIES ('table_type'='DELTA');"
         )
     return "\n\n".join(statements) + "\n"

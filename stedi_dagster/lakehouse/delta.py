@@ -48,7 +48,10 @@ COMMIT_ATTEMPTS = 5
 
 def delta_schema(table: Table) -> Schema:
     return Schema(
-        [Field(c, PrimitiveType(DELTA_TYPES[t]), nullable=True) for c, t in table.columns.items()]
+        [
+            Field(c, PrimitiveType(DELTA_TYPES[t]), nullable=True)
+            for c, t in table.stored_columns.items()
+        ]
     )
 
 
@@ -112,10 +115,11 @@ class DeltaTables:
             raise
 
     def in_earlier_layout(self, table: Table) -> bool:
-        """Whether the table's folder is in the layout of stedi-dagster before Delta: one
-        `<table>.parquet`, no log."""
+        """Whether the table's folder is in the layout of stedi-dagster before Delta (no log;
+        one `<table>.parquet`, or for a landing table its parts beside `_schema.parquet`)."""
         uri = self.uri(table)
-        return self.zones.exists(f"{uri}/{table.name}.parquet") and not self.zones.exists(
+        marker = "_schema" if table.zone == "landing" else table.name
+        return self.zones.exists(f"{uri}/{marker}.parquet") and not self.zones.exists(
             f"{uri}/_delta_log"
         )
 
@@ -123,9 +127,9 @@ class DeltaTables:
         """A clear error, saying what to do, for a table in the earlier layout."""
         if self.in_earlier_layout(table):
             raise LakehouseError(
-                f"{self.uri(table)} holds {table.name}.parquet but no Delta log: the lakehouse "
-                "was written by an earlier version of stedi-dagster (one Parquet file per "
-                "table). Run `stedi migrate` to turn it into Delta tables, or delete the "
+                f"{self.uri(table)} holds Parquet files but no Delta log: the lakehouse was "
+                "written by an earlier version of stedi-dagster (Parquet files without a table "
+                "format). Run `stedi migrate` to turn it into Delta tables, or delete the "
                 "lakehouse root and run again (a full refresh)."
             )
 
@@ -216,11 +220,9 @@ class DeltaTables:
         self.zones.put(path, f"{self.uri(table)}/{name}")
         return AddAction(name, size, {}, int(time.time() * 1000), True, json.dumps(stats))
 
-    def adopt(self, table: Table) -> bool:
-        """Make the one Parquet file of a table in the earlier layout (`<table>.parquet`, no
-        log) version 0 of a Delta table, in place; whether there was one to adopt."""
-        if not self.in_earlier_layout(table):
-            return False
+    def adopt(self, table: Table) -> None:
+        """Make the one Parquet file of a trusted or curated table in the earlier layout
+        (`<table>.parquet`, no log) version 0 of a Delta table, in place."""
         uri = self.uri(table)
         old = f"{uri}/{table.name}.parquet"
         local = Path(self.zones.local_copy(old))
@@ -237,7 +239,6 @@ class DeltaTables:
             storage_options=self.storage_options(),
             commit_properties=CommitProperties(custom_metadata={RUN_ID: "stedi migrate"}),
         )
-        return True
 
     def forget_history(self, table: Table) -> None:
         """Keep only the current version: remove every data file it does not use, at once, and

@@ -1,9 +1,9 @@
 """The `lakehouse` resource: the settings, and the small collaborators that do the work.
 
 Both roots are a local folder or `s3://bucket/prefix` (`storage.py`). The resource hands out the
-landing folder (`landing`), the zones' tables (`store`: locations, staging, atomic publish,
-views), the landing bookmarks (`bookmarks`), the privacy records (`privacy`) and, per step, an
-engine (`connect`): a DuckDB connection of the step's own, or a Spark session (`engines/`).
+landing folder (`landing`), the zones' Delta tables (`store`: locations, staging, commits,
+views), the landing files ingested (`ingested`), the privacy records (`privacy`) and, per step,
+an engine (`connect`): a DuckDB connection of the step's own, or a Spark session (`engines/`).
 """
 
 import os
@@ -17,8 +17,8 @@ from pydantic import Field, PrivateAttr
 
 from stedi_dagster.engines import Engine, SqlContext
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.lakehouse.bookmarks import Bookmarks
 from stedi_dagster.lakehouse.expectations import read_expectations
+from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.lakehouse.privacy_records import PrivacyRecords
 from stedi_dagster.lakehouse.storage import Storage
@@ -158,12 +158,12 @@ class Lakehouse(dg.ConfigurableResource):
         return LandingFolder(self.storage(self.landing_root))
 
     @property
-    def bookmarks(self) -> Bookmarks:
-        return Bookmarks(self.zones)
+    def store(self) -> TableStore:
+        return TableStore(self.zones)
 
     @property
-    def store(self) -> TableStore:
-        return TableStore(self.zones, self.bookmarks)
+    def ingested(self) -> IngestedFiles:
+        return IngestedFiles(self.store.delta)
 
     @property
     def privacy(self) -> PrivacyRecords:
@@ -210,9 +210,13 @@ class Lakehouse(dg.ConfigurableResource):
         whichever engine computes the zones)."""
         opened = self._spark() if (engine or self.engine) == "spark" else self._duckdb()
         try:
-            store = self.store
+            store, ingested = self.store, self.ingested
             for name in tables:
-                store.attach(opened, TABLES[name])
+                table = TABLES[name]
+                store.attach(opened, table)
+                if table.zone == "landing":  # and what its files' lines became
+                    records = ingested.committed(table.dataset)
+                    ingested.attach(opened, table.dataset, records)
             yield opened
         finally:
             opened.close()

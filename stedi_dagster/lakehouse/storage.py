@@ -143,9 +143,10 @@ class Storage:
             partial.write_bytes(data)
             os.replace(partial, target)
 
-    def remove(self, url: str) -> None:
+    def remove_folder(self, url: str) -> None:
+        """Remove a folder (a prefix on S3) and everything in it."""
         with self.errors(url):
-            self.fs.rm_file(url)
+            self.fs.rm(url, recursive=True)
 
     # --- errors ----------------------------------------------------------------------------
 

@@ -1,23 +1,22 @@
 """Landing files read by DuckDB.
 
 New files are read in batches by DuckDB's JSON reader with the table's explicit schema, streamed
-straight into one staged Parquet part per file (the fast path), while a thread hashes them and
-counts their lines and colons. A file whose colons number exactly its rows' non-null fields has no
-JSON key but the table's columns (see `Scan`); only the others get a second pass that lists their
-keys (for `no_unknown_fields`). If the reader rejects a file as unparseable, or the file yields
-fewer rows than lines or rows without a key, the file is read line by line instead (the careful
-path): every line is classified in SQL, good lines become rows exactly as the JSON reader would
-type them (`json_transform`, the same conversion), the others go to quarantine with their file,
-line number and reason. Any other error (out of memory, I/O) fails the step, naming the files.
-A file with the same text as one already held is a duplicate: its lines are quarantined as such.
-A file that is JSON but not one object per line (an array, pretty-printed objects) has every line
-quarantined with a reason that says what the file is.
+straight into one staged Parquet data file per batch, each row with its source file (the fast path),
+while a thread hashes them and counts their lines and colons. A file whose colons number exactly its
+rows' non-null fields has no JSON key but the table's columns (see `Scan`); only the others get a
+second pass that lists their keys (for `no_unknown_fields`). If the reader rejects a file as
+unparseable, or the file yields fewer rows than lines or rows without a key, the file is read line
+by line instead (the careful path): every line is classified in SQL, good lines become rows exactly
+as the JSON reader would type them (`json_transform`, the same conversion), the others go to
+quarantine with their file, line number and reason. Any other error (out of memory, I/O) fails the
+step, naming the files. A file with the same text as one already held is a duplicate: its lines are
+quarantined as such. A file that is JSON but not one object per line (an array, pretty-printed
+objects) has every line quarantined with a reason that says what the file is.
 
 Lines of customers on the erasure list go nowhere and are counted as erased.
 """
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -27,13 +26,14 @@ import duckdb
 
 from stedi_dagster.engines.duckdb_engine import PARQUET, DuckDBEngine
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.reading import (
     BAD,
     GOOD,
     LOGGED_LINES,
     Ingested,
     NewFiles,
+    Read,
     document_reason,
     incomplete_rows,
     line_problems,
@@ -41,7 +41,7 @@ from stedi_dagster.landing.reading import (
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
 from stedi_dagster.sql import ident, json_path, literal, read_sql
-from stedi_dagster.tables import Table, quarantine_table
+from stedi_dagster.tables import SOURCE_COLUMN, Table, quarantine_table
 
 # New files are read by DuckDB's JSON reader this many at a time (in parallel, in one pass).
 BATCH_FILES = 64
@@ -76,14 +76,14 @@ def classify_sql(table: Table) -> str:
 
 
 @dataclass(frozen=True)
-class Read:
+class Parsed:
     """What DuckDB's JSON reader made of one file: its rows, those without a key field, those of
-    erased customers, and the folder of its staged Parquet (all of its rows)."""
+    erased customers, and the staged data file of its batch (all of their rows)."""
 
     rows: int
     incomplete: int
     erased: int
-    folder: Path
+    batch: Path
     unknown: dict[str, int] = field(default_factory=dict)
 
 
@@ -93,69 +93,71 @@ class DuckDBReader:
     def __init__(self, engine: DuckDBEngine, landing: Table, folder: Path):
         self.con, self.landing, self.folder = engine.con, landing, folder
         self.quarantine = quarantine_table(landing.dataset)
+        self.staged: dict[str, list[Path]] = {landing.name: [], self.quarantine.name: []}
 
-    def read(self, files: NewFiles) -> list[Ingested]:
-        fast: dict[str, Read] = {}
+    def read(self, files: NewFiles) -> Read:
+        fast: dict[str, Parsed] = {}
         for batch in _batches(files):
             fast |= self._fast(batch, files)
-        done = []
+        done, landed = [], []
         for base, duplicate_of in files.identified():
             local, document = files.local[base.file], files.documents.get(base.file)
             if duplicate_of or document:
                 done.append(self._careful(local, base, duplicate_of, document))
                 continue
-            lines, read = base.lines, fast.get(base.file)
-            if read and read.rows != lines:
+            lines, parsed = base.lines, fast.get(base.file)
+            if parsed and parsed.rows != lines:
                 lines = non_blank_lines(local)
-            if read and read.rows == lines and not read.incomplete:
-                done.append(self._landed(replace(base, lines=lines), read))
+            if parsed and parsed.rows == lines and not parsed.incomplete:
+                record = replace(
+                    base,
+                    lines=lines,
+                    rows=parsed.rows - parsed.erased,
+                    erased=parsed.erased,
+                    unknown_fields=parsed.unknown,
+                )
+                done.append(Ingested(record))
+                landed.append(base.file)
             else:  # the careful path says which line and why
                 done.append(self._careful(local, base))
-        return done
+        self._keep_landed(fast, set(landed))
+        return Read(done, self.staged)
 
-    def _fast(self, batch: list[str], files: NewFiles) -> dict[str, Read]:
+    def _fast(self, batch: list[str], files: NewFiles) -> dict[str, Parsed]:
         """Read a batch of files with DuckDB's JSON reader in one streaming pass, straight into
-        one staged Parquet part per file; a batch the reader cannot parse is split until the
-        files it cannot take are alone (and left out of the answer, for the careful path). The
-        keys of the files whose colons do not prove them free of unknown fields are listed."""
+        one staged Parquet file, each row with its source file; a batch the reader cannot parse
+        is split until the files it cannot take are alone (and left out of the answer, for the
+        careful path). The keys of the files whose colons do not prove them free of unknown
+        fields are listed."""
         table, paths = self.landing, [files.local[name] for name in batch]
-        out = self.folder / f"batch-{uuid.uuid4().hex}"
+        out = self.folder / f"{table.name}-batch-{uuid.uuid4().hex}.parquet"
         try:
             self.con.execute(
-                "copy (select * exclude (filename), list_position(?, filename) as part_no "
+                "copy (select * exclude (filename), "
+                f"list_extract(?, list_position(?, filename)) as {SOURCE_COLUMN} "
                 "from read_json(?, format = 'newline_delimited', columns = ?, filename = true)) "
-                f"to {literal(str(out))} "
-                "(format parquet, compression zstd, partition_by (part_no))",
-                [paths, paths, table.columns],
+                f"to {literal(str(out))} {PARQUET}",
+                [batch, paths, paths, table.columns],
             )
         except PARSE_ERRORS:
-            shutil.rmtree(out, ignore_errors=True)
+            out.unlink(missing_ok=True)
             if len(batch) == 1:
                 return {}
             half = len(batch) // 2
             return self._fast(batch[:half], files) | self._fast(batch[half:], files)
         except duckdb.Error as e:
-            shutil.rmtree(out, ignore_errors=True)
+            out.unlink(missing_ok=True)
             raise _failed(table, batch, e) from e
         non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.columns)
-        stats = (
-            self.con.execute(
-                f"select part_no, count(*), count(*) filter (where {incomplete_rows(table)}), "
-                f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
-                f"from read_parquet({literal(f'{out}/*/*.parquet')}, hive_partitioning = true) "
-                "group by part_no"
-            ).fetchall()
-            if any(out.glob("*/*.parquet"))
-            else []
-        )  # else: only empty files
-        counts = {
-            part_no: (rows, incomplete, erased) for part_no, rows, incomplete, erased, _ in stats
-        }
-        fields = {part_no: non_null_fields for part_no, *_, non_null_fields in stats}
+        stats = self.con.execute(
+            f"select {SOURCE_COLUMN}, count(*), count(*) filter (where {incomplete_rows(table)}), "
+            f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
+            f"from read_parquet({literal(str(out))}) group by all"
+        ).fetchall()
+        counts = {name: (rows, incomplete, erased) for name, rows, incomplete, erased, _ in stats}
+        fields = {name: non_null_fields for name, *_, non_null_fields in stats}
         unproven = [
-            files.local[name]
-            for i, name in enumerate(batch, 1)
-            if files.scan(name).colons != fields.get(i, 0)
+            files.local[name] for name in batch if files.scan(name).colons != fields.get(name, 0)
         ]
         unknown: dict[str, dict[str, int]] = {}
         if unproven:
@@ -164,30 +166,33 @@ class DuckDBReader:
             for path, name, n in self.con.execute(sql, params).fetchall():
                 unknown.setdefault(path, {})[name] = n
         return {
-            name: Read(
-                *counts.get(i, (0, 0, 0)), out / f"part_no={i}", unknown.get(files.local[name], {})
-            )
-            for i, name in enumerate(batch, 1)
+            name: Parsed(*counts.get(name, (0, 0, 0)), out, unknown.get(files.local[name], {}))
+            for name in batch
         }
 
-    def _landed(self, base: FileRecord, read: Read) -> Ingested:
-        """A file the JSON reader took whole: its staged part, less the rows of erased customers."""
-        record = replace(
-            base, rows=read.rows - read.erased, erased=read.erased, unknown_fields=read.unknown
-        )
-        if not record.rows:
-            return Ingested(record)
-        part = self.folder / f"{self.landing.name}-{base.part}"
-        staged = sorted(read.folder.glob("*.parquet"))
-        if read.erased or len(staged) > 1:
-            listed = ", ".join(literal(str(p)) for p in staged)
-            self.con.execute(
-                f"copy (select * from read_parquet([{listed}], hive_partitioning = false) "
-                f"where not {erased_row(self.landing.dataset)}) to {literal(str(part))} {PARQUET}"
-            )
-        else:
-            staged[0].replace(part)
-        return Ingested(record, {self.landing.name: part})
+    def _keep_landed(self, fast: dict[str, Parsed], landed: set[str]) -> None:
+        """Stage each batch's data file with the rows of the files taken whole, less those of
+        erased customers (rewritten if it holds any other row, dropped if it holds none)."""
+        batches: dict[Path, list[str]] = {}
+        for name, parsed in fast.items():
+            batches.setdefault(parsed.batch, []).append(name)
+        for batch, names in batches.items():
+            taken = [n for n in names if n in landed]
+            rows = sum(fast[n].rows - fast[n].erased for n in taken)
+            if rows and len(taken) == len(names) and not any(fast[n].erased for n in taken):
+                self.staged[self.landing.name].append(batch)
+                continue
+            if rows:
+                data = batch.with_name(f"{batch.stem}-landed.parquet")
+                erased = erased_row(self.landing.dataset)
+                self.con.execute(
+                    f"copy (select * from read_parquet({literal(str(batch))}) "
+                    f"where {SOURCE_COLUMN} in (select unnest(?)) and not {erased}) "
+                    f"to {literal(str(data))} {PARQUET}",
+                    [taken],
+                )
+                self.staged[self.landing.name].append(data)
+            batch.unlink(missing_ok=True)
 
     def _careful(
         self,
@@ -207,7 +212,7 @@ class DuckDBReader:
         self, local: str, base: FileRecord, duplicate_of: str | None, document: str | None
     ) -> Ingested:
         con, name = self.con, base.file
-        lines_file = self.folder / f"lines-{base.part}.json"
+        lines_file = self.folder / f"lines-{base.label}.json"
         numbered_lines(local, lines_file)
         con.execute(
             "create or replace temp table lines as select * from read_json(?, "
@@ -234,7 +239,8 @@ class DuckDBReader:
         outputs = {
             self.landing.name: (
                 rows,
-                f"select {columns} from classified where {GOOD} order by line",
+                f"select {columns}, {literal(name)}::varchar as {SOURCE_COLUMN} "
+                f"from classified where {GOOD} order by line",
             ),
             self.quarantine.name: (
                 quarantined,
@@ -242,11 +248,11 @@ class DuckDBReader:
                 f"from classified where {BAD} order by line",
             ),
         }
-        parts = {}
         for table_name, (count, select) in outputs.items():
             if count:
-                parts[table_name] = self.folder / f"{table_name}-{base.part}"
-                con.execute(f"copy ({select}) to {literal(str(parts[table_name]))} {PARQUET}")
+                staged = self.folder / f"{table_name}-{base.label}.parquet"
+                con.execute(f"copy ({select}) to {literal(str(staged))} {PARQUET}")
+                self.staged[table_name].append(staged)
         unknown = con.execute(
             read_sql(__file__, "unknown_classified_fields"), {"known": list(self.landing.columns)}
         ).fetchall()
@@ -263,7 +269,7 @@ class DuckDBReader:
             duplicate_of=duplicate_of,
             unknown_fields={} if duplicate_of else dict(unknown),
         )
-        return Ingested(record, parts, examples)
+        return Ingested(record, examples)
 
 
 def _failed(table: Table, names: list[str], e: duckdb.Error) -> LakehouseError:

@@ -1,9 +1,11 @@
-"""The landing pipeline of one dataset: plan from the bookmark, scan and read the new and changed
-files (a reader per engine), stage their landing and quarantine parts, account for every line,
-publish. Files already ingested at their current version are not read again.
+"""The landing pipeline of one dataset: plan from the files ingested before, scan and read the new
+and changed files (a reader per engine), stage their rows and quarantined lines as data files,
+account for every line, commit. Files already ingested at their current version are not read
+again; the rows of a file that changed or left are taken out of the data files that hold them.
 
 `LandingDraft` is a table_asset draft: `write` stages the new version and creates views over it
-(the kept parts and the new ones) for the checks; `publish` makes it current.
+(the data files kept and the new ones) for the checks; `publish` commits it: the landing table,
+the quarantine table, then the files ingested (one commit each).
 """
 
 from pathlib import Path, PurePosixPath
@@ -11,17 +13,14 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.lakehouse.store import attach_parts, empty_columns
 from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
 from stedi_dagster.landing.scan import json_document
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import Table, landing_table, quarantine_table
-
-# Every per-file table's folder holds this empty Parquet file with its schema.
-SCHEMA_PART = "_schema.parquet"
 
 
 def reader_for(engine: Engine, landing: Table, folder: Path) -> LandingReader:
@@ -35,9 +34,17 @@ def reader_for(engine: Engine, landing: Table, folder: Path) -> LandingReader:
     return DuckDBReader(engine, landing, folder)
 
 
+class Change:
+    """A table's new version: data files to add (staged) and to remove (URLs)."""
+
+    def __init__(self) -> None:
+        self.added: list[Path] = []
+        self.removed: list[str] = []
+
+
 class LandingDraft:
-    """A new version of one dataset's landing and quarantine tables and of its bookmark: staged
-    by `write`, made current by `publish`. Holds the dataset's landing lock meanwhile."""
+    """A new version of one dataset's landing and quarantine tables and of its files ingested:
+    staged by `write`, committed by `publish`. Holds the dataset's landing lock meanwhile."""
 
     def __init__(
         self,
@@ -50,13 +57,14 @@ class LandingDraft:
         self.context, self.dataset, self.folder = context, dataset, folder
         self.full_refresh = full_refresh
         self.landing_folder, self.store = lakehouse.landing, lakehouse.store
-        self.bookmarks, self.zones = lakehouse.bookmarks, lakehouse.zones
+        self.ingested, self.zones = lakehouse.ingested, lakehouse.zones
         self.landing, self.quarantine = landing_table(dataset), quarantine_table(dataset)
         self.tables = (self.landing, self.quarantine)
         self.records: dict[str, FileRecord] = {}
-        self.staged: dict[str, dict[str, Path]] = {t.name: {} for t in self.tables}
-        self.schema_parts: dict[str, Path] = {}
-        self._lock = self.bookmarks.lock(dataset)
+        self.previous: dict[str, FileRecord] | None = None
+        self.changes = {t.name: Change() for t in self.tables}
+        self.staged_records = folder / f"{dataset}_files.parquet"
+        self._lock = self.ingested.lock(dataset)
 
     def __enter__(self) -> "LandingDraft":
         self._lock.__enter__()
@@ -65,25 +73,12 @@ class LandingDraft:
     def __exit__(self, *exc) -> None:
         self._lock.__exit__(*exc)
 
-    def plan(self, versions: dict[str, str]) -> dict[str, FileRecord]:
-        """The bookmark's records still valid for the files' current `versions` (by name)."""
-        bookmark = None if self.full_refresh else self.bookmarks.read(self.dataset)
-        if not bookmark:
-            return {}
-        present = {
-            t.name: {
-                PurePosixPath(u).name
-                for u in self.zones.glob(f"{self.store.table_folder(t)}/*.parquet")
-            }
-            for t in self.tables
-        }
-        return still_valid(bookmark, versions, present)
-
     def write(self, engine: Engine) -> dict[str, dict]:
         listed, unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
         urls = {PurePosixPath(u).name: u for u in listed}
         versions = {name: listed[url] for name, url in urls.items()}
-        kept = self.plan(versions)
+        self.previous = self.ingested.read(self.dataset)
+        kept = {} if self.full_refresh else still_valid(self.previous or {}, versions)
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         read = sorted(set(urls) - set(kept))
@@ -91,22 +86,18 @@ class LandingDraft:
         documents = {name: kind for name in read if (kind := json_document(local[name]))}
         with NewFiles(read, local, versions, originals, documents) as files:
             done = reader_for(engine, self.landing, self.folder).read(files)
-        for ingested in done:
+        for ingested in done.ingested:
             self.records[ingested.record.file] = ingested.record
-            for table, part in ingested.parts.items():
-                self.staged[table][ingested.record.file] = part
             self._log(ingested)
         metadata = {}
         for table in self.tables:
-            parts = {
-                name: self.zones.local_copy(self.store.part_url(table, r))
-                for name, r in kept.items()
-                if r.holds(table.name)
-            } | {name: str(p) for name, p in self.staged[table.name].items()}
-            attach_parts(engine, table, parts)
-            metadata[table.name] = {"parts": len(parts)}
-            self._stage_schema_part(engine, table)
-        self.bookmarks.attach(engine, self.dataset, self.records)
+            change = self.changes[table.name]
+            change.added = done.staged.get(table.name, [])
+            held = self._held(engine, table, set(kept), change)
+            self.store.attach(engine, table, [*held, *(str(p) for p in change.added)])
+            metadata[table.name] = {"data_files": len(held) + len(change.added)}
+        self.ingested.attach(engine, self.dataset, self.records)
+        self.staged_records = self.ingested.stage(engine, self.dataset, self.folder)
         new = [self.records[name] for name in read]
         if self.context is not None and unrecognized:
             self.context.log.warning(
@@ -137,6 +128,43 @@ class LandingDraft:
         }
         return metadata
 
+    def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
+        """The table's current data files that stay in the new version, as local paths: those
+        holding only rows of kept files stay as they are, those holding only rows of files that
+        changed or left are removed, the others are rewritten without those rows (staged as
+        added). After a run that stopped between its commits, or for a full refresh, none."""
+        if self.previous is None or self.full_refresh:
+            urls = self.store.delta.files(table) if self.store.is_materialized(table) else []
+            change.removed = urls
+            return []
+        urls = self.store.delta.files(table)
+        local = {self.zones.local_copy(url): url for url in urls}
+        dropped = sorted(set(self.previous) - kept)
+        if not dropped or not local:
+            return list(local)
+        source = ident(table.source_column)
+        engine.view_parquet("held", list(local), filename=True)
+        engine.fill_table("dropped", {"file": "VARCHAR"}, [(name,) for name in dropped])
+        touched = engine.rows(
+            f"select filename, count(*) filter (where {source} in (select file from dropped)), "
+            "count(*) from held group by filename"
+        )
+        stays = set(local)
+        for path, dropping, rows in touched:
+            if not dropping:
+                continue
+            stays.discard(path)
+            change.removed.append(local[path])
+            if dropping < rows:
+                rewritten = self.folder / f"{table.name}-rewritten-{len(change.added)}.parquet"
+                engine.view_parquet("rewriting", [path])
+                engine.write_parquet(
+                    f"select * from rewriting where {source} not in (select file from dropped)",
+                    rewritten,
+                )
+                change.added.append(rewritten)
+        return sorted(stays)
+
     def _plain_copy(self, number: int, url: str) -> str:
         """A local plain-text copy of a landing file (downloaded from S3, decompressed)."""
         local = self.landing_folder.storage.local_copy(url)
@@ -160,29 +188,21 @@ class LandingDraft:
                 f"quarantined in {self.quarantine.name}: {shown}{more}"
             )
 
-    def _stage_schema_part(self, engine: Engine, table: Table) -> None:
-        """Stage, if the table's folder lacks it, a Parquet file with the table's columns and no
-        row, so that a reader of the folder's `*.parquet` gets the schema even when no part holds
-        a row (Athena and Spark skip files whose names start with `_`)."""
-        if self.zones.exists(f"{self.store.table_folder(table)}/{SCHEMA_PART}"):
-            return
-        path = self.folder / f"{table.name}-{SCHEMA_PART}"
-        engine.write_parquet(f"select {empty_columns(table)} where false", path)
-        self.schema_parts[table.name] = path
-
     def publish(self, run_id: str) -> dict[str, dict]:
-        """Upload the new parts, commit the bookmark (from then on readers see the new version),
-        then remove the parts no longer listed."""
+        """Commit the landing and quarantine tables (each once, if it changed or is new), then
+        the files ingested, which name the versions they describe."""
+        published, committed = {}, False
         for table in self.tables:
-            for name, staged in self.staged[table.name].items():
-                self.zones.put(staged, self.store.part_url(table, self.records[name]))
-        self.bookmarks.write(self.dataset, self.records)
-        for table in self.tables:
-            folder = self.store.table_folder(table)
-            listed = set(self.store.published_parts(table, self.records).values())
-            for url in self.zones.glob(f"{folder}/*.parquet"):
-                if url not in listed and not url.endswith(f"/{SCHEMA_PART}"):
-                    self.zones.remove(url)
-            if table.name in self.schema_parts:
-                self.zones.put(self.schema_parts[table.name], f"{folder}/{SCHEMA_PART}")
-        return {t.name: {"path": self.store.table_path(t)} for t in self.tables}
+            change = self.changes[table.name]
+            if change.added or change.removed or not self.store.is_materialized(table):
+                self.store.delta.commit(
+                    table, change.added, run_id, replace=False, removed=change.removed
+                )
+                committed = True
+            published[table.name] = {
+                "path": self.store.table_folder(table),
+                "delta_version": self.store.delta.version(table),
+            }
+        if committed or self.records != self.previous:  # they name the versions they describe
+            self.ingested.commit(self.dataset, self.staged_records, run_id)
+        return published

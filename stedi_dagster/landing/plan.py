@@ -1,27 +1,17 @@
-"""Which landing files a run reads: those new or changed since the bookmark, and which of them
+"""Which landing files a run reads: those new or changed since the last run, and which of them
 duplicate a file already held."""
 
-from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.scan import Scan
 
-# A run with this tag set to "true" reads every landing file again, whatever the bookmark says.
+# A run with this tag set to "true" reads every landing file again, whatever was ingested before.
 FULL_REFRESH_TAG = "stedi/full_refresh"
 
 
-def still_valid(
-    bookmark: dict[str, FileRecord],
-    versions: dict[str, str],
-    present: dict[str, set[str]],
-) -> dict[str, FileRecord]:
-    """The bookmark's records still valid: the same file at the same version (`versions`: name
-    -> version now), its parts in place (`present`: table name -> part names in its folder), and
-    for a duplicate, its original still held."""
-    kept = {
-        name: r
-        for name, r in bookmark.items()
-        if versions.get(name) == r.version
-        and all(r.part in parts for table, parts in present.items() if r.holds(table))
-    }
+def still_valid(records: dict[str, FileRecord], versions: dict[str, str]) -> dict[str, FileRecord]:
+    """The records still valid: the same file at the same version (`versions`: name -> version
+    now), and for a duplicate, its original still held."""
+    kept = {name: r for name, r in records.items() if versions.get(name) == r.version}
     while orphans := [n for n, r in kept.items() if r.duplicate_of and r.duplicate_of not in kept]:
         for name in orphans:
             del kept[name]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from stedi_dagster.lakehouse.bookmarks import FileRecord
+from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.plan import identify
 from stedi_dagster.landing.scan import Scan, scan
 from stedi_dagster.privacy.identity import identifier_keys
@@ -61,12 +61,20 @@ def document_reason(kind: str) -> str:
 
 @dataclass
 class Ingested:
-    """One file as read: its bookmark record, its staged parts (table name -> file), and the
-    first quarantined lines (line, reason) for the run log."""
+    """One file as read: its record, and the first quarantined lines (line, reason) for the run
+    log."""
 
     record: FileRecord
-    parts: dict[str, Path] = field(default_factory=dict)
     examples: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Read:
+    """What a reader made of the new files: a record per file, and the data files it staged per
+    table (a landing table's rows with their source file, a quarantine table's lines)."""
+
+    ingested: list[Ingested]
+    staged: dict[str, list[Path]]
 
 
 class NewFiles:
@@ -105,6 +113,6 @@ class NewFiles:
 
 
 class LandingReader(Protocol):
-    """Reads new landing files into staged landing and quarantine parts, one per file."""
+    """Reads new landing files into staged landing and quarantine data files."""
 
-    def read(self, files: NewFiles) -> list[Ingested]: ...
+    def read(self, files: NewFiles) -> Read: ...

@@ -1,12 +1,12 @@
-"""Landing files read by Spark: the same parts, quarantine and bookmark records as
+"""Landing files read by Spark: the same rows, quarantined lines and file records as
 `duckdb_reader.py`, with the new files read and classified by Spark SQL
 (`sql/spark_classify_lines.sql`).
 
 Spark reads each new file whole (`binaryFile`), numbers its lines, parses each with
 `try_parse_json` and types its fields with `try_variant_get`, in one pass that is staged as
-Parquet; the landing and quarantine parts (one per file, `partitionBy`), the counts per file and
-the lines to name in the log are then read from that. Planning, hashing and line counting,
-duplicates, the bookmark and publishing are the pipeline's (`pipeline.py`).
+Parquet; the landing and quarantine data files (rows with their source file), the counts per file
+and the lines to name in the log are then read from that. Planning, hashing and line counting,
+duplicates, the file records and commits are the pipeline's (`pipeline.py`).
 """
 
 from dataclasses import replace
@@ -24,13 +24,14 @@ from stedi_dagster.landing.reading import (
     LOGGED_LINES,
     Ingested,
     NewFiles,
+    Read,
     document_reason,
     line_problems,
 )
 from stedi_dagster.landing.scan import non_blank_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS
 from stedi_dagster.sql import ident, read_sql
-from stedi_dagster.tables import Table, quarantine_table
+from stedi_dagster.tables import SOURCE_COLUMN, Table, quarantine_table
 
 
 def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> str:
@@ -82,9 +83,9 @@ class SparkReader:
         self.quarantine = quarantine_table(landing.dataset)
 
     @spark_errors("reading the new landing files")
-    def read(self, files: NewFiles) -> list[Ingested]:
+    def read(self, files: NewFiles) -> Read:
         if not files.names:
-            return []
+            return Read([], {})
         con = self.engine
         numbers = {name: i for i, name in enumerate(files.names, 1)}
         documents = {numbers[n]: kind for n, kind in files.documents.items()}
@@ -115,11 +116,13 @@ class SparkReader:
             "from classified c join landing_names n using (file_no)"
         )
         outcome.createOrReplaceTempView("outcome")
-        folders = {
-            self.landing.name: self._write_parts(
-                outcome.where(GOOD), list(self.landing.columns), "landing"
+        staged = {
+            self.landing.name: self._write(
+                outcome.where(GOOD).withColumnRenamed("file", SOURCE_COLUMN),
+                list(self.landing.stored_columns),
+                "landing",
             ),
-            self.quarantine.name: self._write_parts(
+            self.quarantine.name: self._write(
                 outcome.where(BAD), list(self.quarantine.columns), "quarantine"
             ),
         }
@@ -160,14 +163,8 @@ class SparkReader:
                 duplicate_of=duplicates.get(name),
                 unknown_fields=unknown.get(no, {}),
             )
-            parts = {}
-            for table_name, folder in folders.items():
-                written = sorted((folder / f"file_no={no}").glob("part-*.parquet"))
-                if written:
-                    parts[table_name] = self.folder / f"{table_name}-{record.part}"
-                    written[0].replace(parts[table_name])
-            done.append(Ingested(record, parts, examples.get(no, [])))
-        return done
+            done.append(Ingested(record, examples.get(no, [])))
+        return Read(done, staged)
 
     def _classify(self, files: NewFiles, numbers: dict[str, int], whole_files: list[int]) -> None:
         """Stage every line of the new files, classified, as Parquet; view `classified`."""
@@ -188,15 +185,8 @@ class SparkReader:
         con.spark_sql(classify_sql(con, self.landing, whole_files)).write.parquet(str(out))
         spark.read.parquet(str(out)).createOrReplaceTempView("classified")
 
-    def _write_parts(self, frame, columns: list[str], label: str) -> Path:
-        """One Parquet file per landing file (`<folder>/file_no=<n>/part-*.parquet`), its rows
-        in line order."""
-        out = self.folder / f"{label}-parts"
-        (
-            frame.repartition("file_no")
-            .sortWithinPartitions("file_no", "line")
-            .select("file_no", *columns)
-            .write.partitionBy("file_no")
-            .parquet(str(out))
-        )
-        return out
+    def _write(self, frame, columns: list[str], label: str) -> list[Path]:
+        """The frame's columns as staged Parquet files, rows in file and line order."""
+        out = self.folder / f"{label}-data"
+        frame.sortWithinPartitions("file_no", "line").select(*columns).write.parquet(str(out))
+        return sorted(out.glob("part-*.parquet"))

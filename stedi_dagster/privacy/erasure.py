@@ -1,22 +1,24 @@
-"""Removing erased customers' rows from the zones' Parquet (the work behind the `erase_customer`
-job): landing and quarantine parts with their bookmark, and the one-file tables. Always DuckDB,
-whichever engine computes the zones."""
+"""Removing erased customers' rows from the zones' Delta tables, current version and storage (the
+work behind the `erase_customer` job): landing and quarantine data files with the files ingested,
+then the trusted and curated tables. Always DuckDB, whichever engine computes the zones."""
 
 from dataclasses import replace
 
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
-from stedi_dagster.lakehouse.bookmarks import held_count
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
-from stedi_dagster.sql import json_path, literal, read_sql
-from stedi_dagster.tables import TABLES, landing_table, quarantine_table
+from stedi_dagster.sql import ident, json_path, literal, read_sql
+from stedi_dagster.tables import TABLES, files_table, landing_table, quarantine_table
 
 
-def erase_from_landing(engine: DuckDBEngine, lakehouse: Lakehouse, dataset: str) -> dict[str, int]:
-    """Rewrite the landing and quarantine parts that hold rows of erased customers, and move
-    those rows to the bookmark's erased count. Rows removed per table."""
-    bookmarks, store, zones = lakehouse.bookmarks, lakehouse.store, lakehouse.zones
-    records = bookmarks.read(dataset)
+def erase_from_landing(
+    engine: DuckDBEngine, lakehouse: Lakehouse, dataset: str, run_id: str
+) -> dict[str, int]:
+    """Rewrite the landing and quarantine data files that hold rows of erased customers (one
+    commit per table), move those rows to their files' erased counts, and remove the tables'
+    earlier versions from storage. Rows removed per table."""
+    ingested, store = lakehouse.ingested, lakehouse.store
+    records = ingested.read(dataset)
     if records is None:
         return {}
     key, kind = PERSON_KEYS[dataset]
@@ -26,30 +28,38 @@ def erase_from_landing(engine: DuckDBEngine, lakehouse: Lakehouse, dataset: str)
         quarantine.name: f"erased_record('{kind}', {literal(json_path(key))}, record)",
     }
     removed = {landing.name: 0, quarantine.name: 0}
-    with bookmarks.lock(dataset), store.staging() as folder:
-        for name, r in sorted(records.items()):
-            for table in (landing, quarantine):
-                if not r.holds(table.name):
+    with ingested.lock(dataset), store.staging() as folder:
+        for table in (landing, quarantine):
+            where, source = predicates[table.name], ident(table.source_column)
+            added, gone = [], []
+            for url in store.delta.files(table):
+                local = store.zones.local_copy(url)
+                counts = engine.rows(
+                    f"select {source}, count(*) from read_parquet(?) where {where} group by 1",
+                    [local],
+                )
+                if not counts:
                     continue
-                url = store.part_url(table, r)
-                local = zones.local_copy(url)
-                where = predicates[table.name]
-                n = engine.scalar(f"select count(*) from read_parquet(?) where {where}", [local])
-                if not n:
-                    continue
-                staged = folder / r.part
+                gone.append(url)
+                staged = folder / f"erased-{len(added)}-{table.name}.parquet"
                 engine.write_parquet(
                     f"select * from read_parquet({literal(local)}) where not ({where})", staged
                 )
-                held = held_count(table.name)
-                if n < getattr(r, held):
-                    zones.put(staged, url)
-                else:
-                    zones.remove(url)
-                r = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
-                records[name] = r
-                removed[table.name] += n
-        bookmarks.write(dataset, records)
+                added.append(staged)
+                held = "quarantined" if table is quarantine else "rows"
+                for name, n in counts:
+                    r = records[name]
+                    records[name] = replace(
+                        r, **{held: getattr(r, held) - n, "erased": r.erased + n}
+                    )
+                    removed[table.name] += n
+            if gone:
+                store.delta.commit(table, added, run_id, replace=False, removed=gone)
+        if any(removed.values()):
+            ingested.attach(engine, dataset, records)
+            ingested.commit(dataset, ingested.stage(engine, dataset, folder), run_id)
+    for table in (landing, quarantine, files_table(dataset)):
+        store.delta.forget_history(table)
     return removed
 
 

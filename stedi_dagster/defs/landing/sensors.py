@@ -52,7 +52,7 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
         first_tick = context.cursor is None
         context.update_cursor(current)
         landing, _ = lakehouse.landing.split(dataset, versions)
-        held = lakehouse.bookmarks.read(dataset)
+        held = lakehouse.ingested.read(dataset)
         names = {PurePosixPath(u).name: v for u, v in landing.items()}
         new = [n for n, v in names.items() if getattr((held or {}).get(n), "version", None) != v]
         if first_tick and held is not None and not new and set(held) == set(names):

@@ -55,10 +55,10 @@ def remove_customer(
         engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
         engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
         removed = {}
-        for dataset in LANDING_DATASETS:  # landing and quarantine parts, and the bookmark
-            removed |= erase_from_landing(engine, lakehouse, dataset)
+        for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
+            removed |= erase_from_landing(engine, lakehouse, dataset, context.run.run_id)
         for name, table in TABLES.items():
-            if not table.per_file and store.is_materialized(table):
+            if table.zone != "landing" and store.is_materialized(table):
                 removed[name] = remove_rows(
                     engine, lakehouse, name, ERASED_ROWS[table.dataset], context.run.run_id
                 )

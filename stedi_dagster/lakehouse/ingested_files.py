@@ -1,0 +1,133 @@
+"""Which landing files a dataset's landing tables hold, at which version, and where each of their
+lines went. Like an AWS Glue job bookmark it lets a run read only new or changed files; unlike one,
+it also accounts for every line (rows + quarantined + erased = lines), which the landing checks
+verify against the rows each file has in the landing and quarantine tables.
+
+Kept as data: the Delta table `<lakehouse_root>/landing/<dataset>_files/`, one row per file,
+committed after the landing and quarantine tables of the same run, with the versions of those two
+it describes in its commit's metadata (a run that stopped in between is detected by the next one,
+which then reads every file again).
+"""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+import duckdb
+from filelock import FileLock
+
+from stedi_dagster.engines import Engine
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse.delta import DeltaTables
+from stedi_dagster.tables import files_table, landing_table, quarantine_table
+
+# The commit metadata of a files table: the landing and quarantine versions it describes.
+DESCRIBES = "stedi/describes"
+LOCK_FOLDER = "_locks"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One landing file as ingested."""
+
+    file: str  # its name in the dataset's landing folder
+    version: str  # the storage's version token (ETag, or size and mtime) when it was read
+    sha256: str  # of its bytes: the same content under another name is a duplicate
+    lines: int  # non-blank lines, counted without parsing JSON
+    rows: int  # of them, rows in the landing table
+    quarantined: int  # rows in the quarantine table
+    erased: int  # lines of customers on the erasure list, kept out of both
+    duplicate_of: str | None = None
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A name for files staged from this one: its name and its content."""
+        return f"{PurePosixPath(self.file).stem}-{self.sha256[:12]}"
+
+
+class IngestedFiles:
+    """The files tables of a lakehouse's landing datasets: read, staged, committed, locked, and
+    shown to an engine as table `<dataset>_files`."""
+
+    def __init__(self, delta: DeltaTables):
+        self.delta = delta
+        self.zones = delta.zones
+
+    def read(self, dataset: str) -> dict[str, FileRecord] | None:
+        """The files the dataset's landing tables hold, by name; None before its first run, or
+        when the landing or quarantine table is not at the version the records describe (a run
+        stopped between its commits)."""
+        table = files_table(dataset)
+        delta = self.delta.open(table)
+        if delta is None:
+            return None
+        (commit,) = delta.history(1)
+        described = json.loads(commit.get(DESCRIBES, "{}"))
+        current = {
+            t.name: self.delta.version(t)
+            for t in (landing_table(dataset), quarantine_table(dataset))
+        }
+        if described != current:
+            return None
+        files = [self.zones.local_copy(url) for url in delta.file_uris()]
+        if not files:
+            return {}
+        with duckdb.connect() as con:
+            rows = con.execute("select * from read_parquet(?)", [files]).fetchall()
+        columns = list(FileRecord.__dataclass_fields__)
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        return {
+            r["file"]: FileRecord(**(r | {"unknown_fields": json.loads(r["unknown_fields"])}))
+            for r in records
+        }
+
+    def committed(self, dataset: str) -> dict[str, FileRecord]:
+        """The records of a landing dataset; an error naming it if it was never run."""
+        records = self.read(dataset)
+        if records is None:
+            raise LakehouseError(
+                f"the {dataset} landing tables have not been materialized yet (or their last "
+                f"run stopped before its last commit): no ingested files at "
+                f"{self.delta.uri(files_table(dataset))}"
+            )
+        return records
+
+    def attach(self, engine: Engine, dataset: str, records: dict[str, FileRecord]) -> None:
+        """Table `<dataset>_files` on an engine: one row per landing file held."""
+        rows = [
+            [json.dumps(v) if c == "unknown_fields" else v for c, v in asdict(r).items()]
+            for r in records.values()
+        ]
+        engine.fill_table(f"{dataset}_files", files_table(dataset).columns, rows)
+
+    def stage(self, engine: Engine, dataset: str, folder: Path) -> Path:
+        """The engine's table `<dataset>_files` staged as a Parquet file."""
+        path = folder / f"{dataset}_files.parquet"
+        engine.write_parquet(f"select * from {dataset}_files order by file", path)
+        return path
+
+    def commit(self, dataset: str, staged: Path, run_id: str | None) -> None:
+        """Make the staged records current, as describing the landing and quarantine tables'
+        current versions."""
+        described = {
+            t.name: self.delta.version(t)
+            for t in (landing_table(dataset), quarantine_table(dataset))
+        }
+        self.delta.commit(
+            files_table(dataset), [staged], run_id, metadata={DESCRIBES: json.dumps(described)}
+        )
+
+    @contextmanager
+    def lock(self, dataset: str) -> Iterator[None]:
+        """Serialize the writers of one landing dataset's tables on this machine (a run's landing
+        step, the erasure job). On S3 there is no lock: run one writer at a time."""
+        if self.zones.remote:
+            yield
+            return
+        path = Path(self.zones.url(LOCK_FOLDER, f"{dataset}.lock"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(path):
+            yield
