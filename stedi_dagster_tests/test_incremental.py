@@ -121,3 +121,29 @@ def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys, tmp_
             "select count(*) from read_parquet(?)",
             [lakehouse.store.files(TABLES["accelerometer_landing"])],
         ).fetchall() == [(12,)]
+
+
+def test_a_landing_run_stopped_between_its_commits_is_invisible_and_read_again(
+    definitions, lakehouse, tmp_path
+):
+    """The files ingested are the dataset's commit point: a landing table committed without
+    them (as by a run killed in between) is not what readers see, and the next run reads every
+    file of the dataset again."""
+    before = every_row(lakehouse)
+    landing = TABLES["accelerometer_landing"]
+    stray = tmp_path / "stray.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'z@x.test' as user, 1::bigint as timestamp, 0.0 as x, 0.0 as y, "
+            f"0.0 as z, 'stray.json' as source_file) to '{stray}' (format parquet)"
+        )
+    lakehouse.store.delta.commit(landing, [stray], "killed-run", replace=False)
+    assert every_row(lakehouse) == before  # readers see the dataset's last whole run
+    assert lakehouse.ingested.read("accelerometer") is None  # the writer sees the stop
+
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    meta = materialization(result, "accelerometer_landing")
+    assert (meta["files_read"], meta["files_kept"]) == (1, 0)
+    assert every_row(lakehouse) == before
+    assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]

@@ -91,3 +91,24 @@ def test_spark_key_equals_python_key_for_every_assigned_code_point(values):
         engine.close()
     assert compared > 280_000
     assert differ == []
+
+
+def test_duckdb_blank_test_agrees_with_an_empty_key_for_every_code_point():
+    """`blank_sql` skips the regular expression unless the first character may be white space:
+    for every code point alone, doubled with white space, or before a letter, it says blank
+    exactly when the person key is empty."""
+    import duckdb
+
+    from stedi_dagster.privacy.identity import blank_sql, person_key_sql
+
+    values = ["", *CODE_POINTS]
+    values += [c + w for c, w in zip(CODE_POINTS, WHITE_SPACE * 40000, strict=False)]
+    values += [w + "a" for w in WHITE_SPACE] + [w + w for w in WHITE_SPACE]
+    with duckdb.connect() as con:
+        con.execute(f"create macro person_key(value) as {person_key_sql()}")
+        blank = con.execute(
+            f"select list(v) filter (where {blank_sql('v')}) from (select unnest(?) as v)",
+            [values],
+        ).fetchall()[0][0]
+    assert sorted(blank) == sorted(v for v in values if person_key(v) == "")
+    assert len(blank) > len(WHITE_SPACE)

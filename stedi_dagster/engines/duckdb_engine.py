@@ -49,9 +49,10 @@ class DuckDBEngine:
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())
         self.con.execute(f"create or replace temp table {ident(name)} ({declared})")
-        if rows:
-            marks = ", ".join("?" for _ in columns)
-            self.con.executemany(f"insert into {ident(name)} values ({marks})", list(rows))
+        if rows:  # one insert of a list per column (executemany inserts row by row, slowly)
+            lists = [list(column) for column in zip(*rows, strict=True)]
+            unnested = ", ".join(f"unnest(?::{t}[])" for t in columns.values())
+            self.con.execute(f"insert into {ident(name)} select {unnested}", lists)
 
     def describe(self, name: str) -> dict[str, str]:
         return {c: t for c, t, *_ in self.rows(f"describe {ident(name)}")}
@@ -79,7 +80,8 @@ class DuckDBEngine:
     def set_erasure_list(self, erased: Sequence[tuple[str, str]]) -> None:
         """Table erased_keys (kind, sha256), and the erased() and erased_record() macros."""
         self.fill_table("erased_keys", {"kind": "VARCHAR", "sha256": "VARCHAR"}, erased)
-        self.con.execute(read_sql(__file__, "erased"))
+        kinds = ", ".join(literal(kind) for kind in sorted({kind for kind, _ in erased}))
+        self.con.execute(read_sql(__file__, "erased", kinds=kinds or "null"))
         self.con.execute(read_sql(__file__, "erased_record"))
 
 

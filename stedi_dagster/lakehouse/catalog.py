@@ -57,7 +57,7 @@ def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[s
     names, store = materialized_tables(lakehouse), lakehouse.store
     for name in names:
         table = TABLES[name]
-        files = store.delta.files(table)
+        files = store.delta.files(table, store.current_version(table))
         columns = ", ".join(ident(c) for c in table.columns)
         # A saved view can't take bound parameters: the paths are quoted SQL string literals.
         source = (

@@ -5,8 +5,10 @@ verify against the rows each file has in the landing and quarantine tables.
 
 Kept as data: the Delta table `<lakehouse_root>/landing/<dataset>_files/`, one row per file,
 committed after the landing and quarantine tables of the same run, with the versions of those two
-it describes in its commit's metadata (a run that stopped in between is detected by the next one,
-which then reads every file again).
+it describes in its commit's metadata. That commit is the dataset's commit point: readers see the
+landing and quarantine tables at the versions it names, so a run's three commits become visible
+together; a run that stopped in between is detected by the next one, which reads every file
+again.
 """
 
 import json
@@ -21,7 +23,7 @@ from filelock import FileLock
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.delta import DeltaTables
-from stedi_dagster.tables import files_table, landing_table, quarantine_table
+from stedi_dagster.tables import Table, files_table, landing_table, quarantine_table
 
 # The commit metadata of a files table: the landing and quarantine versions it describes.
 DESCRIBES = "stedi/describes"
@@ -56,44 +58,51 @@ class IngestedFiles:
         self.delta = delta
         self.zones = delta.zones
 
-    def read(self, dataset: str) -> dict[str, FileRecord] | None:
-        """The files the dataset's landing tables hold, by name; None before its first run, or
-        when the landing or quarantine table is not at the version the records describe (a run
-        stopped between its commits)."""
-        table = files_table(dataset)
-        delta = self.delta.open(table)
+    def snapshot(self, dataset: str) -> tuple[dict[str, FileRecord], dict[str, int]] | None:
+        """The records of the last committed run, by file name, and the landing and quarantine
+        versions they describe (the dataset's commit point: readers see those versions, so a
+        run's three commits become visible together); None before the first run."""
+        delta = self.delta.open(files_table(dataset))
         if delta is None:
             return None
         (commit,) = delta.history(1)
         described = json.loads(commit.get(DESCRIBES, "{}"))
-        current = {
-            t.name: self.delta.version(t)
-            for t in (landing_table(dataset), quarantine_table(dataset))
-        }
-        if described != current:
-            return None
         files = [self.zones.local_copy(url) for url in delta.file_uris()]
-        if not files:
-            return {}
-        with duckdb.connect() as con:
-            rows = con.execute("select * from read_parquet(?)", [files]).fetchall()
+        rows = []
+        if files:
+            with duckdb.connect() as con:
+                rows = con.execute("select * from read_parquet(?)", [files]).fetchall()
         columns = list(FileRecord.__dataclass_fields__)
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         return {
             r["file"]: FileRecord(**(r | {"unknown_fields": json.loads(r["unknown_fields"])}))
             for r in records
-        }
+        }, described
+
+    def read(self, dataset: str) -> dict[str, FileRecord] | None:
+        """For the dataset's writer (under its lock): the records of the last run; None before
+        the first run, or when the landing or quarantine table has moved past the version the
+        records describe (a run stopped between its commits)."""
+        snapshot = self.snapshot(dataset)
+        if snapshot is None or snapshot[1] != self._versions(dataset):
+            return None
+        return snapshot[0]
 
     def committed(self, dataset: str) -> dict[str, FileRecord]:
         """The records of a landing dataset; an error naming it if it was never run."""
-        records = self.read(dataset)
-        if records is None:
+        snapshot = self.snapshot(dataset)
+        if snapshot is None:
             raise LakehouseError(
-                f"the {dataset} landing tables have not been materialized yet (or their last "
-                f"run stopped before its last commit): no ingested files at "
-                f"{self.delta.uri(files_table(dataset))}"
+                f"the {dataset} landing tables have not been materialized yet: no ingested files "
+                f"at {self.delta.uri(files_table(dataset))}"
             )
-        return records
+        return snapshot[0]
+
+    def described_version(self, table: Table) -> int | None:
+        """The version of a landing or quarantine table that its dataset's last run committed
+        (what readers see); None before the first run."""
+        snapshot = self.snapshot(table.dataset)
+        return None if snapshot is None else snapshot[1].get(table.name)
 
     def attach(self, engine: Engine, dataset: str, records: dict[str, FileRecord]) -> None:
         """Table `<dataset>_files` on an engine: one row per landing file held."""
@@ -112,13 +121,13 @@ class IngestedFiles:
     def commit(self, dataset: str, staged: Path, run_id: str | None) -> None:
         """Make the staged records current, as describing the landing and quarantine tables'
         current versions."""
-        described = {
-            t.name: self.delta.version(t)
-            for t in (landing_table(dataset), quarantine_table(dataset))
-        }
-        self.delta.commit(
-            files_table(dataset), [staged], run_id, metadata={DESCRIBES: json.dumps(described)}
-        )
+        described = json.dumps(self._versions(dataset))
+        self.delta.commit(files_table(dataset), [staged], run_id, metadata={DESCRIBES: described})
+
+    def _versions(self, dataset: str) -> dict[str, int | None]:
+        """The latest versions of the dataset's landing and quarantine tables."""
+        tables = (landing_table(dataset), quarantine_table(dataset))
+        return {t.name: self.delta.version(t) for t in tables}
 
     @contextmanager
     def lock(self, dataset: str) -> Iterator[None]:

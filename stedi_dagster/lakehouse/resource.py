@@ -163,7 +163,7 @@ class Lakehouse(dg.ConfigurableResource):
 
     @property
     def ingested(self) -> IngestedFiles:
-        return IngestedFiles(self.store.delta)
+        return self.store.ingested
 
     @property
     def privacy(self) -> PrivacyRecords:

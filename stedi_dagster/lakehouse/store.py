@@ -11,9 +11,10 @@ from pathlib import Path
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse.delta import Commit, DeltaTables
+from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident
-from stedi_dagster.tables import TABLES, Table
+from stedi_dagster.tables import TABLES, Table, files_table
 
 STAGING_FOLDER = "_staging"
 
@@ -24,14 +25,25 @@ class TableStore:
     def __init__(self, zones: Storage):
         self.zones = zones
         self.delta = DeltaTables(zones)
+        self.ingested = IngestedFiles(self.delta)
 
     def table_folder(self, table: Table) -> str:
         return self.delta.uri(table)
 
     def files(self, table: Table, version: int | None = None) -> list[str]:
         """Local paths of the data files of a table's current (or given) version (copies of them
-        for a lakehouse on S3): what `read_parquet` reads for the table."""
-        return [self.zones.local_copy(url) for url in self.delta.files(table, version)]
+        for a lakehouse on S3): what `read_parquet` reads for the table. A landing or quarantine
+        table's current version is the one its dataset's last run committed (see
+        `IngestedFiles`), so that a run's landing commits are seen together."""
+        urls = self.delta.files(table, self.current_version(table) if version is None else version)
+        return [self.zones.local_copy(url) for url in urls]
+
+    def current_version(self, table: Table) -> int | None:
+        """The version readers see: the latest, or for a landing or quarantine table the one its
+        dataset's last run committed (None: the latest)."""
+        if table.zone == "landing" and table.name != files_table(table.dataset).name:
+            return self.ingested.described_version(table)
+        return None
 
     def is_materialized(self, table: Table) -> bool:
         return self.delta.version(table) is not None

@@ -9,7 +9,7 @@ from typing import Protocol
 from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.plan import identify
 from stedi_dagster.landing.scan import Scan, scan
-from stedi_dagster.privacy.identity import identifier_keys
+from stedi_dagster.privacy.identity import blank_sql, identifier_keys
 from stedi_dagster.sql import ident
 from stedi_dagster.tables import Table
 
@@ -46,7 +46,7 @@ def incomplete_rows(table: Table) -> str:
     """SQL over a landing table's typed rows: whether a row cannot be one for want of a key
     field (null, or an identifier that is blank once its person key is taken)."""
     null = [f"{ident(k)} is null" for k in table.keys]
-    blank = [f"person_key({ident(k)}) = ''" for k in identifier_keys(table.keys)]
+    blank = [blank_sql(ident(k)) for k in identifier_keys(table.keys)]
     return " or ".join(null + blank)
 
 

@@ -60,6 +60,16 @@ def person_key_sql() -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
 
 
+def blank_sql(column: str) -> str:
+    """SQL (DuckDB): whether the column's value has an empty person key, i.e. is empty or only
+    white space. The regular expression runs only for a value whose first character is at or
+    below U+0020 or at or above U+0085 (every white space character is: `WHITE_SPACE`), so that a
+    scan of millions of rows stays cheap (strings compare by their UTF-8 bytes; CASE, unlike AND,
+    is never evaluated eagerly)."""
+    first_may_be_white = f"{column} < '!' or {column} >= chr(133)"
+    return f"(case when {first_may_be_white} then person_key({column}) = '' else false end)"
+
+
 def erasure_hash(value: str) -> str:
     """How the erasure list holds an email or serial: the SHA-256 of its person key."""
     return hashlib.sha256(person_key(value).encode()).hexdigest()

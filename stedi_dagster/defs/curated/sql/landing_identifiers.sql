@@ -1,8 +1,11 @@
--- landing_identifiers: the person key of every email and serial number that landing holds
-select person_key(email) as value from customer_landing
-union
-select person_key(serialNumber) from customer_landing
-union
-select person_key(user) from accelerometer_landing
-union
-select person_key(serialNumber) from step_trainer_landing
+-- landing_identifiers: the person key of every email and serial number that landing holds (each distinct spelling keyed once, not each row)
+select distinct person_key(value) as value
+from (
+    select email as value from customer_landing
+    union
+    select serialNumber from customer_landing
+    union
+    select user from accelerometer_landing
+    union
+    select serialNumber from step_trainer_landing
+)

@@ -11,8 +11,12 @@ from (
     group by all
 ) s
 join (
-    select timestamp as t, person_key(user) as email, count(*) as readings
-    from accelerometer_trusted
+    select a.timestamp as t, u.email, count(*) as readings
+    from accelerometer_trusted a
+    join (  -- each distinct user keyed once, not each reading
+        select user, person_key(user) as email
+        from (select distinct user from accelerometer_trusted)
+    ) u on a.user = u.user
     group by all
 ) a
   on s.t = a.t
