@@ -54,10 +54,9 @@ def materialized_tables(lakehouse: Lakehouse) -> list[str]:
 def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
     """A view per materialized table, named after it, over the data files of its current version
     (the table's columns: a landing table's source file is left out); returns the table names."""
-    names, store = materialized_tables(lakehouse), lakehouse.store
-    for name in names:
+    current = lakehouse.store.current_urls()
+    for name, files in current.items():
         table = TABLES[name]
-        files = store.delta.files(table, store.current_version(table))
         columns = ", ".join(ident(c) for c in table.columns)
         # A saved view can't take bound parameters: the paths are quoted SQL string literals.
         source = (
@@ -66,7 +65,7 @@ def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[s
             else f"(select {empty_columns(table)} where false)"
         )
         con.execute(f"create or replace view {ident(name)} as select {columns} from {source}")
-    return names
+    return list(current)
 
 
 @contextmanager

@@ -58,16 +58,23 @@ class IngestedFiles:
         self.delta = delta
         self.zones = delta.zones
 
-    def snapshot(self, dataset: str) -> tuple[dict[str, FileRecord], dict[str, int]] | None:
-        """The records of the last committed run, by file name, and the landing and quarantine
-        versions they describe (the dataset's commit point: readers see those versions, so a
-        run's three commits become visible together); None before the first run."""
+    def described(self, dataset: str) -> dict[str, int] | None:
+        """The landing and quarantine versions that the dataset's last committed run describes
+        (its commit point: readers see those versions, so a run's three commits become visible
+        together); None before the first run."""
         delta = self.delta.open(files_table(dataset))
         if delta is None:
             return None
         (commit,) = delta.history(1)
-        described = json.loads(commit.get(DESCRIBES, "{}"))
-        files = [self.zones.local_copy(url) for url in delta.file_uris()]
+        return json.loads(commit.get(DESCRIBES, "{}"))
+
+    def snapshot(self, dataset: str) -> tuple[dict[str, FileRecord], dict[str, int]] | None:
+        """The records of the last committed run, by file name, and the versions they describe;
+        None before the first run."""
+        described = self.described(dataset)
+        if described is None:
+            return None
+        files = self.files(dataset)
         rows = []
         if files:
             with duckdb.connect() as con:
@@ -78,6 +85,11 @@ class IngestedFiles:
             r["file"]: FileRecord(**(r | {"unknown_fields": json.loads(r["unknown_fields"])}))
             for r in records
         }, described
+
+    def files(self, dataset: str) -> list[str]:
+        """Local paths of the data files of the dataset's files table."""
+        urls = self.delta.files(files_table(dataset))
+        return [self.zones.local_copy(url) for url in urls]
 
     def read(self, dataset: str) -> dict[str, FileRecord] | None:
         """For the dataset's writer (under its lock): the records of the last run; None before
@@ -101,8 +113,16 @@ class IngestedFiles:
     def described_version(self, table: Table) -> int | None:
         """The version of a landing or quarantine table that its dataset's last run committed
         (what readers see); None before the first run."""
-        snapshot = self.snapshot(table.dataset)
-        return None if snapshot is None else snapshot[1].get(table.name)
+        return (self.described(table.dataset) or {}).get(table.name)
+
+    def attach_committed(self, engine: Engine, dataset: str) -> None:
+        """Table `<dataset>_files` on an engine: the records of the last committed run (a view
+        over the files table's data files)."""
+        files = self.files(dataset)
+        if files:
+            engine.view_parquet(f"{dataset}_files", files)
+        else:
+            self.attach(engine, dataset, {})
 
     def attach(self, engine: Engine, dataset: str, records: dict[str, FileRecord]) -> None:
         """Table `<dataset>_files` on an engine: one row per landing file held."""

@@ -215,8 +215,7 @@ class Lakehouse(dg.ConfigurableResource):
                 table = TABLES[name]
                 store.attach(opened, table)
                 if table.zone == "landing":  # and what its files' lines became
-                    records = ingested.committed(table.dataset)
-                    ingested.attach(opened, table.dataset, records)
+                    ingested.attach_committed(opened, table.dataset)
             yield opened
         finally:
             opened.close()

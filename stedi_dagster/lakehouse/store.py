@@ -14,7 +14,7 @@ from stedi_dagster.lakehouse.delta import Commit, DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident
-from stedi_dagster.tables import TABLES, Table, files_table
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, Table, files_table
 
 STAGING_FOLDER = "_staging"
 
@@ -37,6 +37,18 @@ class TableStore:
         `IngestedFiles`), so that a run's landing commits are seen together."""
         urls = self.delta.files(table, self.current_version(table) if version is None else version)
         return [self.zones.local_copy(url) for url in urls]
+
+    def current_urls(self) -> dict[str, list[str]]:
+        """The data files (URLs) of every materialized table's current version, by table name,
+        each table's log read once."""
+        described = {d: self.ingested.described(d) or {} for d in LANDING_DATASETS}
+        current = {}
+        for name, table in TABLES.items():
+            version = described[table.dataset].get(name) if table.zone == "landing" else None
+            delta = self.delta.open(table, version)
+            if delta is not None:
+                current[name] = delta.file_uris()
+        return current
 
     def current_version(self, table: Table) -> int | None:
         """The version readers see: the latest, or for a landing or quarantine table the one its
