@@ -109,8 +109,8 @@ class DeltaTables:
         except TableNotFoundError:
             self.check_layout(table)
             return None
-        except Exception as e:  # delta-rs raises a bare exception for a version it lacks
-            if version is not None and "version" in str(e).lower():
+        except DeltaError as e:  # what delta-rs raises for a version it does not hold
+            if version is not None:
                 raise LakehouseError(f"{table.name} has no version {version}: {e}") from e
             raise
 
