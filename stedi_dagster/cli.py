@@ -15,7 +15,7 @@ from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl
 from stedi_dagster.lakehouse.delta import RUN_ID
-from stedi_dagster.sql import literal
+from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import TABLES, Table
 
 # Where the earlier layout kept which landing files were read (`stedi migrate` removes it).
@@ -130,14 +130,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     version = args.version
     if args.run_id:
         version = lakehouse.store.delta.version_of_run(table, args.run_id)
-    files = lakehouse.store.files(table, version)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     kind = "csv, header" if out.suffix == ".csv" else "parquet, compression zstd"
-    con = duckdb.connect()
-    target = literal(str(out))
-    con.execute(f"copy (select * from read_parquet(?)) to {target} (format {kind})", [files])
-    rows = con.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
+    with lakehouse.connect(engine="duckdb") as engine:
+        lakehouse.store.attach(engine, table, version=version)  # its columns, as the steps see
+        copy = f"copy {ident(table.name)} to {literal(str(out))} (format {kind})"
+        ((rows,),) = engine.rows(copy)  # COPY answers the rows it wrote
     at = "current version" if version is None else f"version {version}"
     print(f"{table.name} at {at}: {rows:,} rows written to {out}")
     return 0

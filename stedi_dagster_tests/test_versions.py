@@ -14,6 +14,7 @@ from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table
 from stedi_dagster_tests.conftest import failed_steps, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import reading, step, write_handmade
+from stedi_dagster_tests.test_incremental import every_row
 
 TRAINING = TABLES["machine_learning_curated"]
 
@@ -111,8 +112,3 @@ def test_a_lakehouse_of_the_earlier_layout_is_named_and_migrated(definitions, en
     assert env.store.delta.version(TABLES["customer_trusted"]) == 1
     assert cli.main(["migrate"]) == 0
     assert "nothing to migrate" in capsys.readouterr().out
-
-
-def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
-    with lakehouse.connect(*TABLES) as engine:
-        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}

@@ -79,9 +79,9 @@ class FileDraft:
 
     def publish(self, run_id: str) -> dict[str, dict]:
         store = self.lakehouse.store
-        commit = store.publish(self.table, self.path, run_id)
+        version = store.publish(self.table, self.path, run_id)
         folder = store.table_folder(self.table)
-        return {self.table.name: {"path": folder, "delta_version": commit.version}}
+        return {self.table.name: {"path": folder, "delta_version": version}}
 
 
 def file_draft(name: str, writer: FileWriter) -> DraftFactory:

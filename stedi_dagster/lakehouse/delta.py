@@ -14,7 +14,6 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import duckdb
@@ -53,14 +52,6 @@ def delta_schema(table: Table) -> Schema:
             for c, t in table.stored_columns.items()
         ]
     )
-
-
-@dataclass(frozen=True)
-class Commit:
-    """What a commit made: the table's new version and where its files are."""
-
-    version: int
-    files: list[str]
 
 
 class DeltaTables:
@@ -170,8 +161,9 @@ class DeltaTables:
         replace: bool = True,
         removed: Sequence[str] = (),
         metadata: dict[str, str] | None = None,
-    ) -> Commit:
-        """Make the staged Parquet files part of the table's new version in one commit: each is
+    ) -> int:
+        """Make the staged Parquet files part of the table's new version in one commit (its
+        version is returned): each is
         moved or uploaded into the table's folder under a new name, then committed, replacing
         the previous version's files (`replace`) or only the `removed` ones (URLs as `files`
         gives them). A crash before the commit leaves the previous version current; the files
@@ -210,30 +202,25 @@ class DeltaTables:
                     raise LakehouseError(f"committing {table.name} at {uri} failed: {e}") from e
         delta = DeltaTable(uri, storage_options=options)
         delta.vacuum(retention_hours=RETENTION_HOURS, dry_run=False, full=True)
-        return Commit(delta.version(), [f"{uri}/{a.path}" for a in actions])
+        return delta.version()
 
     def _add(self, table: Table, path: Path) -> AddAction:
         """Move (or upload) one staged file into the table's folder; its add action."""
         name = f"part-{uuid.uuid4().hex}.parquet"
-        size = path.stat().st_size
-        stats = {"numRecords": parquet_rows(path)}
+        action = add_action(name, path)
         self.zones.put(path, f"{self.uri(table)}/{name}")
-        return AddAction(name, size, {}, int(time.time() * 1000), True, json.dumps(stats))
+        return action
 
     def adopt(self, table: Table) -> None:
         """Make the one Parquet file of a trusted or curated table in the earlier layout
         (`<table>.parquet`, no log) version 0 of a Delta table, in place."""
         uri = self.uri(table)
-        old = f"{uri}/{table.name}.parquet"
-        local = Path(self.zones.local_copy(old))
-        stats = json.dumps({"numRecords": parquet_rows(local)})
-        action = AddAction(
-            f"{table.name}.parquet", local.stat().st_size, {}, int(time.time() * 1000), True, stats
-        )
+        name = f"{table.name}.parquet"
+        local = Path(self.zones.local_copy(f"{uri}/{name}"))
         create_table_with_add_actions(
             uri,
             delta_schema(table),
-            [action],
+            [add_action(name, local)],
             mode="error",
             name=table.name,
             storage_options=self.storage_options(),
@@ -274,9 +261,12 @@ class DeltaTables:
         return any(version < first for version in logged)
 
 
-def parquet_rows(path: Path) -> int:
-    """The rows of a Parquet file, from its footer."""
+def add_action(name: str, path: Path) -> AddAction:
+    """The add action of the data file `name` of a table, whose bytes are at `path`: its size and
+    its rows (from the Parquet footer) as its only statistic."""
     with duckdb.connect() as con:
-        return con.execute(
+        rows = con.execute(
             "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [str(path)]
         ).fetchall()[0][0]
+    stats = json.dumps({"numRecords": rows})
+    return AddAction(name, path.stat().st_size, {}, int(time.time() * 1000), True, stats)

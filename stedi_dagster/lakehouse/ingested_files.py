@@ -23,7 +23,7 @@ from filelock import FileLock
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.delta import DeltaTables
-from stedi_dagster.tables import Table, files_table, landing_table, quarantine_table
+from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
 # The commit metadata of a files table: the landing and quarantine versions it describes.
 DESCRIBES = "stedi/describes"
@@ -109,11 +109,6 @@ class IngestedFiles:
                 f"at {self.delta.uri(files_table(dataset))}"
             )
         return snapshot[0]
-
-    def described_version(self, table: Table) -> int | None:
-        """The version of a landing or quarantine table that its dataset's last run committed
-        (what readers see); None before the first run."""
-        return (self.described(table.dataset) or {}).get(table.name)
 
     def attach_committed(self, engine: Engine, dataset: str) -> None:
         """Table `<dataset>_files` on an engine: the records of the last committed run (a view

@@ -210,12 +210,14 @@ class Lakehouse(dg.ConfigurableResource):
         whichever engine computes the zones)."""
         opened = self._spark() if (engine or self.engine) == "spark" else self._duckdb()
         try:
-            store, ingested = self.store, self.ingested
+            store = self.store
             for name in tables:
-                table = TABLES[name]
-                store.attach(opened, table)
-                if table.zone == "landing":  # and what its files' lines became
-                    ingested.attach_committed(opened, table.dataset)
+                store.attach(opened, TABLES[name])
+            # and, for a landing dataset, what its files' lines became
+            for dataset in sorted(
+                {TABLES[n].dataset for n in tables if TABLES[n].zone == "landing"}
+            ):
+                store.ingested.attach_committed(opened, dataset)
             yield opened
         finally:
             opened.close()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse.delta import Commit, DeltaTables
+from stedi_dagster.lakehouse.delta import DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident
@@ -41,21 +41,24 @@ class TableStore:
     def current_urls(self) -> dict[str, list[str]]:
         """The data files (URLs) of every materialized table's current version, by table name,
         each table's log read once."""
-        described = {d: self.ingested.described(d) or {} for d in LANDING_DATASETS}
+        described = {d: self.ingested.described(d) for d in LANDING_DATASETS}
         current = {}
         for name, table in TABLES.items():
-            version = described[table.dataset].get(name) if table.zone == "landing" else None
+            version = self.current_version(table, described.get(table.dataset))
             delta = self.delta.open(table, version)
             if delta is not None:
                 current[name] = delta.file_uris()
         return current
 
-    def current_version(self, table: Table) -> int | None:
-        """The version readers see: the latest, or for a landing or quarantine table the one its
-        dataset's last run committed (None: the latest)."""
-        if table.zone == "landing" and table.name != files_table(table.dataset).name:
-            return self.ingested.described_version(table)
-        return None
+    def current_version(self, table: Table, described: dict[str, int] | None = None) -> int | None:
+        """The version readers see: the latest (None), or for a landing or quarantine table the
+        one its dataset's last run committed (from `described`, the dataset's commit point, if
+        it was read already)."""
+        if table.zone != "landing" or table.name == files_table(table.dataset).name:
+            return None
+        if described is None:
+            described = self.ingested.described(table.dataset)
+        return (described or {}).get(table.name)
 
     def is_materialized(self, table: Table) -> bool:
         return self.delta.version(table) is not None
@@ -117,9 +120,10 @@ class TableStore:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def publish(self, table: Table, staged: Path, run_id: str | None = None) -> Commit:
-        """Make `staged` the table's new version in one Delta commit: readers see old or new,
-        never a mix, and a crash before the commit leaves the previous version current."""
+    def publish(self, table: Table, staged: Path, run_id: str | None = None) -> int:
+        """Make `staged` the table's new version in one Delta commit (its version is returned):
+        readers see old or new, never a mix, and a crash before the commit leaves the previous
+        version current."""
         return self.delta.commit(table, [staged], run_id)
 
 

@@ -133,11 +133,11 @@ class LandingDraft:
         holding only rows of kept files stay as they are, those holding only rows of files that
         changed or left are removed, the others are rewritten without those rows (staged as
         added). After a run that stopped between its commits, or for a full refresh, none."""
+        delta = self.store.delta.open(table)  # its latest version: the writer holds the lock
+        urls = delta.file_uris() if delta else []
         if self.previous is None or self.full_refresh:
-            urls = self.store.delta.files(table) if self.store.is_materialized(table) else []
             change.removed = urls
             return []
-        urls = self.store.delta.files(table)
         local = {self.zones.local_copy(url): url for url in urls}
         dropped = sorted(set(self.previous) - kept)
         if not dropped or not local:
@@ -193,16 +193,14 @@ class LandingDraft:
         the files ingested, which name the versions they describe."""
         published, committed = {}, False
         for table in self.tables:
-            change = self.changes[table.name]
-            if change.added or change.removed or not self.store.is_materialized(table):
-                self.store.delta.commit(
+            change, delta = self.changes[table.name], self.store.delta
+            version = delta.version(table)
+            if change.added or change.removed or version is None:
+                version = delta.commit(
                     table, change.added, run_id, replace=False, removed=change.removed
                 )
                 committed = True
-            published[table.name] = {
-                "path": self.store.table_folder(table),
-                "delta_version": self.store.delta.version(table),
-            }
+            published[table.name] = {"path": delta.uri(table), "delta_version": version}
         if committed or self.records != self.previous:  # they name the versions they describe
             self.ingested.commit(self.dataset, self.staged_records, run_id)
         return published
