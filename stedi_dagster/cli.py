@@ -79,7 +79,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in (e for e in evaluations if not e.passed):
         label = "FAILED" if e in errors else "WARN"
         evidence = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
-        print(f"  {label} {check_label(e)}: {evidence}")
+        # Dagster's own checks (column_schema_change) say what they found in the description
+        said = evidence or " ".join((e.description or "").split())
+        print(f"  {label} {check_label(e)}: {said}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

@@ -7,6 +7,7 @@ A literal dollar sign is written `$$`.
 """
 
 import json
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -25,6 +26,27 @@ def literal(text: str) -> str:
 def json_path(key: str) -> str:
     """The JSON path of a top-level key (`$."key"`), for json_extract and its kin."""
     return "$." + json.dumps(key)
+
+
+def select_columns(
+    columns: dict[str, str],
+    present: Iterable[str],
+    relation: str = "",
+    hidden: Iterable[str] = (),
+) -> str:
+    """SQL select list of `columns` (name -> type) in their order, then any other column of
+    `relation` (appended as `from <relation>`), whose columns are `present`, but the `hidden`
+    ones: a column it lacks (its data files were written before the column was added) is a
+    typed null, and one it has beyond `columns` stays visible (to the schema check)."""
+    others = [c for c in present if c not in columns and c not in set(hidden)]
+    listed = ", ".join(
+        [
+            ident(c) if c in present else f"cast(null as {t}) as {ident(c)}"
+            for c, t in columns.items()
+        ]
+        + [ident(c) for c in others]
+    )
+    return f"{listed} from {relation}" if relation else listed
 
 
 def read_sql(module_file: str, name: str, **fragments: str) -> str:

@@ -94,7 +94,13 @@ FILE_COLUMNS = {
     "erased": "BIGINT",
     "duplicate_of": "VARCHAR",
     "unknown_fields": "JSON",
+    "run_id": "VARCHAR",
 }
+
+# A landing table's column for the fields of a line that the schema does not know (yet): the text
+# of a JSON object of them, null when there are none. Nothing in a line is dropped; adding a field
+# to the columns above adopts it (docs/operating.md). Trusted tables keep their own columns only.
+EXTRA_COLUMN = "extra_fields"
 
 # The data files of a landing table carry, besides its columns, the landing file each row came
 # from (a quarantine table has it as `file`): what the lines of a file are accounted by, and what
@@ -102,7 +108,10 @@ FILE_COLUMNS = {
 SOURCE_COLUMN = "source_file"
 
 # Columns that identify a person: masked in every preview and in check evidence.
-PII_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user", "record"})
+# Fields not (yet) in the schema may be personal: extra_fields is masked too.
+PII_COLUMNS = frozenset(
+    {"customerName", "email", "phone", "birthDay", "user", "record", EXTRA_COLUMN}
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,11 @@ class Table:
     keys: tuple[str, ...]
     dataset: str  # the landing dataset the table derives from: customer, accelerometer, ...
     descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The JSON fields a landing line is typed into: the columns but the extra fields."""
+        return {c: t for c, t in self.columns.items() if c != EXTRA_COLUMN}
 
     @property
     def source_column(self) -> str | None:
@@ -161,6 +175,8 @@ _DESCRIPTIONS = {
     "distanceFromObject": "Distance the step trainer measured, in cm.",
     "subject_id": "Pseudonym of the customer wearing the phone (keyed hash of the email).",
     "step_trainer_subject_id": "Pseudonym of the step trainer's owner (keyed hash of the email).",
+    EXTRA_COLUMN: "The line's JSON fields the schema does not know yet, as a JSON object (null if "
+    "none): kept, never dropped; adopt one by adding it to tables.py.",
     "file": "Landing JSON file the line is in.",
     "line": "Line number in that file, from 1.",
     "reason": "Why the line did not become a row.",
@@ -181,6 +197,10 @@ def _table(
     return Table(name, zone, dict(columns), keys, dataset, descriptions)
 
 
+def _landing(name: str, columns: dict[str, str], keys: tuple[str, ...]) -> Table:
+    return _table(name, "landing", columns | {EXTRA_COLUMN: "VARCHAR"}, keys)
+
+
 def _quarantine(dataset: str) -> Table:
     return _table(f"{dataset}_quarantine", "landing", QUARANTINE_COLUMNS, ("file", "line"), dataset)
 
@@ -188,13 +208,10 @@ def _quarantine(dataset: str) -> Table:
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        _table("customer_landing", "landing", CUSTOMER_COLUMNS, ("email", "serialNumber")),
-        _table("accelerometer_landing", "landing", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
-        _table(
-            "step_trainer_landing",
-            "landing",
-            STEP_TRAINER_COLUMNS,
-            ("serialNumber", "sensorReadingTime"),
+        _landing("customer_landing", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _landing("accelerometer_landing", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
+        _landing(
+            "step_trainer_landing", STEP_TRAINER_COLUMNS, ("serialNumber", "sensorReadingTime")
         ),
         _quarantine("customer"),
         _quarantine("accelerometer"),

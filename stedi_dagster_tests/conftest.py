@@ -156,7 +156,7 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     """Run assets and their checks through Dagster, as the UI or CLI would."""
     return dg.materialize(
-        assets if assets is not None else list(definitions.assets),
+        assets if assets is not None else [*definitions.assets, *definitions.asset_checks],
         resources={"lakehouse": lakehouse},
         selection=selection,
         raise_on_error=False,

@@ -25,7 +25,12 @@ EXPECTED_ASSETS = {
 }
 TABLES_WITH_ROWS = [t for t in EXPECTED_ASSETS if not t.endswith("_quarantine")]
 EVERY_TABLE = ("schema", "keys_not_null", "expected_count")
-LANDING = ("all_lines_accounted", "no_unknown_fields", "no_unrecognized_files")
+LANDING = (
+    "all_lines_accounted",
+    "no_unknown_fields",
+    "no_vanished_fields",
+    "no_unrecognized_files",
+)
 QUARANTINE = ("schema", "quarantined_rows", "quarantine_fraction")
 DERIVED = ("all_consented", "count_reconciles")
 # `<table>.<check>`: a check's name is its property alone, scoped by its table's asset
@@ -37,6 +42,7 @@ EXPECTED_CHECKS = (
     | {"customer_trusted.unique_email", "customer_curated.unique_email"}
     | {"machine_learning_curated.no_identifiers", "machine_learning_curated.cross_customer_pairs"}
     | {"step_features_curated.no_identifiers"}
+    | {f"{t}.column_schema_change" for t in EXPECTED_ASSETS}  # Dagster's own
 )
 EXPECTED_DEPS = {
     "customer_landing": set(),
@@ -95,7 +101,7 @@ def test_checks_are_exactly_the_expected_set(definitions):
     graph = definitions.resolve_asset_graph()
     names = {f"{key.asset_key.to_user_string()}.{key.name}" for key in graph.asset_check_keys}
     assert names == EXPECTED_CHECKS
-    assert len(names) == 62
+    assert len(names) == 77
     # named for their property only: Dagster scopes a check by its asset
     assert {key.name for key in graph.asset_check_keys} == {n.split(".")[1] for n in names}
 

@@ -25,8 +25,8 @@ from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.privacy.masking import masked_markdown
-from stedi_dagster.sql import read_sql
-from stedi_dagster.tables import TABLES, Table
+from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 PREVIEW_ROWS = 5
 OWNER = "team:stedi-data"
@@ -89,9 +89,18 @@ def file_draft(name: str, writer: FileWriter) -> DraftFactory:
 
 
 def sql_draft(sql_module: str, name: str) -> DraftFactory:
-    """The table computed by one SQL statement, streamed by the engine into the staged file."""
-    sql = read_sql(sql_module, name)
-    return file_draft(name, lambda engine, _, path: engine.write_parquet(sql, path))
+    """The table computed by one SQL statement, streamed by the engine into the staged file;
+    a `select *` from a landing table leaves its extra fields behind (they stay in landing until
+    adopted)."""
+    sql, table = read_sql(sql_module, name), TABLES[name]
+
+    def write(engine: Engine, _: Lakehouse, path: Path) -> None:
+        computed = f"{name}_computed"
+        engine.create_view(computed, sql)
+        kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
+        engine.write_parquet(f"select {', '.join(ident(c) for c in kept)} from {computed}", path)
+
+    return file_draft(name, write)
 
 
 def table_asset(

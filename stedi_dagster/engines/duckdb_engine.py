@@ -44,7 +44,8 @@ class DuckDBEngine:
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
         option = ", filename = true" if filename else ""
-        self.create_view(name, f"select * from read_parquet({listed}{option})")
+        read = f"read_parquet({listed}, union_by_name = true{option})"
+        self.create_view(name, f"select * from {read}")
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())

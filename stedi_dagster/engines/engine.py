@@ -54,7 +54,9 @@ class Engine(Protocol):
         ...
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
-        """A view over Parquet files, with a `filename` column (each row's file path) if asked."""
+        """A view over Parquet files, with a `filename` column (each row's file path) if asked.
+        Columns are matched by name: the view has every column of any file, null in the rows of
+        files without it (files written before a column was added)."""
         ...
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:

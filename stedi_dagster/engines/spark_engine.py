@@ -149,7 +149,8 @@ class SparkEngine:
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = [str(p) for p in paths]
-        frame = self._run(lambda: self.spark.read.parquet(*listed), f"reading {listed}")
+        reader = self.spark.read.option("mergeSchema", "true")
+        frame = self._run(lambda: reader.parquet(*listed), f"reading {listed}")
         if filename:
             from pyspark.sql import functions as F
 

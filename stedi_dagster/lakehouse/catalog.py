@@ -21,7 +21,7 @@ from filelock import FileLock
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import is_remote
 from stedi_dagster.lakehouse.store import empty_columns
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import ident, literal, select_columns
 from stedi_dagster.tables import TABLES
 
 CATALOG_FILE = "catalog.duckdb"
@@ -53,18 +53,19 @@ def materialized_tables(lakehouse: Lakehouse) -> list[str]:
 
 def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
     """A view per materialized table, named after it, over the data files of its current version
-    (the table's columns: a landing table's source file is left out); returns the table names."""
+    (the table's columns: a landing table's source file is left out; a column that files written
+    before it was added lack reads as null); returns the table names."""
     current = lakehouse.store.current_urls()
     for name, files in current.items():
         table = TABLES[name]
-        columns = ", ".join(ident(c) for c in table.columns)
-        # A saved view can't take bound parameters: the paths are quoted SQL string literals.
-        source = (
-            f"read_parquet([{', '.join(literal(f) for f in files)}])"
-            if files
-            else f"(select {empty_columns(table)} where false)"
-        )
-        con.execute(f"create or replace view {ident(name)} as select {columns} from {source}")
+        if files:  # a saved view can't take bound parameters: the paths are quoted literals
+            source = f"read_parquet([{', '.join(literal(f) for f in files)}], union_by_name = true)"
+            present = [c for c, *_ in con.execute(f"describe select * from {source}").fetchall()]
+            hidden = set(table.stored_columns) - set(table.columns)
+            select = select_columns(table.columns, present, source, hidden)
+        else:
+            select = f"{empty_columns(table)} where false"
+        con.execute(f"create or replace view {ident(name)} as select {select}")
     return list(current)
 
 

@@ -189,6 +189,7 @@ class DeltaTables:
                         commit_properties=properties,
                     )
                 else:
+                    delta = self._evolve(table, delta, properties)
                     delta.create_write_transaction(
                         actions if replace else [*actions, *removals],
                         mode="overwrite" if replace else "append",
@@ -203,6 +204,29 @@ class DeltaTables:
         delta = DeltaTable(uri, storage_options=options)
         delta.vacuum(retention_hours=RETENTION_HOURS, dry_run=False, full=True)
         return delta.version()
+
+    def _evolve(self, table: Table, delta: DeltaTable, properties: CommitProperties) -> DeltaTable:
+        """The table with the columns the registry added since its last version (schema
+        evolution: one commit adding them, after which the earlier data files read them as
+        null). A column whose type changed cannot evolve: an error says what to do."""
+        logged = {f.name: f.type for f in delta.schema().fields}
+        wanted = delta_schema(table).fields
+        retyped = [
+            f"{f.name} {logged[f.name]} -> {f.type}"
+            for f in wanted
+            if logged.get(f.name, f.type) != f.type
+        ]
+        if retyped:
+            raise LakehouseError(
+                f"{table.name}: the type of {', '.join(retyped)} changed in tables.py; a column "
+                "cannot change its type in place: add a new column instead, or delete the table's "
+                f"folder {self.uri(table)} and run again (a full refresh)"
+            )
+        added = [f for f in wanted if f.name not in logged]
+        if not added:
+            return delta
+        delta.alter.add_columns(added, commit_properties=properties)
+        return self.open(table)
 
     def _add(self, table: Table, path: Path) -> AddAction:
         """Move (or upload) one staged file into the table's folder; its add action."""

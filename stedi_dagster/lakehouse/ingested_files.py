@@ -22,7 +22,8 @@ from filelock import FileLock
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.lakehouse.delta import DeltaTables
+from stedi_dagster.lakehouse.delta import RUN_ID, DeltaTables
+from stedi_dagster.sql import literal, select_columns
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
 # The commit metadata of a files table: the landing and quarantine versions it describes.
@@ -42,7 +43,8 @@ class FileRecord:
     quarantined: int  # rows in the quarantine table
     erased: int  # lines of customers on the erasure list, kept out of both
     duplicate_of: str | None = None
-    unknown_fields: dict[str, int] = field(default_factory=dict)
+    unknown_fields: dict[str, int] = field(default_factory=dict)  # lines carrying each
+    run_id: str = ""  # the Dagster run that read it ("" if unknown, e.g. before it was recorded)
 
     @property
     def label(self) -> str:
@@ -75,14 +77,18 @@ class IngestedFiles:
         if described is None:
             return None
         files = self.files(dataset)
-        rows = []
-        if files:
+        records = []
+        if files:  # by name: a column added since a file was written is absent from it
             with duckdb.connect() as con:
-                rows = con.execute("select * from read_parquet(?)", [files]).fetchall()
-        columns = list(FileRecord.__dataclass_fields__)
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
+                result = con.execute("select * from read_parquet(?, union_by_name = true)", [files])
+                names = [d[0] for d in result.description]
+                records = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        known = set(FileRecord.__dataclass_fields__)
         return {
-            r["file"]: FileRecord(**(r | {"unknown_fields": json.loads(r["unknown_fields"])}))
+            r["file"]: FileRecord(
+                **{k: v for k, v in r.items() if k in known and v is not None}
+                | {"unknown_fields": json.loads(r["unknown_fields"])}
+            )
             for r in records
         }, described
 
@@ -112,20 +118,39 @@ class IngestedFiles:
 
     def attach_committed(self, engine: Engine, dataset: str) -> None:
         """Table `<dataset>_files` on an engine: the records of the last committed run (a view
-        over the files table's data files)."""
+        over the files table's data files); and `<dataset>_read`: the files that run read."""
         files = self.files(dataset)
         if files:
-            engine.view_parquet(f"{dataset}_files", files)
+            engine.view_parquet(f"{dataset}_files_parquet", files)
+            present = engine.describe(f"{dataset}_files_parquet")
+            columns = files_table(dataset).columns
+            engine.create_view(
+                f"{dataset}_files",
+                f"select {select_columns(columns, present, f'{dataset}_files_parquet')}",
+            )
         else:
-            self.attach(engine, dataset, {})
+            engine.fill_table(f"{dataset}_files", files_table(dataset).columns, [])
+        delta = self.delta.open(files_table(dataset))
+        last_run = delta.history(1)[0].get(RUN_ID, "") if delta is not None else ""
+        self._attach_read(engine, dataset, last_run)
 
-    def attach(self, engine: Engine, dataset: str, records: dict[str, FileRecord]) -> None:
-        """Table `<dataset>_files` on an engine: one row per landing file held."""
+    def attach(
+        self, engine: Engine, dataset: str, records: dict[str, FileRecord], run_id: str = ""
+    ) -> None:
+        """Table `<dataset>_files` on an engine: one row per landing file held; and
+        `<dataset>_read`: the files that run `run_id` (this one) read."""
         rows = [
             [json.dumps(v) if c == "unknown_fields" else v for c, v in asdict(r).items()]
             for r in records.values()
         ]
         engine.fill_table(f"{dataset}_files", files_table(dataset).columns, rows)
+        self._attach_read(engine, dataset, run_id)
+
+    def _attach_read(self, engine: Engine, dataset: str, run_id: str) -> None:
+        engine.create_view(
+            f"{dataset}_read",
+            f"select file from {dataset}_files where run_id = {literal(run_id)} and run_id <> ''",
+        )
 
     def stage(self, engine: Engine, dataset: str, folder: Path) -> Path:
         """The engine's table `<dataset>_files` staged as a Parquet file."""

@@ -13,7 +13,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse.delta import DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
-from stedi_dagster.sql import ident
+from stedi_dagster.sql import ident, select_columns
 from stedi_dagster.tables import LANDING_DATASETS, TABLES, Table, files_table
 
 STAGING_FOLDER = "_staging"
@@ -73,25 +73,31 @@ class TableStore:
         version: int | None = None,
     ) -> None:
         """A view named after the table over its current version (or the given data files, or
-        the given version), all of their columns but a landing table's source file; for a
-        landing table also view `<table>_file_rows` (file, rows): the rows each landing file has
-        in it."""
+        the given version): its columns in the registry's order (then any other the files have,
+        for the schema check to see), a landing table's source file left out; data files written
+        before a column was added (schema evolution) read it as null. Also `<table>_stored`
+        with the source file, and for a landing table `<table>_file_rows` (file, rows): the rows
+        each landing file has in it."""
         if paths is None:
             paths = self.files(table, version)
         source = table.source_column
+        stored = f"{table.name}_stored"
         if paths:
-            stored = f"{table.name}_stored"
-            engine.view_parquet(stored, paths)
+            parquet = f"{table.name}_parquet"
+            engine.view_parquet(parquet, paths)
+            present = engine.describe(parquet)
             hidden = set(table.stored_columns) - set(table.columns)  # a landing source_file
-            shown = [ident(c) for c in engine.describe(stored) if c not in hidden]
-            engine.create_view(table.name, f"select {', '.join(shown)} from {stored}")
+            shown = select_columns(table.columns, present, parquet, hidden)
+            engine.create_view(table.name, f"select {shown}")
+            engine.create_view(
+                stored, f"select {select_columns(table.stored_columns, present, parquet)}"
+            )
         else:
             engine.create_view(table.name, f"select {empty_columns(table)} where false")
         if source:
             engine.create_view(
                 f"{table.name}_file_rows",
-                f"select {ident(source)} as file, count(*) as rows from {table.name}_stored "
-                "group by 1"
+                f"select {ident(source)} as file, count(*) as rows from {stored} group by 1"
                 if paths
                 else "select null::varchar as file, 0::bigint as rows where false",
             )
@@ -129,7 +135,7 @@ class TableStore:
 
 def empty_columns(table: Table) -> str:
     """SQL select list: the table's columns, typed, as nulls (for a query of no rows)."""
-    return ", ".join(f"null::{t} as {ident(c)}" for c, t in table.columns.items())
+    return select_columns(table.columns, {})
 
 
 def _remove_orphans(staging: Path) -> None:

@@ -41,7 +41,7 @@ from stedi_dagster.landing.reading import (
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
 from stedi_dagster.sql import ident, json_path, literal, read_sql
-from stedi_dagster.tables import SOURCE_COLUMN, Table, quarantine_table
+from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, Table, quarantine_table
 
 # New files are read by DuckDB's JSON reader this many at a time (in parallel, in one pass).
 BATCH_FILES = 64
@@ -51,8 +51,9 @@ PARSE_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException)
 
 
 def classify_sql(table: Table) -> str:
-    """SQL over view `lines` (line, raw, utf8) giving each line's typed columns, its quarantine
-    reason (null for a good line) and whether it belongs to an erased customer."""
+    """SQL over view `lines` (line, raw, utf8) giving each line's typed columns, its extra fields
+    (those the schema does not know), its quarantine reason (null for a good line) and whether
+    it belongs to an erased customer."""
 
     def json_type(c: str) -> str:
         return f"coalesce(json_type(object, '{json_path(c)}'), 'NULL')"
@@ -67,9 +68,11 @@ def classify_sql(table: Table) -> str:
     return read_sql(
         __file__,
         "classify_lines",
-        structure=json.dumps(table.columns).replace("'", "''"),
+        structure=json.dumps(table.fields).replace("'", "''"),
         problems=problems,
-        columns=", ".join(f"t.{ident(c)} as {ident(c)}" for c in table.columns),
+        columns=", ".join(f"t.{ident(c)} as {ident(c)}" for c in table.fields),
+        known_removed=literal(json.dumps(dict.fromkeys(table.fields))),
+        extra=ident(EXTRA_COLUMN),
         key_path=json_path(key),
         kind=kind,
     )
@@ -108,7 +111,7 @@ class DuckDBReader:
             lines, parsed = base.lines, fast.get(base.file)
             if parsed and parsed.rows != lines:
                 lines = non_blank_lines(local)
-            if parsed and parsed.rows == lines and not parsed.incomplete:
+            if parsed and parsed.rows == lines and not parsed.incomplete and not parsed.unknown:
                 record = replace(
                     base,
                     lines=lines,
@@ -118,7 +121,7 @@ class DuckDBReader:
                 )
                 done.append(Ingested(record))
                 landed.append(base.file)
-            else:  # the careful path says which line and why
+            else:  # the careful path says which line and why, and keeps extra fields
                 done.append(self._careful(local, base))
         self._keep_landed(fast, set(landed))
         return Read(done, self.staged)
@@ -133,11 +136,11 @@ class DuckDBReader:
         out = self.folder / f"{table.name}-batch-{uuid.uuid4().hex}.parquet"
         try:
             self.con.execute(
-                "copy (select * exclude (filename), "
+                f"copy (select * exclude (filename), null::varchar as {EXTRA_COLUMN}, "
                 f"list_extract(?, list_position(?, filename)) as {SOURCE_COLUMN} "
                 "from read_json(?, format = 'newline_delimited', columns = ?, filename = true)) "
                 f"to {literal(str(out))} {PARQUET}",
-                [batch, paths, paths, table.columns],
+                [batch, paths, paths, table.fields],
             )
         except PARSE_ERRORS:
             out.unlink(missing_ok=True)
@@ -148,7 +151,7 @@ class DuckDBReader:
         except duckdb.Error as e:
             out.unlink(missing_ok=True)
             raise _failed(table, batch, e) from e
-        non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.columns)
+        non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.fields)
         stats = self.con.execute(
             f"select {SOURCE_COLUMN}, count(*), count(*) filter (where {incomplete_rows(table)}), "
             f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
@@ -162,7 +165,7 @@ class DuckDBReader:
         unknown: dict[str, dict[str, int]] = {}
         if unproven:
             sql = read_sql(__file__, "unknown_json_fields")
-            params = {"files": unproven, "known": list(table.columns)}
+            params = {"files": unproven, "known": list(table.fields)}
             for path, name, n in self.con.execute(sql, params).fetchall():
                 unknown.setdefault(path, {})[name] = n
         return {
@@ -254,7 +257,7 @@ class DuckDBReader:
                 con.execute(f"copy ({select}) to {literal(str(staged))} {PARQUET}")
                 self.staged[table_name].append(staged)
         unknown = con.execute(
-            read_sql(__file__, "unknown_classified_fields"), {"known": list(self.landing.columns)}
+            read_sql(__file__, "unknown_classified_fields"), {"known": list(self.landing.fields)}
         ).fetchall()
         examples = con.execute(
             f"select line, reason from classified where {BAD} order by line limit {LOGGED_LINES}"

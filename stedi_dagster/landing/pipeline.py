@@ -8,6 +8,7 @@ again; the rows of a file that changed or left are taken out of the data files t
 the quarantine table, then the files ingested (one commit each).
 """
 
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
@@ -78,7 +79,8 @@ class LandingDraft:
         urls = {PurePosixPath(u).name: u for u in listed}
         versions = {name: listed[url] for name, url in urls.items()}
         self.previous = self.ingested.read(self.dataset)
-        kept = {} if self.full_refresh else still_valid(self.previous or {}, versions)
+        fields = self.landing.fields
+        kept = {} if self.full_refresh else still_valid(self.previous or {}, versions, fields)
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         read = sorted(set(urls) - set(kept))
@@ -86,8 +88,9 @@ class LandingDraft:
         documents = {name: kind for name in read if (kind := json_document(local[name]))}
         with NewFiles(read, local, versions, originals, documents) as files:
             done = reader_for(engine, self.landing, self.folder).read(files)
+        run_id = self.context.run.run_id if self.context is not None else ""
         for ingested in done.ingested:
-            self.records[ingested.record.file] = ingested.record
+            self.records[ingested.record.file] = replace(ingested.record, run_id=run_id)
             self._log(ingested)
         metadata = {}
         for table in self.tables:
@@ -96,7 +99,7 @@ class LandingDraft:
             held = self._held(engine, table, set(kept), change)
             self.store.attach(engine, table, [*held, *(str(p) for p in change.added)])
             metadata[table.name] = {"data_files": len(held) + len(change.added)}
-        self.ingested.attach(engine, self.dataset, self.records)
+        self.ingested.attach(engine, self.dataset, self.records, run_id)
         self.staged_records = self.ingested.stage(engine, self.dataset, self.folder)
         new = [self.records[name] for name in read]
         if self.context is not None and unrecognized:

@@ -1,6 +1,8 @@
 """Which landing files a run reads: those new or changed since the last run, and which of them
 duplicate a file already held."""
 
+from collections.abc import Collection
+
 from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.scan import Scan
 
@@ -8,10 +10,18 @@ from stedi_dagster.landing.scan import Scan
 FULL_REFRESH_TAG = "stedi/full_refresh"
 
 
-def still_valid(records: dict[str, FileRecord], versions: dict[str, str]) -> dict[str, FileRecord]:
+def still_valid(
+    records: dict[str, FileRecord], versions: dict[str, str], fields: Collection[str]
+) -> dict[str, FileRecord]:
     """The records still valid: the same file at the same version (`versions`: name -> version
-    now), and for a duplicate, its original still held."""
-    kept = {name: r for name, r in records.items() if versions.get(name) == r.version}
+    now), none of whose lines carry a field that was unknown when it was read and is one of
+    the schema's `fields` now (adopted: the file is read again to fill the new column), and for
+    a duplicate, its original still held."""
+    kept = {
+        name: r
+        for name, r in records.items()
+        if versions.get(name) == r.version and not set(r.unknown_fields) & set(fields)
+    }
     while orphans := [n for n, r in kept.items() if r.duplicate_of and r.duplicate_of not in kept]:
         for name in orphans:
             del kept[name]

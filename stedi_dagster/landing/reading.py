@@ -32,7 +32,7 @@ def line_problems(
     conditions are in the engine's dialect; the reasons, the same for every engine, are written
     here."""
     cases = (
-        [f"case when {mistyped(c)} then '{c}: not a {t}' end" for c, t in table.columns.items()]
+        [f"case when {mistyped(c)} then '{c}: not a {t}' end" for c, t in table.fields.items()]
         + [f"case when {missing(k)} then 'missing key field {k}' end" for k in table.keys]
         + [
             f"case when {blank(k)} then 'key field {k} is empty or only white space' end"

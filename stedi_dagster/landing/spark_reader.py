@@ -31,7 +31,7 @@ from stedi_dagster.landing.reading import (
 from stedi_dagster.landing.scan import non_blank_lines
 from stedi_dagster.privacy.identity import PERSON_KEYS
 from stedi_dagster.sql import ident, read_sql
-from stedi_dagster.tables import SOURCE_COLUMN, Table, quarantine_table
+from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, Table, quarantine_table
 
 
 def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> str:
@@ -51,12 +51,13 @@ def classify_sql(engine: SparkEngine, table: Table, whole_files: list[int]) -> s
     return read_sql(
         __file__,
         "spark_classify_lines",
-        typed=", ".join(f"{typed(c, t)} as {ident(c, '`')}" for c, t in table.columns.items()),
-        columns=", ".join(ident(c, "`") for c in table.columns),
+        typed=", ".join(f"{typed(c, t)} as {ident(c, '`')}" for c, t in table.fields.items()),
+        columns=", ".join(ident(c, "`") for c in table.fields),
+        extra=ident(EXTRA_COLUMN, "`"),
         problems=problems,
         erased_key=engine.erased_sql(kind, f"try_variant_get(v, '$.{key}', 'string')"),
         erased_words=engine.erased_words_sql("raw"),
-        known=", ".join(f"'{c}'" for c in table.columns),
+        known=", ".join(f"'{c}'" for c in table.fields),
         # files whose every line is quarantined keep the text of every line
         whole_file=f"file_no in ({', '.join(map(str, whole_files))})" if whole_files else "false",
     )

@@ -1,6 +1,6 @@
-"""Checks guarding the landing zone: every line of every landing file accounted for, no unknown
-field, no file under the landing folder left unread without a word, and the quarantine small
-enough to trust the rest."""
+"""Checks guarding the landing zone: every line of every landing file accounted for, fields the
+schema does not know and fields no longer sent named, no file under the landing folder left unread
+without a word, and the quarantine small enough to trust the rest."""
 
 import json
 from pathlib import PurePosixPath
@@ -10,8 +10,8 @@ import dagster as dg
 from stedi_dagster.assets.checks import EVIDENCE_ROWS, Check, Outcome, schema_check, table_checks
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.sql import read_sql
-from stedi_dagster.tables import landing_table, quarantine_table
+from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, landing_table, quarantine_table
 
 
 def all_lines_accounted(dataset: str) -> Check:
@@ -58,21 +58,71 @@ def no_unknown_fields(dataset: str) -> Check:
     table = landing_table(dataset)
 
     def probe(engine: Engine, _: Lakehouse) -> Outcome:
-        found: dict[str, int] = {}
-        for (fields,) in engine.rows(f"select unknown_fields from {dataset}_files"):
+        lines: dict[str, int] = {}
+        files: dict[str, list[str]] = {}
+        held = engine.rows(f"select file, unknown_fields from {dataset}_files order by file")
+        for file, fields in held:
             for field, n in json.loads(fields).items():
-                found[field] = found.get(field, 0) + n
-        found = dict(sorted(found.items()))
-        return not found, {
-            "unknown_fields": found,
-            "known_fields": list(table.columns),
+                lines[field] = lines.get(field, 0) + n
+                files.setdefault(field, []).append(file)
+        return not lines, {
+            "unknown_fields": dict(sorted(lines.items())),
+            "files_by_field": {
+                field: {"files": len(names), "first_files": names[:EVIDENCE_ROWS]}
+                for field, names in sorted(files.items())
+            },
+            "known_fields": list(table.fields),
+            "kept_in": EXTRA_COLUMN,
+            "to_adopt": "add the field and its type to tables.py; the next run makes it a column "
+            "(docs/operating.md, A new field in the JSON)",
         }
 
     return Check(
         table,
         "no_unknown_fields",
-        "Every JSON field is one the schema knows, so nothing in the files is silently dropped.",
+        "Every JSON field is one the schema knows (a warning: a line with a field it does not "
+        f"know still lands, the field kept in {EXTRA_COLUMN}; the evidence names each new field "
+        "with its lines and files, until it is adopted in tables.py).",
         probe,
+        blocking=False,
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+
+
+def no_vanished_fields(dataset: str) -> Check:
+    table = landing_table(dataset)
+    stored, fields = f"{table.name}_stored", list(table.fields)
+
+    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+        new = f"{SOURCE_COLUMN} in (select file from {dataset}_read)"
+        counted = [
+            f"count({ident(c)}) filter (where {rows})"
+            for c in fields
+            for rows in (new, f"not {new}")
+        ]
+        counts = engine.rows(
+            f"select count(*) filter (where {new}), {', '.join(counted)} from {stored}"
+        )[0]
+        new_rows, pairs = counts[0], counts[1:]
+        vanished = [
+            c for i, c in enumerate(fields) if new_rows and not pairs[2 * i] and pairs[2 * i + 1]
+        ]
+        return not vanished, {
+            "vanished_fields": vanished,
+            "new_rows": new_rows,
+            "files_read": engine.scalar(f"select count(*) from {dataset}_read"),
+            "non_null_in_new_rows": dict(zip(fields, pairs[0::2], strict=True)),
+        }
+
+    return Check(
+        table,
+        "no_vanished_fields",
+        "No column that has values in the rows held before is entirely null in the rows of the "
+        "files the last run read (a warning: the app may have stopped sending a field; its new "
+        "rows land with it null).",
+        probe,
+        blocking=False,
+        severity=dg.AssetCheckSeverity.WARN,
     )
 
 
@@ -163,6 +213,7 @@ def landing_checks(dataset: str) -> list[Check]:
         *table_checks(table),
         all_lines_accounted(dataset),
         no_unknown_fields(dataset),
+        no_vanished_fields(dataset),
         no_unrecognized_files(dataset),
         schema_check(quarantine_table(dataset)),
         quarantined_rows(dataset),
