@@ -29,9 +29,26 @@ def _idle(assets: dg.AssetsDefinition) -> dg.AssetsDefinition:
     return _step
 
 
+def _idle_checks(checks: dg.AssetChecksDefinition) -> dg.AssetChecksDefinition:
+    """A checks-only step (Dagster's column_schema_change checks) reporting each check passed."""
+
+    @dg.multi_asset_check(
+        name=checks.node_def.name, specs=list(checks.check_specs), can_subset=True
+    )
+    def _step(context: dg.AssetCheckExecutionContext):
+        for check in sorted(context.selected_asset_check_keys):
+            yield dg.AssetCheckResult(asset_key=check.asset_key, check_name=check.name, passed=True)
+
+    return _step
+
+
 def _floor(definitions: dg.Definitions) -> dg.Definitions:
     assets = [a for a in definitions.assets or [] if isinstance(a, dg.AssetsDefinition)]
-    return dg.Definitions(assets=[_idle(a) for a in assets], executor=definitions.executor)
+    return dg.Definitions(
+        assets=[_idle(a) for a in assets],
+        asset_checks=[_idle_checks(c) for c in definitions.asset_checks or []],
+        executor=definitions.executor,
+    )
 
 
 floor = _floor(project.defs())

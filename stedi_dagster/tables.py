@@ -130,8 +130,9 @@ class Table:
 
     @property
     def source_column(self) -> str | None:
-        """The column of its data files naming each row's landing file (landing zone only)."""
-        if self.zone != "landing":
+        """The column of its data files naming each row's landing file (landing and quarantine
+        tables only)."""
+        if self.zone != "landing" or self.columns == FILE_COLUMNS:
             return None
         return "file" if "file" in self.columns else SOURCE_COLUMN
 

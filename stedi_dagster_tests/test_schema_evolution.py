@@ -157,10 +157,23 @@ def test_a_field_no_longer_sent_is_reported_and_a_mistyped_value_quarantined(def
 # --- adopting the field: a change to tables.py, then `stedi run` ----------------------------
 
 
-def stedi(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+# What the Spark and S3 runs materialize: the tables the new field reaches, and their inputs.
+BRANCH = "*accelerometer_trusted"
+BRANCH_TABLES = (
+    "customer_landing",
+    "customer_trusted",
+    "accelerometer_landing",
+    "accelerometer_trusted",
+)
+
+
+def stedi(
+    args: list[str], env: dict[str, str], command: str = "stedi"
+) -> subprocess.CompletedProcess:
+    """A command of the project's environment (`stedi`, or `dagster`) with these settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("STEDI_", "DAGSTER_"))}
     done = subprocess.run(
-        [str(BIN / "stedi"), *args],
+        [str(BIN / command), *args],
         env=clean | env,
         cwd=env["DAGSTER_HOME"],
         capture_output=True,
@@ -199,48 +212,69 @@ def warnings(stdout: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory):
-    """Per engine: a lakehouse run once with the new field unknown, then once with it adopted;
-    the two runs' output and the lakehouse root."""
+    """Per engine (and for the DuckDB engine with both roots on S3, given `s3`, an s3fs
+    filesystem on the test server, and its endpoint): a lakehouse run once with the new field
+    unknown, then once with it adopted; the two runs' output, the counts after and the lakehouse
+    root. On local disk with DuckDB each run is `stedi run` (every table and check); with Spark
+    or on S3, the tables the field reaches (`BRANCH`) with `dagster asset materialize`."""
     runs = {}
 
-    def adopt(engine: str) -> dict:
-        if engine not in runs:
-            folder = tmp_path_factory.mktemp(f"adopt-{engine}")
-            landing = landing_copy(SAMPLE_LANDING_ROOT, folder / "landing")
-            user = consenting_email(landing)
-            write_jsonl(landing / "accelerometer" / "landing" / NEW_FILE, firmware_readings(user))
-            (folder / "home").mkdir()
-            env = {
-                "STEDI_LANDING_ROOT": str(landing),
-                "STEDI_LAKEHOUSE_ROOT": str(folder / "lakehouse"),
-                "STEDI_ENGINE": engine,
-                "DAGSTER_HOME": str(folder / "home"),
+    def adopt(engine: str, s3=None, endpoint: str | None = None) -> dict:
+        kind = f"{engine}-s3" if s3 else engine
+        if kind in runs:
+            return runs[kind]
+        folder = tmp_path_factory.mktemp(f"adopt-{kind}")
+        landing = landing_copy(SAMPLE_LANDING_ROOT, folder / "landing")
+        user = consenting_email(landing)
+        write_jsonl(landing / "accelerometer" / "landing" / NEW_FILE, firmware_readings(user))
+        (folder / "home").mkdir()
+        env = {
+            "STEDI_LANDING_ROOT": str(landing),
+            "STEDI_LAKEHOUSE_ROOT": str(folder / "lakehouse"),
+            "STEDI_ENGINE": engine,
+            "DAGSTER_HOME": str(folder / "home"),
+        }
+        if s3:
+            s3.mkdir("stedi-adopt")
+            s3.put(str(landing), "stedi-adopt/landing", recursive=True)
+            env |= {
+                "STEDI_LANDING_ROOT": "s3://stedi-adopt/landing",
+                "STEDI_LAKEHOUSE_ROOT": "s3://stedi-adopt/lakehouse",
+                "STEDI_S3_ENDPOINT_URL": endpoint,
+                "STEDI_PSEUDONYM_KEY": "adoption-test-key",
             }
-            before = stedi(["run"], env)
-            adopting = env | {"PYTHONPATH": str(with_field_adopted(folder / "adopted"))}
-            after = stedi(["run"], adopting)
-            query = (  # one text value, easy to find in the printed table
-                f"select concat_ws(' ', 'counts:', count(*), count({NEW_FIELD}), "
-                "count(extra_fields), "
-                f"count(*) filter (where timestamp >= {FIRST_TIMESTAMP})) "
-                "from accelerometer_landing"
-            )
-            sql = stedi(["sql", query], adopting)
-            runs[engine] = {
-                "before": before,
-                "after": after,
-                "counts": [int(n) for n in re.search(r"counts: ([\d ]+)", sql.stdout)[1].split()],
-                "root": folder / "lakehouse",
-                "user": user,
-            }
-        return runs[engine]
+        if engine == "duckdb" and not s3:
+            command, run = "stedi", ["run"]
+        else:
+            command = "dagster"
+            run = ["asset", "materialize", "-m", "stedi_dagster.definitions", "--select", BRANCH]
+        before = stedi(run, env, command)
+        adopting = env | {"PYTHONPATH": str(with_field_adopted(folder / "adopted"))}
+        after = stedi(run, adopting, command)
+        query = (  # one text value, easy to find in the printed table
+            f"select concat_ws(' ', 'counts:', count(*), count({NEW_FIELD}), "
+            "count(extra_fields), "
+            f"count(*) filter (where timestamp >= {FIRST_TIMESTAMP}), "
+            f"(select count({NEW_FIELD}) from accelerometer_trusted)) "
+            "from accelerometer_landing"
+        )
+        sql = stedi(["sql", query], adopting)
+        runs[kind] = {
+            "before": before,
+            "after": after,
+            "counts": [int(n) for n in re.search(r"counts: ([\d ]+)", sql.stdout)[1].split()],
+            "root": env["STEDI_LAKEHOUSE_ROOT"],
+            "user": user,
+        }
+        return runs[kind]
 
     return adopt
 
 
-def delta_rows(root: Path, table: str) -> list[tuple]:
-    """Every row of a table's current Delta version, by column name, sorted."""
-    files = DeltaTable(str(root / TABLES[table].zone / table)).file_uris()
+def delta_rows(root: str, table: str) -> list[tuple]:
+    """Every row of a table's current Delta version (a lakehouse on local disk), by column
+    name, sorted."""
+    files = DeltaTable(f"{root}/{TABLES[table].zone}/{table}").file_uris()
     if not files:
         return []
     result = duckdb.execute("select * from read_parquet(?, union_by_name = true)", [files])
@@ -268,12 +302,12 @@ def test_adopting_a_field_is_one_change_to_the_registry(adopted):
     assert "customer_landing.column_schema_change" not in changed
     assert "accelerometer: read 1 new or changed landing files" in after.stderr
 
-    rows, filled, extra, new = run["counts"]
-    assert (filled, extra, new) == (READINGS, 0, READINGS)
+    rows, filled, extra, new, trusted = run["counts"]
+    assert (filled, extra, new, trusted) == (READINGS, 0, READINGS, READINGS)
     assert rows > new  # the older rows read the new column as null
 
     root = run["root"]
-    landing = DeltaTable(str(root / "landing" / "accelerometer_landing"))
+    landing = DeltaTable(f"{root}/landing/accelerometer_landing")
     schema = {f.name: f.type.type for f in landing.schema().fields}
     assert schema[NEW_FIELD] == "string"
     assert "ADD COLUMN" in {h["operation"] for h in landing.history()}
@@ -285,7 +319,26 @@ def test_adopting_a_field_is_one_change_to_the_registry(adopted):
 @pytest.mark.slow
 @pytest.mark.spark
 def test_both_engines_adopt_a_field_into_the_same_tables(adopted):
+    """The Spark engine adopts the field into the same landing and trusted tables as DuckDB."""
     duckdb_run, spark_run = adopted("duckdb"), adopted("spark")
-    assert spark_run["counts"] == duckdb_run["counts"]
-    for table in TABLES:
+    assert spark_run["counts"] == duckdb_run["counts"]  # the field in 20 rows of each table
+    for table in BRANCH_TABLES:
         assert delta_rows(spark_run["root"], table) == delta_rows(duckdb_run["root"], table), table
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_field_is_adopted_the_same_on_s3(adopted, s3, s3_endpoint):
+    """Both roots on S3: the same counts after, and the column added by a commit to the Delta
+    log on S3."""
+    local, remote = adopted("duckdb"), adopted("duckdb", s3, s3_endpoint)
+    assert remote["counts"] == local["counts"]
+    lakehouse = Lakehouse(
+        landing_root="s3://stedi-adopt/landing",
+        lakehouse_root=remote["root"],
+        s3_endpoint_url=s3_endpoint,
+        pseudonym_key="adoption-test-key",
+    )
+    landing = lakehouse.store.delta.open(TABLES["accelerometer_landing"])
+    assert NEW_FIELD in {f.name for f in landing.schema().fields}
+    assert "ADD COLUMN" in {h["operation"] for h in landing.history()}

@@ -6,6 +6,7 @@ records of the files ingested and the same check results."""
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,6 @@ from stedi_dagster.privacy.pseudonyms import pseudonym
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
-    COURSE_EXPECTATIONS,
     NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
@@ -60,6 +60,11 @@ EXTRA = {
         '{"user": "late@x.test", "timestamp": 1, "x": "abc", "y": 1, "z": 1}',
         '{"timestamp": 1, "x": 1, "y": 1, "z": 1}',
         json.dumps({"user": ERASED_EMAIL, "timestamp": 1, "x": 1, "y": 1, "z": 1}),
+        # fields the schema does not know: the line lands, with them in extra_fields
+        json.dumps(
+            {"user": "late@x.test", "timestamp": 2, "x": 1, "y": 1, "z": 1}
+            | {"firmwareVersion": "2.1", "extra": {"a": [1, 2.5], "b": None}}
+        ),
     ],
     "step_trainer": [
         json.dumps({"sensorReadingTime": 1, "serialNumber": "S-ERASED", "distanceFromObject": 1}),
@@ -71,6 +76,8 @@ QUARANTINED = {
     "accelerometer_quarantine": 2 + 1273,  # not a DOUBLE, missing key, the duplicate file
     "step_trainer_quarantine": 1,  # not a BIGINT
 }
+# The course's counts with the line of unknown fields (of no customer: landing only).
+EXPECTED = COURSE_COUNTS | {"accelerometer_landing": COURSE_COUNTS["accelerometer_landing"] + 1}
 
 
 def landing_with_extras(course_data: Path, root: Path) -> Path:
@@ -95,12 +102,14 @@ def runs(definitions, course_data, tmp_path_factory):
     """engine -> (lakehouse, result): the same landing files through each engine."""
     root = tmp_path_factory.mktemp("engines")
     landing = landing_with_extras(course_data, root / "landing")
+    expectations = root / "expectations.json"
+    expectations.write_text(json.dumps({"tables": EXPECTED}))
     out = {}
     for engine in ("duckdb", "spark"):
         lakehouse = Lakehouse(
             landing_root=str(landing),
             lakehouse_root=str(root / engine),
-            expectations_path=str(COURSE_EXPECTATIONS),
+            expectations_path=str(expectations),
             quarantine_max_fraction=1.0,
             engine=engine,
         )
@@ -115,7 +124,7 @@ def runs(definitions, course_data, tmp_path_factory):
 def test_spark_publishes_the_course_counts_and_the_quarantine(runs):
     _, result = runs["spark"]
     assert result.success
-    assert row_counts(result) == COURSE_COUNTS | QUARANTINED
+    assert row_counts(result) == EXPECTED | QUARANTINED
     assert materialization(result, "customer_landing")["engine"] == "spark"
     assert materialization(result, "accelerometer_landing")["erased_lines"] == 1
 
@@ -124,9 +133,10 @@ def test_both_engines_give_the_same_check_results(runs):
     (_, duck), (_, spark) = runs["duckdb"], runs["spark"]
     assert len(check_outcomes(spark)) == len(EXPECTED_CHECKS)
     assert check_outcomes(spark) == check_outcomes(duck)
-    assert failed_checks(spark) == {"machine_learning_curated.cross_customer_pairs": "WARN"} | {
-        f"{d}_quarantine.quarantined_rows": "WARN" for d in LANDING_DATASETS
-    }
+    assert failed_checks(spark) == {
+        "machine_learning_curated.cross_customer_pairs": "WARN",
+        "accelerometer_landing.no_unknown_fields": "WARN",
+    } | {f"{d}_quarantine.quarantined_rows": "WARN" for d in LANDING_DATASETS}
     evidence = {
         engine: {
             check_label(e): {k: getattr(v, "value", v) for k, v in e.metadata.items()}
@@ -148,7 +158,7 @@ def test_both_engines_publish_identical_rows(runs, table):
         "select * from read_parquet(?))"
     )
     rows = con.execute("select count(*) from read_parquet(?)", [paths["spark"]]).fetchall()
-    assert rows[0][0] == (COURSE_COUNTS | QUARANTINED)[table]
+    assert rows[0][0] == (EXPECTED | QUARANTINED)[table]
     for a, b in (("spark", "duckdb"), ("duckdb", "spark")):
         assert con.execute(difference, [paths[a], paths[b]]).fetchall() == [(0,)]
 
@@ -185,14 +195,18 @@ def test_both_engines_write_the_same_parquet_schemas(runs):
 
 
 def test_both_engines_keep_the_same_records_of_the_files_ingested(runs):
-    records = {
-        engine: {d: lakehouse.ingested.committed(d) for d in LANDING_DATASETS}
+    records = {  # but the run that read each file, one per engine
+        engine: {
+            d: {name: replace(r, run_id="") for name, r in lakehouse.ingested.committed(d).items()}
+            for d in LANDING_DATASETS
+        }
         for engine, (lakehouse, _) in runs.items()
     }
     assert records["spark"] == records["duckdb"]
     accelerometer = records["spark"]["accelerometer"]
     assert accelerometer["zz-copy.json"].duplicate_of == DUPLICATED
     assert accelerometer["extra.json"].erased == 1
+    assert accelerometer["extra.json"].unknown_fields == {"firmwareVersion": 1, "extra": 1}
     assert records["spark"]["step_trainer"]["empty.json"].lines == 0
 
 

@@ -23,7 +23,7 @@ from filelock import FileLock
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.delta import RUN_ID, DeltaTables
-from stedi_dagster.sql import literal, select_columns
+from stedi_dagster.sql import literal
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
 # The commit metadata of a files table: the landing and quarantine versions it describes.
@@ -116,20 +116,9 @@ class IngestedFiles:
             )
         return snapshot[0]
 
-    def attach_committed(self, engine: Engine, dataset: str) -> None:
-        """Table `<dataset>_files` on an engine: the records of the last committed run (a view
-        over the files table's data files); and `<dataset>_read`: the files that run read."""
-        files = self.files(dataset)
-        if files:
-            engine.view_parquet(f"{dataset}_files_parquet", files)
-            present = engine.describe(f"{dataset}_files_parquet")
-            columns = files_table(dataset).columns
-            engine.create_view(
-                f"{dataset}_files",
-                f"select {select_columns(columns, present, f'{dataset}_files_parquet')}",
-            )
-        else:
-            engine.fill_table(f"{dataset}_files", files_table(dataset).columns, [])
+    def attach_read(self, engine: Engine, dataset: str) -> None:
+        """View `<dataset>_read` over table `<dataset>_files` (the committed records, attached
+        as a table): the files that the last run to commit them read."""
         delta = self.delta.open(files_table(dataset))
         last_run = delta.history(1)[0].get(RUN_ID, "") if delta is not None else ""
         self._attach_read(engine, dataset, last_run)

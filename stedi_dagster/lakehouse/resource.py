@@ -23,7 +23,7 @@ from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.lakehouse.privacy_records import PrivacyRecords
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.lakehouse.store import TableStore
-from stedi_dagster.tables import TABLES
+from stedi_dagster.tables import TABLES, files_table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
@@ -217,7 +217,8 @@ class Lakehouse(dg.ConfigurableResource):
             for dataset in sorted(
                 {TABLES[n].dataset for n in tables if TABLES[n].zone == "landing"}
             ):
-                store.ingested.attach_committed(opened, dataset)
+                store.attach(opened, files_table(dataset))
+                store.ingested.attach_read(opened, dataset)
             yield opened
         finally:
             opened.close()
