@@ -114,7 +114,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
     landing = write_handmade(tmp_path / "landing")
     lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lh"))
     instance = dg.DagsterInstance.ephemeral()
-    assets = list(definitions.assets)
+    assets = [*definitions.assets, *definitions.asset_checks]
     assert dg.materialize(assets, resources={"lakehouse": lakehouse}, instance=instance).success
     # the automation sensor ticks once with everything up to date
     automation_cursor = dg.evaluate_automation_conditions(
@@ -142,11 +142,13 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             "expected_count",
             "all_lines_accounted",
             "no_unknown_fields",
+            "no_vanished_fields",
             "no_unrecognized_files",
+            "column_schema_change",
         )
     } | {
         dg.AssetCheckKey(dg.AssetKey("customer_quarantine"), p)
-        for p in ("schema", "quarantined_rows", "quarantine_fraction")
+        for p in ("schema", "quarantined_rows", "quarantine_fraction", "column_schema_change")
     }
     dg.materialize(
         assets,

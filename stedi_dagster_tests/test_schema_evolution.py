@@ -211,12 +211,15 @@ def warnings(stdout: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def adopted(tmp_path_factory):
-    """Per engine (and for the DuckDB engine with both roots on S3, given `s3`, an s3fs
-    filesystem on the test server, and its endpoint): a lakehouse run once with the new field
-    unknown, then once with it adopted; the two runs' output, the counts after and the lakehouse
-    root. On local disk with DuckDB each run is `stedi run` (every table and check); with Spark
-    or on S3, the tables the field reaches (`BRANCH`) with `dagster asset materialize`."""
+def adopted(tmp_path_factory, course_data):
+    """A lakehouse of the course data and the file with the new field, run once with the field
+    unknown and once with it adopted: the two runs' output, the counts after, where the lakehouse
+    is. `adopt("duckdb")`: each run is `stedi run` (every table and check), on local disk.
+    `adopt("spark")`: the Spark engine's run with the field adopted, continuing a copy of that
+    DuckDB lakehouse as its first run left it (the Spark engine's first run, a line with unknown
+    fields included, is test_spark_engine's). `adopt("duckdb", s3, endpoint)`: both roots on S3
+    (`s3`: an s3fs filesystem on the test server). Spark and S3 runs materialize the tables the
+    field reaches (`BRANCH`), with `dagster asset materialize`."""
     runs = {}
 
     def adopt(engine: str, s3=None, endpoint: str | None = None) -> dict:
@@ -224,33 +227,42 @@ def adopted(tmp_path_factory):
         if kind in runs:
             return runs[kind]
         folder = tmp_path_factory.mktemp(f"adopt-{kind}")
-        landing = landing_copy(SAMPLE_LANDING_ROOT, folder / "landing")
-        user = consenting_email(landing)
-        write_jsonl(landing / "accelerometer" / "landing" / NEW_FILE, firmware_readings(user))
         (folder / "home").mkdir()
         env = {
-            "STEDI_LANDING_ROOT": str(landing),
             "STEDI_LAKEHOUSE_ROOT": str(folder / "lakehouse"),
             "STEDI_ENGINE": engine,
             "DAGSTER_HOME": str(folder / "home"),
         }
-        if s3:
-            s3.mkdir("stedi-adopt")
-            s3.put(str(landing), "stedi-adopt/landing", recursive=True)
-            env |= {
-                "STEDI_LANDING_ROOT": "s3://stedi-adopt/landing",
-                "STEDI_LAKEHOUSE_ROOT": "s3://stedi-adopt/lakehouse",
-                "STEDI_S3_ENDPOINT_URL": endpoint,
-                "STEDI_PSEUDONYM_KEY": "adoption-test-key",
-            }
-        if engine == "duckdb" and not s3:
-            command, run = "stedi", ["run"]
+        branch = ["asset", "materialize", "-m", "stedi_dagster.definitions", "--select", BRANCH]
+        before = None
+        if engine == "spark":
+            first = adopt("duckdb")
+            shutil.copytree(first["before_lakehouse"], folder / "lakehouse")
+            landing, user = first["landing"], first["user"]
+            env["STEDI_LANDING_ROOT"] = str(landing)
         else:
-            command = "dagster"
-            run = ["asset", "materialize", "-m", "stedi_dagster.definitions", "--select", BRANCH]
-        before = stedi(run, env, command)
+            landing = landing_copy(course_data, folder / "landing")
+            user = consenting_email(landing)
+            write_jsonl(landing / "accelerometer" / "landing" / NEW_FILE, firmware_readings(user))
+            env["STEDI_LANDING_ROOT"] = str(landing)
+            if s3:
+                s3.mkdir("stedi-adopt")
+                s3.put(str(landing), "stedi-adopt/landing", recursive=True)
+                env |= {
+                    "STEDI_LANDING_ROOT": "s3://stedi-adopt/landing",
+                    "STEDI_LAKEHOUSE_ROOT": "s3://stedi-adopt/lakehouse",
+                    "STEDI_S3_ENDPOINT_URL": endpoint,
+                    "STEDI_PSEUDONYM_KEY": "adoption-test-key",
+                }
+                before = stedi(branch, env, "dagster")
+            else:
+                before = stedi(["run"], env)
+                shutil.copytree(folder / "lakehouse", folder / "lakehouse-before")
         adopting = env | {"PYTHONPATH": str(with_field_adopted(folder / "adopted"))}
-        after = stedi(run, adopting, command)
+        if engine == "duckdb" and not s3:
+            after = stedi(["run"], adopting)
+        else:
+            after = stedi(branch, adopting, "dagster")
         query = (  # one text value, easy to find in the printed table
             f"select concat_ws(' ', 'counts:', count(*), count({NEW_FIELD}), "
             "count(extra_fields), "
@@ -264,6 +276,8 @@ def adopted(tmp_path_factory):
             "after": after,
             "counts": [int(n) for n in re.search(r"counts: ([\d ]+)", sql.stdout)[1].split()],
             "root": env["STEDI_LAKEHOUSE_ROOT"],
+            "before_lakehouse": folder / "lakehouse-before",
+            "landing": landing,
             "user": user,
         }
         return runs[kind]
@@ -319,7 +333,8 @@ def test_adopting_a_field_is_one_change_to_the_registry(adopted):
 @pytest.mark.slow
 @pytest.mark.spark
 def test_both_engines_adopt_a_field_into_the_same_tables(adopted):
-    """The Spark engine adopts the field into the same landing and trusted tables as DuckDB."""
+    """The Spark engine, continuing the lakehouse of the first run, adopts the field into the
+    same landing and trusted tables as DuckDB."""
     duckdb_run, spark_run = adopted("duckdb"), adopted("spark")
     assert spark_run["counts"] == duckdb_run["counts"]  # the field in 20 rows of each table
     for table in BRANCH_TABLES:

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 import dagster as dg
 
 from stedi_dagster.defs.landing.checks import landing_checks
+from stedi_dagster.defs.schema_changes import column_schema_change
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
@@ -28,7 +29,9 @@ def fingerprint(versions: dict[str, str]) -> str:
 def landing_sensor(dataset: str) -> dg.SensorDefinition:
     table = landing_table(dataset)
     assets = [table.key, quarantine_table(dataset).key]
-    check_keys = [c.key for c in landing_checks(dataset)]
+    check_keys = [c.key for c in landing_checks(dataset)] + [
+        column_schema_change(t) for t in (table, quarantine_table(dataset))
+    ]
 
     @dg.sensor(
         name=f"{dataset}_landing_files",
