@@ -4,14 +4,15 @@ New files are read in batches by DuckDB's JSON reader with the table's explicit 
 straight into one staged Parquet data file per batch, each row with its source file (the fast path),
 while a thread hashes them and counts their lines and colons. A file whose colons number exactly its
 rows' non-null fields has no JSON key but the table's columns (see `Scan`); only the others get a
-second pass that lists their keys (for `no_unknown_fields`). If the reader rejects a file as
-unparseable, or the file yields fewer rows than lines or rows without a key, the file is read line
+second pass that lists their keys. If the reader rejects a file as unparseable, or the file yields
+fewer rows than lines or rows without a key, or has a key the schema does not know, it is read line
 by line instead (the careful path): every line is classified in SQL, good lines become rows exactly
 as the JSON reader would type them (`json_transform`, the same conversion), the others go to
-quarantine with their file, line number and reason. Any other error (out of memory, I/O) fails the
-step, naming the files. A file with the same text as one already held is a duplicate: its lines are
-quarantined as such. A file that is JSON but not one object per line (an array, pretty-printed
-objects) has every line quarantined with a reason that says what the file is.
+quarantine with their file, line number and reason, and the fields the schema does not know are
+kept in the row's `extra_fields` (the text of a JSON object). Any other error (out of memory,
+I/O) fails the step, naming the files. A file with the same text as one already held is a
+duplicate: its lines are quarantined as such. A file that is JSON but not one object per line (an
+array, pretty-printed objects) has every line quarantined with a reason that says what it is.
 
 Lines of customers on the erasure list go nowhere and are counted as erased.
 """
