@@ -159,3 +159,27 @@ def test_a_failed_blocking_check_holds_the_flow(definitions, landed):
     )
     assert [e.passed for e in checked.get_asset_check_evaluations()] == [False]
     assert "customer_trusted" not in requested(definitions, instance, cursor)[0]
+
+
+def test_a_landing_run_that_reads_nothing_new_starts_nothing_downstream(definitions, landed):
+    """Automation follows the inputs' data versions (Delta versions): a landing run that commits
+    nothing requests no rebuild downstream; one that commits new data requests the chain."""
+    lakehouse, instance, cursor = landed
+    assets = [*definitions.assets, *definitions.asset_checks]
+    run = {"resources": {"lakehouse": lakehouse}, "instance": instance}
+    assert dg.materialize(assets, **run).success  # every table, as the job does
+    _, cursor = requested(definitions, instance, cursor)
+    keys = [table.key for table in TABLES.values() if table.zone == "landing"]
+    # with their checks, as the sensors request them
+    landing = dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks_for_assets(*keys)
+    again = dg.materialize(assets, selection=landing, **run)  # nothing new to read
+    assert again.success and again.get_asset_check_evaluations()
+    assert requested(definitions, instance, cursor)[0] == set()
+    write_jsonl(
+        Path(lakehouse.landing_root) / "customer" / "landing" / "customer-2.json",
+        [customer("k", "S-K", research=5)],
+    )
+    assert dg.materialize(assets, selection=landing, **run).success
+    assert requested(definitions, instance, cursor)[0] == {
+        name for name, table in TABLES.items() if table.zone != "landing"
+    }

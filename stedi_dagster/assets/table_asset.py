@@ -30,10 +30,16 @@ from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 PREVIEW_ROWS = 5
 OWNER = "team:stedi-data"
-# Trusted and curated tables follow their inputs, but never past a failed blocking check
-# (eager alone would still run after one).
+# Trusted and curated tables follow their inputs' data versions (each a Delta version: a landing
+# run that commits nothing leaves it as it was, and starts nothing downstream), with what builds on
+# them in the same run, but never past a failed blocking check (eager alone would still run after
+# one).
+INPUTS_CHANGED = dg.AutomationCondition.any_deps_match(
+    dg.AutomationCondition.data_version_changed() | dg.AutomationCondition.will_be_requested()
+)
 DOWNSTREAM_AUTOMATION = (
-    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    dg.AutomationCondition.eager().replace("any_deps_updated", INPUTS_CHANGED)
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
 
 
