@@ -2,6 +2,7 @@
 a table as of an earlier version."""
 
 import argparse
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from stedi_dagster.assets.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl
-from stedi_dagster.lakehouse.delta import RUN_ID
+from stedi_dagster.lakehouse.delta import INPUTS, RUN_ID
 from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import TABLES, Table
 
@@ -123,7 +124,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     for entry in delta.history():
         when = datetime.fromtimestamp(entry["timestamp"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         run = entry.get(RUN_ID) or ""
-        print(f"{entry['version']:>7}  {when:<19}  {entry.get('operation', ''):<14}  {run}")
+        inputs = json.loads(entry.get(INPUTS) or "{}")
+        built = "  from " + ", ".join(f"{t} v{v}" for t, v in inputs.items()) if inputs else ""
+        print(f"{entry['version']:>7}  {when:<19}  {entry.get('operation', ''):<14}  {run}{built}")
     return 0
 
 

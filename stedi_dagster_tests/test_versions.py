@@ -1,6 +1,7 @@
 """Trusted and curated tables are Delta tables: each materialization is a version recorded in its
 metadata and as its data version; the training table of an earlier run is exported exactly after
-later runs added data (`stedi export --run-id`); `stedi history` lists the versions; a lakehouse
+later runs added data (`stedi export --run-id`); each version records the versions of the tables it
+was computed from; `stedi history` lists the versions; a lakehouse
 in the earlier one-file layout is named as such and `stedi migrate` adopts it."""
 
 import shutil
@@ -66,6 +67,21 @@ def test_an_earlier_run_s_training_table_is_exported_exactly_after_later_runs(
     assert cli.main(["history", TRAINING.name]) == 0
     listed = capsys.readouterr().out
     assert first.run_id in listed and second.run_id in listed
+
+    # each version records the versions of the inputs it was computed from (each rebuilt by the
+    # second run: version 1), as its materialization's metadata says
+    inputs = ("accelerometer_trusted", "customer_curated", "step_trainer_trusted")
+    assert (
+        materialization(second, TRAINING.name)["input_versions"]
+        == {name: materialization(second, name)["delta_version"] for name in inputs}
+        == dict.fromkeys(inputs, 1)
+    )
+    assert materialization(first, TRAINING.name)["input_versions"] == dict.fromkeys(inputs, 0)
+    assert materialization(second, "accelerometer_trusted")["input_versions"] == {
+        name: materialization(second, name)["delta_version"]
+        for name in ("accelerometer_landing", "customer_trusted")
+    }
+    assert "from accelerometer_trusted v1, customer_curated v1, step_trainer_trusted v1" in listed
 
     assert cli.main(["export", TRAINING.name, str(out), "--version", "7"]) == 2
     assert cli.main(["export", "customers", str(out)]) == 2

@@ -46,15 +46,16 @@ DOWNSTREAM_AUTOMATION = (
 class Draft(Protocol):
     """A new version of one or more tables: `write` stages it and creates a view named after each
     table over the staged version (returning metadata per table); `publish` makes it current (in
-    a commit recording the run's id) and returns metadata per table: its `path`, and for a Delta
-    table its `delta_version`. Used as a context manager around both."""
+    a commit recording the run's id, and the versions of the tables it was computed from: none
+    for landing tables, computed from files) and returns metadata per table: its `path`, and for
+    a Delta table its `delta_version`. Used as a context manager around both."""
 
     tables: tuple[Table, ...]
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
     def write(self, engine: Engine) -> dict[str, dict]: ...
-    def publish(self, run_id: str) -> dict[str, dict]: ...
+    def publish(self, run_id: str, inputs: dict[str, int]) -> dict[str, dict]: ...
 
 
 DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
@@ -83,9 +84,9 @@ class FileDraft:
         self.lakehouse.store.attach(engine, self.table, [str(self.path)])
         return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
 
-    def publish(self, run_id: str) -> dict[str, dict]:
+    def publish(self, run_id: str, inputs: dict[str, int]) -> dict[str, dict]:
         store = self.lakehouse.store
-        version = store.publish(self.table, self.path, run_id)
+        version = store.publish(self.table, self.path, run_id, inputs)
         folder = store.table_folder(self.table)
         return {self.table.name: {"path": folder, "delta_version": version}}
 
@@ -172,8 +173,11 @@ def table_asset(
     def _materialize(
         context: dg.AssetExecutionContext, lakehouse: Lakehouse, selected: list[Check]
     ) -> Iterator:
+        reads = [*inputs, *(r for r in check_reads if r not in inputs)]
+        # a trusted or curated table reads its inputs at the versions recorded with it
+        pinned = {} if TABLES[name].zone == "landing" else lakehouse.store.versions(reads)
         with (
-            lakehouse.connect(*inputs, *(r for r in check_reads if r not in inputs)) as engine,
+            lakehouse.connect(*reads, versions=pinned) as engine,
             lakehouse.store.staging() as folder,
             draft(context, lakehouse, folder) as new,
         ):
@@ -202,7 +206,10 @@ def table_asset(
             if profiled:
                 metadata[name] |= profiled()
             clock.lap()  # previews and profile are reporting, neither writing nor checking
-            published = new.publish(context.run.run_id)
+            built_from = {i: pinned[i] for i in inputs if i in pinned}
+            published = new.publish(context.run.run_id, built_from)
+            if pinned:
+                metadata[name]["input_versions"] = dg.MetadataValue.json(built_from)
             catalog.refresh(lakehouse)  # the catalog's views list the new version's files
             metadata[name]["publish_seconds"] = clock.lap()
         for table in new.tables:

@@ -36,8 +36,10 @@ DELTA_TYPES = {
     "BOOLEAN": "boolean",
     "JSON": "string",
 }
-# Commit metadata: the Dagster run that wrote a version.
+# Commit metadata: the Dagster run that wrote a version, and for a trusted or curated table the
+# versions of the tables it was computed from (JSON: table -> version).
 RUN_ID = "stedi/run_id"
+INPUTS = "stedi/inputs"
 # How long files no version needs any more, and files of runs that never committed, are kept
 # before the vacuum after each commit removes them (Delta's own default).
 RETENTION_HOURS = 7 * 24

@@ -204,15 +204,17 @@ class Lakehouse(dg.ConfigurableResource):
     # --- engines ---------------------------------------------------------------------------
 
     @contextmanager
-    def connect(self, *tables: str, engine: str | None = None) -> Iterator[Engine]:
-        """A fresh engine with a view per named table over its published Parquet. `engine`
-        overrides the configured one (the SQL console and erasure edit Parquet with DuckDB
-        whichever engine computes the zones)."""
+    def connect(
+        self, *tables: str, engine: str | None = None, versions: dict[str, int] | None = None
+    ) -> Iterator[Engine]:
+        """A fresh engine with a view per named table over its published Parquet, at its current
+        version or the one `versions` pins it to. `engine` overrides the configured one (the SQL
+        console and erasure edit Parquet with DuckDB whichever engine computes the zones)."""
         opened = self._spark() if (engine or self.engine) == "spark" else self._duckdb()
         try:
             store = self.store
             for name in tables:
-                store.attach(opened, TABLES[name])
+                store.attach(opened, TABLES[name], version=(versions or {}).get(name))
             # and, for a landing dataset, what its files' lines became
             for dataset in sorted(
                 {TABLES[n].dataset for n in tables if TABLES[n].zone == "landing"}

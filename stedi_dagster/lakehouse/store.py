@@ -1,16 +1,17 @@
 """The zones' tables on storage: where each Delta table lives (`delta.py`), staging new versions,
 and views over the current (or staged, or an earlier) version on an engine."""
 
+import json
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse.delta import DeltaTables
+from stedi_dagster.lakehouse.delta import INPUTS, DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident, select_columns
@@ -59,6 +60,20 @@ class TableStore:
         if described is None:
             described = self.ingested.described(table.dataset)
         return (described or {}).get(table.name)
+
+    def versions(self, names: Iterable[str]) -> dict[str, int]:
+        """The version readers see now of each named table that has one (see `current_version`),
+        to pin a step's inputs to."""
+        described = {d: self.ingested.described(d) for d in LANDING_DATASETS}
+        pinned = {}
+        for name in names:
+            table = TABLES[name]
+            version = self.current_version(table, described.get(table.dataset))
+            if version is None:
+                version = self.delta.version(table)
+            if version is not None:
+                pinned[name] = version
+        return pinned
 
     def is_materialized(self, table: Table) -> bool:
         return self.delta.version(table) is not None
@@ -126,11 +141,18 @@ class TableStore:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def publish(self, table: Table, staged: Path, run_id: str | None = None) -> int:
-        """Make `staged` the table's new version in one Delta commit (its version is returned):
-        readers see old or new, never a mix, and a crash before the commit leaves the previous
-        version current."""
-        return self.delta.commit(table, [staged], run_id)
+    def publish(
+        self,
+        table: Table,
+        staged: Path,
+        run_id: str | None = None,
+        inputs: dict[str, int] | None = None,
+    ) -> int:
+        """Make `staged` the table's new version in one Delta commit (its version is returned),
+        recording the versions of the `inputs` it was computed from: readers see old or new,
+        never a mix, and a crash before the commit leaves the previous version current."""
+        metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else None
+        return self.delta.commit(table, [staged], run_id, metadata=metadata)
 
 
 def empty_columns(table: Table) -> str:

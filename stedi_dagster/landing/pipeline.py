@@ -191,9 +191,10 @@ class LandingDraft:
                 f"quarantined in {self.quarantine.name}: {shown}{more}"
             )
 
-    def publish(self, run_id: str) -> dict[str, dict]:
+    def publish(self, run_id: str, inputs: dict[str, int] | None = None) -> dict[str, dict]:
         """Commit the landing and quarantine tables (each once, if it changed or is new), then
-        the files ingested, which name the versions they describe."""
+        the files ingested, which name the versions they describe. (`inputs`: none, landing
+        tables are computed from files.)"""
         published, committed = {}, False
         for table in self.tables:
             change, delta = self.changes[table.name], self.store.delta
