@@ -122,19 +122,14 @@ class Table:
     keys: tuple[str, ...]
     dataset: str  # the landing dataset the table derives from: customer, accelerometer, ...
     descriptions: dict[str, str] = field(default_factory=dict)
+    # the column of its data files naming each row's landing file: a landing table's SOURCE_COLUMN
+    # (not one of its columns), a quarantine table's `file`; None for the others
+    source_column: str | None = None
 
     @property
     def fields(self) -> dict[str, str]:
         """The JSON fields a landing line is typed into: the columns but the extra fields."""
         return {c: t for c, t in self.columns.items() if c != EXTRA_COLUMN}
-
-    @property
-    def source_column(self) -> str | None:
-        """The column of its data files naming each row's landing file (landing and quarantine
-        tables only)."""
-        if self.zone != "landing" or self.columns == FILE_COLUMNS:
-            return None
-        return "file" if "file" in self.columns else SOURCE_COLUMN
 
     @property
     def stored_columns(self) -> dict[str, str]:
@@ -191,19 +186,26 @@ _DESCRIPTIONS = {
 
 
 def _table(
-    name: str, zone: str, columns: dict[str, str], keys: tuple[str, ...], dataset: str = ""
+    name: str,
+    zone: str,
+    columns: dict[str, str],
+    keys: tuple[str, ...],
+    dataset: str = "",
+    source_column: str | None = None,
 ) -> Table:
     descriptions = {c: d for c, d in _DESCRIPTIONS.items() if c in columns}
     dataset = dataset or name.removesuffix(f"_{zone}")
-    return Table(name, zone, dict(columns), keys, dataset, descriptions)
+    return Table(name, zone, dict(columns), keys, dataset, descriptions, source_column)
 
 
 def _landing(name: str, columns: dict[str, str], keys: tuple[str, ...]) -> Table:
-    return _table(name, "landing", columns | {EXTRA_COLUMN: "VARCHAR"}, keys)
+    columns = columns | {EXTRA_COLUMN: "VARCHAR"}
+    return _table(name, "landing", columns, keys, source_column=SOURCE_COLUMN)
 
 
 def _quarantine(dataset: str) -> Table:
-    return _table(f"{dataset}_quarantine", "landing", QUARANTINE_COLUMNS, ("file", "line"), dataset)
+    name, keys = f"{dataset}_quarantine", ("file", "line")
+    return _table(name, "landing", QUARANTINE_COLUMNS, keys, dataset, source_column="file")
 
 
 TABLES: dict[str, Table] = {
