@@ -19,6 +19,7 @@ from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     NOTHING_QUARANTINED,
+    materialization,
     materialize,
     table_files,
     write_jsonl,
@@ -115,7 +116,13 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
     lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lh"))
     instance = dg.DagsterInstance.ephemeral()
     assets = [*definitions.assets, *definitions.asset_checks]
-    assert dg.materialize(assets, resources={"lakehouse": lakehouse}, instance=instance).success
+    first = dg.materialize(assets, resources={"lakehouse": lakehouse}, instance=instance)
+    assert first.success
+    changes = materialization(first, "customer_trusted")  # the first version: every person new
+    assert (changes["consent_granted"], changes["consent_withdrawn"]) == (
+        changes["dagster/row_count"],
+        0,
+    )
     # the automation sensor ticks once with everything up to date
     automation_cursor = dg.evaluate_automation_conditions(
         defs=definitions, instance=instance
@@ -158,6 +165,7 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
         | dg.AssetSelection.checks(*request.asset_check_keys),
     )
     # what the automation sensor does on its ticks, until nothing more is requested
+    rebuilt = False
     for _ in range(10):
         result = dg.evaluate_automation_conditions(
             defs=definitions, instance=instance, cursor=automation_cursor
@@ -177,6 +185,11 @@ def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(
             selection=dg.AssetSelection.assets(*requested) | dg.AssetSelection.checks(*checks),
         )
         assert ran.success
+        if dg.AssetKey("customer_trusted") in requested:  # one person withdrew, none granted
+            changes = materialization(ran, "customer_trusted")
+            assert (changes["consent_withdrawn"], changes["consent_granted"]) == (1, 0)
+            rebuilt = True
+    assert rebuilt
     con = duckdb.connect()
     emails = {
         name: {

@@ -129,7 +129,9 @@ def table_asset(
     tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
     the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
     new table: it queries the table, and the function it returns (called after the checks,
-    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
+    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`);
+    for a trusted or curated table the version it replaces is view `<name>_previous` (no rows
+    for the first).
     `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
     from the asset page ("View source")."""
     draft = draft or sql_draft(sql_module, name)
@@ -183,6 +185,10 @@ def table_asset(
         ):
             privacy = lakehouse.privacy
             key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
+            store, table = lakehouse.store, TABLES[name]
+            if profile and table.zone != "landing":  # for a profile that reports what changed
+                replaced = None if store.is_materialized(table) else []  # none: no rows
+                store.attach(engine, table, replaced, view=f"{name}_previous")
             clock = Stopwatch()
             metadata = new.write(engine)
             metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}

@@ -86,32 +86,33 @@ class TableStore:
         table: Table,
         paths: Sequence[str] | None = None,
         version: int | None = None,
+        view: str | None = None,
     ) -> None:
         """A view named after the table over its current version (or the given data files, or
         the given version): its columns in the registry's order (then any other the files have,
         for the schema check to see), a landing table's source file left out; data files written
         before a column was added (schema evolution) read it as null. Also `<table>_stored`
         with the source file, and for a landing table `<table>_file_rows` (file, rows): the rows
-        each landing file has in it."""
+        each landing file has in it. `view` names the view instead of the table's name."""
         if paths is None:
             paths = self.files(table, version)
-        source = table.source_column
-        stored = f"{table.name}_stored"
+        source, name = table.source_column, view or table.name
+        stored = f"{name}_stored"
         if paths:
-            parquet = f"{table.name}_parquet"
+            parquet = f"{name}_parquet"
             engine.view_parquet(parquet, paths)
             present = engine.describe(parquet)
             hidden = set(table.stored_columns) - set(table.columns)  # a landing source_file
             shown = select_columns(table.columns, present, parquet, hidden)
-            engine.create_view(table.name, f"select {shown}")
+            engine.create_view(name, f"select {shown}")
             engine.create_view(
                 stored, f"select {select_columns(table.stored_columns, present, parquet)}"
             )
         else:
-            engine.create_view(table.name, f"select {empty_columns(table)} where false")
+            engine.create_view(name, f"select {empty_columns(table)} where false")
         if source:
             engine.create_view(
-                f"{table.name}_file_rows",
+                f"{name}_file_rows",
                 f"select {ident(source)} as file, count(*) as rows from {stored} group by 1"
                 if paths
                 else "select null::varchar as file, 0::bigint as rows where false",

@@ -1,13 +1,26 @@
 """Trusted zone: only customers who consented to research, and only their readings."""
 
+from collections.abc import Callable
+
 from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.trusted.checks import trusted_checks
+from stedi_dagster.engines import Engine
+from stedi_dagster.sql import read_sql
+
+
+def consent_changes(engine: Engine, table: str) -> Callable[[], dict]:
+    """customer_trusted's metadata: how many persons' consent this version grants or withdraws
+    against the version it replaces (counted, never named)."""
+    granted, withdrawn = engine.rows(read_sql(__file__, "consent_changes"))[0]
+    return lambda: {"consent_granted": granted, "consent_withdrawn": withdrawn}
+
 
 customer_trusted = table_asset(
     "customer_trusted",
     sql_module=__file__,
     inputs=("customer_landing",),
     checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+    profile=consent_changes,
     description=(
         "One row per customer email who consented to research: the email's most recently "
         "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present and "
