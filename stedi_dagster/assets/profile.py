@@ -10,9 +10,10 @@ import dagster as dg
 
 from stedi_dagster.assets.charts import start_drawing
 from stedi_dagster.engines import Engine
+from stedi_dagster.lakehouse import Lakehouse
 
 
-def machine_learning_profile(engine: Engine, table: str) -> Callable[[], dict]:
+def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callable[[], dict]:
     """The training table's materialization metadata, `profile` (markdown with two charts) and
     statistics: the aggregates are queried now and the charts start drawing in their own process;
     the function returned waits for them and returns the metadata (so that the drawing overlaps

@@ -120,7 +120,7 @@ def table_asset(
     draft: DraftFactory | None = None,
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
-    profile: Callable[[Engine, str], Callable[[], dict]] | None = None,
+    profile: Callable[[Engine, Lakehouse, str], Callable[[], dict]] | None = None,
     kinds: frozenset[str] = frozenset({"duckdb", "parquet"}),
     sources: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
@@ -129,9 +129,7 @@ def table_asset(
     tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
     the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
     new table: it queries the table, and the function it returns (called after the checks,
-    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`);
-    for a trusted or curated table the version it replaces is view `<name>_previous` (no rows
-    for the first).
+    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
     `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
     from the asset page ("View source")."""
     draft = draft or sql_draft(sql_module, name)
@@ -185,15 +183,11 @@ def table_asset(
         ):
             privacy = lakehouse.privacy
             key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
-            store, table = lakehouse.store, TABLES[name]
-            if profile and table.zone != "landing":  # for a profile that reports what changed
-                replaced = None if store.is_materialized(table) else []  # none: no rows
-                store.attach(engine, table, replaced, view=f"{name}_previous")
             clock = Stopwatch()
             metadata = new.write(engine)
             metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
             # the profile queries the new table now; its charts are drawn while the checks run
-            profiled = profile(engine, name) if profile else None
+            profiled = profile(engine, lakehouse, name) if profile else None
             clock.lap()
             # Every check guards publication, whichever were selected (a sensor or automation may
             # request the asset alone); unselected ones are recorded as evaluations too.

@@ -63,8 +63,10 @@ class TableStore:
 
     def versions(self, names: Iterable[str]) -> dict[str, int]:
         """The version readers see now of each named table that has one (see `current_version`),
-        to pin a step's inputs to."""
-        described = {d: self.ingested.described(d) for d in LANDING_DATASETS}
+        to pin a step's inputs to; each landing dataset's commit point read once."""
+        names = list(names)
+        landing = {TABLES[n].dataset for n in names if TABLES[n].zone == "landing"}
+        described = {d: self.ingested.described(d) for d in landing}
         pinned = {}
         for name in names:
             table = TABLES[name]
