@@ -1,21 +1,35 @@
-"""Benchmark: a re-run after one new small landing file, against the full run before it.
+"""Benchmark: what a run costs once the lakehouse is up to date, against the full run and against
+Dagster's floor for this graph, in the same run.
 
-    .venv/bin/python -m bench.rerun [--scale 100] [--lines 50]
+    .venv/bin/python -m bench.rerun [--scales 100,1000] [--lines 50]
 
-On a copy of the generated landing data (hard links, so nothing is copied), `dagster asset
-materialize --select '*'` runs once on a fresh lakehouse (the full run, with bench.peers'
-DAGSTER_HOME), then one new
-accelerometer file of `--lines` readings (a new file name, readings one millisecond after those
-at the head of the first file) lands, and the same command runs again (the re-run: landing reads
-only the new file). Prints both walls and their ratio; issue 16's target is below 0.5."""
+Per scale, on a copy of the generated course-shaped landing data (hard links, so nothing is
+copied), with bench.peers' DAGSTER_HOME, each step timed as a whole `dagster` process:
+
+- full: `dagster asset materialize --select '*'` on a fresh lakehouse;
+- nothing new: the same command again;
+- new file: after one new accelerometer file of `--lines` readings (a new name, each reading one
+  millisecond after one at the head of the first file);
+- withdrawal: after one new customer file holding a newer record of one curated customer with
+  shareWithResearchAsOfDate null; their rows must then be gone from every trusted and curated
+  table (checked, by person key and pseudonym);
+- erasure: the `erase_customer` job for another curated customer, then the same command again
+  (both timed; the re-run must change nothing and every table must hold none of their rows);
+- floor: `bench/dagster_floor.py` (the same graph and checks doing no work), timed the same way.
+
+Issue 25's targets, in seconds above the floor: nothing new <= 1, new file <= 2.5 (and the x1000
+figure within 20% of the x100 one), withdrawal <= 5.
+"""
 
 import argparse
 import json
 import os
 import shutil
 import sys
+from pathlib import Path
 
 from bench.peers import (
+    BIN,
     BUILD,
     COURSE_SHAPED_ROWS,
     dagster_home,
@@ -25,39 +39,124 @@ from bench.peers import (
     timed,
 )
 
+# Where a person appears in each trusted and curated table: SQL counting the rows of the person
+# whose email is $email (an engine's macros person_key and pseudonym apply).
+PERSON_ROWS = {
+    "customer_trusted": "select count(*) from customer_trusted where person_key(email) = $key",
+    "customer_curated": "select count(*) from customer_curated where person_key(email) = $key",
+    "accelerometer_trusted": "select count(*) from accelerometer_trusted "
+    "where person_key(user) = $key",
+    "step_trainer_trusted": "select count(*) from step_trainer_trusted "
+    "where person_key(serialNumber) = person_key($serial)",
+    "machine_learning_curated": "select count(*) from machine_learning_curated "
+    "where subject_id = pseudonym($key) or step_trainer_subject_id = pseudonym($key)",
+    "step_features_curated": "select count(*) from step_features_curated "
+    "where subject_id = pseudonym($key)",
+}
+
+
+def person_rows(env: dict[str, str], email: str, serial: str) -> dict[str, int]:
+    """Rows of the person in each trusted and curated table of the lakehouse `env` names."""
+    from stedi_dagster.lakehouse import Lakehouse
+    from stedi_dagster.privacy.identity import person_key
+    from stedi_dagster.sql import literal
+
+    lakehouse = Lakehouse(
+        landing_root=env["STEDI_LANDING_ROOT"], lakehouse_root=env["STEDI_LAKEHOUSE_ROOT"]
+    )
+    with lakehouse.connect(*PERSON_ROWS) as engine:
+        return {
+            name: engine.scalar(
+                sql.replace("$key", literal(person_key(email))).replace("$serial", literal(serial))
+            )
+            for name, sql in PERSON_ROWS.items()
+        }
+
+
+def curated_customers(env: dict[str, str], count: int) -> list[dict]:
+    """The landing records (as JSON objects) of `count` curated customers with step-trainer rows."""
+    from stedi_dagster.lakehouse import Lakehouse
+
+    lakehouse = Lakehouse(
+        landing_root=env["STEDI_LANDING_ROOT"], lakehouse_root=env["STEDI_LAKEHOUSE_ROOT"]
+    )
+    with lakehouse.connect("customer_curated", "step_trainer_trusted") as engine:
+        rows = engine.rows(
+            "select to_json(c) from customer_curated c where serialNumber in "
+            f"(select serialNumber from step_trainer_trusted) order by email limit {count}"
+        )
+    return [json.loads(r[0]) for r in rows]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=100)
+    parser.add_argument("--scales", default="100")
     parser.add_argument("--lines", type=int, default=50)
     parser.add_argument("--rows-per-file", type=int, default=COURSE_SHAPED_ROWS)
     args = parser.parse_args()
-    source, _ = landing_data(args.scale, args.rows_per_file)
+    home = dagster_home()
+    for scale in (float(s) for s in args.scales.split(",")):
+        print(f"## scale {scale:g}")
+        figures = run_scale(scale, args.lines, args.rows_per_file, home)
+        floor = figures["floor"]
+        for step, seconds in figures.items():
+            above = "" if step == "floor" else f"  ({seconds - floor:+.2f} s above the floor)"
+            print(f"{step:>22}: {seconds:6.2f} s{above}")
+        sys.stdout.flush()
+
+
+def run_scale(scale: float, lines: int, rows_per_file: int, home: Path) -> dict[str, float]:
+    source, _ = landing_data(scale, rows_per_file)
     work = BUILD / "rerun"
     shutil.rmtree(work, ignore_errors=True)
     landing, lakehouse = work / "landing", work / "lakehouse"
     shutil.copytree(source, landing, copy_function=os.link)
     env = engine_env() | {
-        "DAGSTER_HOME": str(dagster_home()),
+        "DAGSTER_HOME": str(home),
         "STEDI_LANDING_ROOT": str(landing),
         "STEDI_LAKEHOUSE_ROOT": str(lakehouse),
     }
     command = materialize_command("stedi_dagster.definitions")
-    full, full_peak, _ = timed(command, env)
+    figures = {}
+    figures["full"] = timed(command, env)[0]
+    figures["nothing new"] = timed(command, env)[0]
+
     folder = landing / "accelerometer" / "landing"
     first = sorted(folder.glob("*.json"))[0]
     with first.open() as f:
-        readings = [json.loads(next(f)) for _ in range(args.lines)]
-    new = folder / "accelerometer-rerun-new.json"
+        readings = [json.loads(next(f)) for _ in range(lines)]
     later = [json.dumps(r | {"timestamp": r["timestamp"] + 1}) + "\n" for r in readings]
-    new.write_text("".join(later))
-    rerun, rerun_peak, _ = timed(command, env)
-    print(
-        f"scale {args.scale:g}: full run {full:.2f} s ({full_peak / 2**20:.0f} MB), re-run after "
-        f"one new {args.lines}-line file {rerun:.2f} s ({rerun_peak / 2**20:.0f} MB): "
-        f"{rerun / full:.0%} of the full run"
+    (folder / "accelerometer-rerun-new.json").write_text("".join(later))
+    figures[f"new {lines}-line file"] = timed(command, env)[0]
+
+    withdrawing, erased = curated_customers(env, 2)
+    record = withdrawing | {
+        "lastUpdateDate": withdrawing["lastUpdateDate"] + 1,
+        "shareWithResearchAsOfDate": None,
+    }
+    customers = landing / "customer" / "landing"
+    (customers / "customer-rerun-withdrawal.json").write_text(json.dumps(record) + "\n")
+    figures["withdrawal"] = timed(command, env)[0]
+    left = person_rows(env, withdrawing["email"], withdrawing["serialNumber"])
+    if any(left.values()):
+        raise SystemExit(f"the withdrawn customer's rows are still there: {left}")
+
+    config = work / "erasure.json"  # JSON is YAML
+    config.write_text(
+        json.dumps({"ops": {"remove_customer": {"config": {"email": erased["email"]}}}})
     )
+    erase = [str(BIN / "dagster"), "job", "execute", "-m", "stedi_dagster.definitions"]
+    erase += ["-j", "erase_customer", "-c", str(config)]
+    before = person_rows(env, erased["email"], erased["serialNumber"])
+    figures["erasure job"] = timed(erase, env)[0]
+    figures["run after erasure"] = timed(command, env)[0]
+    left = person_rows(env, erased["email"], erased["serialNumber"])
+    if any(left.values()) or not any(before.values()):
+        raise SystemExit(f"erasure: rows before {before}, after {left}")
+
+    figures["floor"] = timed(materialize_command("bench.dagster_floor"), env)[0]
     shutil.rmtree(work)
+    return figures
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 
 from stedi_dagster.assets.checks import check_label
+from stedi_dagster.assets.reuse import EVALUATION_KEYS
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl
@@ -60,12 +61,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
     )
-    rows = {
-        e.materialization.asset_key.to_user_string(): e.materialization.metadata[
-            "dagster/row_count"
-        ].value
+    materialized = {
+        e.materialization.asset_key.to_user_string(): e.materialization.metadata
         for e in result.get_asset_materialization_events()
     }
+    rows = {name: m["dagster/row_count"].value for name, m in materialized.items()}
     evaluations = result.get_asset_check_evaluations()
     print(f"\nrun {result.run_id}: {'success' if result.success else 'FAILED'}\n")
     print(f"{'zone':<8} {'table':<26} {'rows':>10}  checks")
@@ -75,11 +75,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         warned = sum(not e.passed and e.severity == dg.AssetCheckSeverity.WARN for e in mine)
         count = f"{rows[name]:,}" if name in rows else "-"
         warnings = f", {warned} warning" if warned else ""
-        print(f"{table.zone:<8} {name:<26} {count:>10}  {passed}/{len(mine)} passed{warnings}")
+        kept = materialized.get(name, {}).get("kept")
+        kept = f"  (kept: version {materialized[name]['delta_version'].value})" if kept else ""
+        print(
+            f"{table.zone:<8} {name:<26} {count:>10}  {passed}/{len(mine)} passed{warnings}{kept}"
+        )
     errors = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     for e in (e for e in evaluations if not e.passed):
         label = "FAILED" if e in errors else "WARN"
-        evidence = {k: getattr(v, "value", v) for k, v in e.metadata.items()}
+        evidence = {
+            k: getattr(v, "value", v) for k, v in e.metadata.items() if k not in EVALUATION_KEYS
+        }
         # Dagster's own checks (column_schema_change) say what they found in the description
         said = evidence or " ".join((e.description or "").split())
         print(f"  {label} {check_label(e)}: {said}")

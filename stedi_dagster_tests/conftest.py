@@ -133,7 +133,7 @@ def publish_rows(lakehouse: Lakehouse, table, rows: int) -> None:
             f"select 'u' as user, range as timestamp, 0.0 as x, 0.0 as y, 0.0 as z "
             f"from range({rows})"
         ).to_parquet(str(staged))
-        lakehouse.store.publish(table, staged)
+        lakehouse.store.publish(table, [staged])
 
 
 def table_files(lakehouse: Lakehouse, table) -> dict[str, bytes]:

@@ -13,20 +13,21 @@ Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on th
 """
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import dagster as dg
 import duckdb
 
+from stedi_dagster.assets import reuse
 from stedi_dagster.assets.checks import Check, check_label
+from stedi_dagster.assets.drafts import Draft, DraftFactory, sql_draft
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
+from stedi_dagster.landing.plan import FULL_REFRESH_TAG
 from stedi_dagster.privacy.masking import masked_markdown
-from stedi_dagster.sql import ident, read_sql
-from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
+from stedi_dagster.tables import TABLES, Table
 
 PREVIEW_ROWS = 5
 OWNER = "team:stedi-data"
@@ -43,73 +44,6 @@ DOWNSTREAM_AUTOMATION = (
 )
 
 
-class Draft(Protocol):
-    """A new version of one or more tables: `write` stages it and creates a view named after each
-    table over the staged version (returning metadata per table); `publish` makes it current (in
-    a commit recording the run's id, and the versions of the tables it was computed from: none
-    for landing tables, computed from files) and returns metadata per table: its `path`, and for
-    a Delta table its `delta_version`. Used as a context manager around both."""
-
-    tables: tuple[Table, ...]
-
-    def __enter__(self) -> "Draft": ...
-    def __exit__(self, *exc) -> None: ...
-    def write(self, engine: Engine) -> dict[str, dict]: ...
-    def publish(self, run_id: str, inputs: dict[str, int]) -> dict[str, dict]: ...
-
-
-DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
-
-
-# Writes a table's new version as one Parquet file at the given path.
-FileWriter = Callable[[Engine, Lakehouse, Path], None]
-
-
-class FileDraft:
-    """A table whose new version is one staged Parquet file, written by `writer`."""
-
-    def __init__(self, lakehouse: Lakehouse, table: Table, writer: FileWriter, folder: Path):
-        self.lakehouse, self.table, self.writer = lakehouse, table, writer
-        self.tables = (table,)
-        self.path = folder / f"{table.name}.parquet"
-
-    def __enter__(self) -> "FileDraft":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def write(self, engine: Engine) -> dict[str, dict]:
-        self.writer(engine, self.lakehouse, self.path)
-        self.lakehouse.store.attach(engine, self.table, [str(self.path)])
-        return {self.table.name: {"parquet_bytes": self.path.stat().st_size}}
-
-    def publish(self, run_id: str, inputs: dict[str, int]) -> dict[str, dict]:
-        store = self.lakehouse.store
-        version = store.publish(self.table, self.path, run_id, inputs)
-        folder = store.table_folder(self.table)
-        return {self.table.name: {"path": folder, "delta_version": version}}
-
-
-def file_draft(name: str, writer: FileWriter) -> DraftFactory:
-    return lambda _, lakehouse, folder: FileDraft(lakehouse, TABLES[name], writer, folder)
-
-
-def sql_draft(sql_module: str, name: str) -> DraftFactory:
-    """The table computed by one SQL statement, streamed by the engine into the staged file;
-    a `select *` from a landing table leaves its extra fields behind (they stay in landing until
-    adopted)."""
-    sql, table = read_sql(sql_module, name), TABLES[name]
-
-    def write(engine: Engine, _: Lakehouse, path: Path) -> None:
-        computed = f"{name}_computed"
-        engine.create_view(computed, sql)
-        kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
-        engine.write_parquet(f"select {', '.join(ident(c) for c in kept)} from {computed}", path)
-
-    return file_draft(name, write)
-
-
 def table_asset(
     name: str,
     *,
@@ -117,6 +51,7 @@ def table_asset(
     checks: Sequence[Check],
     description: str,
     sql_module: str = "",
+    appends: Sequence[str] = (),
     draft: DraftFactory | None = None,
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
@@ -132,7 +67,7 @@ def table_asset(
     which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
     `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
     from the asset page ("View source")."""
-    draft = draft or sql_draft(sql_module, name)
+    draft = draft or sql_draft(sql_module, name, inputs, appends)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
     sql_file = [str(Path(sql_module).parent / "sql" / f"{name}.sql")] if sql_module else []
@@ -175,66 +110,135 @@ def table_asset(
     ) -> Iterator:
         reads = [*inputs, *(r for r in check_reads if r not in inputs)]
         # a trusted or curated table reads its inputs at the versions recorded with it
-        pinned = {} if TABLES[name].zone == "landing" else lakehouse.store.versions(reads)
-        with (
-            lakehouse.connect(*reads, versions=pinned) as engine,
-            lakehouse.store.staging() as folder,
-            draft(context, lakehouse, folder) as new,
-        ):
-            privacy = lakehouse.privacy
-            key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
-            clock = Stopwatch()
-            metadata = new.write(engine)
-            metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
-            # the profile queries the new table now; its charts are drawn while the checks run
-            profiled = profile(engine, lakehouse, name) if profile else None
-            clock.lap()
-            # Every check guards publication, whichever were selected (a sensor or automation may
-            # request the asset alone); unselected ones are recorded as evaluations too.
-            results = [c.evaluate(engine, lakehouse) for c in checks]
-            metadata[name]["checks_seconds"] = clock.lap()
-            failure = _blocking_failure(name, checks, results)
-            if failure:
-                yield from _record(context, results, selected)
-                yield dg.AssetObservation(  # recorded on the dashboard, then the step fails
-                    asset_key=TABLES[name].key,
-                    metadata={"publication": "blocked", "reason": failure.description},
+        landing = TABLES[name].zone == "landing"
+        snapshots = {} if landing else lakehouse.store.snapshots(reads)
+        pinned = {n: s.version for n, s in snapshots.items()}
+        built_from = {i: pinned[i] for i in inputs if i in pinned}
+        with lakehouse.store.staging() as folder, draft(context, lakehouse, folder) as new:
+            kept = new.kept(snapshots)  # also plans the new version
+            if kept is not None and not full_refresh(context):
+                folders = {t.name: lakehouse.store.table_folder(t) for t in new.tables}
+                yield from _report_kept(context, new.tables, kept, folders, built_from, selected)
+                return
+            with lakehouse.connect(*reads, versions=pinned) as engine:
+                results, metadata, published = yield from _build(
+                    context, lakehouse, engine, new, built_from, selected
                 )
-                raise failure
-            for table in new.tables:
-                metadata[table.name] |= _table_metadata(engine, table)
-            if profiled:
-                metadata[name] |= profiled()
-            clock.lap()  # previews and profile are reporting, neither writing nor checking
-            built_from = {i: pinned[i] for i in inputs if i in pinned}
-            published = new.publish(context.run.run_id, built_from)
-            if pinned:
-                metadata[name]["input_versions"] = dg.MetadataValue.json(built_from)
-            catalog.refresh(lakehouse)  # the catalog's views list the new version's files
-            metadata[name]["publish_seconds"] = clock.lap()
         for table in new.tables:
             where = published[table.name]
+            version = where["delta_version"]
             meta = metadata[table.name] | {
                 "path": dg.MetadataValue.path(where["path"]),
                 "dagster/column_schema": table.column_schema,
+                "delta_version": version,
             }
-            version = where.get("delta_version")
-            if version is not None:
-                meta["delta_version"] = version
             if table.name == name:
                 rows = meta["dagster/row_count"]
-                at = f" as version {version}" if version is not None else ""
-                context.log.info(f"{name}: {rows} rows published to {where['path']}{at}")
-            data_version = None if version is None else dg.DataVersion(f"delta-{version}")
-            if table.key in context.selected_asset_keys:
-                yield dg.MaterializeResult(
-                    asset_key=table.key, metadata=meta, data_version=data_version
+                context.log.info(
+                    f"{name}: {rows} rows published to {where['path']} as version {version}"
                 )
-            else:  # written with its sibling all the same
-                context.log_event(dg.AssetMaterialization(asset_key=table.key, metadata=meta))
-        yield from _record(context, results, selected)
+            yield from _materialized(context, table, meta, version)
+        versions = {t.key: published[t.name]["delta_version"] for t in new.tables}
+        yield from _record(
+            context, [reuse.evaluated(r, versions.get(r.asset_key)) for r in results], selected
+        )
+
+    def _build(
+        context: dg.AssetExecutionContext,
+        lakehouse: Lakehouse,
+        engine: Engine,
+        new: Draft,
+        built_from: dict[str, int],
+        selected: list[Check],
+    ) -> Generator[dg.AssetObservation, None, tuple[list, dict, dict]]:
+        """Write, audit, publish; (results, metadata, published), or a failure after the check
+        results and a blocked-publication observation are recorded."""
+        privacy = lakehouse.privacy
+        key = {"pseudonym_key": privacy.require_pseudonym_key()} if pseudonymous else {}
+        clock = Stopwatch()
+        metadata = new.write(engine)
+        metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
+        # the profile queries the new table now; its charts are drawn while the checks run
+        profiled = profile(engine, lakehouse, name) if profile else None
+        clock.lap()
+        # Every check guards publication, whichever were selected (a sensor or automation may
+        # request the asset alone); unselected ones are recorded as evaluations too.
+        results = [c.evaluate(engine, lakehouse) for c in checks]
+        metadata[name]["checks_seconds"] = clock.lap()
+        failure = _blocking_failure(name, checks, results)
+        if failure:
+            yield from _record(context, results, selected)
+            yield dg.AssetObservation(  # recorded on the dashboard, then the step fails
+                asset_key=TABLES[name].key,
+                metadata={"publication": "blocked", "reason": failure.description},
+            )
+            raise failure
+        for table in new.tables:
+            metadata[table.name] |= _table_metadata(engine, table)
+        if profiled:
+            metadata[name] |= profiled()
+        clock.lap()  # previews and profile are reporting, neither writing nor checking
+        rows = {t.name: metadata[t.name]["dagster/row_count"] for t in new.tables}
+        recorded = reuse.recording(new.basis, new.fingerprint, results, rows)
+        published = new.publish(context.run.run_id, built_from, recorded)
+        if TABLES[name].zone != "landing":
+            metadata[name]["input_versions"] = dg.MetadataValue.json(built_from)
+        catalog.refresh(lakehouse)  # the catalog's views list the new version's files
+        metadata[name]["publish_seconds"] = clock.lap()
+        return results, metadata, published
 
     return _asset
+
+
+def full_refresh(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run rebuilds every table from the landing files (no version is kept)."""
+    return context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+
+
+def _report_kept(
+    context: dg.AssetExecutionContext,
+    tables: Sequence[Table],
+    kept: reuse.Kept,
+    folders: dict[str, str],
+    built_from: dict[str, int],
+    selected: Sequence[Check],
+) -> Iterator:
+    """Report the kept versions as this run's materializations (their data versions unchanged, so
+    nothing downstream is started for them) and the check results recorded with them."""
+    for table in tables:
+        version = kept.versions[table.name]
+        meta = kept.metadata.get(table.name, {}) | {
+            "path": dg.MetadataValue.path(folders[table.name]),
+            "dagster/column_schema": table.column_schema,
+            "dagster/row_count": kept.rows.get(table.name),
+            "delta_version": version,
+            "kept": f"version {version}, built by run {kept.run_id[:8]} from the same inputs, "
+            "settings, erasure list and code, is kept: nothing was written",
+            "rows_added": 0,
+            "rows_removed": 0,
+        }
+        if table.zone != "landing":
+            meta["input_versions"] = dg.MetadataValue.json(built_from)
+        yield from _materialized(context, table, meta, version)
+    context.log.info(
+        f"{', '.join(t.name for t in tables)}: kept (version "
+        f"{', '.join(str(kept.versions[t.name]) for t in tables)}); check results from run "
+        f"{kept.run_id[:8]}"
+    )
+    yield from _record(context, reuse.reported(kept, {t.name: t.key for t in tables}), selected)
+
+
+def _materialized(
+    context: dg.AssetExecutionContext, table: Table, metadata: dict, version: int
+) -> Iterator[dg.MaterializeResult]:
+    """A table's materialization, its data version its Delta version; logged as an event for a
+    table written with a selected sibling but not selected itself."""
+    if table.key in context.selected_asset_keys:
+        yield dg.MaterializeResult(
+            asset_key=table.key, metadata=metadata, data_version=dg.DataVersion(f"delta-{version}")
+        )
+    else:  # written with its sibling all the same
+        context.log_event(dg.AssetMaterialization(asset_key=table.key, metadata=metadata))
 
 
 class Stopwatch:

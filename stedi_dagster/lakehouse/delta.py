@@ -40,6 +40,13 @@ DELTA_TYPES = {
 # versions of the tables it was computed from (JSON: table -> version).
 RUN_ID = "stedi/run_id"
 INPUTS = "stedi/inputs"
+# What a step records with the versions it commits, to keep them in a later step that would
+# compute the same (`assets/reuse.py`): its fingerprint and basis, its check results, the rows
+# per table.
+FINGERPRINT = "stedi/fingerprint"
+BASIS = "stedi/basis"
+CHECK_RESULTS = "stedi/checks"
+ROWS = "stedi/rows"
 # How long files no version needs any more, and files of runs that never committed, are kept
 # before the vacuum after each commit removes them (Delta's own default).
 RETENTION_HOURS = 7 * 24
@@ -140,6 +147,15 @@ class DeltaTables:
         delta = self.open(table)
         return None if delta is None else delta.version()
 
+    def last_commit(self, table: Table) -> tuple[int, dict] | None:
+        """The table's current version and its commit's information (with the custom metadata
+        the commit recorded); None if it was never committed."""
+        delta = self.open(table)
+        if delta is None:
+            return None
+        (commit,) = delta.history(1)
+        return delta.version(), commit
+
     def version_of_run(self, table: Table, run_id: str) -> int:
         """The version a Dagster run (by its id, or the start of it) committed to the table."""
         delta = self.open(table)
@@ -204,7 +220,13 @@ class DeltaTables:
                 if not lost_race or attempt == COMMIT_ATTEMPTS - 1:
                     raise LakehouseError(f"committing {table.name} at {uri} failed: {e}") from e
         delta = DeltaTable(uri, storage_options=options)
-        delta.vacuum(retention_hours=RETENTION_HOURS, dry_run=False, full=True)
+        # a vacuum that removes files commits too: it carries this commit's metadata
+        delta.vacuum(
+            retention_hours=RETENTION_HOURS,
+            dry_run=False,
+            full=True,
+            commit_properties=_carried(delta),
+        )
         return delta.version()
 
     def _evolve(self, table: Table, delta: DeltaTable, properties: CommitProperties) -> DeltaTable:
@@ -260,12 +282,23 @@ class DeltaTables:
         delta = self.open(table)
         if delta is None or not self.has_history(table, delta):
             return
-        delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False, full=True)
-        delta.alter.set_table_properties({"delta.logRetentionDuration": "interval 0 seconds"})
+        carried = _carried(delta)  # the commits below carry the last one's metadata
+        delta.vacuum(
+            retention_hours=0,
+            enforce_retention_duration=False,
+            dry_run=False,
+            full=True,
+            commit_properties=carried,
+        )
+        delta.alter.set_table_properties(
+            {"delta.logRetentionDuration": "interval 0 seconds"}, commit_properties=carried
+        )
         delta = self.open(table)
         delta.create_checkpoint()
         delta.cleanup_metadata()
-        delta.alter.set_table_properties({"delta.logRetentionDuration": "interval 30 days"})
+        delta.alter.set_table_properties(
+            {"delta.logRetentionDuration": "interval 30 days"}, commit_properties=carried
+        )
 
     def has_history(self, table: Table, delta: DeltaTable) -> bool:
         """Whether storage holds more than the current version: data files it does not use, or
@@ -285,6 +318,16 @@ class DeltaTables:
         else:
             first = delta.version()
         return any(version < first for version in logged)
+
+
+def _carried(delta: DeltaTable) -> CommitProperties:
+    """Commit properties carrying the custom metadata of the table's last commit, for the
+    commits of upkeep (a vacuum, a table property) that change no row: the last commit's
+    metadata (a files table's commit point, a version's fingerprint) stays the latest."""
+    (last,) = delta.history(1)
+    return CommitProperties(
+        custom_metadata={k: str(v) for k, v in last.items() if k.startswith("stedi/")}
+    )
 
 
 def add_action(name: str, path: Path) -> AddAction:

@@ -147,11 +147,15 @@ class IngestedFiles:
         engine.write_parquet(f"select * from {dataset}_files order by file", path)
         return path
 
-    def commit(self, dataset: str, staged: Path, run_id: str | None) -> None:
+    def commit(
+        self, dataset: str, staged: Path, run_id: str | None, recorded: dict | None = None
+    ) -> None:
         """Make the staged records current, as describing the landing and quarantine tables'
-        current versions."""
-        described = json.dumps(self._versions(dataset))
-        self.delta.commit(files_table(dataset), [staged], run_id, metadata={DESCRIBES: described})
+        current versions (with what else the landing step `recorded`)."""
+        described = {DESCRIBES: json.dumps(self._versions(dataset))}
+        self.delta.commit(
+            files_table(dataset), [staged], run_id, metadata=described | (recorded or {})
+        )
 
     def _versions(self, dataset: str) -> dict[str, int | None]:
         """The latest versions of the dataset's landing and quarantine tables."""

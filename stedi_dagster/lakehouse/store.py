@@ -8,16 +8,30 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse.delta import INPUTS, DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.sql import ident, select_columns
-from stedi_dagster.tables import LANDING_DATASETS, TABLES, Table, files_table
+from stedi_dagster.tables import TABLES, Table, files_table
 
 STAGING_FOLDER = "_staging"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A table's version as readers see it, and its data files (URLs)."""
+
+    version: int
+    urls: list[str]
+
+    @property
+    def files(self) -> frozenset[str]:
+        """The names of its data files: two versions with the same ones hold the same rows."""
+        return frozenset(PurePosixPath(u).name for u in self.urls)
 
 
 class TableStore:
@@ -42,14 +56,7 @@ class TableStore:
     def current_urls(self) -> dict[str, list[str]]:
         """The data files (URLs) of every materialized table's current version, by table name,
         each table's log read once."""
-        described = {d: self.ingested.described(d) for d in LANDING_DATASETS}
-        current = {}
-        for name, table in TABLES.items():
-            version = self.current_version(table, described.get(table.dataset))
-            delta = self.delta.open(table, version)
-            if delta is not None:
-                current[name] = delta.file_uris()
-        return current
+        return {name: snapshot.urls for name, snapshot in self.snapshots(TABLES).items()}
 
     def current_version(self, table: Table, described: dict[str, int] | None = None) -> int | None:
         """The version readers see: the latest (None), or for a landing or quarantine table the
@@ -61,21 +68,20 @@ class TableStore:
             described = self.ingested.described(table.dataset)
         return (described or {}).get(table.name)
 
-    def versions(self, names: Iterable[str]) -> dict[str, int]:
-        """The version readers see now of each named table that has one (see `current_version`),
-        to pin a step's inputs to; each landing dataset's commit point read once."""
+    def snapshots(self, names: Iterable[str]) -> dict[str, "Snapshot"]:
+        """The version readers see now (see `current_version`) of each named table that has one,
+        with its data files; each landing dataset's commit point and each log read once."""
         names = list(names)
         landing = {TABLES[n].dataset for n in names if TABLES[n].zone == "landing"}
         described = {d: self.ingested.described(d) for d in landing}
-        pinned = {}
+        found = {}
         for name in names:
             table = TABLES[name]
             version = self.current_version(table, described.get(table.dataset))
-            if version is None:
-                version = self.delta.version(table)
-            if version is not None:
-                pinned[name] = version
-        return pinned
+            delta = self.delta.open(table, version)
+            if delta is not None:
+                found[name] = Snapshot(delta.version(), delta.file_uris())
+        return found
 
     def is_materialized(self, table: Table) -> bool:
         return self.delta.version(table) is not None
@@ -147,15 +153,21 @@ class TableStore:
     def publish(
         self,
         table: Table,
-        staged: Path,
+        staged: Sequence[Path],
         run_id: str | None = None,
         inputs: dict[str, int] | None = None,
+        recorded: dict[str, str] | None = None,
+        replace: bool = True,
     ) -> int:
-        """Make `staged` the table's new version in one Delta commit (its version is returned),
-        recording the versions of the `inputs` it was computed from: readers see old or new,
-        never a mix, and a crash before the commit leaves the previous version current."""
-        metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else None
-        return self.delta.commit(table, [staged], run_id, metadata=metadata)
+        """Make the `staged` files the table's new version (or, not `replace`-ing, add them to
+        it) in one Delta commit (its version is returned), recording the versions of the
+        `inputs` it was computed from and the `recorded` metadata (see `assets/reuse.py`):
+        readers see old or new, never a mix, and a crash before the commit leaves the previous
+        version current."""
+        metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else {}
+        return self.delta.commit(
+            table, staged, run_id, replace=replace, metadata=metadata | (recorded or {})
+        )
 
 
 def empty_columns(table: Table) -> str:

@@ -8,20 +8,23 @@ again; the rows of a file that changed or left are taken out of the data files t
 the quarantine table, then the files ingested (one commit each).
 """
 
+import json
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
+from stedi_dagster.assets import reuse
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse.ingested_files import FileRecord
+from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
 from stedi_dagster.landing.scan import json_document
 from stedi_dagster.sql import ident
-from stedi_dagster.tables import Table, landing_table, quarantine_table
+from stedi_dagster.tables import Table, files_table, landing_table, quarantine_table
 
 
 def reader_for(engine: Engine, landing: Table, folder: Path) -> LandingReader:
@@ -57,6 +60,7 @@ class LandingDraft:
     ):
         self.context, self.dataset, self.folder = context, dataset, folder
         self.full_refresh = full_refresh
+        self.lakehouse = lakehouse
         self.landing_folder, self.store = lakehouse.landing, lakehouse.store
         self.ingested, self.zones = lakehouse.ingested, lakehouse.zones
         self.landing, self.quarantine = landing_table(dataset), quarantine_table(dataset)
@@ -74,19 +78,46 @@ class LandingDraft:
     def __exit__(self, *exc) -> None:
         self._lock.__exit__(*exc)
 
-    def write(self, engine: Engine) -> dict[str, dict]:
-        listed, unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
-        urls = {PurePosixPath(u).name: u for u in listed}
-        versions = {name: listed[url] for name, url in urls.items()}
+    def kept(self, reads: dict[str, Snapshot]) -> reuse.Kept | None:
+        """Plan the run (which files to read); the current versions stay when it reads none,
+        takes out none, and the dataset's last commit recorded this step's fingerprint (which
+        adds the files under the folder that are no landing files, named by a check)."""
+        listed, self.unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
+        self.urls = {PurePosixPath(u).name: u for u in listed}
+        self.versions = {name: listed[url] for name, url in self.urls.items()}
         self.previous = self.ingested.read(self.dataset)
         fields = self.landing.fields
-        kept = {} if self.full_refresh else still_valid(self.previous or {}, versions, fields)
+        kept = {} if self.full_refresh else still_valid(self.previous or {}, self.versions, fields)
+        self.kept_records = kept
+        self.basis = reuse.basis(self.lakehouse, unrecognized=sorted(self.unrecognized))
+        self.fingerprint = reuse.fingerprint(self.basis, reads)
+        last = self.store.delta.last_commit(files_table(self.dataset))
+        if last is None or kept != self.previous or set(self.urls) != set(kept):
+            return None
+        commit = last[1]
+        described = json.loads(commit.get(DESCRIBES, "{}"))
+        if set(described) != {t.name for t in self.tables}:
+            return None
+        metadata = {
+            self.landing.name: {
+                "source_files": len(kept),
+                "files_read": 0,
+                "files_kept": len(kept),
+                "json_lines": sum(r.lines for r in kept.values()),
+                "erased_lines": sum(r.erased for r in kept.values()),
+            },
+            self.quarantine.name: self._quarantine_metadata(kept),
+        }
+        return reuse.kept(commit, self.fingerprint, described, metadata)
+
+    def write(self, engine: Engine) -> dict[str, dict]:
+        urls, unrecognized, kept = self.urls, self.unrecognized, self.kept_records
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         read = sorted(set(urls) - set(kept))
         local = {name: self._plain_copy(i, urls[name]) for i, name in enumerate(read)}
         documents = {name: kind for name in read if (kind := json_document(local[name]))}
-        with NewFiles(read, local, versions, originals, documents) as files:
+        with NewFiles(read, local, self.versions, originals, documents) as files:
             done = reader_for(engine, self.landing, self.folder).read(files)
         run_id = self.context.run.run_id if self.context is not None else ""
         for ingested in done.ingested:
@@ -125,11 +156,15 @@ class LandingDraft:
             "full_refresh": self.full_refresh,
             "unrecognized_files": unrecognized[:10],
         }
-        metadata[self.quarantine.name] |= {
-            "duplicate_files": sorted(n for n, r in self.records.items() if r.duplicate_of),
-            "empty_files": sorted(n for n, r in self.records.items() if r.lines == 0),
-        }
+        metadata[self.quarantine.name] |= self._quarantine_metadata(self.records)
         return metadata
+
+    @staticmethod
+    def _quarantine_metadata(records: dict[str, FileRecord]) -> dict:
+        return {
+            "duplicate_files": sorted(n for n, r in records.items() if r.duplicate_of),
+            "empty_files": sorted(n for n, r in records.items() if r.lines == 0),
+        }
 
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those
@@ -191,10 +226,12 @@ class LandingDraft:
                 f"quarantined in {self.quarantine.name}: {shown}{more}"
             )
 
-    def publish(self, run_id: str, inputs: dict[str, int] | None = None) -> dict[str, dict]:
+    def publish(
+        self, run_id: str, inputs: dict[str, int] | None = None, recorded: dict | None = None
+    ) -> dict[str, dict]:
         """Commit the landing and quarantine tables (each once, if it changed or is new), then
-        the files ingested, which name the versions they describe. (`inputs`: none, landing
-        tables are computed from files.)"""
+        the files ingested, which name the versions they describe, with what is `recorded` (see
+        `assets/reuse.py`). (`inputs`: none, landing tables are computed from files.)"""
         published, committed = {}, False
         for table in self.tables:
             change, delta = self.changes[table.name], self.store.delta
@@ -206,5 +243,5 @@ class LandingDraft:
                 committed = True
             published[table.name] = {"path": delta.uri(table), "delta_version": version}
         if committed or self.records != self.previous:  # they name the versions they describe
-            self.ingested.commit(self.dataset, self.staged_records, run_id)
+            self.ingested.commit(self.dataset, self.staged_records, run_id, recorded)
         return published

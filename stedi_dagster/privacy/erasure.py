@@ -55,11 +55,14 @@ def erase_from_landing(
                     removed[table.name] += n
             if gone:
                 store.delta.commit(table, added, run_id, replace=False, removed=gone)
-        if any(removed.values()):
+            store.delta.forget_history(table)
+        # the files ingested name the versions they describe: those left after the upkeep
+        if any(removed.values()) or ingested.described(dataset) != {
+            t.name: store.delta.version(t) for t in (landing, quarantine)
+        }:
             ingested.attach(engine, dataset, records)
             ingested.commit(dataset, ingested.stage(engine, dataset, folder), run_id)
-    for table in (landing, quarantine, files_table(dataset)):
-        store.delta.forget_history(table)
+    store.delta.forget_history(files_table(dataset))
     return removed
 
 
@@ -76,7 +79,7 @@ def remove_rows(
         with store.staging() as folder:
             staged = folder / f"{name}.parquet"
             engine.write_parquet(f"select * from {name} where not ({erased_rows})", staged)
-            store.publish(table, staged, run_id)
+            store.publish(table, [staged], run_id)
     store.delta.forget_history(table)
     return removed
 

@@ -1,8 +1,9 @@
 """Curated zone: customers with accelerometer data, the machine-learning training table, and the
 step-detection features computed from it with Polars."""
 
+from stedi_dagster.assets.drafts import file_draft
 from stedi_dagster.assets.profile import machine_learning_profile
-from stedi_dagster.assets.table_asset import file_draft, table_asset
+from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
     curated_checks,
@@ -25,6 +26,7 @@ machine_learning_curated = table_asset(
     "machine_learning_curated",
     sql_module=__file__,
     inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
+    appends=("step_trainer_trusted", "accelerometer_trusted"),
     checks=machine_learning_checks(),
     description=(
         "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted reading "

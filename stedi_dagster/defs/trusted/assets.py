@@ -39,6 +39,7 @@ accelerometer_trusted = table_asset(
     "accelerometer_trusted",
     sql_module=__file__,
     inputs=("accelerometer_landing", "customer_trusted"),
+    appends=("accelerometer_landing",),
     checks=trusted_checks(
         "accelerometer_trusted", reads=("accelerometer_landing", "customer_landing")
     ),
@@ -52,6 +53,7 @@ step_trainer_trusted = table_asset(
     "step_trainer_trusted",
     sql_module=__file__,
     inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
+    appends=("step_trainer_landing",),
     checks=trusted_checks(
         "step_trainer_trusted",
         reads=("step_trainer_landing", "customer_curated", "customer_landing"),

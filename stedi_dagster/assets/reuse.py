@@ -1,0 +1,170 @@
+"""Keeping a table's version instead of building it again.
+
+Each version a step commits records its fingerprint: a hash of everything the version and its
+check results were computed from (the data files of the tables the step read, and its basis: the
+settings, the erasure list, the pseudonym key, the expectations file and the code), and the check
+results themselves. A later step whose fingerprint is the same would compute the same version
+and the same results, so it keeps the version (no write, no commit) and reports the recorded
+results, each saying which version it evaluated and in which run.
+"""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, ROWS, RUN_ID
+from stedi_dagster.lakehouse.store import Snapshot
+
+PACKAGE = Path(__file__).resolve().parent.parent
+# The metadata a check result reported from a recorded evaluation carries.
+EVALUATED_VERSION = "evaluated_delta_version"
+EVALUATED_IN_RUN = "evaluated_in_run"
+EVALUATION_KEYS = (EVALUATED_VERSION, EVALUATED_IN_RUN)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Versions a step keeps: per table its version and rows, the check results recorded with
+    them (as `recorded` wrote them), the run that evaluated them, and metadata per table."""
+
+    versions: dict[str, int]
+    rows: dict[str, int]
+    results: str
+    run_id: str
+    metadata: dict[str, dict]
+
+
+@cache
+def code_version() -> str:
+    """A hash of the package's Python and SQL files: a change to any of them may change a table
+    or a check, so it builds every table again."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".sql") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PACKAGE)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def basis(lakehouse: Lakehouse, **more: object) -> str:
+    """A hash of what a step's versions and check results depend on besides the tables it
+    reads: the lakehouse's settings, erasure list, pseudonym key, expectations and code; `more`:
+    what else the step's tables or checks depend on (a table's SQL, the files under a landing
+    folder that are no landing files)."""
+    key = lakehouse.privacy.pseudonym_secret()
+    parts = {
+        "settings": {
+            "engine": lakehouse.engine,
+            "consent_mode": lakehouse.consent_mode,
+            "ml_pairing": lakehouse.ml_pairing,
+            "quarantine_max_fraction": lakehouse.quarantine_max_fraction,
+        },
+        "erasure_list": sorted(lakehouse.privacy.erasure_keys()),
+        # a keyed hash: the fingerprint says whether the key changed, not what it is
+        "pseudonym_key": key and hmac.new(key, b"fingerprint", "sha256").hexdigest(),
+        "expectations": lakehouse.expectations(),
+        "code": code_version(),
+    } | more
+    return _hash(parts)
+
+
+def fingerprint(basis: str, reads: dict[str, Snapshot]) -> str:
+    """The fingerprint of a step of `basis` that reads the tables `reads` (by their data files,
+    not their version numbers: a commit that changes no row changes no fingerprint)."""
+    return _hash({"basis": basis, "reads": {n: sorted(s.files) for n, s in reads.items()}})
+
+
+def _hash(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def kept(
+    commit: dict, fingerprint: str, versions: dict[str, int], metadata: dict | None = None
+) -> Kept | None:
+    """The versions a step keeps, when the commit that made them current recorded the step's
+    fingerprint and check results; else None."""
+    if commit.get(FINGERPRINT) != fingerprint or CHECK_RESULTS not in commit:
+        return None
+    return Kept(
+        versions,
+        json.loads(commit.get(ROWS, "{}")),
+        commit[CHECK_RESULTS],
+        commit.get(RUN_ID, ""),
+        metadata or {},
+    )
+
+
+def recording(
+    basis: str, fingerprint: str, results: Sequence[dg.AssetCheckResult], rows: dict[str, int]
+) -> dict[str, str]:
+    """The commit metadata that lets a later step with the same fingerprint keep the version
+    (and one of the same basis add to it: `increments.py`)."""
+    return {
+        BASIS: basis,
+        FINGERPRINT: fingerprint,
+        CHECK_RESULTS: _results_text(results),
+        ROWS: json.dumps(rows),
+    }
+
+
+def _results_text(results: Sequence[dg.AssetCheckResult]) -> str:
+    return json.dumps(
+        [
+            {
+                "asset": r.asset_key.to_user_string(),
+                "check": r.check_name,
+                "passed": r.passed,
+                "severity": r.severity.value,
+                "description": r.description,
+                "metadata": {
+                    k: getattr(v, "value", v)
+                    for k, v in r.metadata.items()
+                    if k not in EVALUATION_KEYS
+                },
+            }
+            for r in results
+        ],
+        default=str,
+    )
+
+
+def reported(kept: Kept, tables: dict[str, dg.AssetKey]) -> list[dg.AssetCheckResult]:
+    """The check results recorded with kept versions, as results of this run, each saying the
+    version it evaluated and the run that evaluated it."""
+    by_key = {key.to_user_string(): name for name, key in tables.items()}
+    return [
+        dg.AssetCheckResult(
+            asset_key=dg.AssetKey.from_user_string(r["asset"]),
+            check_name=r["check"],
+            passed=r["passed"],
+            severity=dg.AssetCheckSeverity(r["severity"]),
+            description=r["description"],
+            metadata=r["metadata"]
+            | {
+                EVALUATED_VERSION: kept.versions[by_key[r["asset"]]],
+                EVALUATED_IN_RUN: kept.run_id,
+            },
+        )
+        for r in json.loads(kept.results)
+    ]
+
+
+def evaluated(result: dg.AssetCheckResult, version: int | None) -> dg.AssetCheckResult:
+    """A result evaluated in this run, saying the version it evaluated."""
+    if version is None:
+        return result
+    return dg.AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata={**result.metadata, EVALUATED_VERSION: version},
+    )

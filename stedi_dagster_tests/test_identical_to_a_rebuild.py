@@ -1,0 +1,123 @@
+"""Maintained equals rebuilt: after any sequence of landing events with runs in between, every
+table that the incremental runs kept, added to or built equals, as a multiset of rows, the same
+table after a full refresh (every landing file read again, every table built in full)."""
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
+from stedi_dagster_tests.handmade import customer, reading, step, write_handmade
+from stedi_dagster_tests.test_erasure import erase
+
+FULL_REFRESH = {"stedi/full_refresh": "true"}
+PEOPLE = "abcdefghij"
+SERIALS = {p: f"S-{p.upper()}" for p in PEOPLE} | {"i": "S-H"}
+TIMES = (100, 200, 300, 500, 700, 800)
+
+
+def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
+    with lakehouse.connect(*TABLES) as engine:
+        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}
+
+
+class Events:
+    """Random landing events on a lakehouse's landing folder (and the erasure job)."""
+
+    def __init__(self, definitions, lakehouse: Lakehouse, rng: random.Random):
+        self.definitions, self.lakehouse, self.rng = definitions, lakehouse, rng
+        self.root = Path(lakehouse.landing_root)
+        self.count = itertools.count(1)
+        self.written: list[Path] = []
+
+    def happen(self, event: str) -> None:
+        n, rng, person = next(self.count), self.rng, self.rng.choice(PEOPLE)
+        if event in ("new readings", "late readings"):
+            times = TIMES if event == "new readings" else (50, 60, 150)
+            lines = [reading(rng.choice(PEOPLE), rng.choice(times), n) for _ in range(3)]
+            self._write("accelerometer", f"readings-{n}", lines)
+        elif event == "new steps":
+            lines = [step(SERIALS[rng.choice(PEOPLE)], rng.choice(TIMES)) for _ in range(3)]
+            self._write("step_trainer", f"steps-{n}", lines)
+        elif event == "replaced file" and self.written:
+            path = rng.choice(self.written)
+            write_jsonl(path, [reading(person, rng.choice(TIMES), -n)])
+        elif event in ("withdrawal", "grant"):
+            research = None if event == "withdrawal" else 50 + n
+            record = customer(person, SERIALS[person], updated=100 + n, research=research)
+            self._write("customer", f"customer-{n}", [record])
+        elif event == "serial claimed":
+            other = rng.choice(PEOPLE)
+            research = rng.choice([None, 60 + n])
+            record = customer(person, SERIALS[other], updated=100 + n, research=research)
+            self._write("customer", f"claim-{n}", [record])
+        elif event == "erasure":
+            assert erase(self.definitions, self.lakehouse, f"{person}@x.test").success
+
+    def _write(self, dataset: str, name: str, lines: list[dict]) -> None:
+        path = self.root / dataset / "landing" / f"{name}.json"
+        write_jsonl(path, lines)
+        if dataset == "accelerometer":
+            self.written.append(path)
+
+
+EVENTS = (
+    "new readings",
+    "late readings",
+    "new steps",
+    "replaced file",
+    "withdrawal",
+    "grant",
+    "serial claimed",
+    "erasure",
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_sequence_of_events_and_runs_ends_as_a_full_refresh_would(definitions, tmp_path, seed):
+    rng = random.Random(seed)
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    events = Events(definitions, lakehouse, rng)
+    for _ in range(rng.randint(4, 8)):
+        events.happen(rng.choice(EVENTS))
+        if rng.random() < 0.6:
+            assert materialize(definitions, lakehouse).success
+    assert materialize(definitions, lakehouse).success
+    maintained = every_row(lakehouse)
+    assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
+    assert every_row(lakehouse) == maintained
+
+
+def test_new_readings_are_added_to_the_tables_they_reach(definitions, tmp_path):
+    """New readings of a consenting customer at a millisecond a step-trainer reading has: the
+    trusted readings and the training pairs gain them by appending, which a full refresh
+    confirms."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    before = every_row(lakehouse)
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 200, 9.0), reading("b", 200, 9.0)])
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    trusted = materialization(result, "accelerometer_trusted")
+    assert trusted["built"] == "added to: rows added to accelerometer_landing"
+    assert (trusted["rows_added"], trusted["rows_removed"]) == (1, 0)  # a's; b never consented
+    pairs = materialization(result, "machine_learning_curated")
+    assert pairs["built"] == "added to: rows added to accelerometer_trusted"
+    assert (pairs["rows_added"], pairs["rows_removed"]) == (2, 0)  # with S-A@200 and S-F@200
+    assert pairs["input_files_added"] == {"accelerometer_trusted": 1}
+    after = every_row(lakehouse)
+    assert len(after["machine_learning_curated"]) == len(before["machine_learning_curated"]) + 2
+    assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
+    assert every_row(lakehouse) == after

@@ -1,0 +1,132 @@
+"""Maintained, not rebuilt: a step whose inputs, settings, erasure list and code are those its
+table's version was built from keeps the version (no write, no commit) and reports the check
+results recorded with it, each saying the version it evaluated and the run that evaluated it."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from stedi_dagster.assets.checks import check_label
+from stedi_dagster.assets.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES, files_table
+from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
+from stedi_dagster_tests.handmade import reading, write_handmade
+
+
+@pytest.fixture
+def first(definitions, tmp_path) -> tuple[Lakehouse, dg.ExecuteInProcessResult]:
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    return lakehouse, result
+
+
+def versions(lakehouse: Lakehouse) -> dict[str, int | None]:
+    """The latest version of every table, files tables included."""
+    delta = lakehouse.store.delta
+    tables = [*TABLES.values(), *(files_table(d) for d in ("customer", "accelerometer"))]
+    return {t.name: delta.version(t) for t in tables}
+
+
+def outcomes(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, dict]]:
+    """`<table>.<check>` -> (passed, metadata values) of the run's check evaluations (Dagster's
+    own column_schema_change checks left out: they compare materializations, not data)."""
+    return {
+        check_label(e): (e.passed, {k: getattr(v, "value", v) for k, v in e.metadata.items()})
+        for e in result.get_asset_check_evaluations()
+        if e.check_name != "column_schema_change"
+    }
+
+
+def evidence(metadata: dict) -> dict:
+    return {k: v for k, v in metadata.items() if k not in (EVALUATED_VERSION, EVALUATED_IN_RUN)}
+
+
+def test_a_run_with_nothing_new_writes_nothing_and_reports_the_recorded_results(definitions, first):
+    lakehouse, run = first
+    before = versions(lakehouse)
+    again = materialize(definitions, lakehouse)
+    assert again.success
+    assert versions(lakehouse) == before  # no commit on any table
+    recorded, reported = outcomes(run), outcomes(again)
+    assert set(reported) == set(recorded) and len(reported) == 65
+    for label, (passed, metadata) in reported.items():
+        table = label.split(".")[0]
+        assert passed == recorded[label][0], label
+        # the version the result is about, and the run that evaluated it
+        assert metadata[EVALUATED_VERSION] == before[table], label
+        assert metadata[EVALUATED_IN_RUN] == run.run_id, label
+        assert recorded[label][1][EVALUATED_VERSION] == before[table], label
+        assert evidence(metadata) == evidence(recorded[label][1]), label
+    for name in TABLES:
+        kept = materialization(again, name)
+        assert kept["delta_version"] == before[name]
+        assert kept["dagster/row_count"] == materialization(run, name)["dagster/row_count"]
+        assert (kept["rows_added"], kept["rows_removed"]) == (0, 0)
+        assert "kept" in kept and "kept" not in materialization(run, name)
+
+
+def test_new_data_rebuilds_only_what_it_reaches(definitions, first):
+    lakehouse, _ = first
+    before = versions(lakehouse)
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "accelerometer-later.json", [reading("a", 20_000)])
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    after = versions(lakehouse)
+    changed = {name for name in after if after[name] != before[name]}
+    # what the new reading reaches is built again; the customer tables' inputs did not change
+    assert {"accelerometer_landing", "accelerometer_files", "accelerometer_trusted"} <= changed
+    assert not changed & {"customer_landing", "customer_files", "customer_trusted"}
+    assert not changed & {"step_trainer_landing", "customer_quarantine"}
+    assert "kept" in materialization(result, "customer_trusted")
+    assert "kept" not in materialization(result, "accelerometer_trusted")
+    fresh = outcomes(result)["accelerometer_trusted.all_consented"][1]
+    assert EVALUATED_IN_RUN not in fresh
+    assert fresh[EVALUATED_VERSION] == after["accelerometer_trusted"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["expectations", "consent_mode", "erasure_list", "pseudonym_key"],
+)
+def test_what_a_version_was_built_from_besides_its_inputs_rebuilds_it(definitions, first, change):
+    """A setting, the expectations file, the erasure list or the pseudonym key may change a
+    table or a check result without any input changing: the version is not kept."""
+    lakehouse, _ = first
+    before = versions(lakehouse)
+    settings = {}
+    if change == "expectations":
+        path = Path(lakehouse.landing_root) / "expectations.json"
+        expected = json.loads(path.read_text()) if path.exists() else {"tables": {}}
+        expected["tables"]["customer_trusted"] = 1_000
+        path.write_text(json.dumps(expected))
+    elif change == "consent_mode":
+        settings["consent_mode"] = "from_consent_date"
+    elif change == "pseudonym_key":
+        settings["pseudonym_key"] = "another key"
+    else:
+        privacy = Path(lakehouse.lakehouse_root) / "_privacy"
+        privacy.mkdir(exist_ok=True)
+        entry = {"kind": "email", "sha256": "0" * 64}  # nobody's
+        (privacy / "erasure_list.jsonl").write_text(json.dumps(entry) + "\n")
+    changed = Lakehouse(
+        landing_root=lakehouse.landing_root, lakehouse_root=lakehouse.lakehouse_root, **settings
+    )
+    result = materialize(definitions, changed)
+    kept = {n for n in TABLES if "kept" in materialization(result, n)}
+    assert kept == set(), change
+    assert versions(lakehouse)["customer_trusted"] == before["customer_trusted"] + 1
+    if change == "expectations":
+        (count,) = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if check_label(e) == "customer_trusted.expected_count"
+        ]
+        assert not count.passed and count.metadata["expected"].value == 1_000
