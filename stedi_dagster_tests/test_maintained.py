@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.data_version import CachingStaleStatusResolver
+from dagster._core.loader import LoadingContextForTest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.assets.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
@@ -130,3 +132,30 @@ def test_what_a_version_was_built_from_besides_its_inputs_rebuilds_it(definition
             if check_label(e) == "customer_trusted.expected_count"
         ]
         assert not count.passed and count.metadata["expected"].value == 1_000
+
+
+def test_a_table_is_stale_while_an_input_has_a_newer_version(definitions, tmp_path):
+    """What the UI shows as "Stale" (Dagster's stale status, from data versions): a table whose
+    input committed a version it was not built from, until a run brings it up to date."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize(definitions, lakehouse, instance=instance).success
+    graph = definitions.resolve_asset_graph()
+
+    def status(name: str) -> tuple[str, list[str]]:
+        resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
+        key = dg.AssetKey(name)
+        return resolver.get_status(key).value, [c.reason for c in resolver.get_stale_causes(key)]
+
+    assert status("accelerometer_trusted") == ("FRESH", [])
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 900)])
+    landing = dg.AssetSelection.assets("accelerometer_landing")
+    assert materialize(definitions, lakehouse, selection=landing, instance=instance).success
+    assert status("accelerometer_trusted") == ("STALE", ["has a new dependency data version"])
+    assert status("customer_trusted") == ("FRESH", [])
+    assert materialize(definitions, lakehouse, instance=instance).success
+    assert status("accelerometer_trusted") == ("FRESH", [])

@@ -210,6 +210,61 @@ def test_both_engines_keep_the_same_records_of_the_files_ingested(runs):
     assert records["spark"]["step_trainer"]["empty.json"].lines == 0
 
 
+def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, runs):
+    """The same sequence on both engines after their first run: new readings and step-trainer
+    readings at milliseconds that already pair. Both add the rows those files give (the
+    trusted readings, the training pairs) instead of building the tables again, and end with
+    the same rows (DuckDB's maintained tables equal a full refresh: test_identical_to_a_rebuild).
+    Run last: it lands new files in the module's landing folder."""
+    duck, _ = runs["duckdb"]
+    with duck.connect("accelerometer_trusted", "step_trainer_trusted") as engine:
+        readings = engine.rows(
+            "select user, timestamp from accelerometer_trusted order by all limit 3"
+        )
+        steps = engine.rows(
+            "select serialNumber, sensorReadingTime from step_trainer_trusted order by all limit 2"
+        )
+    landing = Path(duck.landing_root)
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "later.json",
+        [{"user": u, "timestamp": t, "x": 1.0, "y": 2.0, "z": 3.0} for u, t in readings],
+    )
+    write_jsonl(
+        landing / "step_trainer" / "landing" / "later.json",
+        [{"sensorReadingTime": t, "serialNumber": s, "distanceFromObject": 5} for s, t in steps],
+    )
+    added = {}
+    for engine, (lakehouse, _) in runs.items():
+        result = materialize(definitions, lakehouse)
+        assert result.success, engine
+        built = {
+            n: materialization(result, n).get("built")
+            for n in TABLES
+            if n.endswith(("trusted", "curated"))
+        }
+        assert built["accelerometer_trusted"] == "added to: rows added to accelerometer_landing"
+        assert built["step_trainer_trusted"] == "added to: rows added to step_trainer_landing"
+        assert built["machine_learning_curated"] == (
+            "added to: rows added to step_trainer_trusted, accelerometer_trusted"
+        )
+        assert built["customer_trusted"] is None  # kept
+        added[engine] = {
+            n: materialization(result, n)["rows_added"] for n in built if built[n] is not None
+        }
+    assert added["spark"] == added["duckdb"]
+    assert added["duckdb"]["accelerometer_trusted"] == 3
+    assert added["duckdb"]["machine_learning_curated"] > 0
+    con = duckdb.connect()
+    difference = (
+        "select count(*) from (select * from read_parquet(?) except all "
+        "select * from read_parquet(?))"
+    )
+    for name, table in TABLES.items():
+        paths = {engine: lakehouse.store.files(table) for engine, (lakehouse, _) in runs.items()}
+        for a, b in (("spark", "duckdb"), ("duckdb", "spark")):
+            assert con.execute(difference, [paths[a], paths[b]]).fetchall() == [(0,)], name
+
+
 # --- the rewriting of DuckDB-only SQL, unit by unit ---------------------------------------------
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 import dagster as dg
 
 from stedi_dagster.assets import increments, reuse
+from stedi_dagster.assets.checks import Check
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot
@@ -31,12 +32,13 @@ class Draft(Protocol):
 
     tables: tuple[Table, ...]
     basis: str  # set by `kept`
-    fingerprint: str  # set by `kept`
+    reads: dict[str, Snapshot]  # set by `kept`
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
-    def kept(self, reads: dict[str, Snapshot]) -> reuse.Kept | None: ...
+    def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str]) -> reuse.Kept | None: ...
     def write(self, engine: Engine) -> dict[str, dict]: ...
+    def reused(self, checks: Sequence[Check]) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]: ...
     def publish(
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
     ) -> dict[str, dict]: ...
@@ -50,9 +52,11 @@ FileWriter = Callable[[Engine, Lakehouse, Path], None]
 
 
 class FileDraft:
-    """A trusted or curated table computed from `inputs` by `writer`, whose `code` (besides the
-    package's) is given. With `appends` (the inputs its writer is linear in), rows added to those
-    inputs are computed alone and appended."""
+    """A trusted or curated table computed from its inputs (given to `kept`) by `writer`, whose
+    `code` (besides the package's) is given. With `appends` (the inputs its writer is linear in,
+    or those its `adder` takes the new rows of), rows added to those inputs are computed alone
+    and appended: by the `adder` if there is one (it reads the table as it was under its own
+    name), else the writer."""
 
     def __init__(
         self,
@@ -61,11 +65,12 @@ class FileDraft:
         writer: FileWriter,
         folder: Path,
         code: str = "",
-        inputs: Sequence[str] = (),
         appends: Sequence[str] = (),
+        adder: FileWriter | None = None,
     ):
         self.lakehouse, self.table, self.writer, self.code = lakehouse, table, writer, code
-        self.inputs, self.appends, self.folder = inputs, appends, folder
+        self.adder = adder or writer
+        self.appends, self.folder = appends, folder
         self.store = lakehouse.store
         self.tables = (table,)
         self.staged: list[Path] = []
@@ -77,19 +82,19 @@ class FileDraft:
     def __exit__(self, *exc) -> None:
         pass
 
-    def kept(self, reads: dict[str, Snapshot]) -> reuse.Kept | None:
-        self.reads = reads
+    def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str]) -> reuse.Kept | None:
+        self.reads, self.inputs = reads, inputs
         self.basis = reuse.basis(self.lakehouse, table_code=self.code)
-        self.fingerprint = reuse.fingerprint(self.basis, reads)
         self.last = self.store.delta.last_commit(self.table)
         if self.last is None:
             return None
         version, commit = self.last
-        return reuse.kept(commit, self.fingerprint, {self.table.name: version})
+        fingerprint = reuse.fingerprint(self.basis, reads)
+        return reuse.kept(commit, fingerprint, {self.table.name: version})
 
     def write(self, engine: Engine) -> dict[str, dict]:
         found = None
-        if self.last is not None and self.appends:
+        if self.last is not None:
             commit = self.last[1]
             found = increments.changes(
                 self.store, commit, self.basis, self.inputs, self.reads, self.appends
@@ -119,6 +124,8 @@ class FileDraft:
         files, the inputs before it in their new version, those after it in their old one."""
         self.replace = False
         changed = list(found)
+        if changed:  # the table as it is, for an adder that leaves out what it holds already
+            self.store.attach(engine, self.table, self.store.files(self.table))
         for i in range(len(changed)):
             for j, other in enumerate(changed):
                 if j < i:
@@ -127,7 +134,7 @@ class FileDraft:
                     files = found[other].added if j == i else found[other].before
                 self._attach(engine, other, files)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
-            self.writer(engine, self.lakehouse, path)
+            self.adder(engine, self.lakehouse, path)
             if increments.rows([path]):
                 self.staged.append(path)
         for name in changed:  # the checks read the inputs as they are now
@@ -140,6 +147,11 @@ class FileDraft:
                 {name: len(change.added) for name, change in found.items()}
             ),
         }
+
+    def reused(self, checks: Sequence[Check]) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]:
+        if self.last is None or self.replace or self.staged:
+            return {}  # rows changed: every check runs
+        return reuse.still_true(self.last, self.basis, self.reads, checks)
 
     def _attach(self, engine: Engine, name: str, urls: list[str]) -> None:
         local = [self.store.zones.local_copy(u) for u in urls]
@@ -159,27 +171,34 @@ def file_draft(
     name: str,
     writer: FileWriter,
     code: str = "",
-    inputs: Sequence[str] = (),
     appends: Sequence[str] = (),
+    adder: FileWriter | None = None,
 ) -> DraftFactory:
     """The table written by `writer` (see `FileDraft`)."""
     return lambda _, lakehouse, folder: FileDraft(
-        lakehouse, TABLES[name], writer, folder, code, inputs, appends
+        lakehouse, TABLES[name], writer, folder, code, appends, adder
     )
 
 
-def sql_draft(
-    sql_module: str, name: str, inputs: Sequence[str], appends: Sequence[str] = ()
-) -> DraftFactory:
-    """The table computed by one SQL statement, streamed by the engine into the staged file;
-    a `select *` from a landing table leaves its extra fields behind (they stay in landing until
-    adopted). `appends`: the inputs the SQL is linear in (see `increments`)."""
+def sql_draft(sql_module: str, name: str, appends: Sequence[str] = ()) -> DraftFactory:
+    """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
+    the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
+    in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
+    `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
+    `increments`)."""
     sql, table = read_sql(sql_module, name), TABLES[name]
+    added = Path(sql_module).parent / "sql" / f"{name}_added.sql"
+    added_sql = read_sql(sql_module, f"{name}_added") if added.exists() else None
 
-    def write(engine: Engine, _: Lakehouse, path: Path) -> None:
-        computed = f"{name}_computed"
-        engine.create_view(computed, sql)
-        kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
-        engine.write_parquet(f"select {', '.join(ident(c) for c in kept)} from {computed}", path)
+    def writer(statement: str) -> FileWriter:
+        def write(engine: Engine, _: Lakehouse, path: Path) -> None:
+            computed = f"{name}_computed"
+            engine.create_view(computed, statement)
+            kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
+            columns = ", ".join(ident(c) for c in kept)
+            engine.write_parquet(f"select {columns} from {computed}", path)
 
-    return file_draft(name, write, sql, inputs, appends)
+        return write
+
+    adder = writer(added_sql) if added_sql else None
+    return file_draft(name, writer(sql), sql + (added_sql or ""), appends, adder)

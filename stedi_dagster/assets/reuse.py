@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, ROWS, RUN_ID
+from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, READS, ROWS, RUN_ID
 from stedi_dagster.lakehouse.store import Snapshot
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -78,7 +78,12 @@ def basis(lakehouse: Lakehouse, **more: object) -> str:
 def fingerprint(basis: str, reads: dict[str, Snapshot]) -> str:
     """The fingerprint of a step of `basis` that reads the tables `reads` (by their data files,
     not their version numbers: a commit that changes no row changes no fingerprint)."""
-    return _hash({"basis": basis, "reads": {n: sorted(s.files) for n, s in reads.items()}})
+    return _hash({"basis": basis, "reads": read_hashes(reads)})
+
+
+def read_hashes(reads: dict[str, Snapshot]) -> dict[str, str]:
+    """Per table read, a hash of its data files' names."""
+    return {n: _hash({"files": sorted(s.files)}) for n, s in reads.items()}
 
 
 def _hash(parts: dict) -> str:
@@ -102,16 +107,37 @@ def kept(
 
 
 def recording(
-    basis: str, fingerprint: str, results: Sequence[dg.AssetCheckResult], rows: dict[str, int]
+    basis: str,
+    reads: dict[str, Snapshot],
+    results: Sequence[dg.AssetCheckResult],
+    rows: dict[str, int],
 ) -> dict[str, str]:
-    """The commit metadata that lets a later step with the same fingerprint keep the version
-    (and one of the same basis add to it: `increments.py`)."""
+    """The commit metadata that lets a later step with the same fingerprint keep the version,
+    one of the same basis add to it (`increments.py`), and one that adds no row report again
+    the results of the checks whose reads did not change (`still_true`)."""
     return {
         BASIS: basis,
-        FINGERPRINT: fingerprint,
+        FINGERPRINT: fingerprint(basis, reads),
+        READS: json.dumps(read_hashes(reads)),
         CHECK_RESULTS: _results_text(results),
         ROWS: json.dumps(rows),
     }
+
+
+def still_true(
+    last: tuple[int, dict], basis: str, reads: dict[str, Snapshot], checks: Sequence
+) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]:
+    """For a step whose new version holds exactly the rows of the version `last` made (its
+    version, its commit): the recorded results of the checks (`assets.checks.Check`) that read
+    no table whose data files changed since, under the same basis, by check key."""
+    version, commit = last
+    if commit.get(BASIS) != basis or READS not in commit or CHECK_RESULTS not in commit:
+        return {}
+    before, now = json.loads(commit[READS]), read_hashes(reads)
+    unchanged = {c.key for c in checks if all(before.get(r) == now.get(r) for r in c.reads)}
+    kept = Kept({}, {}, commit[CHECK_RESULTS], commit.get(RUN_ID, ""), {})
+    stored = {dg.AssetCheckKey(r.asset_key, r.check_name): r for r in reported(kept, {}, version)}
+    return {key: stored[key] for key in unchanged if key in stored}
 
 
 def _results_text(results: Sequence[dg.AssetCheckResult]) -> str:
@@ -123,11 +149,7 @@ def _results_text(results: Sequence[dg.AssetCheckResult]) -> str:
                 "passed": r.passed,
                 "severity": r.severity.value,
                 "description": r.description,
-                "metadata": {
-                    k: getattr(v, "value", v)
-                    for k, v in r.metadata.items()
-                    if k not in EVALUATION_KEYS
-                },
+                "metadata": {k: getattr(v, "value", v) for k, v in r.metadata.items()},
             }
             for r in results
         ],
@@ -135,10 +157,17 @@ def _results_text(results: Sequence[dg.AssetCheckResult]) -> str:
     )
 
 
-def reported(kept: Kept, tables: dict[str, dg.AssetKey]) -> list[dg.AssetCheckResult]:
-    """The check results recorded with kept versions, as results of this run, each saying the
-    version it evaluated and the run that evaluated it."""
+def reported(
+    kept: Kept, tables: dict[str, dg.AssetKey], version: int | None = None
+) -> list[dg.AssetCheckResult]:
+    """The check results recorded with kept versions (`tables`: their names and keys; or one
+    `version` for all), as results of this run, each saying the version it evaluated and the
+    run that evaluated it (as recorded, when it was reported again before)."""
     by_key = {key.to_user_string(): name for name, key in tables.items()}
+
+    def evaluated(asset: str) -> int:
+        return kept.versions[by_key[asset]] if version is None else version
+
     return [
         dg.AssetCheckResult(
             asset_key=dg.AssetKey.from_user_string(r["asset"]),
@@ -146,19 +175,22 @@ def reported(kept: Kept, tables: dict[str, dg.AssetKey]) -> list[dg.AssetCheckRe
             passed=r["passed"],
             severity=dg.AssetCheckSeverity(r["severity"]),
             description=r["description"],
-            metadata=r["metadata"]
-            | {
-                EVALUATED_VERSION: kept.versions[by_key[r["asset"]]],
+            metadata={
+                EVALUATED_VERSION: kept.versions[by_key[r["asset"]]]
+                if version is None
+                else version,
                 EVALUATED_IN_RUN: kept.run_id,
-            },
+            }
+            | r["metadata"],
         )
         for r in json.loads(kept.results)
     ]
 
 
 def evaluated(result: dg.AssetCheckResult, version: int | None) -> dg.AssetCheckResult:
-    """A result evaluated in this run, saying the version it evaluated."""
-    if version is None:
+    """A result evaluated in this run, saying the version it evaluated (a result reported again
+    says already)."""
+    if version is None or EVALUATED_VERSION in result.metadata:
         return result
     return dg.AssetCheckResult(
         asset_key=result.asset_key,

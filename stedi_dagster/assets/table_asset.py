@@ -67,7 +67,7 @@ def table_asset(
     which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
     `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
     from the asset page ("View source")."""
-    draft = draft or sql_draft(sql_module, name, inputs, appends)
+    draft = draft or sql_draft(sql_module, name, appends)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
     sql_file = [str(Path(sql_module).parent / "sql" / f"{name}.sql")] if sql_module else []
@@ -115,7 +115,7 @@ def table_asset(
         pinned = {n: s.version for n, s in snapshots.items()}
         built_from = {i: pinned[i] for i in inputs if i in pinned}
         with lakehouse.store.staging() as folder, draft(context, lakehouse, folder) as new:
-            kept = new.kept(snapshots)  # also plans the new version
+            kept = new.kept(snapshots, inputs)  # also plans the new version
             if kept is not None and not full_refresh(context):
                 folders = {t.name: lakehouse.store.table_folder(t) for t in new.tables}
                 yield from _report_kept(context, new.tables, kept, folders, built_from, selected)
@@ -163,8 +163,13 @@ def table_asset(
         clock.lap()
         # Every check guards publication, whichever were selected (a sensor or automation may
         # request the asset alone); unselected ones are recorded as evaluations too.
-        results = [c.evaluate(engine, lakehouse) for c in checks]
+        # (a version that adds no row reports again the results of checks whose reads did not
+        # change: `reuse.still_true`)
+        reused = new.reused(checks)
+        results = [reused.get(c.key) or c.evaluate(engine, lakehouse) for c in checks]
         metadata[name]["checks_seconds"] = clock.lap()
+        if reused:
+            metadata[name]["checks_reported_again"] = sorted(k.name for k in reused)
         failure = _blocking_failure(name, checks, results)
         if failure:
             yield from _record(context, results, selected)
@@ -179,7 +184,7 @@ def table_asset(
             metadata[name] |= profiled()
         clock.lap()  # previews and profile are reporting, neither writing nor checking
         rows = {t.name: metadata[t.name]["dagster/row_count"] for t in new.tables}
-        recorded = reuse.recording(new.basis, new.fingerprint, results, rows)
+        recorded = reuse.recording(new.basis, new.reads, results, rows)
         published = new.publish(context.run.run_id, built_from, recorded)
         if TABLES[name].zone != "landing":
             metadata[name]["input_versions"] = dg.MetadataValue.json(built_from)

@@ -45,6 +45,7 @@ INPUTS = "stedi/inputs"
 # per table.
 FINGERPRINT = "stedi/fingerprint"
 BASIS = "stedi/basis"
+READS = "stedi/reads"
 CHECK_RESULTS = "stedi/checks"
 ROWS = "stedi/rows"
 # How long files no version needs any more, and files of runs that never committed, are kept

@@ -9,6 +9,7 @@ the quarantine table, then the files ingested (one commit each).
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -16,6 +17,7 @@ import dagster as dg
 
 from stedi_dagster.assets import reuse
 from stedi_dagster.engines import Engine
+from stedi_dagster.lakehouse.delta import FINGERPRINT
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
@@ -66,6 +68,7 @@ class LandingDraft:
         self.landing, self.quarantine = landing_table(dataset), quarantine_table(dataset)
         self.tables = (self.landing, self.quarantine)
         self.records: dict[str, FileRecord] = {}
+        self.recorded_fingerprint: str | None = None
         self.previous: dict[str, FileRecord] | None = None
         self.changes = {t.name: Change() for t in self.tables}
         self.staged_records = folder / f"{dataset}_files.parquet"
@@ -78,7 +81,7 @@ class LandingDraft:
     def __exit__(self, *exc) -> None:
         self._lock.__exit__(*exc)
 
-    def kept(self, reads: dict[str, Snapshot]) -> reuse.Kept | None:
+    def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str] = ()) -> reuse.Kept | None:
         """Plan the run (which files to read); the current versions stay when it reads none,
         takes out none, and the dataset's last commit recorded this step's fingerprint (which
         adds the files under the folder that are no landing files, named by a check)."""
@@ -89,9 +92,13 @@ class LandingDraft:
         fields = self.landing.fields
         kept = {} if self.full_refresh else still_valid(self.previous or {}, self.versions, fields)
         self.kept_records = kept
-        self.basis = reuse.basis(self.lakehouse, unrecognized=sorted(self.unrecognized))
-        self.fingerprint = reuse.fingerprint(self.basis, reads)
+        self.basis, self.reads = (
+            reuse.basis(self.lakehouse, unrecognized=sorted(self.unrecognized)),
+            reads,
+        )
+        fingerprint = reuse.fingerprint(self.basis, reads)
         last = self.store.delta.last_commit(files_table(self.dataset))
+        self.recorded_fingerprint = last[1].get(FINGERPRINT) if last else None
         if last is None or kept != self.previous or set(self.urls) != set(kept):
             return None
         commit = last[1]
@@ -108,7 +115,7 @@ class LandingDraft:
             },
             self.quarantine.name: self._quarantine_metadata(kept),
         }
-        return reuse.kept(commit, self.fingerprint, described, metadata)
+        return reuse.kept(commit, fingerprint, described, metadata)
 
     def write(self, engine: Engine) -> dict[str, dict]:
         urls, unrecognized, kept = self.urls, self.unrecognized, self.kept_records
@@ -165,6 +172,10 @@ class LandingDraft:
             "duplicate_files": sorted(n for n, r in records.items() if r.duplicate_of),
             "empty_files": sorted(n for n, r in records.items() if r.lines == 0),
         }
+
+    def reused(self, checks: Sequence) -> dict:
+        """None: the landing checks read the landing folder, which no table version records."""
+        return {}
 
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those
@@ -242,6 +253,9 @@ class LandingDraft:
                 )
                 committed = True
             published[table.name] = {"path": delta.uri(table), "delta_version": version}
-        if committed or self.records != self.previous:  # they name the versions they describe
+        # they name the versions they describe; and what this step recorded, when it differs
+        # (checks evaluated again after a change of settings or code: kept by the next run)
+        fingerprint = (recorded or {}).get(FINGERPRINT)
+        if committed or self.records != self.previous or fingerprint != self.recorded_fingerprint:
             self.ingested.commit(self.dataset, self.staged_records, run_id, recorded)
         return published

@@ -15,6 +15,7 @@ customer_curated = table_asset(
     "customer_curated",
     sql_module=__file__,
     inputs=("customer_trusted", "accelerometer_trusted"),
+    appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
     checks=curated_checks("customer_curated", reads=("accelerometer_landing", "customer_landing")),
     description=(
         "One row per trusted customer who has at least one reading in accelerometer_trusted; "
