@@ -6,8 +6,11 @@ import itertools
 import random
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from stedi_dagster.assets.checks import check_label
+from stedi_dagster.assets.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
@@ -18,6 +21,21 @@ FULL_REFRESH = {"stedi/full_refresh": "true"}
 PEOPLE = "abcdefghij"
 SERIALS = {p: f"S-{p.upper()}" for p in PEOPLE} | {"i": "S-H"}
 TIMES = (100, 200, 300, 500, 700, 800)
+
+
+def verdicts(result) -> dict[str, tuple[bool, dict]]:
+    """`<table>.<check>` -> (passed, evidence) of the trusted and curated tables' checks, without
+    what says how a result was reached (evaluated version, run, additions)."""
+    how = (*EVALUATION_KEYS, "evaluated_on")
+    return {
+        check_label(e): (
+            e.passed,
+            {k: getattr(v, "value", v) for k, v in e.metadata.items() if k not in how},
+        )
+        for e in result.get_asset_check_evaluations()
+        if TABLES[e.asset_key.to_user_string()].zone != "landing"
+        and e.check_name != "column_schema_change"
+    }
 
 
 def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
@@ -94,10 +112,14 @@ def test_any_sequence_of_events_and_runs_ends_as_a_full_refresh_would(definition
         events.happen(event)
         if rng.random() < 0.6:
             assert materialize(definitions, lakehouse).success
-    assert materialize(definitions, lakehouse).success
+    last = materialize(definitions, lakehouse)
+    assert last.success
     maintained = every_row(lakehouse)
-    assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
+    rebuilt = materialize(definitions, lakehouse, tags=FULL_REFRESH)
+    assert rebuilt.success
     assert every_row(lakehouse) == maintained
+    # and every check's verdict and evidence, however it was reached, as on the whole tables
+    assert verdicts(last) == verdicts(rebuilt)
 
 
 def test_new_readings_are_added_to_the_tables_they_reach(definitions, tmp_path):
@@ -125,3 +147,63 @@ def test_new_readings_are_added_to_the_tables_they_reach(definitions, tmp_path):
     assert len(after["machine_learning_curated"]) == len(before["machine_learning_curated"]) + 2
     assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
     assert every_row(lakehouse) == after
+
+
+def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tmp_path):
+    """A check that passed on the version before and grows (keys, the recount, identifiers) is
+    evaluated on the new rows and the reads' new files alone; evaluating every check on the
+    whole published tables ("Execute checks") gives the same verdicts and evidence."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 200, 9.0), reading("f", 500, 9.0)])
+    added = materialize(definitions, lakehouse)
+    assert added.success
+    assert materialization(added, "accelerometer_trusted")["checks_on_additions"] == [
+        "count_reconciles",
+        "keys_not_null",
+    ]
+    pairs = materialization(added, "machine_learning_curated")
+    assert pairs["checks_on_additions"] == ["count_reconciles", "keys_not_null", "no_identifiers"]
+    on_additions = [
+        e
+        for e in added.get_asset_check_evaluations()
+        if check_label(e) == "machine_learning_curated.count_reconciles"
+    ]
+    assert "new rows" in on_additions[0].metadata["evaluated_on"].value
+    checks_only = dg.AssetSelection.checks_for_assets(
+        *(t.key for t in TABLES.values() if t.zone != "landing")
+    )
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert whole.success
+    assert verdicts(added) == verdicts(whole)
+
+
+def test_a_version_the_step_did_not_make_is_checked_whole(definitions, tmp_path):
+    """A violation put into the rows of a table by a commit that is not its step's (here: an
+    email in the training table): the next step trusts nothing of that version, builds the table
+    in full and checks it whole."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    table = TABLES["machine_learning_curated"]
+    with lakehouse.connect(table.name) as engine, lakehouse.store.staging() as folder:
+        staged = folder / "injected.parquet"
+        engine.write_parquet(
+            f"select * replace ('a@x.test' as subject_id) from {table.name} limit 1", staged
+        )
+        lakehouse.store.publish(table, [staged], "not the step", replace=False)
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 200, 9.0)])
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    pairs = materialization(result, "machine_learning_curated")
+    assert pairs["built"] == "in full" and "checks_on_additions" not in pairs
+    assert ("a@x.test",) not in {
+        (row[-1],) for row in every_row(lakehouse)["machine_learning_curated"]
+    }

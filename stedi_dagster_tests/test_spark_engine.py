@@ -213,9 +213,10 @@ def test_both_engines_keep_the_same_records_of_the_files_ingested(runs):
 def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, runs):
     """The same sequence on both engines after their first run: new readings and step-trainer
     readings at milliseconds that already pair. Both add the rows those files give (the
-    trusted readings, the training pairs) instead of building the tables again, and end with
-    the same rows (DuckDB's maintained tables equal a full refresh: test_identical_to_a_rebuild).
-    Run last: it lands new files in the module's landing folder."""
+    trusted readings, the training pairs) instead of building the tables again, evaluate the
+    same checks on the additions with the same outcomes, and end with the same rows (DuckDB's
+    maintained tables equal a full refresh: test_identical_to_a_rebuild). Run last: it lands new
+    files in the module's landing folder."""
     duck, _ = runs["duckdb"]
     with duck.connect("accelerometer_trusted", "step_trainer_trusted") as engine:
         readings = engine.rows(
@@ -233,7 +234,7 @@ def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, run
         landing / "step_trainer" / "landing" / "later.json",
         [{"sensorReadingTime": t, "serialNumber": s, "distanceFromObject": 5} for s, t in steps],
     )
-    added = {}
+    added, outcomes = {}, {}
     for engine, (lakehouse, _) in runs.items():
         result = materialize(definitions, lakehouse)
         assert result.success, engine
@@ -249,11 +250,23 @@ def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, run
         )
         assert built["customer_trusted"] is None  # kept
         added[engine] = {
-            n: materialization(result, n)["rows_added"] for n in built if built[n] is not None
+            n: (
+                materialization(result, n)["rows_added"],
+                materialization(result, n).get("checks_on_additions"),
+            )
+            for n in built
+            if built[n] is not None
         }
+        outcomes[engine] = check_outcomes(result)
     assert added["spark"] == added["duckdb"]
-    assert added["duckdb"]["accelerometer_trusted"] == 3
-    assert added["duckdb"]["machine_learning_curated"] > 0
+    assert outcomes["spark"] == outcomes["duckdb"]
+    assert added["duckdb"]["machine_learning_curated"][1] == [
+        "count_reconciles",
+        "keys_not_null",
+        "no_identifiers",
+    ]
+    assert added["duckdb"]["accelerometer_trusted"][0] == 3
+    assert added["duckdb"]["machine_learning_curated"][0] > 0
     con = duckdb.connect()
     difference = (
         "select count(*) from (select * from read_parquet(?) except all "

@@ -5,16 +5,18 @@ A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated
 `increments`), or built in full by a writer into one Parquet file.
 """
 
+import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import dagster as dg
 
 from stedi_dagster.assets import increments, reuse
-from stedi_dagster.assets.checks import Check
+from stedi_dagster.assets.checks import Check, consent_relations
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, READ_VERSIONS, RUN_ID
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
@@ -38,7 +40,9 @@ class Draft(Protocol):
     def __exit__(self, *exc) -> None: ...
     def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str]) -> reuse.Kept | None: ...
     def write(self, engine: Engine) -> dict[str, dict]: ...
-    def reused(self, checks: Sequence[Check]) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]: ...
+    def results(
+        self, checks: Sequence[Check], engine: Engine, lakehouse: Lakehouse
+    ) -> tuple[list[dg.AssetCheckResult], dict]: ...
     def publish(
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
     ) -> dict[str, dict]: ...
@@ -101,6 +105,7 @@ class FileDraft:
             )
         current = self.store.files(self.table) if self.last is not None else []
         metadata = self._build(engine, current) if found is None else self._add(engine, found)
+        self.current = current
         held = [] if self.replace else current
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         return {self.table.name: metadata}
@@ -148,10 +153,140 @@ class FileDraft:
             ),
         }
 
-    def reused(self, checks: Sequence[Check]) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]:
-        if self.last is None or self.replace or self.staged:
-            return {}  # rows changed: every check runs
-        return reuse.still_true(self.last, self.basis, self.reads, checks)
+    def results(
+        self, checks: Sequence[Check], engine: Engine, lakehouse: Lakehouse
+    ) -> tuple[list[dg.AssetCheckResult], dict]:
+        """Every check's result on the new version, and metadata saying how they were reached:
+        a version that adds no row reports again the results of the checks whose reads did not
+        change (`reuse.still_true`); a check that passed on the version before and `grows`
+        (see `Check`) is evaluated on what was added alone; every other on the whole table."""
+        same_rows = self.last is not None and not self.replace and not self.staged
+        again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
+        prior = self._prior()
+        consent_relations(engine)  # over the reads as they are, before any is narrowed
+        results, on_additions = [], []
+        for check in checks:
+            result = again.get(check.key)
+            if result is None and prior is not None:
+                result = self._on_additions(check, engine, lakehouse, *prior)
+                if result is not None:
+                    on_additions.append(check.name)
+            results.append(result or check.evaluate(engine, lakehouse))
+        metadata = {}
+        if again:
+            metadata["checks_reported_again"] = sorted(k.name for k in again)
+        if on_additions:
+            metadata["checks_on_additions"] = sorted(on_additions)
+        return results, metadata
+
+    def _prior(self) -> tuple[int, str, dict, dict] | None:
+        """For a version that adds to the one before (of the same basis): that version, the run
+        that made it, its recorded results by check name, and the versions of the tables its step
+        read; else None."""
+        if self.last is None or self.replace:
+            return None
+        version, commit = self.last
+        if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
+            return None
+        key = self.table.key.to_user_string()
+        recorded = {r["check"]: r for r in json.loads(commit[CHECK_RESULTS]) if r["asset"] == key}
+        run = commit.get(RUN_ID, "")
+        return version, run, recorded, json.loads(commit[READ_VERSIONS])
+
+    def _on_additions(
+        self,
+        check: Check,
+        engine: Engine,
+        lakehouse: Lakehouse,
+        version: int,
+        run: str,
+        recorded: dict,
+        read_versions: dict,
+    ) -> dg.AssetCheckResult | None:
+        """The check's result from what was added since `version`, where it passed: None when it
+        cannot be (it does not grow, it did not pass, or a read changed otherwise than by new
+        files of a growing read)."""
+        if not check.grows or not recorded.get(check.name, {}).get("passed"):
+            return None
+        changed = {}
+        for name in check.reads:
+            now, before = self.reads.get(name), read_versions.get(name)
+            if now is None or before is None:
+                return None
+            if before == now.version:
+                continue
+            delta = self.store.delta.open(TABLES[name], before)
+            was = Snapshot(before, delta.file_uris()) if delta is not None else None
+            if (
+                was is None
+                or not was.files <= now.files
+                or (was.files != now.files and name not in check.growing)
+            ):
+                return None
+            if was.files != now.files:
+                added = [u for u in now.urls if PurePosixPath(u).name not in was.files]
+                changed[name] = increments.Change(was.urls, added)
+        if not self.staged and not changed:
+            return None
+        basis = f"passed at version {version} (run {run[:8]})"
+        what = [f"{increments.rows(self.staged)} new rows"] if self.staged else []
+        what += [f"new files of {name}" for name in changed]
+        if check.grows == "count":
+            outcome = self._count(check, engine, recorded[check.name], changed)
+        else:
+            outcome = self._violations(check, engine, lakehouse, changed)
+        passed, metadata = outcome
+        return dg.AssetCheckResult(
+            asset_key=check.table.key,
+            check_name=check.name,
+            passed=passed,
+            severity=check.severity,
+            description=check.description,
+            metadata=metadata | {"evaluated_on": f"{' and '.join(what)}; the table before {basis}"},
+        )
+
+    def _violations(
+        self, check: Check, engine: Engine, lakehouse: Lakehouse, changed: dict
+    ) -> tuple[bool, dict]:
+        """Offending rows among the new rows (against every read as it is), and among the rows
+        before against the new rows of the reads (the rest of each read held none)."""
+        parts = []
+        if self.staged:
+            self.store.attach(engine, self.table, [str(p) for p in self.staged])
+            parts.append(check.probe(engine, lakehouse))
+        if changed:
+            self.store.attach(engine, self.table, self.current)
+            for name in check.reads:
+                self._attach(engine, name, changed[name].added if name in changed else [])
+            parts.append(check.probe(engine, lakehouse))
+            for name in check.reads:
+                self._attach(engine, name, self.reads[name].urls)
+        self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
+        metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
+        for _, more in parts[1:]:
+            for k, v in more.items():
+                metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
+        return all(p for p, _ in parts), metadata
+
+    def _count(
+        self, check: Check, engine: Engine, recorded: dict, changed: dict
+    ) -> tuple[bool, dict]:
+        """The table's rows against the independent count recorded before plus what the reads'
+        new rows add to it: one pass per changed read, as in `_add`."""
+        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        expected = recorded["metadata"]["independent_count"]
+        order = list(changed)
+        for i in range(len(order)):
+            for j, other in enumerate(order):
+                if j < i:
+                    files = self.reads[other].urls
+                else:
+                    files = changed[other].added if j == i else changed[other].before
+                self._attach(engine, other, files)
+            expected += engine.scalar(check.independent)
+        for name in order:
+            self._attach(engine, name, self.reads[name].urls)
+        return rows == expected, {"rows": rows, "independent_count": expected}
 
     def _attach(self, engine: Engine, name: str, urls: list[str]) -> None:
         local = [self.store.zones.local_copy(u) for u in urls]
@@ -165,6 +300,15 @@ class FileDraft:
         )
         folder = self.store.table_folder(self.table)
         return {self.table.name: {"path": folder, "delta_version": version}}
+
+
+def _added(a: object, b: object) -> object:
+    """Two parts' evidence as one: counts added, dicts of counts added key by key."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _added(a.get(k, 0), b.get(k, 0)) for k in {**a, **b}}
+    return a if a is not None else b
 
 
 def file_draft(

@@ -19,7 +19,15 @@ from pathlib import Path
 import dagster as dg
 
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, READS, ROWS, RUN_ID
+from stedi_dagster.lakehouse.delta import (
+    BASIS,
+    CHECK_RESULTS,
+    FINGERPRINT,
+    READ_VERSIONS,
+    READS,
+    ROWS,
+    RUN_ID,
+)
 from stedi_dagster.lakehouse.store import Snapshot
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -119,6 +127,7 @@ def recording(
         BASIS: basis,
         FINGERPRINT: fingerprint(basis, reads),
         READS: json.dumps(read_hashes(reads)),
+        READ_VERSIONS: json.dumps({n: s.version for n, s in reads.items()}),
         CHECK_RESULTS: _results_text(results),
         ROWS: json.dumps(rows),
     }

@@ -46,6 +46,7 @@ INPUTS = "stedi/inputs"
 FINGERPRINT = "stedi/fingerprint"
 BASIS = "stedi/basis"
 READS = "stedi/reads"
+READ_VERSIONS = "stedi/read_versions"
 CHECK_RESULTS = "stedi/checks"
 ROWS = "stedi/rows"
 # How long files no version needs any more, and files of runs that never committed, are kept

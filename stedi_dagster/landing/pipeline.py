@@ -173,9 +173,10 @@ class LandingDraft:
             "empty_files": sorted(n for n, r in records.items() if r.lines == 0),
         }
 
-    def reused(self, checks: Sequence) -> dict:
-        """None: the landing checks read the landing folder, which no table version records."""
-        return {}
+    def results(self, checks: Sequence, engine: Engine, lakehouse: Lakehouse) -> tuple[list, dict]:
+        """Every check on the whole new version (they read the landing folder, which no table
+        version records)."""
+        return [c.evaluate(engine, lakehouse) for c in checks], {}
 
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those

@@ -10,8 +10,11 @@ from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
 
 
-def curated_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
-    return derived_checks(TABLES[name], __file__, reads)
+def curated_checks(name: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()) -> list[Check]:
+    return derived_checks(TABLES[name], __file__, reads, linear)
+
+
+LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
 
 
 def no_identifiers(name: str) -> Check:
@@ -39,7 +42,10 @@ def no_identifiers(name: str) -> Check:
         "No column holds a value that appears as an email or serial number in landing, in any "
         "spelling (compared by person key).",
         probe,
-        reads=("customer_landing", "accelerometer_landing", "step_trainer_landing"),
+        reads=LANDING,
+        # an identifier found is a value of the table's rows that one landing row holds
+        grows="violations",
+        growing=LANDING,
     )
 
 
@@ -72,6 +78,7 @@ def machine_learning_checks() -> list[Check]:
         *curated_checks(
             "machine_learning_curated",
             reads=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
+            linear=("step_trainer_trusted", "accelerometer_trusted"),
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),
@@ -80,6 +87,10 @@ def machine_learning_checks() -> list[Check]:
 
 def step_features_checks() -> list[Check]:
     return [
-        *curated_checks("step_features_curated", reads=("machine_learning_curated",)),
+        *curated_checks(
+            "step_features_curated",
+            reads=("machine_learning_curated",),
+            linear=("machine_learning_curated",),
+        ),
         no_identifiers("step_features_curated"),
     ]

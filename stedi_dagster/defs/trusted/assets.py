@@ -41,7 +41,9 @@ accelerometer_trusted = table_asset(
     inputs=("accelerometer_landing", "customer_trusted"),
     appends=("accelerometer_landing",),
     checks=trusted_checks(
-        "accelerometer_trusted", reads=("accelerometer_landing", "customer_landing")
+        "accelerometer_trusted",
+        reads=("accelerometer_landing", "customer_landing"),
+        linear=("accelerometer_landing",),
     ),
     description=(
         "One row per accelerometer reading whose user is a customer in customer_trusted; "
@@ -57,6 +59,7 @@ step_trainer_trusted = table_asset(
     checks=trusted_checks(
         "step_trainer_trusted",
         reads=("step_trainer_landing", "customer_curated", "customer_landing"),
+        linear=("step_trainer_landing",),
     ),
     description=(
         "One row per step-trainer reading whose serialNumber belongs to a customer in "

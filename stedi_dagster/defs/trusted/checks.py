@@ -4,5 +4,5 @@ from stedi_dagster.assets.checks import Check, derived_checks
 from stedi_dagster.tables import TABLES
 
 
-def trusted_checks(name: str, reads: tuple[str, ...]) -> list[Check]:
-    return derived_checks(TABLES[name], __file__, reads)
+def trusted_checks(name: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()) -> list[Check]:
+    return derived_checks(TABLES[name], __file__, reads, linear)
