@@ -132,12 +132,7 @@ class FileDraft:
         if changed:  # the table as it is, for an adder that leaves out what it holds already
             self.store.attach(engine, self.table, self.store.files(self.table))
         for i in range(len(changed)):
-            for j, other in enumerate(changed):
-                if j < i:
-                    files = self.reads[other].urls
-                else:
-                    files = found[other].added if j == i else found[other].before
-                self._attach(engine, other, files)
+            self._narrow(engine, found, i)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
             self.adder(engine, self.lakehouse, path)
             if increments.rows([path]):
@@ -275,18 +270,22 @@ class FileDraft:
         new rows add to it: one pass per changed read, as in `_add`."""
         rows = engine.scalar(f"select count(*) from {self.table.name}")
         expected = recorded["metadata"]["independent_count"]
-        order = list(changed)
-        for i in range(len(order)):
-            for j, other in enumerate(order):
-                if j < i:
-                    files = self.reads[other].urls
-                else:
-                    files = changed[other].added if j == i else changed[other].before
-                self._attach(engine, other, files)
+        for i in range(len(changed)):
+            self._narrow(engine, changed, i)
             expected += engine.scalar(check.independent)
-        for name in order:
+        for name in changed:
             self._attach(engine, name, self.reads[name].urls)
         return rows == expected, {"rows": rows, "independent_count": expected}
+
+    def _narrow(self, engine: Engine, changes: dict[str, increments.Change], i: int) -> None:
+        """The views of pass `i` over the changed tables: the `i`-th by its added files, those
+        before it as they are now, those after it as they were (each new pair counted once)."""
+        for j, name in enumerate(changes):
+            if j < i:
+                files = self.reads[name].urls
+            else:
+                files = changes[name].added if j == i else changes[name].before
+            self._attach(engine, name, files)
 
     def _attach(self, engine: Engine, name: str, urls: list[str]) -> None:
         local = [self.store.zones.local_copy(u) for u in urls]
