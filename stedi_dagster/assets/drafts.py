@@ -6,8 +6,8 @@ A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated
 """
 
 import json
-from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import dagster as dg
@@ -16,7 +16,13 @@ from stedi_dagster.assets import increments, reuse
 from stedi_dagster.assets.checks import Check, consent_relations
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, READ_VERSIONS, RUN_ID
+from stedi_dagster.lakehouse.delta import (
+    BASIS,
+    CHECK_RESULTS,
+    READ_VERSIONS,
+    RUN_ID,
+    parquet_rows,
+)
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
@@ -78,7 +84,9 @@ class FileDraft:
         self.store = lakehouse.store
         self.tables = (table,)
         self.staged: list[Path] = []
+        self.rows_added = 0
         self.replace = True
+        self._changes: dict[tuple[str, int | None], increments.Change | None] = {}
 
     def __enter__(self) -> "FileDraft":
         return self
@@ -103,26 +111,22 @@ class FileDraft:
             found = increments.changes(
                 self.store, commit, self.basis, self.inputs, self.reads, self.appends
             )
-        current = self.store.files(self.table) if self.last is not None else []
-        metadata = self._build(engine, current) if found is None else self._add(engine, found)
-        self.current = current
-        held = [] if self.replace else current
+        self.current = self.store.files(self.table) if self.last is not None else []
+        metadata = self._build(engine) if found is None else self._add(engine, found)
+        held = [] if self.replace else self.current
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         return {self.table.name: metadata}
 
-    def _build(self, engine: Engine, current: list[str]) -> dict:
+    def _build(self, engine: Engine) -> dict:
         """The table in full; kept as it is (nothing staged) when its rows are those it holds."""
         path = self.folder / f"{self.table.name}.parquet"
         self.writer(engine, self.lakehouse, path)
         built = {"built": "in full", "parquet_bytes": path.stat().st_size}
-        if current and increments.same_rows(self.table, [str(path)], current):
+        if self.current and increments.same_rows(self.table, [str(path)], self.current):
             self.replace = False  # nothing staged: the commit records the step, adds no row
             return built | {"rows_added": 0, "rows_removed": 0, "same_rows": True}
-        self.staged = [path]
-        return built | {
-            "rows_added": increments.rows([path]),
-            "rows_removed": increments.rows(current),
-        }
+        self.staged, self.rows_added = [path], parquet_rows([path])
+        return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
         """The rows that the inputs' new rows give, one pass per changed input: that input's new
@@ -130,18 +134,18 @@ class FileDraft:
         self.replace = False
         changed = list(found)
         if changed:  # the table as it is, for an adder that leaves out what it holds already
-            self.store.attach(engine, self.table, self.store.files(self.table))
+            self.store.attach(engine, self.table, self.current)
         for i in range(len(changed)):
             self._narrow(engine, found, i)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
             self.adder(engine, self.lakehouse, path)
-            if increments.rows([path]):
+            if parquet_rows([path]):
                 self.staged.append(path)
-        for name in changed:  # the checks read the inputs as they are now
-            self._attach(engine, name, self.reads[name].urls)
+        self._restore(engine, changed)  # the checks read the inputs as they are now
+        self.rows_added = parquet_rows(self.staged)
         return {
             "built": f"added to: rows added to {', '.join(changed)}" if changed else "unchanged",
-            "rows_added": increments.rows(self.staged),
+            "rows_added": self.rows_added,
             "rows_removed": 0,
             "input_files_added": dg.MetadataValue.json(
                 {name: len(change.added) for name, change in found.items()}
@@ -158,7 +162,6 @@ class FileDraft:
         same_rows = self.last is not None and not self.replace and not self.staged
         again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
         prior = self._prior()
-        consent_relations(engine)  # over the reads as they are, before any is narrowed
         results, on_additions = [], []
         for check in checks:
             result = again.get(check.key)
@@ -205,26 +208,16 @@ class FileDraft:
             return None
         changed = {}
         for name in check.reads:
-            now, before = self.reads.get(name), read_versions.get(name)
-            if now is None or before is None:
+            change = self._since(name, read_versions.get(name))
+            if change is None or (change.added and name not in check.growing):
                 return None
-            if before == now.version:
-                continue
-            delta = self.store.delta.open(TABLES[name], before)
-            was = Snapshot(before, delta.file_uris()) if delta is not None else None
-            if (
-                was is None
-                or not was.files <= now.files
-                or (was.files != now.files and name not in check.growing)
-            ):
-                return None
-            if was.files != now.files:
-                added = [u for u in now.urls if PurePosixPath(u).name not in was.files]
-                changed[name] = increments.Change(was.urls, added)
+            if change.added:
+                changed[name] = change
         if not self.staged and not changed:
             return None
+        consent_relations(engine)  # over the reads as they are, before any is narrowed
         basis = f"passed at version {version} (run {run[:8]})"
-        what = [f"{increments.rows(self.staged)} new rows"] if self.staged else []
+        what = [f"{self.rows_added} new rows"] if self.staged else []
         what += [f"new files of {name}" for name in changed]
         if check.grows == "count":
             outcome = self._count(check, engine, recorded[check.name], changed)
@@ -254,8 +247,7 @@ class FileDraft:
             for name in check.reads:
                 self._attach(engine, name, changed[name].added if name in changed else [])
             parts.append(check.probe(engine, lakehouse))
-            for name in check.reads:
-                self._attach(engine, name, self.reads[name].urls)
+            self._restore(engine, check.reads)
         self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
         metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
         for _, more in parts[1:]:
@@ -273,8 +265,7 @@ class FileDraft:
         for i in range(len(changed)):
             self._narrow(engine, changed, i)
             expected += engine.scalar(check.independent)
-        for name in changed:
-            self._attach(engine, name, self.reads[name].urls)
+        self._restore(engine, changed)
         return rows == expected, {"rows": rows, "independent_count": expected}
 
     def _narrow(self, engine: Engine, changes: dict[str, increments.Change], i: int) -> None:
@@ -286,6 +277,19 @@ class FileDraft:
             else:
                 files = changes[name].added if j == i else changes[name].before
             self._attach(engine, name, files)
+
+    def _since(self, name: str, version: int | None) -> increments.Change | None:
+        """How a table the step reads changed since `version` (`increments.since`), each table
+        and version looked up once per step."""
+        if (name, version) not in self._changes:
+            change = increments.since(self.store, name, version, self.reads.get(name))
+            self._changes[name, version] = change
+        return self._changes[name, version]
+
+    def _restore(self, engine: Engine, names: Iterable[str]) -> None:
+        """The views of tables the step reads, over them as they are now again."""
+        for name in names:
+            self._attach(engine, name, self.reads[name].urls)
 
     def _attach(self, engine: Engine, name: str, urls: list[str]) -> None:
         local = [self.store.zones.local_copy(u) for u in urls]

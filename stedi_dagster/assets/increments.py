@@ -15,7 +15,7 @@ of rows is counted once.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import duckdb
 
@@ -48,21 +48,29 @@ def changes(
     built_from = json.loads(commit[INPUTS])
     found = {}
     for name in inputs:
-        now, version = reads.get(name), built_from.get(name)
-        if now is None or version is None:
+        change = since(store, name, built_from.get(name), reads.get(name))
+        if change is None or (change.added and name not in appends):
             return None
-        if version == now.version:
-            continue
-        before = store.delta.open(TABLES[name], version)
-        if before is None:
-            return None
-        was = Snapshot(version, before.file_uris())
-        if was.files == now.files:
-            continue
-        if name not in appends or not was.files <= now.files:
-            return None
-        found[name] = Change(was.urls, [u for u in now.urls if _name(u) not in was.files])
+        if change.added:
+            found[name] = change
     return found
+
+
+def since(store: TableStore, name: str, version: int | None, now: Snapshot | None) -> Change | None:
+    """How table `name` changed from `version` to the snapshot `now`: its data files then and
+    those added since (none: the same rows); None when it cannot be told as added files (a file
+    removed or rewritten, a version no longer held, a table or version unknown)."""
+    if now is None or version is None:
+        return None
+    if version == now.version:
+        return Change(now.urls, [])
+    before = store.delta.open(TABLES[name], version)
+    if before is None:
+        return None
+    was = Snapshot(version, before.file_uris())
+    if not was.files <= now.files:
+        return None
+    return Change(was.urls, [u for u in now.urls if PurePosixPath(u).name not in was.files])
 
 
 def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool:
@@ -87,18 +95,3 @@ def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool
             return False
         extra = con.execute(f"select count(*) from ({selects[0]} except all {selects[1]})")
         return extra.fetchall()[0][0] == 0
-
-
-def rows(paths: Sequence[str | Path]) -> int:
-    """The rows of Parquet files, from their footers."""
-    if not paths:
-        return 0
-    with duckdb.connect() as con:
-        return con.execute(
-            "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
-            [[str(p) for p in paths]],
-        ).fetchall()[0][0]
-
-
-def _name(url: str) -> str:
-    return PurePosixPath(url).name

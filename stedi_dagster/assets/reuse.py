@@ -174,7 +174,7 @@ def reported(
     run that evaluated it (as recorded, when it was reported again before)."""
     by_key = {key.to_user_string(): name for name, key in tables.items()}
 
-    def evaluated(asset: str) -> int:
+    def version_of(asset: str) -> int:
         return kept.versions[by_key[asset]] if version is None else version
 
     return [
@@ -185,9 +185,7 @@ def reported(
             severity=dg.AssetCheckSeverity(r["severity"]),
             description=r["description"],
             metadata={
-                EVALUATED_VERSION: kept.versions[by_key[r["asset"]]]
-                if version is None
-                else version,
+                EVALUATED_VERSION: version_of(r["asset"]),
                 EVALUATED_IN_RUN: kept.run_id,
             }
             | r["metadata"],

@@ -25,7 +25,7 @@ from stedi_dagster.assets.drafts import Draft, DraftFactory, sql_draft
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
-from stedi_dagster.landing.plan import FULL_REFRESH_TAG
+from stedi_dagster.landing.plan import full_refresh
 from stedi_dagster.privacy.masking import masked_markdown
 from stedi_dagster.tables import TABLES, Table
 
@@ -116,7 +116,7 @@ def table_asset(
         built_from = {i: pinned[i] for i in inputs if i in pinned}
         with lakehouse.store.staging() as folder, draft(context, lakehouse, folder) as new:
             kept = new.kept(snapshots, inputs)  # also plans the new version
-            if kept is not None and not full_refresh(context):
+            if kept is not None and not full_refresh(context.run.tags):
                 folders = {t.name: lakehouse.store.table_folder(t) for t in new.tables}
                 yield from _report_kept(context, new.tables, kept, folders, built_from, selected)
                 return
@@ -189,11 +189,6 @@ def table_asset(
         return results, metadata, published
 
     return _asset
-
-
-def full_refresh(context: dg.AssetExecutionContext) -> bool:
-    """Whether the run rebuilds every table from the landing files (no version is kept)."""
-    return context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
 
 
 def _report_kept(

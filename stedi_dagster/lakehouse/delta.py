@@ -227,7 +227,7 @@ class DeltaTables:
             retention_hours=RETENTION_HOURS,
             dry_run=False,
             full=True,
-            commit_properties=_carried(delta),
+            commit_properties=properties,
         )
         return delta.version()
 
@@ -332,12 +332,19 @@ def _carried(delta: DeltaTable) -> CommitProperties:
     )
 
 
+def parquet_rows(paths: Sequence[str | Path]) -> int:
+    """The rows of Parquet files, from their footers."""
+    if not paths:
+        return 0
+    with duckdb.connect() as con:
+        return con.execute(
+            "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
+            [[str(p) for p in paths]],
+        ).fetchall()[0][0]
+
+
 def add_action(name: str, path: Path) -> AddAction:
     """The add action of the data file `name` of a table, whose bytes are at `path`: its size and
     its rows (from the Parquet footer) as its only statistic."""
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [str(path)]
-        ).fetchall()[0][0]
-    stats = json.dumps({"numRecords": rows})
+    stats = json.dumps({"numRecords": parquet_rows([path])})
     return AddAction(name, path.stat().st_size, {}, int(time.time() * 1000), True, stats)

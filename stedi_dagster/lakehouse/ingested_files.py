@@ -102,7 +102,7 @@ class IngestedFiles:
         the first run, or when the landing or quarantine table has moved past the version the
         records describe (a run stopped between its commits)."""
         snapshot = self.snapshot(dataset)
-        if snapshot is None or snapshot[1] != self._versions(dataset):
+        if snapshot is None or snapshot[1] != self.latest_versions(dataset):
             return None
         return snapshot[0]
 
@@ -152,12 +152,12 @@ class IngestedFiles:
     ) -> None:
         """Make the staged records current, as describing the landing and quarantine tables'
         current versions (with what else the landing step `recorded`)."""
-        described = {DESCRIBES: json.dumps(self._versions(dataset))}
+        described = {DESCRIBES: json.dumps(self.latest_versions(dataset))}
         self.delta.commit(
             files_table(dataset), [staged], run_id, metadata=described | (recorded or {})
         )
 
-    def _versions(self, dataset: str) -> dict[str, int | None]:
+    def latest_versions(self, dataset: str) -> dict[str, int | None]:
         """The latest versions of the dataset's landing and quarantine tables."""
         tables = (landing_table(dataset), quarantine_table(dataset))
         return {t.name: self.delta.version(t) for t in tables}

@@ -10,6 +10,11 @@ from stedi_dagster.landing.scan import Scan
 FULL_REFRESH_TAG = "stedi/full_refresh"
 
 
+def full_refresh(tags: dict[str, str]) -> bool:
+    """Whether a run (by its tags) rebuilds every table from the landing files alone."""
+    return tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+
+
 def still_valid(
     records: dict[str, FileRecord], versions: dict[str, str], fields: Collection[str]
 ) -> dict[str, FileRecord]:

@@ -57,9 +57,9 @@ def erase_from_landing(
                 store.delta.commit(table, added, run_id, replace=False, removed=gone)
             store.delta.forget_history(table)
         # the files ingested name the versions they describe: those left after the upkeep
-        if any(removed.values()) or ingested.described(dataset) != {
-            t.name: store.delta.version(t) for t in (landing, quarantine)
-        }:
+        if any(removed.values()) or ingested.described(dataset) != ingested.latest_versions(
+            dataset
+        ):
             ingested.attach(engine, dataset, records)
             ingested.commit(dataset, ingested.stage(engine, dataset, folder), run_id)
     store.delta.forget_history(files_table(dataset))

@@ -15,7 +15,7 @@ from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.landing import pipeline
 from stedi_dagster.landing.pipeline import LandingDraft
-from stedi_dagster.landing.plan import FULL_REFRESH_TAG
+from stedi_dagster.landing.plan import full_refresh
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
 
 # What computes the landing tables, linked from their asset pages (not imported: Spark's reader
@@ -28,7 +28,7 @@ def landing_asset(dataset: str) -> dg.AssetsDefinition:
     what = dataset.replace("_", " ")
 
     def draft(context, lakehouse, folder) -> LandingDraft:
-        full = context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+        full = full_refresh(context.run.tags)
         return LandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
 
     return table_asset(
