@@ -25,10 +25,12 @@ from stedi_dagster.assets.drafts import Draft, DraftFactory, sql_draft
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
-from stedi_dagster.landing.plan import full_refresh
 from stedi_dagster.privacy.masking import masked_markdown
 from stedi_dagster.tables import TABLES, Table
 
+# A run with this tag set to "true" rebuilds every table from the landing files alone: landing
+# reads every file again, whatever was ingested before, and no step keeps its version.
+FULL_REFRESH_TAG = "stedi/full_refresh"
 PREVIEW_ROWS = 5
 OWNER = "team:stedi-data"
 # Trusted and curated tables follow their inputs' data versions (each a Delta version: a landing
@@ -235,6 +237,11 @@ def _materialized(
         )
     else:  # written with its sibling all the same
         context.log_event(dg.AssetMaterialization(asset_key=table.key, metadata=metadata))
+
+
+def full_refresh(tags: dict[str, str]) -> bool:
+    """Whether a run (by its tags) rebuilds every table from the landing files alone."""
+    return tags.get(FULL_REFRESH_TAG, "").lower() == "true"
 
 
 class Stopwatch:

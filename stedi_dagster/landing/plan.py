@@ -6,14 +6,6 @@ from collections.abc import Collection
 from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.scan import Scan
 
-# A run with this tag set to "true" reads every landing file again, whatever was ingested before.
-FULL_REFRESH_TAG = "stedi/full_refresh"
-
-
-def full_refresh(tags: dict[str, str]) -> bool:
-    """Whether a run (by its tags) rebuilds every table from the landing files alone."""
-    return tags.get(FULL_REFRESH_TAG, "").lower() == "true"
-
 
 def still_valid(
     records: dict[str, FileRecord], versions: dict[str, str], fields: Collection[str]

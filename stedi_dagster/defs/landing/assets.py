@@ -11,11 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from stedi_dagster.assets.table_asset import table_asset
+from stedi_dagster.assets.table_asset import full_refresh, table_asset
 from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.landing import pipeline
 from stedi_dagster.landing.pipeline import LandingDraft
-from stedi_dagster.landing.plan import full_refresh
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
 
 # What computes the landing tables, linked from their asset pages (not imported: Spark's reader
