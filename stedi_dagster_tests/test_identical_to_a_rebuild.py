@@ -11,7 +11,7 @@ import pytest
 
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.assets.reuse import EVALUATION_KEYS
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, reading, step, write_handmade
@@ -91,9 +91,18 @@ EVENTS = (
 )
 
 
+@pytest.fixture
+def small_buckets(monkeypatch):
+    """Tables maintained per key spread over data files of a few rows each (as large tables
+    are), so that computing a key's rows again writes some of them again and keeps the rest."""
+    monkeypatch.setattr(data_files, "BUCKET_ROWS", 1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
-def test_any_sequence_of_events_and_runs_ends_as_a_full_refresh_would(definitions, tmp_path, seed):
+def test_any_sequence_of_events_and_runs_ends_as_a_full_refresh_would(
+    definitions, tmp_path, seed, small_buckets
+):
     rng = random.Random(seed)
     lakehouse = Lakehouse(
         landing_root=str(write_handmade(tmp_path / "landing")),
@@ -147,6 +156,61 @@ def test_new_readings_are_added_to_the_tables_they_reach(definitions, tmp_path):
     assert len(after["machine_learning_curated"]) == len(before["machine_learning_curated"]) + 2
     assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
     assert every_row(lakehouse) == after
+
+
+# Each table maintained per key, and what identifies a's rows in it.
+A_ROWS = {
+    "accelerometer_trusted": ("user", "a@x.test"),
+    "customer_curated": ("email", "a@x.test"),
+    "step_trainer_trusted": ("serialNumber", "S-A"),
+}
+
+
+@pytest.mark.parametrize("change", ["withdrawal", "erasure"])
+def test_a_consent_change_rewrites_only_the_rows_of_that_person(
+    definitions, tmp_path, small_buckets, change
+):
+    """After a withdraws consent, every table maintained per key computes again the rows of a's
+    keys alone (a's user and email, a's serial, the subjects paired with a's readings or Step
+    Trainer). After a is erased, the erasure job has removed a's rows already, and the run
+    finds those tables as their steps would compute them. Either way the data files holding
+    none of a's rows stay as they are, and every table equals a full refresh."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    store = lakehouse.store
+    files_before = {name: set(store.files(TABLES[name])) for name in TABLES}
+    if change == "withdrawal":
+        folder = Path(lakehouse.landing_root) / "customer" / "landing"
+        write_jsonl(folder / "withdrawal.json", [customer("a", "S-A", updated=50, research=None)])
+    else:
+        assert erase(definitions, lakehouse, "a@x.test").success
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    for name, (column, value) in A_ROWS.items():
+        built = materialization(result, name)
+        if change == "withdrawal":
+            assert built["built"] == f"recomputed: the rows of 1 {column} values", name
+            assert built["keys_recomputed"] == 1 and built["rows_removed"] >= 1, name
+        else:
+            assert built["built"] == "unchanged", name
+            assert built["rows_removed"] == 0, name
+        assert built["rows_added"] == 0, name
+        with lakehouse.connect(name) as engine:
+            assert engine.scalar(f"select count(*) from {name} where {column} = '{value}'") == 0
+        files = set(store.files(TABLES[name]))
+        assert files & files_before[name], f"{name}: every data file was written again"
+        assert files != files_before[name], name
+    if change == "withdrawal":
+        for name in ("machine_learning_curated", "step_features_curated"):
+            built = materialization(result, name)
+            assert built["built"].startswith("recomputed: the rows of "), name
+            assert built["rows_removed"] > built["rows_added"], name
+    maintained = every_row(lakehouse)
+    assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
+    assert every_row(lakehouse) == maintained
 
 
 def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tmp_path):

@@ -7,6 +7,7 @@ A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -15,7 +16,7 @@ import dagster as dg
 from stedi_dagster.assets import increments, reuse
 from stedi_dagster.assets.checks import Check, consent_relations
 from stedi_dagster.engines import Engine
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
     CHECK_RESULTS,
@@ -24,7 +25,7 @@ from stedi_dagster.lakehouse.delta import (
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.sql import ident, literal, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 
@@ -57,8 +58,25 @@ class Draft(Protocol):
 DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
 
 
-# Writes a table's new version as one Parquet file at the given path.
-FileWriter = Callable[[Engine, Lakehouse, Path], None]
+# Writes a table's new version as one Parquet file at the given path; with a condition (SQL over
+# the table's columns), only the rows it is true of.
+FileWriter = Callable[[Engine, Lakehouse, Path, str], None]
+
+# More keys than this to compute again: the table is built in full instead.
+MAX_KEYS = 10_000
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A table whose rows belong to keys (a person, a Step Trainer serial, a subject), each
+    key's rows computed from its inputs' rows of that key alone, so that after any change of
+    its inputs only the keys whose rows may have changed are computed again. `affected`: SQL
+    giving those keys (one column), over views `changed_<input>` (the rows each input gained
+    or lost; none for an input that did not change) and the inputs as they are; a row belongs
+    to the keys in any of its `columns`."""
+
+    columns: tuple[str, ...]
+    affected: str
 
 
 class FileDraft:
@@ -77,13 +95,15 @@ class FileDraft:
         code: str = "",
         appends: Sequence[str] = (),
         adder: FileWriter | None = None,
+        keyed: Keyed | None = None,
     ):
         self.lakehouse, self.table, self.writer, self.code = lakehouse, table, writer, code
         self.adder = adder or writer
-        self.appends, self.folder = appends, folder
+        self.appends, self.keyed, self.folder = appends, keyed, folder
         self.store = lakehouse.store
         self.tables = (table,)
         self.staged: list[Path] = []
+        self.touched: list[str] = []  # current data files the new version leaves out
         self.rows_added = 0
         self.replace = True
         self._changes: dict[tuple[str, int | None], increments.Change | None] = {}
@@ -107,25 +127,36 @@ class FileDraft:
     def write(self, engine: Engine) -> dict[str, dict]:
         found = None
         if self.last is not None:
-            commit = self.last[1]
             found = increments.changes(
-                self.store, commit, self.basis, self.inputs, self.reads, self.appends
+                self.store, self.last[1], self.basis, self.inputs, self.reads
             )
-        self.current = self.store.files(self.table) if self.last is not None else []
-        metadata = self._build(engine) if found is None else self._add(engine, found)
-        held = [] if self.replace else self.current
+        urls = self.store.delta.files(self.table) if self.last is not None else []
+        self.current = [self.store.zones.local_copy(u) for u in urls]
+        self.urls = dict(zip(self.current, urls, strict=True))
+        metadata = None
+        if found is not None and increments.appendable(found, self.appends):
+            metadata = self._add(engine, found)
+        elif found is not None and self.keyed is not None:
+            metadata = self._recompute(engine, found, self.keyed)
+        if metadata is None:
+            metadata = self._build(engine)
+        held = [] if self.replace else [f for f in self.current if f not in self.touched]
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         return {self.table.name: metadata}
 
     def _build(self, engine: Engine) -> dict:
         """The table in full; kept as it is (nothing staged) when its rows are those it holds."""
         path = self.folder / f"{self.table.name}.parquet"
-        self.writer(engine, self.lakehouse, path)
+        self.writer(engine, self.lakehouse, path, "")
         built = {"built": "in full", "parquet_bytes": path.stat().st_size}
         if self.current and increments.same_rows(self.table, [str(path)], self.current):
             self.replace = False  # nothing staged: the commit records the step, adds no row
             return built | {"rows_added": 0, "rows_removed": 0, "same_rows": True}
-        self.staged, self.rows_added = [path], parquet_rows([path])
+        self.rows_added = parquet_rows([path])
+        if self.keyed is None:
+            self.staged = [path]
+        else:
+            self.staged = data_files.bucketed(path, self.keyed.columns[0], self.folder)
         return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
@@ -138,7 +169,7 @@ class FileDraft:
         for i in range(len(changed)):
             self._narrow(engine, found, i)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
-            self.adder(engine, self.lakehouse, path)
+            self.adder(engine, self.lakehouse, path, "")
             if parquet_rows([path]):
                 self.staged.append(path)
         self._restore(engine, changed)  # the checks read the inputs as they are now
@@ -151,6 +182,61 @@ class FileDraft:
                 {name: len(change.added) for name, change in found.items()}
             ),
         }
+
+    def _recompute(
+        self, engine: Engine, found: dict[str, increments.Change], keyed: Keyed
+    ) -> dict | None:
+        """The rows of the keys whose rows may have changed (see `Keyed`) computed again: the
+        data files holding any of their rows written again without them, and their rows
+        computed from the inputs as they are; None (build in full) when the keys are many."""
+        for name in self.inputs:
+            self._attach_changed(engine, name, found.get(name))
+        keys = sorted({str(k) for (k,) in engine.rows(keyed.affected) if k is not None})
+        self._restore(engine, self.inputs)
+        if len(keys) > MAX_KEYS:
+            return None
+        self.replace = False
+        listed = ", ".join(literal(k) for k in keys)
+        where = " or ".join(f"{ident(c)} in ({listed})" for c in keyed.columns) if keys else ""
+        touched, kept, removed = data_files.without(
+            self.current, where, self.folder, self.table.name
+        )
+        self.touched, self.staged = touched, kept
+        if keys:
+            path = self.folder / f"{self.table.name}-recomputed.parquet"
+            self.writer(engine, self.lakehouse, path, where)
+            self.rows_added = parquet_rows([path])
+            if self.rows_added:
+                self.staged.append(path)
+        return {
+            "built": f"recomputed: the rows of {len(keys)} {' or '.join(keyed.columns)} values"
+            if keys
+            else "unchanged",
+            "keys_recomputed": len(keys),
+            "rows_added": self.rows_added,
+            "rows_removed": removed,
+            "input_files_changed": dg.MetadataValue.json(
+                {
+                    name: {"added": len(change.added), "removed": len(change.removed)}
+                    for name, change in found.items()
+                }
+            ),
+        }
+
+    def _attach_changed(self, engine: Engine, name: str, change: increments.Change | None) -> None:
+        """A view `changed_<name>` of the rows input `name` gained or lost since the table's
+        version (none when it did not change)."""
+        view = f"changed_{name}"
+        if change is None or change.appended:
+            self._attach(engine, name, change.added if change else [], view)
+            return
+        self._attach(engine, name, change.added, f"{view}_added")
+        self._attach(engine, name, change.removed, f"{view}_removed")
+        engine.create_view(
+            view,
+            f"(select * from {view}_added except all select * from {view}_removed) union all "
+            f"(select * from {view}_removed except all select * from {view}_added)",
+        )
 
     def results(
         self, checks: Sequence[Check], engine: Engine, lakehouse: Lakehouse
@@ -181,7 +267,7 @@ class FileDraft:
         """For a version that adds to the one before (of the same basis): that version, the run
         that made it, its recorded results by check name, and the versions of the tables its step
         read; else None."""
-        if self.last is None or self.replace:
+        if self.last is None or self.replace or self.touched:
             return None
         version, commit = self.last
         if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
@@ -209,7 +295,7 @@ class FileDraft:
         changed = {}
         for name in check.reads:
             change = self._since(name, read_versions.get(name))
-            if change is None or (change.added and name not in check.growing):
+            if change is None or change.removed or (change.added and name not in check.growing):
                 return None
             if change.added:
                 changed[name] = change
@@ -291,15 +377,16 @@ class FileDraft:
         for name in names:
             self._attach(engine, name, self.reads[name].urls)
 
-    def _attach(self, engine: Engine, name: str, urls: list[str]) -> None:
+    def _attach(self, engine: Engine, name: str, urls: list[str], view: str | None = None) -> None:
         local = [self.store.zones.local_copy(u) for u in urls]
-        self.store.attach(engine, TABLES[name], local)
+        self.store.attach(engine, TABLES[name], local, view=view)
 
     def publish(
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
     ) -> dict[str, dict]:
+        removed = [self.urls[f] for f in self.touched]
         version = self.store.publish(
-            self.table, self.staged, run_id, inputs, recorded, replace=self.replace
+            self.table, self.staged, run_id, inputs, recorded, self.replace, removed
         )
         folder = self.store.table_folder(self.table)
         return {self.table.name: {"path": folder, "delta_version": version}}
@@ -320,32 +407,39 @@ def file_draft(
     code: str = "",
     appends: Sequence[str] = (),
     adder: FileWriter | None = None,
+    keyed: Keyed | None = None,
 ) -> DraftFactory:
     """The table written by `writer` (see `FileDraft`)."""
     return lambda _, lakehouse, folder: FileDraft(
-        lakehouse, TABLES[name], writer, folder, code, appends, adder
+        lakehouse, TABLES[name], writer, folder, code, appends, adder, keyed
     )
 
 
-def sql_draft(sql_module: str, name: str, appends: Sequence[str] = ()) -> DraftFactory:
+def sql_draft(
+    sql_module: str, name: str, appends: Sequence[str] = (), keyed_by: Sequence[str] = ()
+) -> DraftFactory:
     """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
     the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
     `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
-    `increments`)."""
+    `increments`). `keyed_by`: the columns whose values are the keys of `sql/<name>_affected.sql`
+    (see `Keyed`)."""
     sql, table = read_sql(sql_module, name), TABLES[name]
     added = Path(sql_module).parent / "sql" / f"{name}_added.sql"
     added_sql = read_sql(sql_module, f"{name}_added") if added.exists() else None
+    keyed = Keyed(tuple(keyed_by), read_sql(sql_module, f"{name}_affected")) if keyed_by else None
 
     def writer(statement: str) -> FileWriter:
-        def write(engine: Engine, _: Lakehouse, path: Path) -> None:
+        def write(engine: Engine, _: Lakehouse, path: Path, where: str) -> None:
             computed = f"{name}_computed"
             engine.create_view(computed, statement)
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
             columns = ", ".join(ident(c) for c in kept)
-            engine.write_parquet(f"select {columns} from {computed}", path)
+            rows = f" where {where}" if where else ""
+            engine.write_parquet(f"select {columns} from {computed}{rows}", path)
 
         return write
 
     adder = writer(added_sql) if added_sql else None
-    return file_draft(name, writer(sql), sql + (added_sql or ""), appends, adder)
+    code = sql + (added_sql or "") + (keyed.affected if keyed else "")
+    return file_draft(name, writer(sql), code, appends, adder, keyed)

@@ -14,7 +14,7 @@ of rows is counted once.
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import duckdb
@@ -27,10 +27,17 @@ from stedi_dagster.tables import TABLES, Table
 
 @dataclass(frozen=True)
 class Change:
-    """The data files of an input that a table's version was built from, and those added since."""
+    """The data files of an input that a table's version was built from, those added since and
+    those of them removed since (URLs)."""
 
     before: list[str]
     added: list[str]
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def appended(self) -> bool:
+        """Whether the input only gained rows (data files added, none removed)."""
+        return not self.removed
 
 
 def changes(
@@ -39,27 +46,32 @@ def changes(
     basis: str,
     inputs: Sequence[str],
     reads: dict[str, Snapshot],
-    appends: Sequence[str],
 ) -> dict[str, Change] | None:
     """The inputs whose rows changed since the version `commit` made, with their files; None
-    when the table must be built in full."""
+    when the table must be built in full (another basis, or a change that cannot be told as
+    files)."""
     if commit.get(BASIS) != basis or INPUTS not in commit:
         return None
     built_from = json.loads(commit[INPUTS])
     found = {}
     for name in inputs:
         change = since(store, name, built_from.get(name), reads.get(name))
-        if change is None or (change.added and name not in appends):
+        if change is None:
             return None
-        if change.added:
+        if change.added or change.removed:
             found[name] = change
     return found
 
 
+def appendable(found: dict[str, Change], appends: Sequence[str]) -> bool:
+    """Whether the changes are only rows added to inputs the table is linear in."""
+    return all(change.appended and name in appends for name, change in found.items())
+
+
 def since(store: TableStore, name: str, version: int | None, now: Snapshot | None) -> Change | None:
-    """How table `name` changed from `version` to the snapshot `now`: its data files then and
-    those added since (none: the same rows); None when it cannot be told as added files (a file
-    removed or rewritten, a version no longer held, a table or version unknown)."""
+    """How table `name` changed from `version` to the snapshot `now`: its data files then, those
+    added since and those removed since (none: the same rows); None when it cannot be told (a
+    version no longer held, a table or version unknown)."""
     if now is None or version is None:
         return None
     if version == now.version:
@@ -68,9 +80,8 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
     if before is None:
         return None
     was = Snapshot(version, before.file_uris())
-    if not was.files <= now.files:
-        return None
-    return Change(was.urls, [u for u in now.urls if PurePosixPath(u).name not in was.files])
+    added = [u for u in now.urls if PurePosixPath(u).name not in was.files]
+    return Change(was.urls, added, [u for u in was.urls if PurePosixPath(u).name not in now.files])
 
 
 def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool:

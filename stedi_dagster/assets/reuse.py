@@ -2,7 +2,8 @@
 
 Each version a step commits records its fingerprint: a hash of everything the version and its
 check results were computed from (the data files of the tables the step read, and its basis: the
-settings, the erasure list, the pseudonym key, the expectations file and the code), and the check
+settings, the pseudonym key, the expectations file and the code, and for landing the erasure
+list), and the check
 results themselves. A later step whose fingerprint is the same would compute the same version
 and the same results, so it keeps the version (no write, no commit) and reports the recorded
 results, each saying which version it evaluated and in which run.
@@ -63,9 +64,10 @@ def code_version() -> str:
 
 def basis(lakehouse: Lakehouse, **more: object) -> str:
     """A hash of what a step's versions and check results depend on besides the tables it
-    reads: the lakehouse's settings, erasure list, pseudonym key, expectations and code; `more`:
-    what else the step's tables or checks depend on (a table's SQL, the files under a landing
-    folder that are no landing files)."""
+    reads: the lakehouse's settings, pseudonym key, expectations and code; `more`: what else the
+    step's tables or checks depend on (a table's SQL; for landing, the erasure list and the
+    files under a landing folder that are no landing files). The erasure list reaches trusted
+    and curated tables only through the landing rows an erasure removes."""
     key = lakehouse.privacy.pseudonym_secret()
     parts = {
         "settings": {
@@ -74,7 +76,6 @@ def basis(lakehouse: Lakehouse, **more: object) -> str:
             "ml_pairing": lakehouse.ml_pairing,
             "quarantine_max_fraction": lakehouse.quarantine_max_fraction,
         },
-        "erasure_list": sorted(lakehouse.privacy.erasure_keys()),
         # a keyed hash: the fingerprint says whether the key changed, not what it is
         "pseudonym_key": key and hmac.new(key, b"fingerprint", "sha256").hexdigest(),
         "expectations": lakehouse.expectations(),

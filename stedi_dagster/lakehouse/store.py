@@ -158,15 +158,22 @@ class TableStore:
         inputs: dict[str, int] | None = None,
         recorded: dict[str, str] | None = None,
         replace: bool = True,
+        removed: Sequence[str] = (),
     ) -> int:
         """Make the `staged` files the table's new version (or, not `replace`-ing, add them to
         it) in one Delta commit (its version is returned), recording the versions of the
-        `inputs` it was computed from and the `recorded` metadata (see `assets/reuse.py`):
+        `inputs` it was computed from and the `recorded` metadata (see `assets/reuse.py`), and
+        (not replacing) leaving out the `removed` data files (URLs):
         readers see old or new, never a mix, and a crash before the commit leaves the previous
         version current."""
         metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else {}
         return self.delta.commit(
-            table, staged, run_id, replace=replace, metadata=metadata | (recorded or {})
+            table,
+            staged,
+            run_id,
+            replace=replace,
+            removed=removed,
+            metadata=metadata | (recorded or {}),
         )
 
 

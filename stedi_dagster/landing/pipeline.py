@@ -93,7 +93,11 @@ class LandingDraft:
         kept = {} if self.full_refresh else still_valid(self.previous or {}, self.versions, fields)
         self.kept_records = kept
         self.reads = reads
-        self.basis = reuse.basis(self.lakehouse, unrecognized=sorted(self.unrecognized))
+        self.basis = reuse.basis(
+            self.lakehouse,
+            erasure_list=sorted(self.lakehouse.privacy.erasure_keys()),
+            unrecognized=sorted(self.unrecognized),
+        )
         fingerprint = reuse.fingerprint(self.basis, reads)
         last = self.store.delta.last_commit(files_table(self.dataset))
         self.recorded_fingerprint = last[1].get(FINGERPRINT) if last else None

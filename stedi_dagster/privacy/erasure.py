@@ -2,9 +2,12 @@
 work behind the `erase_customer` job): landing and quarantine data files with the files ingested,
 then the trusted and curated tables. Always DuckDB, whichever engine computes the zones."""
 
+import json
 from dataclasses import replace
 
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
+from stedi_dagster.lakehouse import data_files
+from stedi_dagster.lakehouse.delta import BASIS, INPUTS
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
 from stedi_dagster.sql import ident, json_path, literal, read_sql
@@ -69,19 +72,38 @@ def erase_from_landing(
 def remove_rows(
     engine: DuckDBEngine, lakehouse: Lakehouse, name: str, erased_rows: str, run_id: str
 ) -> int:
-    """Commit a new version of a Delta table without the rows `erased_rows` (SQL) selects, then
-    remove its earlier versions from storage (data files and log): the customer's rows may be in
-    any of them, even when the current one holds none. The rows removed."""
+    """Commit a new version of a Delta table without the rows `erased_rows` (SQL) selects: the
+    data files holding any written again without them, the others kept as they are. The rows
+    removed. (`forget_history` then removes its earlier versions from storage: the customer's
+    rows may be in any of them, even when the current one holds none.)"""
     table, store = TABLES[name], lakehouse.store
-    store.attach(engine, table)
-    removed = engine.scalar(f"select count(*) from {name} where {erased_rows}")
-    if removed:
-        with store.staging() as folder:
-            staged = folder / f"{name}.parquet"
-            engine.write_parquet(f"select * from {name} where not ({erased_rows})", staged)
-            store.publish(table, [staged], run_id)
-    store.delta.forget_history(table)
+    urls = {store.zones.local_copy(u): u for u in store.delta.files(table)}
+    with store.staging() as folder:
+        touched, kept, removed = data_files.without(
+            list(urls), erased_rows, folder, name, engine.con
+        )
+        if touched:
+            gone = [urls[f] for f in touched]
+            store.delta.commit(table, kept, run_id, replace=False, removed=gone)
     return removed
+
+
+def record_inputs(lakehouse: Lakehouse, name: str, step: dict | None, run_id: str) -> None:
+    """Record, in a commit that adds no row, that the table's version (from which an erasure
+    removed a customer's rows) is what its step computes from its inputs' current versions (from
+    which the erasure removed them too), under the basis of its last step: the next run then adds
+    to it, or computes keys again, instead of building it in full (its checks are evaluated
+    again: none is recorded). `step`: the metadata of the table's last commit before the
+    erasure."""
+    table, store = TABLES[name], lakehouse.store
+    if step is None or INPUTS not in step or BASIS not in step:
+        return
+    now = store.snapshots(json.loads(step[INPUTS]))
+    inputs = json.dumps({n: s.version for n, s in now.items()}, sort_keys=True)
+    if inputs == step[INPUTS]:
+        return  # nothing changed (an erasure repeated)
+    metadata = {BASIS: step[BASIS], INPUTS: inputs}
+    store.delta.commit(table, [], run_id, replace=False, metadata=metadata)
 
 
 def customer_records(

@@ -1,7 +1,7 @@
 """Curated zone: customers with accelerometer data, the machine-learning training table, and the
 step-detection features computed from it with Polars."""
 
-from stedi_dagster.assets.drafts import file_draft
+from stedi_dagster.assets.drafts import Keyed, file_draft
 from stedi_dagster.assets.profile import machine_learning_profile
 from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.curated import step_features
@@ -10,12 +10,14 @@ from stedi_dagster.defs.curated.checks import (
     machine_learning_checks,
     step_features_checks,
 )
+from stedi_dagster.sql import read_sql
 
 customer_curated = table_asset(
     "customer_curated",
     sql_module=__file__,
     inputs=("customer_trusted", "accelerometer_trusted"),
     appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
+    keyed_by=("email",),
     checks=curated_checks("customer_curated", reads=("accelerometer_landing", "customer_landing")),
     description=(
         "One row per trusted customer who has at least one reading in accelerometer_trusted; "
@@ -28,6 +30,7 @@ machine_learning_curated = table_asset(
     sql_module=__file__,
     inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
     appends=("step_trainer_trusted", "accelerometer_trusted"),
+    keyed_by=("subject_id", "step_trainer_subject_id"),
     checks=machine_learning_checks(),
     description=(
         "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted reading "
@@ -56,7 +59,8 @@ step_features_curated = table_asset(
     ),
     draft=file_draft(
         "step_features_curated",
-        lambda _, lakehouse, path: step_features.write_step_features(lakehouse, path),
+        lambda _, lakehouse, path, where: step_features.write_step_features(lakehouse, path, where),
+        keyed=Keyed(("subject_id",), read_sql(__file__, "step_features_curated_affected")),
     ),
     kinds=frozenset({"polars", "parquet"}),
     sources=(step_features.__file__, __file__),

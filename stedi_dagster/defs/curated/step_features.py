@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.store import empty_columns
 from stedi_dagster.sql import literal, read_sql
 from stedi_dagster.tables import TABLES
 
@@ -72,9 +73,9 @@ def step_features(ordered_pairs: str) -> pl.LazyFrame:
     return features.select(pl.col(name).cast(POLARS_TYPES[t]) for name, t in columns.items())
 
 
-def write_step_features(lakehouse: Lakehouse, path: Path) -> None:
-    """Stage the published training pairs in order, then stream the features into one zstd
-    Parquet file at `path`."""
+def write_step_features(lakehouse: Lakehouse, path: Path, where: str = "") -> None:
+    """Stage the published training pairs (those `where` is true of, if given: an SQL condition
+    on their columns) in order, then stream the features into one zstd Parquet file at `path`."""
     pairs = lakehouse.store.files(TABLES["machine_learning_curated"])
     ordered = path.with_name(f"{path.stem}-input.parquet")
     config: dict[str, str | int] = {
@@ -84,10 +85,14 @@ def write_step_features(lakehouse: Lakehouse, path: Path) -> None:
     if lakehouse.duckdb_threads:
         config["threads"] = lakehouse.duckdb_threads
     with duckdb.connect(":memory:", config=config) as con:
-        con.execute(
-            "create view machine_learning_curated as "
+        pairs_table = TABLES["machine_learning_curated"]
+        read = (
             f"select * from read_parquet([{', '.join(literal(p) for p in pairs)}])"
+            if pairs
+            else f"select {empty_columns(pairs_table)}"  # every pair removed
         )
+        where = f" where {where}" if where else ""
+        con.execute(f"create view machine_learning_curated as {read}{where}")
         sql = read_sql(__file__, "step_features_curated_input")
         con.execute(f"copy ({sql}) to {literal(str(ordered))} (format parquet)")
     step_features(str(ordered)).sink_parquet(path, compression="zstd", engine="streaming")

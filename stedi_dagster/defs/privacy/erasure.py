@@ -14,7 +14,12 @@ from pydantic import Field
 
 from stedi_dagster.lakehouse import Lakehouse, catalog
 from stedi_dagster.lakehouse.privacy_records import ERASURE_AUDIT, ERASURE_LIST
-from stedi_dagster.privacy.erasure import customer_records, erase_from_landing, remove_rows
+from stedi_dagster.privacy.erasure import (
+    customer_records,
+    erase_from_landing,
+    record_inputs,
+    remove_rows,
+)
 from stedi_dagster.privacy.identity import erased_row, erasure_hash
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
@@ -25,6 +30,20 @@ ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
     "or step_trainer_subject_id in (select id from erasure_subjects)",
     "step_features": "subject_id in (select id from erasure_subjects)",
 }
+
+
+# The tables from which removing the customer's rows leaves what their step computes from their
+# inputs without the customer's rows: one row per person (or per reading of a person), or per
+# Step Trainer serial, all of whose readings go when a customer who claimed it is erased. Not so
+# the training pairs (another customer's pairs with the erased serial's readings stay) or their
+# features (another subject's windows span the pairs removed): the next run builds those.
+# In the order they read each other (each records its inputs' final versions).
+EXACT_ERASURE = (
+    "customer_trusted",
+    "accelerometer_trusted",
+    "customer_curated",
+    "step_trainer_trusted",
+)
 
 
 class ErasureRequest(dg.Config):
@@ -57,11 +76,17 @@ def remove_customer(
         removed = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, context.run.run_id)
-        for name, table in TABLES.items():
-            if table.zone != "landing" and store.is_materialized(table):
-                removed[name] = remove_rows(
-                    engine, lakehouse, name, ERASED_ROWS[table.dataset], context.run.run_id
-                )
+        derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
+        steps = {n: store.delta.last_commit(TABLES[n]) for n in derived}
+        for name in derived:
+            where = ERASED_ROWS[TABLES[name].dataset]
+            removed[name] = remove_rows(engine, lakehouse, name, where, context.run.run_id)
+        for name in derived:
+            store.delta.forget_history(TABLES[name])
+        for name in EXACT_ERASURE:  # after every table's upkeep: the versions recorded stay
+            if name in derived:
+                step = steps[name][1] if steps[name] else None
+                record_inputs(lakehouse, name, step, context.run.run_id)
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),

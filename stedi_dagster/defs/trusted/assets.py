@@ -40,6 +40,7 @@ accelerometer_trusted = table_asset(
     sql_module=__file__,
     inputs=("accelerometer_landing", "customer_trusted"),
     appends=("accelerometer_landing",),
+    keyed_by=("user",),
     checks=trusted_checks(
         "accelerometer_trusted",
         reads=("accelerometer_landing", "customer_landing"),
@@ -56,6 +57,7 @@ step_trainer_trusted = table_asset(
     sql_module=__file__,
     inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
     appends=("step_trainer_landing",),
+    keyed_by=("serialNumber",),
     checks=trusted_checks(
         "step_trainer_trusted",
         reads=("step_trainer_landing", "customer_curated", "customer_landing"),

@@ -1,0 +1,23 @@
+-- step_trainer_trusted_affected: the serials (every spelling in step_trainer_landing, as it is or in its changed rows) whose rows may change: those of changed landing readings, of changed customer_curated, customer_landing or customer_trusted rows, and every serial claimed by a record of a person whose customer_trusted row changed (their consent decides whether those claims are unconsented)
+with serials as (
+    select person_key(serialNumber) as serial
+    from (select distinct serialNumber from changed_step_trainer_landing)
+    union
+    select person_key(serialNumber) from changed_customer_curated
+    union
+    select person_key(serialNumber) from changed_customer_landing
+    union
+    select person_key(serialNumber) from changed_customer_trusted
+    union
+    select person_key(c.serialNumber)
+    from customer_landing c
+    where person_key(c.email) in (select person_key(email) from changed_customer_trusted)
+),
+spellings as (
+    select distinct serialNumber from step_trainer_landing
+    union
+    select distinct serialNumber from changed_step_trainer_landing
+)
+select serialNumber
+from spellings
+where person_key(serialNumber) in (select serial from serials)

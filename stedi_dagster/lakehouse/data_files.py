@@ -1,0 +1,73 @@
+"""Data files of a table rewritten: without some rows (a key's rows computed again, an erased
+customer's rows removed), or spread over files by key so that such a rewrite stays small."""
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.engines.duckdb_engine import PARQUET
+from stedi_dagster.lakehouse.delta import parquet_rows
+from stedi_dagster.sql import ident, literal
+
+# The rows of one data file of a table maintained per key (see `bucketed`).
+BUCKET_ROWS = 250_000
+
+
+def without(
+    files: Sequence[str],
+    where: str,
+    folder: Path,
+    stem: str,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> tuple[list[str], list[Path], int]:
+    """The data files holding rows that `where` (an SQL condition on their columns, run on
+    `con` if it needs what a connection prepared) is true of, each written again into `folder`
+    without those rows: (those files, their new versions (none for a file left empty), the rows
+    left out)."""
+    if not files or not where:
+        return [], [], 0
+    listed = ", ".join(literal(f) for f in files)
+    with nullcontext(con) if con is not None else duckdb.connect() as con:
+        found = con.execute(
+            f"select filename, count(*) from read_parquet([{listed}], filename = true, "
+            f"union_by_name = true) where {where} group by 1 order by 1"
+        ).fetchall()
+        written = []
+        for i, (file, _) in enumerate(found):
+            path = folder / f"{stem}-kept-{i}.parquet"
+            con.execute(
+                f"copy (select * from read_parquet({literal(file)}) "
+                f"where not coalesce({where}, false)) to {literal(str(path))} {PARQUET}"
+            )
+            written.append(path)
+    kept = [p for p in written if parquet_rows([p])]
+    return [f for f, _ in found], kept, sum(n for _, n in found)
+
+
+def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
+    """The rows of the Parquet file at `path` spread over files of about BUCKET_ROWS rows each
+    (as many as its rows need), by their key (`column`), keys taken in the order of their
+    hashes: the rows of one key stay together, so that computing a key's rows again writes
+    one such file again, not the table."""
+    rows = parquet_rows([path])
+    buckets = -(-rows // BUCKET_ROWS)
+    if buckets <= 1:
+        return [path]
+    out, key, file = folder / f"{path.stem}-buckets", ident(column), literal(str(path))
+    with duckdb.connect() as con:  # keys spread evenly, in the order of their hashes
+        con.execute(
+            f"copy (select t.*, k.stedi_bucket from read_parquet({file}) t "
+            f"join (select {key}, (row_number() over (order by hash({key}), {key}) - 1) "
+            f"* {buckets} // count(*) over () as stedi_bucket "
+            f"from (select distinct {key} from read_parquet({file}))) k "
+            f"on t.{key} is not distinct from k.{key}) to {literal(str(out))} "
+            "(format parquet, compression zstd, partition_by (stedi_bucket))"
+        )
+    path.unlink()
+    # out of the `stedi_bucket=<n>` folders, which readers would take for a column
+    files = []
+    for i, part in enumerate(sorted(out.rglob("*.parquet"))):
+        files.append(part.rename(folder / f"{path.stem}-{i}.parquet"))
+    return files
