@@ -2,7 +2,8 @@
 
 A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated table's is a
 `FileDraft`: its version kept (see `reuse`), the rows its inputs' new rows give added (see
-`increments`), or built in full by a writer into one Parquet file.
+`increments`), the rows of the keys an input's change reaches computed again (see `Keyed`), or
+built in full by a writer into one Parquet file.
 """
 
 import json
@@ -84,7 +85,8 @@ class FileDraft:
     `code` (besides the package's) is given. With `appends` (the inputs its writer is linear in,
     or those its `adder` takes the new rows of), rows added to those inputs are computed alone
     and appended: by the `adder` if there is one (it reads the table as it was under its own
-    name), else the writer."""
+    name), else the writer. A `keyed` table's other changes compute again the rows of the keys
+    they reach, and its full builds are spread over data files by key."""
 
     def __init__(
         self,
@@ -192,7 +194,6 @@ class FileDraft:
         for name in self.inputs:
             self._attach_changed(engine, name, found.get(name))
         keys = sorted({str(k) for (k,) in engine.rows(keyed.affected) if k is not None})
-        self._restore(engine, self.inputs)
         if len(keys) > MAX_KEYS:
             return None
         self.replace = False

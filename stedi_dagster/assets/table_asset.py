@@ -206,13 +206,16 @@ def _report_kept(
     nothing downstream is started for them) and the check results recorded with them."""
     for table in tables:
         version = kept.versions[table.name]
+        # the erasure list is part of landing's basis alone (see `reuse.basis`)
+        landing = table.zone == "landing"
+        basis = "settings, erasure list and code" if landing else "settings and code"
         meta = kept.metadata.get(table.name, {}) | {
             "path": dg.MetadataValue.path(folders[table.name]),
             "dagster/column_schema": table.column_schema,
             "dagster/row_count": kept.rows.get(table.name),
             "delta_version": version,
             "kept": f"version {version}, built by run {kept.run_id[:8]} from the same inputs, "
-            "settings, erasure list and code, is kept: nothing was written",
+            f"{basis}, is kept: nothing was written",
             "rows_added": 0,
             "rows_removed": 0,
         }

@@ -11,7 +11,7 @@ from stedi_dagster.lakehouse.delta import BASIS, INPUTS
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
 from stedi_dagster.sql import ident, json_path, literal, read_sql
-from stedi_dagster.tables import TABLES, files_table, landing_table, quarantine_table
+from stedi_dagster.tables import TABLES, Table, files_table, landing_table, quarantine_table
 
 
 def erase_from_landing(
@@ -33,31 +33,12 @@ def erase_from_landing(
     removed = {landing.name: 0, quarantine.name: 0}
     with ingested.lock(dataset), store.staging() as folder:
         for table in (landing, quarantine):
-            where, source = predicates[table.name], ident(table.source_column)
-            added, gone = [], []
-            for url in store.delta.files(table):
-                local = store.zones.local_copy(url)
-                counts = engine.rows(
-                    f"select {source}, count(*) from read_parquet(?) where {where} group by 1",
-                    [local],
-                )
-                if not counts:
-                    continue
-                gone.append(url)
-                staged = folder / f"erased-{len(added)}-{table.name}.parquet"
-                engine.write_parquet(
-                    f"select * from read_parquet({literal(local)}) where not ({where})", staged
-                )
-                added.append(staged)
-                held = "quarantined" if table is quarantine else "rows"
-                for name, n in counts:
-                    r = records[name]
-                    records[name] = replace(
-                        r, **{held: getattr(r, held) - n, "erased": r.erased + n}
-                    )
-                    removed[table.name] += n
-            if gone:
-                store.delta.commit(table, added, run_id, replace=False, removed=gone)
+            held = "quarantined" if table is quarantine else "rows"
+            erased = remove_rows(engine, lakehouse, table, predicates[table.name], run_id)
+            for name, n in erased.items():
+                r = records[name]
+                records[name] = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
+                removed[table.name] += n
             store.delta.forget_history(table)
         # the files ingested name the versions they describe: those left after the upkeep
         if any(removed.values()) or ingested.described(dataset) != ingested.latest_versions(
@@ -70,22 +51,29 @@ def erase_from_landing(
 
 
 def remove_rows(
-    engine: DuckDBEngine, lakehouse: Lakehouse, name: str, erased_rows: str, run_id: str
-) -> int:
+    engine: DuckDBEngine, lakehouse: Lakehouse, table: Table, erased_rows: str, run_id: str
+) -> dict[str | None, int]:
     """Commit a new version of a Delta table without the rows `erased_rows` (SQL) selects: the
     data files holding any written again without them, the others kept as they are. The rows
-    removed. (`forget_history` then removes its earlier versions from storage: the customer's
-    rows may be in any of them, even when the current one holds none.)"""
-    table, store = TABLES[name], lakehouse.store
+    removed, per landing file for a table whose rows name theirs (`source_column`), else under
+    None. (`forget_history` then removes its earlier versions from storage: the customer's rows
+    may be in any of them, even when the current one holds none.)"""
+    store = lakehouse.store
     urls = {store.zones.local_copy(u): u for u in store.delta.files(table)}
     with store.staging() as folder:
         touched, kept, removed = data_files.without(
-            list(urls), erased_rows, folder, name, engine.con
+            list(urls), erased_rows, folder, table.name, engine.con
         )
-        if touched:
-            gone = [urls[f] for f in touched]
-            store.delta.commit(table, kept, run_id, replace=False, removed=gone)
-    return removed
+        if not touched:
+            return {}
+        source = table.source_column
+        counts = {None: removed}
+        if source is not None:
+            sql = f"select {ident(source)}, count(*) from read_parquet(?) where {erased_rows}"
+            counts = dict(engine.rows(f"{sql} group by 1", [touched]))
+        gone = [urls[f] for f in touched]
+        store.delta.commit(table, kept, run_id, replace=False, removed=gone)
+    return counts
 
 
 def record_inputs(lakehouse: Lakehouse, name: str, step: dict | None, run_id: str) -> None:

@@ -57,7 +57,7 @@ class ErasureRequest(dg.Config):
 def remove_customer(
     context: dg.OpExecutionContext, config: ErasureRequest, lakehouse: Lakehouse
 ) -> dg.Output:
-    email_hash = erasure_hash(config.email)
+    email_hash, run_id = erasure_hash(config.email), context.run.run_id
     store, privacy = lakehouse.store, lakehouse.privacy
     if store.is_materialized(TABLES["machine_learning_curated"]):
         privacy.require_pseudonym_key()  # its rows are found by pseudonym
@@ -75,18 +75,18 @@ def remove_customer(
         engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
         removed = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
-            removed |= erase_from_landing(engine, lakehouse, dataset, context.run.run_id)
+            removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
         derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
-        steps = {n: store.delta.last_commit(TABLES[n]) for n in derived}
+        steps = {n: (store.delta.last_commit(TABLES[n]) or (None, None))[1] for n in derived}
         for name in derived:
-            where = ERASED_ROWS[TABLES[name].dataset]
-            removed[name] = remove_rows(engine, lakehouse, name, where, context.run.run_id)
+            table = TABLES[name]
+            erased = remove_rows(engine, lakehouse, table, ERASED_ROWS[table.dataset], run_id)
+            removed[name] = sum(erased.values())
         for name in derived:
             store.delta.forget_history(TABLES[name])
         for name in EXACT_ERASURE:  # after every table's upkeep: the versions recorded stay
             if name in derived:
-                step = steps[name][1] if steps[name] else None
-                record_inputs(lakehouse, name, step, context.run.run_id)
+                record_inputs(lakehouse, name, steps[name], run_id)
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -95,7 +95,7 @@ def remove_customer(
         "landing_records": len(records),
         "rows_removed": removed,
         "tables_touched": sorted(name for name, n in removed.items() if n),
-        "run_id": context.run.run_id,
+        "run_id": run_id,
     }
     privacy.append_log(ERASURE_AUDIT, [entry])
     context.log.info(
