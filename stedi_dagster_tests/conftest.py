@@ -22,7 +22,7 @@ from stedi_dagster.assets.checks import check_label
 from stedi_dagster.definitions import defs
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
-from stedi_dagster.tables import LANDING_DATASETS, files_table, quarantine_table
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table, quarantine_table
 from stedi_dagster_tests.s3_server import moto_server
 
 COURSE_DATA = Path(
@@ -256,3 +256,9 @@ def course_on_s3(s3, course_data) -> str:
         for f in sorted((course_data / dataset / "landing").glob("*.json")):
             s3.put_file(str(f), f"stedi-landing/course/{dataset}/landing/{f.name}")
     return "s3://stedi-landing/course"
+
+
+def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted, as the lakehouse publishes them."""
+    with lakehouse.connect(*TABLES) as engine:
+        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}

@@ -17,14 +17,16 @@ from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
     check_outcomes,
+    every_row,
     failed_checks,
     generated_twin,
+    materialization,
     materialize,
     row_counts,
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import write_handmade
+from stedi_dagster_tests.handmade import customer, reading, write_handmade
 from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 
@@ -207,3 +209,57 @@ def test_erasure_reaches_quarantined_lines(definitions, tmp_path):
         assert result.success
         assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
         assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+
+
+def test_erasure_takes_the_serial_from_the_pairs_of_whoever_else_owns_it(definitions, tmp_path):
+    """Another consenting customer claims a's Step Trainer and owns it in the pairs (the smaller
+    email): erasing a removes the serial's readings from every pair at once, the other owner's
+    too (the job leaves that owner's pairs to the next run), and the next run computes again the
+    rows of the subjects it reached alone, ending as a full refresh would."""
+    landing = write_handmade(tmp_path / "landing")
+    write_jsonl(
+        landing / "customer" / "landing" / "customer-2.json",
+        [customer("0", "S-A", research=5)],
+    )
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "accelerometer-2.json",
+        [reading("0", 100), reading("0", 500)],
+    )
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    assert materialize(definitions, lakehouse).success
+    owner = pseudonym("0@x.test")
+    with lakehouse.connect("machine_learning_curated") as engine:
+        owned = "select count(*) from machine_learning_curated where step_trainer_subject_id = ?"
+        assert engine.scalar(owned, [owner]) > 0, "0 owns S-A in the pairs before the erasure"
+    job = erase(definitions, lakehouse, "a@x.test")
+    assert job.success
+    left = next(
+        e.step_output_data.metadata["rows_left_to_compute_again"].value
+        for e in job.all_events
+        if e.event_type_value == "STEP_OUTPUT"
+    )
+    assert left["machine_learning_curated"] > 0 and left["step_features_curated"] > 0
+    for name in ("machine_learning_curated", "step_features_curated"):
+        log = Path(lakehouse.store.table_folder(TABLES[name])) / "_delta_log"
+        logged = "".join(p.read_text(errors="replace") for p in log.rglob("*") if p.is_file())
+        assert "keys_to_recompute" in logged, name
+        assert pseudonym("a@x.test") not in logged, f"{name}: the log names the erased"
+    with lakehouse.connect("machine_learning_curated", "step_features_curated") as engine:
+        assert engine.scalar(owned, [owner]) == 0
+        subjects = "select count(*) from step_features_curated where subject_id = ?"
+        assert engine.scalar(subjects, [owner]) == 0, "0's features spanned the pairs removed"
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    for name in ("machine_learning_curated", "step_features_curated"):
+        built = materialization(result, name)
+        assert built["built"].startswith("recomputed: the rows of "), name
+        assert built["keys_left_by_the_erasure"] >= 1, name
+    assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+    with lakehouse.connect("machine_learning_curated") as engine:
+        assert engine.scalar(owned, [owner]) == 0, "S-A's readings are gone for good"
+        paired = "select count(*) from machine_learning_curated where subject_id = ?"
+        assert engine.scalar(paired, [owner]) > 0, "0's own readings pair with other serials"
+    maintained = every_row(lakehouse)
+    refreshed = materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"})
+    assert refreshed.success
+    assert every_row(lakehouse) == maintained

@@ -12,6 +12,7 @@ from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     check_outcomes,
+    every_row,
     failed_checks,
     materialization,
     materialize,
@@ -30,12 +31,6 @@ def lakehouse(definitions, tmp_path) -> Lakehouse:
 
 def accelerometer_folder(lakehouse: Lakehouse) -> Path:
     return Path(lakehouse.landing_root) / "accelerometer" / "landing"
-
-
-def every_row(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
-    """Every table's rows, sorted, as the lakehouse publishes them."""
-    with lakehouse.connect(*TABLES) as engine:
-        return {name: engine.rows(f"select * from {name} order by all") for name in TABLES}
 
 
 def test_a_run_with_nothing_new_reads_no_file_and_changes_nothing(definitions, lakehouse):

@@ -267,6 +267,46 @@ def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, run
     ]
     assert added["duckdb"]["accelerometer_trusted"][0] == 3
     assert added["duckdb"]["machine_learning_curated"][0] > 0
+    assert_same_rows(runs)
+
+
+def test_both_engines_compute_again_the_rows_of_a_customer_who_withdraws(definitions, runs):
+    """Then a curated customer's newer record withdraws consent: on both engines the tables
+    maintained per key compute again the rows of that customer's keys alone (the training pairs
+    from the readings that can pair with theirs), with the same outcomes and rows. Run after
+    the test above: it lands a file in the module's landing folder."""
+    duck, _ = runs["duckdb"]
+    with duck.connect("customer_curated") as engine:
+        (record,) = engine.rows(
+            "select customerName, email, phone, strftime(birthDay, '%Y-%m-%d'), serialNumber, "
+            "registrationDate, lastUpdateDate + 1 from customer_curated order by email limit 1"
+        )
+    fields = ("customerName", "email", "phone", "birthDay", "serialNumber", "registrationDate")
+    withdrawal = dict(zip(fields, record[:6], strict=True)) | {
+        "lastUpdateDate": record[6],
+        "shareWithResearchAsOfDate": None,
+    }
+    write_jsonl(Path(duck.landing_root) / "customer" / "landing" / "withdrawal.json", [withdrawal])
+    built, outcomes = {}, {}
+    for engine, (lakehouse, _) in runs.items():
+        result = materialize(definitions, lakehouse)
+        assert result.success, engine
+        built[engine] = {
+            n: {k: materialization(result, n)[k] for k in ("built", "rows_added", "rows_removed")}
+            for n in ("customer_curated", "machine_learning_curated", "step_features_curated")
+        }
+        outcomes[engine] = check_outcomes(result)
+    assert built["spark"] == built["duckdb"]
+    assert outcomes["spark"] == outcomes["duckdb"]
+    pairs = built["duckdb"]["machine_learning_curated"]
+    assert pairs["built"].startswith("recomputed: the rows of ")
+    assert pairs["rows_removed"] > pairs["rows_added"]
+    assert built["duckdb"]["customer_curated"]["built"] == "recomputed: the rows of 1 email values"
+    assert_same_rows(runs)
+
+
+def assert_same_rows(runs) -> None:
+    """Every table holds the same rows (as multisets) on both engines."""
     con = duckdb.connect()
     difference = (
         "select count(*) from (select * from read_parquet(?) except all "

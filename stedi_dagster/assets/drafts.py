@@ -21,6 +21,7 @@ from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
     CHECK_RESULTS,
+    KEYS_TO_RECOMPUTE,
     READ_VERSIONS,
     RUN_ID,
     parquet_rows,
@@ -74,10 +75,39 @@ class Keyed:
     its inputs only the keys whose rows may have changed are computed again. `affected`: SQL
     giving those keys (one column), over views `changed_<input>` (the rows each input gained
     or lost; none for an input that did not change) and the inputs as they are; a row belongs
-    to the keys in any of its `columns`."""
+    to the keys in any of its `columns`. `narrowed`: for inputs of which the keys' rows need
+    few rows, SQL giving those (a superset will do) over the inputs as they are, those narrowed
+    before it (`narrowed_<input>`) and the table `recomputed_keys` (key): the writer computes
+    the keys' rows from them alone."""
 
     columns: tuple[str, ...]
     affected: str
+    narrowed: tuple[tuple[str, str], ...] = ()
+
+    def rows_of(self, keys: Sequence[str]) -> str:
+        """SQL: whether a row belongs to any of the keys (false for none)."""
+        if not keys:
+            return "false"
+        listed = ", ".join(literal(k) for k in keys)
+        return " or ".join(f"{ident(c)} in ({listed})" for c in self.columns)
+
+    def keys(self, engine: Engine) -> list[str]:
+        """The keys `affected` gives, over the `changed_<input>` views as they are."""
+        return sorted({str(k) for (k,) in engine.rows(self.affected) if k is not None})
+
+
+def keyed(
+    sql_module: str, name: str, columns: Sequence[str], narrowed: Sequence[str] = ()
+) -> Keyed:
+    """Table `name` maintained per key: its rows belong to the keys in `columns`,
+    `sql/<name>_affected.sql` beside `sql_module` finds the keys a change reaches, and
+    `sql/<name>_narrowed_<input>.sql` the rows of each input in `narrowed` (in that order) that
+    the keys' rows can come from."""
+    return Keyed(
+        tuple(columns),
+        read_sql(sql_module, f"{name}_affected"),
+        tuple((i, read_sql(sql_module, f"{name}_narrowed_{i}")) for i in narrowed),
+    )
 
 
 class FileDraft:
@@ -135,11 +165,12 @@ class FileDraft:
         urls = self.store.delta.files(self.table) if self.last is not None else []
         self.current = [self.store.zones.local_copy(u) for u in urls]
         self.urls = dict(zip(self.current, urls, strict=True))
+        pending = json.loads(self.last[1].get(KEYS_TO_RECOMPUTE, "[]")) if self.last else []
         metadata = None
-        if found is not None and increments.appendable(found, self.appends):
+        if found is not None and not pending and increments.appendable(found, self.appends):
             metadata = self._add(engine, found)
         elif found is not None and self.keyed is not None:
-            metadata = self._recompute(engine, found, self.keyed)
+            metadata = self._recompute(engine, found, self.keyed, pending)
         if metadata is None:
             metadata = self._build(engine)
         held = [] if self.replace else [f for f in self.current if f not in self.touched]
@@ -186,26 +217,32 @@ class FileDraft:
         }
 
     def _recompute(
-        self, engine: Engine, found: dict[str, increments.Change], keyed: Keyed
+        self,
+        engine: Engine,
+        found: dict[str, increments.Change],
+        keyed: Keyed,
+        pending: Sequence[str] = (),
     ) -> dict | None:
-        """The rows of the keys whose rows may have changed (see `Keyed`) computed again: the
-        data files holding any of their rows written again without them, and their rows
-        computed from the inputs as they are; None (build in full) when the keys are many."""
+        """The rows of the keys whose rows may have changed (see `Keyed`), and of those the
+        version's commit left `pending` (`KEYS_TO_RECOMPUTE`), computed again: the data files
+        holding any of their rows written again without them, and their rows computed from the
+        inputs as they are; None (build in full) when the keys are many."""
         for name in self.inputs:
             self._attach_changed(engine, name, found.get(name))
-        keys = sorted({str(k) for (k,) in engine.rows(keyed.affected) if k is not None})
+        keys = sorted(set(keyed.keys(engine)) | set(pending))
         if len(keys) > MAX_KEYS:
             return None
         self.replace = False
-        listed = ", ".join(literal(k) for k in keys)
-        where = " or ".join(f"{ident(c)} in ({listed})" for c in keyed.columns) if keys else ""
+        where = keyed.rows_of(keys) if keys else ""
         touched, kept, removed = data_files.without(
             self.current, where, self.folder, self.table.name
         )
         self.touched, self.staged = touched, kept
         if keys:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
+            self._narrow_to(engine, keyed, keys)
             self.writer(engine, self.lakehouse, path, where)
+            self._restore(engine, [name for name, _ in keyed.narrowed])
             self.rows_added = parquet_rows([path])
             if self.rows_added:
                 self.staged.append(path)
@@ -214,6 +251,7 @@ class FileDraft:
             if keys
             else "unchanged",
             "keys_recomputed": len(keys),
+            "keys_left_by_the_erasure": len(pending),
             "rows_added": self.rows_added,
             "rows_removed": removed,
             "input_files_changed": dg.MetadataValue.json(
@@ -223,6 +261,16 @@ class FileDraft:
                 }
             ),
         }
+
+    def _narrow_to(self, engine: Engine, keyed: Keyed, keys: Sequence[str]) -> None:
+        """The views of the inputs `keyed` narrows, over the rows the keys' rows can come from."""
+        if not keyed.narrowed:
+            return
+        engine.fill_table("recomputed_keys", {"key": "VARCHAR"}, [(k,) for k in keys])
+        for name, sql in keyed.narrowed:
+            engine.create_table(f"narrowed_{name}", sql)
+        for name, _ in keyed.narrowed:
+            engine.create_view(name, f"select * from narrowed_{name}")
 
     def _attach_changed(self, engine: Engine, name: str, change: increments.Change | None) -> None:
         """A view `changed_<name>` of the rows input `name` gained or lost since the table's
@@ -417,18 +465,16 @@ def file_draft(
 
 
 def sql_draft(
-    sql_module: str, name: str, appends: Sequence[str] = (), keyed_by: Sequence[str] = ()
+    sql_module: str, name: str, appends: Sequence[str] = (), keyed: Keyed | None = None
 ) -> DraftFactory:
     """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
     the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
     `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
-    `increments`). `keyed_by`: the columns whose values are the keys of `sql/<name>_affected.sql`
-    (see `Keyed`)."""
+    `increments`). `keyed`: how it is maintained per key (see `Keyed`)."""
     sql, table = read_sql(sql_module, name), TABLES[name]
     added = Path(sql_module).parent / "sql" / f"{name}_added.sql"
     added_sql = read_sql(sql_module, f"{name}_added") if added.exists() else None
-    keyed = Keyed(tuple(keyed_by), read_sql(sql_module, f"{name}_affected")) if keyed_by else None
 
     def writer(statement: str) -> FileWriter:
         def write(engine: Engine, _: Lakehouse, path: Path, where: str) -> None:
@@ -443,4 +489,5 @@ def sql_draft(
 
     adder = writer(added_sql) if added_sql else None
     code = sql + (added_sql or "") + (keyed.affected if keyed else "")
+    code += "".join(sql for _, sql in keyed.narrowed) if keyed else ""
     return file_draft(name, writer(sql), code, appends, adder, keyed)

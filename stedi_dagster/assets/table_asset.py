@@ -21,7 +21,7 @@ import duckdb
 
 from stedi_dagster.assets import reuse
 from stedi_dagster.assets.checks import Check, check_label
-from stedi_dagster.assets.drafts import Draft, DraftFactory, sql_draft
+from stedi_dagster.assets.drafts import Draft, DraftFactory, Keyed, sql_draft
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
@@ -54,7 +54,7 @@ def table_asset(
     description: str,
     sql_module: str = "",
     appends: Sequence[str] = (),
-    keyed_by: Sequence[str] = (),
+    keyed: Keyed | None = None,
     draft: DraftFactory | None = None,
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
@@ -70,7 +70,7 @@ def table_asset(
     which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
     `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
     from the asset page ("View source")."""
-    draft = draft or sql_draft(sql_module, name, appends, keyed_by)
+    draft = draft or sql_draft(sql_module, name, appends, keyed)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
     sql_file = [str(Path(sql_module).parent / "sql" / f"{name}.sql")] if sql_module else []

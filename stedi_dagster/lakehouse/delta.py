@@ -40,6 +40,9 @@ DELTA_TYPES = {
 # versions of the tables it was computed from (JSON: table -> version).
 RUN_ID = "stedi/run_id"
 INPUTS = "stedi/inputs"
+# Of a table maintained per key, the keys whose rows a commit removed without computing them
+# again (JSON list; the erasure job's): the next step computes their rows from its inputs.
+KEYS_TO_RECOMPUTE = "stedi/keys_to_recompute"
 # What a step records with the versions it commits, to keep them in a later step that would
 # compute the same (`assets/reuse.py`): its fingerprint and basis, its check results, the rows
 # per table.

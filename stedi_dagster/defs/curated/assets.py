@@ -1,7 +1,7 @@
 """Curated zone: customers with accelerometer data, the machine-learning training table, and the
 step-detection features computed from it with Polars."""
 
-from stedi_dagster.assets.drafts import Keyed, file_draft
+from stedi_dagster.assets.drafts import file_draft, keyed
 from stedi_dagster.assets.profile import machine_learning_profile
 from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.curated import step_features
@@ -10,14 +10,24 @@ from stedi_dagster.defs.curated.checks import (
     machine_learning_checks,
     step_features_checks,
 )
-from stedi_dagster.sql import read_sql
+
+# The training pairs and their features are maintained per subject (as the phone's wearer or the
+# Step Trainer's owner); the erasure job removes the rows of the subjects an erasure reaches and
+# leaves them for the next step to compute again (defs/privacy/erasure.py).
+TRAINING_PAIRS_KEYED = keyed(
+    __file__,
+    "machine_learning_curated",
+    ("subject_id", "step_trainer_subject_id"),
+    narrowed=("step_trainer_trusted", "accelerometer_trusted"),
+)
+STEP_FEATURES_KEYED = keyed(__file__, "step_features_curated", ("subject_id",))
 
 customer_curated = table_asset(
     "customer_curated",
     sql_module=__file__,
     inputs=("customer_trusted", "accelerometer_trusted"),
     appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-    keyed_by=("email",),
+    keyed=keyed(__file__, "customer_curated", ("email",)),
     checks=curated_checks("customer_curated", reads=("accelerometer_landing", "customer_landing")),
     description=(
         "One row per trusted customer who has at least one reading in accelerometer_trusted; "
@@ -30,7 +40,7 @@ machine_learning_curated = table_asset(
     sql_module=__file__,
     inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
     appends=("step_trainer_trusted", "accelerometer_trusted"),
-    keyed_by=("subject_id", "step_trainer_subject_id"),
+    keyed=TRAINING_PAIRS_KEYED,
     checks=machine_learning_checks(),
     description=(
         "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted reading "
@@ -60,7 +70,7 @@ step_features_curated = table_asset(
     draft=file_draft(
         "step_features_curated",
         lambda _, lakehouse, path, where: step_features.write_step_features(lakehouse, path, where),
-        keyed=Keyed(("subject_id",), read_sql(__file__, "step_features_curated_affected")),
+        keyed=STEP_FEATURES_KEYED,
     ),
     kinds=frozenset({"polars", "parquet"}),
     sources=(step_features.__file__, __file__),

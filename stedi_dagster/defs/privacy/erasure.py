@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
+from stedi_dagster.defs.curated.assets import STEP_FEATURES_KEYED, TRAINING_PAIRS_KEYED
 from stedi_dagster.lakehouse import Lakehouse, catalog
 from stedi_dagster.lakehouse.privacy_records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.privacy.erasure import (
@@ -34,16 +35,22 @@ ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
 
 # The tables from which removing the customer's rows leaves what their step computes from their
 # inputs without the customer's rows: one row per person (or per reading of a person), or per
-# Step Trainer serial, all of whose readings go when a customer who claimed it is erased. Not so
-# the training pairs (another customer's pairs with the erased serial's readings stay) or their
-# features (another subject's windows span the pairs removed): the next run builds those.
-# In the order they read each other (each records its inputs' final versions).
+# Step Trainer serial, all of whose readings go when a customer who claimed it is erased. In the
+# order they read each other.
 EXACT_ERASURE = (
     "customer_trusted",
     "accelerometer_trusted",
     "customer_curated",
     "step_trainer_trusted",
 )
+# Not so the training pairs (another customer may own, or pair readings with, the erased serial)
+# or their features (another subject's windows span the pairs removed): from these the job
+# removes the rows of every subject the erasure reaches (by their `affected` SQL over the rows
+# removed from their inputs), and leaves those subjects for the next step to compute again.
+LEFT_FOR_THE_NEXT_STEP = {
+    "machine_learning_curated": TRAINING_PAIRS_KEYED,
+    "step_features_curated": STEP_FEATURES_KEYED,
+}
 
 
 class ErasureRequest(dg.Config):
@@ -73,20 +80,33 @@ def remove_customer(
         emails = sorted({email for email, _ in records})
         engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
         engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
+        erased_ids = {id_ for (id_,) in engine.rows("select id from erasure_subjects")}
         removed = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
         derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
         steps = {n: (store.delta.last_commit(TABLES[n]) or (None, None))[1] for n in derived}
-        for name in derived:
-            table = TABLES[name]
-            erased = remove_rows(engine, lakehouse, table, ERASED_ROWS[table.dataset], run_id)
+        left, recompute = {}, {}
+        for name in derived:  # each after the tables it reads
+            table, where = TABLES[name], ERASED_ROWS[TABLES[name].dataset]
+            keyed = LEFT_FOR_THE_NEXT_STEP.get(name)
+            if keyed is not None:
+                reached = keyed.keys(engine)  # over the `changed_` tables of its inputs
+                where = f"({keyed.rows_of(reached)}) or ({where})"
+                # the erased have no rows to compute again, and their pseudonyms are not kept
+                left[name] = sorted(set(reached) - erased_ids)
+            erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}")
             removed[name] = sum(erased.values())
+            if keyed is not None:  # the customer's own rows, and the others' left to compute
+                own = ERASED_ROWS[table.dataset]
+                removed[name] = engine.scalar(f"select count(*) from changed_{name} where {own}")
+                recompute[name] = sum(erased.values()) - removed[name]
+            store.attach(engine, table)  # as it is now, for the keys of the tables reading it
         for name in derived:
             store.delta.forget_history(TABLES[name])
-        for name in EXACT_ERASURE:  # after every table's upkeep: the versions recorded stay
-            if name in derived:
-                record_inputs(lakehouse, name, steps[name], run_id)
+        for name in (*EXACT_ERASURE, *LEFT_FOR_THE_NEXT_STEP):  # after every table's upkeep,
+            if name in derived:  # in read order: the versions recorded stay
+                record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()))
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,6 +114,7 @@ def remove_customer(
         "serials": len(serial_hashes),
         "landing_records": len(records),
         "rows_removed": removed,
+        "rows_left_to_compute_again": recompute,
         "tables_touched": sorted(name for name, n in removed.items() if n),
         "run_id": run_id,
     }
@@ -107,6 +128,8 @@ def remove_customer(
         metadata={
             "email_sha256": email_hash,
             "rows_removed": dg.MetadataValue.json(removed),
+            # other subjects' rows, removed with the customer's, which the next run computes
+            "rows_left_to_compute_again": dg.MetadataValue.json(recompute),
             "newly_listed": len(new),
         },
     )

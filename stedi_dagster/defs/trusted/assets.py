@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from stedi_dagster.assets.drafts import keyed
 from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
@@ -40,7 +41,7 @@ accelerometer_trusted = table_asset(
     sql_module=__file__,
     inputs=("accelerometer_landing", "customer_trusted"),
     appends=("accelerometer_landing",),
-    keyed_by=("user",),
+    keyed=keyed(__file__, "accelerometer_trusted", ("user",)),
     checks=trusted_checks(
         "accelerometer_trusted",
         reads=("accelerometer_landing", "customer_landing"),
@@ -57,7 +58,7 @@ step_trainer_trusted = table_asset(
     sql_module=__file__,
     inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
     appends=("step_trainer_landing",),
-    keyed_by=("serialNumber",),
+    keyed=keyed(__file__, "step_trainer_trusted", ("serialNumber",)),
     checks=trusted_checks(
         "step_trainer_trusted",
         reads=("step_trainer_landing", "customer_curated", "customer_landing"),

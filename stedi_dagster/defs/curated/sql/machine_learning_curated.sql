@@ -7,6 +7,14 @@ with owner as (
 subject as (
     select person_key(email) as email, pseudonym(email) as id
     from customer_curated
+),
+serials as (  -- each distinct serial keyed once, not each reading
+    select serialNumber, person_key(serialNumber) as serialKey
+    from (select distinct serialNumber from step_trainer_trusted)
+),
+users as (  -- each distinct user keyed once, not each reading
+    select user, person_key(user) as email
+    from (select distinct user from accelerometer_trusted)
 )
 select s.sensorReadingTime,
        s.distanceFromObject,
@@ -17,8 +25,10 @@ select s.sensorReadingTime,
        a.z,
        accelerometer_subject.id as subject_id
 from step_trainer_trusted s
-join owner on person_key(s.serialNumber) = owner.serialNumber
+join serials k on s.serialNumber = k.serialNumber
+join owner on k.serialKey = owner.serialNumber
 join subject step_trainer_subject on owner.email = step_trainer_subject.email
 join accelerometer_trusted a on s.sensorReadingTime = a.timestamp
-join subject accelerometer_subject on person_key(a.user) = accelerometer_subject.email
-where getvariable('ml_pairing') = 'timestamp' or person_key(a.user) = owner.email
+join users u on a.user = u.user
+join subject accelerometer_subject on u.email = accelerometer_subject.email
+where getvariable('ml_pairing') = 'timestamp' or u.email = owner.email

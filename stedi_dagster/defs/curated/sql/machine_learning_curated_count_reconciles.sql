@@ -3,11 +3,15 @@ select coalesce(sum(s.readings * a.readings), 0)
 from (
     select s.sensorReadingTime as t, o.email, count(*) as readings
     from step_trainer_trusted s
+    join (  -- each distinct serial keyed once, not each reading
+        select serialNumber, person_key(serialNumber) as serial
+        from (select distinct serialNumber from step_trainer_trusted)
+    ) k on s.serialNumber = k.serialNumber
     join (
         select person_key(serialNumber) as serialNumber, min(person_key(email)) as email
         from customer_curated
         group by 1
-    ) o on person_key(s.serialNumber) = o.serialNumber
+    ) o on k.serial = o.serialNumber
     group by all
 ) s
 join (
