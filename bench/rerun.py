@@ -14,7 +14,8 @@ copied), with bench.peers' DAGSTER_HOME, each step timed as a whole `dagster` pr
   shareWithResearchAsOfDate null; their rows must then be gone from every trusted and curated
   table (checked, by person key and pseudonym);
 - erasure: the `erase_customer` job for another curated customer, then the same command again
-  (both timed; the re-run must change nothing and every table must hold none of their rows);
+  (both timed; the re-run computes again the rows the job left to it, and every table must
+  hold none of their rows);
 - floor: `bench/dagster_floor.py` (the same graph and checks doing no work), timed the same way.
 
 `--without-consent-changes` stops after the new file (for scale 1000). Issue 25's targets, in

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import duckdb
-
+from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.sql import literal, select_columns
@@ -89,12 +88,12 @@ def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool
     """Whether two sets of Parquet files of a table hold the same rows (as multisets)."""
     if not paths or not others:
         return not paths and not others
-    with duckdb.connect() as con:
+    with scratch.cursor() as con:
         selects = []
         for i, files in enumerate((paths, others)):
             listed = ", ".join(literal(f) for f in files)
             con.execute(
-                f"create view files_{i} as "
+                f"create temp view files_{i} as "
                 f"select * from read_parquet([{listed}], union_by_name = true)"
             )
             present = [r[0] for r in con.execute(f"describe files_{i}").fetchall()]

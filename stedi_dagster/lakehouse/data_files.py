@@ -8,11 +8,12 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.engines.duckdb_engine import PARQUET
+from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.sql import ident, literal
 
 # The rows of one data file of a table maintained per key (see `bucketed`).
-BUCKET_ROWS = 250_000
+BUCKET_ROWS = 50_000
 
 
 def without(
@@ -29,7 +30,7 @@ def without(
     if not files or not where:
         return [], [], 0
     listed = ", ".join(literal(f) for f in files)
-    with nullcontext(con) if con is not None else duckdb.connect() as con:
+    with nullcontext(con) if con is not None else scratch.cursor() as con:
         found = con.execute(
             f"select filename, count(*) from read_parquet([{listed}], filename = true, "
             f"union_by_name = true) where {where} group by 1 order by 1"
@@ -56,7 +57,7 @@ def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
     if buckets <= 1:
         return [path]
     out, key, file = folder / f"{path.stem}-buckets", ident(column), literal(str(path))
-    with duckdb.connect() as con:  # keys spread evenly, in the order of their hashes
+    with scratch.cursor() as con:  # keys spread evenly, in the order of their hashes
         con.execute(
             f"copy (select t.*, k.stedi_bucket from read_parquet({file}) t "
             f"join (select {key}, (row_number() over (order by hash({key}), {key}) - 1) "

@@ -16,13 +16,13 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-import duckdb
 from deltalake import CommitProperties, DeltaTable, Field, Schema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.schema import PrimitiveType
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.tables import Table
 
@@ -339,7 +339,7 @@ def parquet_rows(paths: Sequence[str | Path]) -> int:
     """The rows of Parquet files, from their footers."""
     if not paths:
         return 0
-    with duckdb.connect() as con:
+    with scratch.cursor() as con:
         return con.execute(
             "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
             [[str(p) for p in paths]],

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-import duckdb
 from filelock import FileLock
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import RUN_ID, DeltaTables
 from stedi_dagster.sql import literal
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
@@ -79,7 +79,7 @@ class IngestedFiles:
         files = self.files(dataset)
         records = []
         if files:  # by name: a column added since a file was written is absent from it
-            with duckdb.connect() as con:
+            with scratch.cursor() as con:
                 result = con.execute("select * from read_parquet(?, union_by_name = true)", [files])
                 names = [d[0] for d in result.description]
                 records = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
