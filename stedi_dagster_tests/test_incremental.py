@@ -4,6 +4,7 @@ only new or changed landing files, re-running anything never duplicates a row, a
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -19,7 +20,12 @@ from stedi_dagster_tests.conftest import (
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import EXPECTED_ROWS, materialized_handmade, reading
+from stedi_dagster_tests.handmade import (
+    EXPECTED_ROWS,
+    materialized_handmade,
+    reading,
+    write_handmade,
+)
 
 FULL_REFRESH = {"stedi/full_refresh": "true"}
 
@@ -142,3 +148,27 @@ def test_a_landing_run_stopped_between_its_commits_is_invisible_and_read_again(
     assert (meta["files_read"], meta["files_kept"]) == (1, 0)
     assert every_row(lakehouse) == before
     assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
+
+
+def test_a_training_table_with_the_same_rows_shows_the_profile_it_had(definitions, tmp_path):
+    """New readings that pair with no step-trainer reading leave the training pairs' rows as
+    they were: the step shows the profile of the run that computed it (its charts are not drawn
+    again), saying which run that was; once the pairs change, the profile is computed again."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    with dg.instance_for_test() as instance:
+        first = materialize(definitions, lakehouse, instance=instance)
+        write_jsonl(accelerometer_folder(lakehouse) / "unpaired.json", [reading("a", 999, 9.0)])
+        same = materialize(definitions, lakehouse, instance=instance)
+        assert same.success
+        pairs = materialization(same, "machine_learning_curated")
+        assert pairs["rows_added"] == 0 and pairs["built"].startswith("added to")
+        assert pairs["profile_of_run"] == first.run_id
+        assert pairs["profile"] == materialization(first, "machine_learning_curated")["profile"]
+        write_jsonl(accelerometer_folder(lakehouse) / "paired.json", [reading("a", 100, 7.0)])
+        changed = materialize(definitions, lakehouse, instance=instance)
+        assert changed.success
+        pairs = materialization(changed, "machine_learning_curated")
+        assert pairs["rows_added"] > 0 and "profile_of_run" not in pairs

@@ -44,6 +44,7 @@ class Draft(Protocol):
     tables: tuple[Table, ...]
     basis: str  # set by `kept`
     reads: dict[str, Snapshot]  # set by `kept`
+    unchanged: bool  # after `write`: the version holds the rows of the one before
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
@@ -155,6 +156,12 @@ class FileDraft:
         version, commit = self.last
         fingerprint = reuse.fingerprint(self.basis, reads)
         return reuse.kept(commit, fingerprint, {self.table.name: version})
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the version written holds the rows of the one before (it adds and removes
+        no data file)."""
+        return self.last is not None and not self.replace and not self.staged and not self.touched
 
     def write(self, engine: Engine) -> dict[str, dict]:
         found = None
@@ -294,7 +301,7 @@ class FileDraft:
         a version that adds no row reports again the results of the checks whose reads did not
         change (`reuse.still_true`); a check that passed on the version before and `grows`
         (see `Check`) is evaluated on what was added alone; every other on the whole table."""
-        same_rows = self.last is not None and not self.replace and not self.staged
+        same_rows = self.unchanged
         again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
         prior = self._prior()
         results, on_additions = [], []

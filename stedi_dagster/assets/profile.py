@@ -12,6 +12,9 @@ from stedi_dagster.assets.charts import start_drawing
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
 
+# The statistics the profile adds to the metadata beside its markdown (`profile`).
+PROFILE_KEYS = ("subjects", "pairs_per_subject_median", "distance_mean", "magnitude_mean")
+
 
 def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callable[[], dict]:
     """The training table's materialization metadata, `profile` (markdown with two charts) and

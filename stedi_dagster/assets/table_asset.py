@@ -22,6 +22,7 @@ import duckdb
 from stedi_dagster.assets import reuse
 from stedi_dagster.assets.checks import Check, check_label
 from stedi_dagster.assets.drafts import Draft, DraftFactory, Keyed, sql_draft
+from stedi_dagster.assets.profile import PROFILE_KEYS
 from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
@@ -162,7 +163,11 @@ def table_asset(
         metadata = new.write(engine)
         metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
         # the profile queries the new table now; its charts are drawn while the checks run
-        profiled = profile(engine, lakehouse, name) if profile else None
+        # (the last materialization's, when the table holds the same rows)
+        profiled = None
+        if profile:
+            again = _profile_again(context, name) if new.unchanged else None
+            profiled = (lambda: again) if again else profile(engine, lakehouse, name)
         clock.lap()
         # Every check guards publication, whichever were selected (a sensor or automation may
         # request the asset alone); unselected ones are recorded as evaluations too.
@@ -187,11 +192,22 @@ def table_asset(
         published = new.publish(context.run.run_id, built_from, recorded)
         if TABLES[name].zone != "landing":
             metadata[name]["input_versions"] = dg.MetadataValue.json(built_from)
-        catalog.refresh(lakehouse)  # the catalog's views list the new version's files
+        catalog.refresh(lakehouse, [t.name for t in new.tables])  # views of the new versions
         metadata[name]["publish_seconds"] = clock.lap()
         return results, metadata, published
 
     return _asset
+
+
+def _profile_again(context: dg.AssetExecutionContext, name: str) -> dict | None:
+    """The profile of the table's last materialization (its `profile` entry and the statistics
+    beside it), for a version with the same rows; None when it has none."""
+    event = context.instance.get_latest_materialization_event(TABLES[name].key)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    if "profile" not in metadata:
+        return None
+    again = {k: metadata[k] for k in (*PROFILE_KEYS, "profile") if k in metadata}
+    return again | {"profile_of_run": event.run_id}
 
 
 def _report_kept(

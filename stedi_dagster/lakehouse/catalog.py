@@ -10,8 +10,9 @@ whole (written aside, then renamed), so any number of read-only connections, in 
 working while runs write."""
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,14 +37,15 @@ def catalog_path(lakehouse_root: str) -> str:
     return str(Path(lakehouse_root.removeprefix("file://")).resolve() / CATALOG_FILE)
 
 
-def refresh(lakehouse: Lakehouse) -> None:
+def refresh(lakehouse: Lakehouse, names: Sequence[str] | None = None) -> None:
     """Rewrite a local lakehouse's catalog after a commit, so that its views read the committed
-    versions. One writer at a time (a file lock)."""
+    versions: those of the `names` tables alone when it has the others' already (a step's
+    commit), else all. One writer at a time (a file lock)."""
     if lakehouse.zones.remote:
         return
     path = Path(lakehouse.zones.url(CATALOG_FILE)).resolve()
     with FileLock(path.with_suffix(".lock")):
-        write_catalog(lakehouse)
+        write_catalog(lakehouse, names=names if path.exists() else None)
 
 
 def materialized_tables(lakehouse: Lakehouse) -> list[str]:
@@ -51,11 +53,15 @@ def materialized_tables(lakehouse: Lakehouse) -> list[str]:
     return [name for name, table in TABLES.items() if store.is_materialized(table)]
 
 
-def create_views(lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection) -> list[str]:
-    """A view per materialized table, named after it, over the data files of its current version
-    (the table's columns: a landing table's source file is left out; a column that files written
-    before it was added lack reads as null); returns the table names."""
-    current = lakehouse.store.current_urls()
+def create_views(
+    lakehouse: Lakehouse, con: duckdb.DuckDBPyConnection, names: Sequence[str] | None = None
+) -> list[str]:
+    """A view per materialized table (of `names`, by default all), named after it, over the data
+    files of its current version (the table's columns: a landing table's source file is left
+    out; a column that files written before it was added lack reads as null); returns the
+    table names."""
+    snapshots = lakehouse.store.snapshots(TABLES if names is None else names)
+    current = {name: snapshot.urls for name, snapshot in snapshots.items()}
     for name, files in current.items():
         table = TABLES[name]
         if files:  # a saved view can't take bound parameters: the paths are quoted literals
@@ -78,9 +84,13 @@ def connect(lakehouse: Lakehouse) -> Iterator[tuple[duckdb.DuckDBPyConnection, l
         yield engine.con, names
 
 
-def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:
+def write_catalog(
+    lakehouse: Lakehouse, out: str | None = None, names: Sequence[str] | None = None
+) -> str:
     """Write a DuckDB file with one view per materialized table, replacing any previous one in
-    one step; by default `<lakehouse_root>/catalog.duckdb`. Returns where it went."""
+    one step; by default `<lakehouse_root>/catalog.duckdb`. With `names` (a local catalog that
+    exists), only those tables' views are written again, in a copy of it. Returns where it
+    went."""
     target = out or lakehouse.zones.url(CATALOG_FILE)
     if is_remote(target):
         with tempfile.TemporaryDirectory() as folder:
@@ -91,17 +101,21 @@ def write_catalog(lakehouse: Lakehouse, out: str | None = None) -> str:
     path = Path(target).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     local = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write(lakehouse, local)
+    local.unlink(missing_ok=True)
+    if names is not None:
+        shutil.copyfile(path, local)
+    _write(lakehouse, local, names)
     os.replace(local, path)
     return str(path)
 
 
-def _write(lakehouse: Lakehouse, path: Path) -> list[str]:
-    path.unlink(missing_ok=True)
+def _write(lakehouse: Lakehouse, path: Path, names: Sequence[str] | None = None) -> list[str]:
+    if names is None:
+        path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
         if lakehouse.zones.remote:
             con.register_filesystem(lakehouse.zones.fs)
-        return create_views(lakehouse, con)
+        return create_views(lakehouse, con, names)
     finally:
         con.close()

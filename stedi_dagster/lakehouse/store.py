@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from stedi_dagster.engines import Engine
@@ -28,7 +29,7 @@ class Snapshot:
     version: int
     urls: list[str]
 
-    @property
+    @cached_property  # asked once per file of another version, when comparing with it
     def files(self) -> frozenset[str]:
         """The names of its data files: two versions with the same ones hold the same rows."""
         return frozenset(PurePosixPath(u).name for u in self.urls)

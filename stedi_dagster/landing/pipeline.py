@@ -52,6 +52,8 @@ class LandingDraft:
     """A new version of one dataset's landing and quarantine tables and of its files ingested:
     staged by `write`, committed by `publish`. Holds the dataset's landing lock meanwhile."""
 
+    unchanged = False  # a step with no new landing file keeps the version instead (`kept`)
+
     def __init__(
         self,
         context: dg.AssetExecutionContext | None,
