@@ -26,6 +26,7 @@ from stedi_dagster_tests.handmade import (
     reading,
     write_handmade,
 )
+from stedi_dagster_tests.test_erasure import erase
 
 FULL_REFRESH = {"stedi/full_refresh": "true"}
 
@@ -153,13 +154,16 @@ def test_a_landing_run_stopped_between_its_commits_is_invisible_and_read_again(
 def test_a_training_table_with_the_same_rows_shows_the_profile_it_had(definitions, tmp_path):
     """New readings that pair with no step-trainer reading leave the training pairs' rows as
     they were: the step shows the profile of the run that computed it (its charts are not drawn
-    again), saying which run that was; once the pairs change, the profile is computed again."""
+    again; runs that kept the version between do not matter), saying which run that was. Once
+    the pairs change, in a run or by an erasure (whose rows the old profile may show), the
+    profile is computed again."""
     lakehouse = Lakehouse(
         landing_root=str(write_handmade(tmp_path / "landing")),
         lakehouse_root=str(tmp_path / "lakehouse"),
     )
     with dg.instance_for_test() as instance:
         first = materialize(definitions, lakehouse, instance=instance)
+        assert materialize(definitions, lakehouse, instance=instance).success  # keeps all
         write_jsonl(accelerometer_folder(lakehouse) / "unpaired.json", [reading("a", 999, 9.0)])
         same = materialize(definitions, lakehouse, instance=instance)
         assert same.success
@@ -172,3 +176,9 @@ def test_a_training_table_with_the_same_rows_shows_the_profile_it_had(definition
         assert changed.success
         pairs = materialization(changed, "machine_learning_curated")
         assert pairs["rows_added"] > 0 and "profile_of_run" not in pairs
+        assert erase(definitions, lakehouse, "a@x.test").success  # a's pairs leave the table
+        write_jsonl(accelerometer_folder(lakehouse) / "later.json", [reading("f", 999, 9.0)])
+        after = materialize(definitions, lakehouse, instance=instance)
+        assert after.success
+        pairs = materialization(after, "machine_learning_curated")
+        assert pairs["rows_added"] == 0 and "profile_of_run" not in pairs

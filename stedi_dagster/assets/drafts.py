@@ -44,7 +44,7 @@ class Draft(Protocol):
     tables: tuple[Table, ...]
     basis: str  # set by `kept`
     reads: dict[str, Snapshot]  # set by `kept`
-    unchanged: bool  # after `write`: the version holds the rows of the one before
+    same_rows_as: int | None  # after `write`: the version before, if its rows are the same
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...
@@ -158,10 +158,12 @@ class FileDraft:
         return reuse.kept(commit, fingerprint, {self.table.name: version})
 
     @property
-    def unchanged(self) -> bool:
-        """Whether the version written holds the rows of the one before (it adds and removes
-        no data file)."""
-        return self.last is not None and not self.replace and not self.staged and not self.touched
+    def same_rows_as(self) -> int | None:
+        """The version before, when the version written holds its rows (it adds and removes no
+        data file); else None."""
+        if self.last is None or self.replace or self.staged or self.touched:
+            return None
+        return self.last[0]
 
     def write(self, engine: Engine) -> dict[str, dict]:
         found = None
@@ -301,7 +303,7 @@ class FileDraft:
         a version that adds no row reports again the results of the checks whose reads did not
         change (`reuse.still_true`); a check that passed on the version before and `grows`
         (see `Check`) is evaluated on what was added alone; every other on the whole table."""
-        same_rows = self.unchanged
+        same_rows = self.same_rows_as is not None
         again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
         prior = self._prior()
         results, on_additions = [], []

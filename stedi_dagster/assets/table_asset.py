@@ -47,6 +47,10 @@ DOWNSTREAM_AUTOMATION = (
 )
 
 
+# How many of a table's last materializations are searched for a profile to show again.
+PROFILE_LOOKBACK = 20
+
+
 def table_asset(
     name: str,
     *,
@@ -166,7 +170,7 @@ def table_asset(
         # (the last materialization's, when the table holds the same rows)
         profiled = None
         if profile:
-            again = _profile_again(context, name) if new.unchanged else None
+            again = _profile_again(context, name, new.same_rows_as)
             profiled = (lambda: again) if again else profile(engine, lakehouse, name)
         clock.lap()
         # Every check guards publication, whichever were selected (a sensor or automation may
@@ -199,15 +203,24 @@ def table_asset(
     return _asset
 
 
-def _profile_again(context: dg.AssetExecutionContext, name: str) -> dict | None:
-    """The profile of the table's last materialization (its `profile` entry and the statistics
-    beside it), for a version with the same rows; None when it has none."""
-    event = context.instance.get_latest_materialization_event(TABLES[name].key)
-    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
-    if "profile" not in metadata:
+def _profile_again(
+    context: dg.AssetExecutionContext, name: str, version: int | None
+) -> dict | None:
+    """For a version holding the rows of `version` (None: other rows), the profile (its
+    `profile` entry and the statistics beside it) of the last materialization that computed
+    one, if that was of `version` (not of rows an erasure has changed since); else None."""
+    if version is None:
         return None
-    again = {k: metadata[k] for k in (*PROFILE_KEYS, "profile") if k in metadata}
-    return again | {"profile_of_run": event.run_id}
+    found = context.instance.fetch_materializations(TABLES[name].key, limit=PROFILE_LOOKBACK)
+    for record in found.records:
+        metadata = record.asset_materialization.metadata
+        if "profile" not in metadata:
+            continue  # a step that kept the version
+        if getattr(metadata.get("delta_version"), "value", None) != version:
+            return None
+        again = {k: metadata[k] for k in (*PROFILE_KEYS, "profile") if k in metadata}
+        return again | {"profile_of_run": record.run_id}
+    return None
 
 
 def _report_kept(

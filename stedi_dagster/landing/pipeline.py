@@ -52,7 +52,7 @@ class LandingDraft:
     """A new version of one dataset's landing and quarantine tables and of its files ingested:
     staged by `write`, committed by `publish`. Holds the dataset's landing lock meanwhile."""
 
-    unchanged = False  # a step with no new landing file keeps the version instead (`kept`)
+    same_rows_as = None  # a step with no new landing file keeps the version instead (`kept`)
 
     def __init__(
         self,
