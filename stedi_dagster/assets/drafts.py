@@ -17,6 +17,7 @@ import dagster as dg
 from stedi_dagster.assets import increments, reuse
 from stedi_dagster.assets.checks import Check, consent_relations
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.engine import Spread
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
@@ -62,8 +63,9 @@ DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
 
 
 # Writes a table's new version as one Parquet file at the given path; with a condition (SQL over
-# the table's columns), only the rows it is true of.
-FileWriter = Callable[[Engine, Lakehouse, Path, str], None]
+# the table's columns), only the rows it is true of; with a Spread, over files by key if it can
+# (else the draft spreads the one file). Returns the files written.
+FileWriter = Callable[[Engine, Lakehouse, Path, str, Spread | None], list[Path]]
 
 # More keys than this to compute again: the table is built in full instead.
 MAX_KEYS = 10_000
@@ -189,17 +191,24 @@ class FileDraft:
     def _build(self, engine: Engine) -> dict:
         """The table in full; kept as it is (nothing staged) when its rows are those it holds."""
         path = self.folder / f"{self.table.name}.parquet"
-        self.writer(engine, self.lakehouse, path, "")
-        built = {"built": "in full", "parquet_bytes": path.stat().st_size}
-        if self.current and increments.same_rows(self.table, [str(path)], self.current):
+        spread = self._spread(engine, self.keyed) if self.keyed else None
+        files = self.writer(engine, self.lakehouse, path, "", spread)
+        built = {"built": "in full", "parquet_bytes": sum(f.stat().st_size for f in files)}
+        if self.current and increments.same_rows(self.table, [str(f) for f in files], self.current):
             self.replace = False  # nothing staged: the commit records the step, adds no row
             return built | {"rows_added": 0, "rows_removed": 0, "same_rows": True}
-        self.rows_added = parquet_rows([path])
-        if self.keyed is None:
-            self.staged = [path]
-        else:
-            self.staged = data_files.bucketed(path, self.keyed.columns[0], self.folder)
+        self.rows_added = parquet_rows(files)
+        if self.keyed is not None and len(files) == 1:  # a writer that does not spread its rows
+            files = data_files.bucketed(files[0], self.keyed.columns[0], self.folder)
+        self.staged = files
         return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
+
+    def _spread(self, engine: Engine, keyed: Keyed) -> Spread:
+        """How a full build spreads the table over files by key: as many as its largest input's
+        rows would fill (its own rows are not known before it is written)."""
+        counts = [engine.scalar(f"select count(*) from {name}") for name in self.inputs]
+        rows = max(counts, default=0)
+        return Spread(keyed.columns[0], -(-rows // data_files.BUCKET_ROWS))
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
         """The rows that the inputs' new rows give, one pass per changed input: that input's new
@@ -211,7 +220,7 @@ class FileDraft:
         for i in range(len(changed)):
             self._narrow(engine, found, i)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
-            self.adder(engine, self.lakehouse, path, "")
+            self.adder(engine, self.lakehouse, path, "", None)
             if parquet_rows([path]):
                 self.staged.append(path)
         self._restore(engine, changed)  # the checks read the inputs as they are now
@@ -250,7 +259,7 @@ class FileDraft:
         if keys:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
             self._narrow_to(engine, keyed, keys)
-            self.writer(engine, self.lakehouse, path, where)
+            self.writer(engine, self.lakehouse, path, where, None)
             self._restore(engine, [name for name, _ in keyed.narrowed])
             self.rows_added = parquet_rows([path])
             if self.rows_added:
@@ -486,13 +495,15 @@ def sql_draft(
     added_sql = read_sql(sql_module, f"{name}_added") if added.exists() else None
 
     def writer(statement: str) -> FileWriter:
-        def write(engine: Engine, _: Lakehouse, path: Path, where: str) -> None:
+        def write(
+            engine: Engine, _: Lakehouse, path: Path, where: str, spread: Spread | None
+        ) -> list[Path]:
             computed = f"{name}_computed"
             engine.create_view(computed, statement)
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
             columns = ", ".join(ident(c) for c in kept)
             rows = f" where {where}" if where else ""
-            engine.write_parquet(f"select {columns} from {computed}{rows}", path)
+            return engine.write_parquet(f"select {columns} from {computed}{rows}", path, spread)
 
         return write
 

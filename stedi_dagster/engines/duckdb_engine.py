@@ -13,7 +13,13 @@ from typing import Any
 
 import duckdb
 
-from stedi_dagster.engines.engine import Params, SqlContext
+from stedi_dagster.engines.engine import (
+    BUCKET_COLUMN,
+    Params,
+    Spread,
+    SqlContext,
+    spread_files,
+)
 from stedi_dagster.privacy.identity import person_key_sql
 from stedi_dagster.sql import ident, literal, read_sql
 
@@ -58,8 +64,17 @@ class DuckDBEngine:
     def describe(self, name: str) -> dict[str, str]:
         return {c: t for c, t, *_ in self.rows(f"describe {ident(name)}")}
 
-    def write_parquet(self, sql: str, path: Path) -> None:
-        self.con.execute(f"copy ({sql}) to {literal(str(path))} {PARQUET}")
+    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
+        if spread is None or spread.buckets <= 1:
+            self.con.execute(f"copy ({sql}) to {literal(str(path))} {PARQUET}")
+            return [path]
+        out, key = path.with_name(f"{path.stem}-buckets"), ident(spread.column)
+        self.con.execute(
+            f"copy (select *, hash({key}) % {spread.buckets} as {BUCKET_COLUMN} from ({sql})) "
+            f"to {literal(str(out))} "
+            f"(format parquet, compression zstd, partition_by ({BUCKET_COLUMN}))"
+        )
+        return spread_files(out, path)
 
     def close(self) -> None:
         self.con.close()

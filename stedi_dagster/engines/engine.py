@@ -6,12 +6,37 @@ temporary and private to it, and are named after the tables they stand for.
 """
 
 import hashlib
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+
+# The column a partitioned write puts each row's file number in (never a table's column).
+BUCKET_COLUMN = "stedi_bucket"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Rows spread over `buckets` files by the hash of their `column`: the rows of one key stay
+    together, so that computing a key's rows again writes one such file again, not the table."""
+
+    column: str
+    buckets: int
+
+
+def spread_files(out: Path, path: Path) -> list[Path]:
+    """The files of a write partitioned by BUCKET_COLUMN into folder `out`, moved out of its
+    `stedi_bucket=<n>` folders (which readers would take for a column) to `<stem>-<i>.parquet`
+    beside `path`."""
+    files = [
+        part.rename(path.parent / f"{path.stem}-{i}.parquet")
+        for i, part in enumerate(sorted(out.rglob("*.parquet")))
+    ]
+    shutil.rmtree(out)
+    return files
 
 
 @dataclass(frozen=True)
@@ -67,8 +92,10 @@ class Engine(Protocol):
         """A table's or view's columns and their types, as DuckDB names them."""
         ...
 
-    def write_parquet(self, sql: str, path: Path) -> None:
-        """Stage a query's result as exactly one Parquet file (zstd) at `path`."""
+    def write_parquet(self, sql: str, path: Path, spread: "Spread | None" = None) -> list[Path]:
+        """Stage a query's result as exactly one Parquet file (zstd) at `path`, or, `spread`,
+        as Parquet files beside it (`<stem>-<i>.parquet`), each key's rows in one; the files
+        written."""
         ...
 
     def close(self) -> None: ...

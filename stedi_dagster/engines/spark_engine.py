@@ -29,7 +29,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from stedi_dagster.engines.engine import Params, SqlContext
+from stedi_dagster.engines.engine import BUCKET_COLUMN, Params, Spread, SqlContext, spread_files
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.privacy.identity import person_key_sql
 from stedi_dagster.sql import ident
@@ -166,8 +166,20 @@ class SparkEngine:
         dtypes = self._run(lambda: self.spark.table(name).dtypes, f"describe {name}")
         return {c: DUCKDB_TYPES.get(t, t.upper()) for c, t in dtypes}
 
-    def write_parquet(self, sql: str, path: Path) -> None:
-        write_parquet_file(self.frame(sql), path)
+    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
+        if spread is None or spread.buckets <= 1:
+            write_parquet_file(self.frame(sql), path)
+            return [path]
+        from pyspark.sql import functions as F
+
+        bucket = F.pmod(F.hash(F.col(spread.column)), F.lit(spread.buckets))
+        frame = self.frame(sql).withColumn(BUCKET_COLUMN, bucket).repartition(BUCKET_COLUMN)
+        out = path.with_name(path.name + ".spark")
+        with spark_errors(f"writing {path}"):
+            frame.write.mode("overwrite").partitionBy(BUCKET_COLUMN).option(
+                "compression", "zstd"
+            ).parquet(str(out))
+        return spread_files(out, path)
 
     def close(self) -> None:
         for table in self.spark.catalog.listTables():

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.engines.duckdb_engine import PARQUET
+from stedi_dagster.engines.engine import spread_files
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.sql import ident, literal
@@ -67,8 +68,4 @@ def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
             "(format parquet, compression zstd, partition_by (stedi_bucket))"
         )
     path.unlink()
-    # out of the `stedi_bucket=<n>` folders, which readers would take for a column
-    files = []
-    for i, part in enumerate(sorted(out.rglob("*.parquet"))):
-        files.append(part.rename(folder / f"{path.stem}-{i}.parquet"))
-    return files
+    return spread_files(out, folder / path.name)

@@ -69,7 +69,9 @@ step_features_curated = table_asset(
     ),
     draft=file_draft(
         "step_features_curated",
-        lambda _, lakehouse, path, where: step_features.write_step_features(lakehouse, path, where),
+        lambda _, lakehouse, path, where, __: step_features.write_step_features(
+            lakehouse, path, where
+        ),
         keyed=STEP_FEATURES_KEYED,
     ),
     kinds=frozenset({"polars", "parquet"}),

@@ -73,9 +73,10 @@ def step_features(ordered_pairs: str) -> pl.LazyFrame:
     return features.select(pl.col(name).cast(POLARS_TYPES[t]) for name, t in columns.items())
 
 
-def write_step_features(lakehouse: Lakehouse, path: Path, where: str = "") -> None:
+def write_step_features(lakehouse: Lakehouse, path: Path, where: str = "") -> list[Path]:
     """Stage the published training pairs (those `where` is true of, if given: an SQL condition
-    on their columns) in order, then stream the features into one zstd Parquet file at `path`."""
+    on their columns) in order, then stream the features into one zstd Parquet file at `path`
+    (returned, as a FileWriter does)."""
     pairs = lakehouse.store.files(TABLES["machine_learning_curated"])
     ordered = path.with_name(f"{path.stem}-input.parquet")
     config: dict[str, str | int] = {
@@ -97,3 +98,4 @@ def write_step_features(lakehouse: Lakehouse, path: Path, where: str = "") -> No
         con.execute(f"copy ({sql}) to {literal(str(ordered))} (format parquet)")
     step_features(str(ordered)).sink_parquet(path, compression="zstd", engine="streaming")
     ordered.unlink()
+    return [path]
