@@ -14,7 +14,7 @@ from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.sql import ident, literal
 
 # The rows of one data file of a table maintained per key (see `bucketed`).
-BUCKET_ROWS = 50_000
+BUCKET_ROWS = 250_000
 
 
 def without(
