@@ -92,7 +92,7 @@ class Engine(Protocol):
         """A table's or view's columns and their types, as DuckDB names them."""
         ...
 
-    def write_parquet(self, sql: str, path: Path, spread: "Spread | None" = None) -> list[Path]:
+    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
         """Stage a query's result as exactly one Parquet file (zstd) at `path`, or, `spread`,
         as Parquet files beside it (`<stem>-<i>.parquet`), each key's rows in one; the files
         written."""

@@ -54,11 +54,6 @@ class TableStore:
         urls = self.delta.files(table, self.current_version(table) if version is None else version)
         return [self.zones.local_copy(url) for url in urls]
 
-    def current_urls(self) -> dict[str, list[str]]:
-        """The data files (URLs) of every materialized table's current version, by table name,
-        each table's log read once."""
-        return {name: snapshot.urls for name, snapshot in self.snapshots(TABLES).items()}
-
     def current_version(self, table: Table, described: dict[str, int] | None = None) -> int | None:
         """The version readers see: the latest (None), or for a landing or quarantine table the
         one its dataset's last run committed (from `described`, the dataset's commit point, if
