@@ -1,4 +1,4 @@
-"""The STEDI tables: their zone, typed columns, join keys and personal columns.
+"""The STEDI tables: their zone, typed columns and join keys.
 
 This is the one schema registry: landing reads JSON with these types, the schema checks compare
 the Parquet files against them, and the catalog and previews use them.
@@ -106,12 +106,6 @@ EXTRA_COLUMN = "extra_fields"
 # from (a quarantine table has it as `file`): what the lines of a file are accounted by, and what
 # the rows of a changed file are found by. The steps' views and the catalog leave it out.
 SOURCE_COLUMN = "source_file"
-
-# Columns that identify a person: masked in every preview and in check evidence.
-# Fields not (yet) in the schema may be personal: extra_fields is masked too.
-PII_COLUMNS = frozenset(
-    {"customerName", "email", "phone", "birthDay", "user", "record", EXTRA_COLUMN}
-)
 
 
 @dataclass(frozen=True)

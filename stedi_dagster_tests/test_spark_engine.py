@@ -15,9 +15,9 @@ import pytest
 from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
-from stedi_dagster.lakehouse.privacy_records import ERASURE_LIST
 from stedi_dagster.privacy.identity import erasure_hash
 from stedi_dagster.privacy.pseudonyms import pseudonym
+from stedi_dagster.privacy.records import ERASURE_LIST
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (

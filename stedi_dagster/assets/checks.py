@@ -4,7 +4,6 @@
 Zone modules pick the checks that guard their tables; the generic ones are built here.
 """
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.privacy.masking import mask
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES, Table
@@ -83,24 +83,6 @@ class Check:
             metadata=metadata,
             description=self.description,
         )
-
-
-def consent_relations(engine: Engine) -> None:
-    """research_consent (email -> consented), serial_consent (serial -> consented) and
-    consenting_subjects (their pseudonyms), derived from customer_landing independently of the
-    trusted-zone SQL (`sql/` beside this module); created once per engine, for all the checks
-    of a step that use them. research_consent, which the other two read, is computed once as a
-    table: as a view it was computed again by every query that read it (about 0.1 s each at
-    scale 100, ten times a run)."""
-    if engine in _with_consent_relations:
-        return
-    engine.create_table("research_consent", read_sql(__file__, "research_consent"))
-    for name in ("serial_consent", "consenting_subjects"):
-        engine.create_view(name, read_sql(__file__, name))
-    _with_consent_relations.add(engine)
-
-
-_with_consent_relations: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 # --- generic checks ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Protocol
 import dagster as dg
 
 from stedi_dagster.assets import increments, reuse
-from stedi_dagster.assets.checks import Check, consent_relations
+from stedi_dagster.assets.checks import Check
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
 from stedi_dagster.lakehouse import Lakehouse, data_files
@@ -28,6 +28,7 @@ from stedi_dagster.lakehouse.delta import (
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
+from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.sql import ident, literal, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 

@@ -20,8 +20,8 @@ from stedi_dagster.engines.engine import (
     SqlContext,
     spread_files,
 )
-from stedi_dagster.privacy.identity import person_key_sql
-from stedi_dagster.sql import ident, literal, read_sql
+from stedi_dagster.privacy.macros import erasure_macros, identity_macros
+from stedi_dagster.sql import ident, literal
 
 PARQUET = "(format parquet, compression zstd)"
 
@@ -34,6 +34,7 @@ class DuckDBEngine:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        self.prepared: set[str] = set()
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -82,23 +83,22 @@ class DuckDBEngine:
     # --- what the project's SQL uses besides tables ----------------------------------------
 
     def prepare(self, context: SqlContext) -> None:
-        """The settings as variables, the person_key() macro, the pseudonym() macro (HMAC-SHA256
-        under the pseudonym key, 32 hex characters) and the erasure list with its macros."""
+        """The settings as variables, the pseudonym key's pads, and the privacy macros with the
+        erasure list (`privacy/macros.py`)."""
         for name, value in context.variables.items():
             self.con.execute(f"set variable {name} = ?", [value])
         if context.hmac_pads is not None:
             self.con.execute("set variable hmac_inner = ?", [context.hmac_pads[0]])
             self.con.execute("set variable hmac_outer = ?", [context.hmac_pads[1]])
-        self.con.execute(f"create or replace temp macro person_key(value) as {person_key_sql()}")
-        self.con.execute(read_sql(__file__, "pseudonym"))
+        for statement in identity_macros():
+            self.con.execute(statement)
         self.set_erasure_list(context.erased)
 
     def set_erasure_list(self, erased: Sequence[tuple[str, str]]) -> None:
-        """Table erased_keys (kind, sha256), and the erased() and erased_record() macros."""
+        """Table erased_keys (kind, sha256), and the macros that read it."""
         self.fill_table("erased_keys", {"kind": "VARCHAR", "sha256": "VARCHAR"}, erased)
-        kinds = ", ".join(literal(kind) for kind in sorted({kind for kind, _ in erased}))
-        self.con.execute(read_sql(__file__, "erased", kinds=kinds or "null"))
-        self.con.execute(read_sql(__file__, "erased_record"))
+        for statement in erasure_macros(kind for kind, _ in erased):
+            self.con.execute(statement)
 
 
 def duckdb_engine(

@@ -61,6 +61,9 @@ class SqlContext:
 
 class Engine(Protocol):
     name: str
+    # What has been prepared on the engine for the step's checks (e.g. the consent relations,
+    # `privacy/consent.py`), so that each is created once per engine.
+    prepared: set[str]
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         """A query's rows."""

@@ -133,6 +133,7 @@ class SparkEngine:
     def __init__(self, spark: Any, context: SqlContext):
         self.spark = spark.newSession()
         self.context = context
+        self.prepared: set[str] = set()
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         frame = self.frame(sql, params)

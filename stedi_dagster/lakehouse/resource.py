@@ -20,9 +20,9 @@ from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.expectations import read_expectations
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
-from stedi_dagster.lakehouse.privacy_records import PrivacyRecords
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.lakehouse.store import TableStore
+from stedi_dagster.privacy.records import PrivacyRecords
 from stedi_dagster.tables import TABLES, files_table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent

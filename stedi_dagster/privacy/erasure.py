@@ -1,18 +1,183 @@
-"""Removing erased customers' rows from the zones' Delta tables, current version and storage (the
-work behind the `erase_customer` job): landing and quarantine data files with the files ingested,
-then the trusted and curated tables. Always DuckDB, whichever engine computes the zones."""
+"""The right to erasure: removing one customer from every zone's Delta tables, current version
+and storage, and keeping them out of every later run (the work behind the `erase_customer` job,
+`defs/privacy/erasure.py`, which calls `erase`).
+
+The customer is named by email and found by the SHA-256 of its person key (`identity.py`); the
+erasure list and the audit trail (`records.py`) hold only such hashes, never the email. `erase`:
+
+1. finds the customer's landing records (and the serials they claimed) and puts their hashes on
+   the erasure list, which the landing tables honour on every later run although the raw JSON
+   stays in the landing folder;
+2. rewrites the landing and quarantine data files holding their rows (`erase_from_landing`),
+   moving those lines to their files' erased counts;
+3. removes their rows from the trusted and curated tables, in the order the tables read each
+   other (`remove_rows`): from the `EXACT_ERASURE` tables that leaves what their step computes
+   without the customer; from a table maintained per key (the training pairs and their features,
+   whose other subjects may share the customer's serial or windows) it removes every subject the
+   erasure reaches and leaves them for its next step to compute again (`record_inputs`);
+4. removes every earlier version of the tables from storage, and appends an audit entry.
+
+It is idempotent: erasing again removes nothing more and adds an audit entry saying so. Always
+DuckDB, whichever engine computes the zones.
+"""
 
 import json
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
 
+from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
-from stedi_dagster.lakehouse import data_files
+from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
+from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
+from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.sql import ident, json_path, literal, read_sql
-from stedi_dagster.tables import TABLES, Table, files_table, landing_table, quarantine_table
+from stedi_dagster.tables import (
+    LANDING_DATASETS,
+    TABLES,
+    Table,
+    files_table,
+    landing_table,
+    quarantine_table,
+)
+
+# The rows of each table that belong to a customer on the erasure list (or, for the training
+# table and its features, to one of the emails being erased, as pseudonyms).
+ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
+    "machine_learning": "subject_id in (select id from erasure_subjects) "
+    "or step_trainer_subject_id in (select id from erasure_subjects)",
+    "step_features": "subject_id in (select id from erasure_subjects)",
+}
+
+# The tables from which removing the customer's rows leaves what their step computes from their
+# inputs without the customer's rows: one row per person (or per reading of a person), or per
+# Step Trainer serial, all of whose readings go when a customer who claimed it is erased. In the
+# order they read each other.
+EXACT_ERASURE = (
+    "customer_trusted",
+    "accelerometer_trusted",
+    "customer_curated",
+    "step_trainer_trusted",
+)
+
+
+class KeyedTable(Protocol):
+    """A table maintained per key (`Keyed` of the table factory): which of its keys the rows
+    removed from its inputs reach, and SQL selecting the rows of keys."""
+
+    def keys(self, engine: Engine) -> list[str]: ...
+
+    def rows_of(self, keys: Sequence[str]) -> str: ...
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What an erasure did, as its audit entry says it (hashes and counts, never the email)."""
+
+    email_sha256: str
+    serials: int  # Step Trainer serials the customer's records claimed, now on the list too
+    landing_records: int
+    newly_listed: int  # entries added to the erasure list (0 when erasing again)
+    rows_removed: dict[str, int]  # the customer's own rows, per table
+    # other subjects' rows, removed with the customer's, which the next run computes again
+    rows_left_to_compute_again: dict[str, int]
+
+    @property
+    def tables_touched(self) -> list[str]:
+        return sorted(name for name, n in self.rows_removed.items() if n)
+
+
+def erase(
+    lakehouse: Lakehouse,
+    email: str,
+    run_id: str,
+    maintained_per_key: Mapping[str, KeyedTable],
+) -> ErasureReport:
+    """Remove the customer with this email from every zone and put them on the erasure list
+    (the steps above). `maintained_per_key`: the derived tables, outside `EXACT_ERASURE`, from
+    which the rows of every subject the erasure reaches are removed, to be computed again by
+    their next step."""
+    email_hash = erasure_hash(email)
+    store, privacy = lakehouse.store, lakehouse.privacy
+    if store.is_materialized(TABLES["machine_learning_curated"]):
+        privacy.require_pseudonym_key()  # its rows are found by pseudonym
+    with lakehouse.connect(engine="duckdb") as engine:
+        records = customer_records(engine, lakehouse, email_hash)
+        serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
+        listed = set(privacy.erasure_keys())
+        wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
+        new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
+        if new:
+            privacy.append_log(ERASURE_LIST, new)
+        engine.set_erasure_list(privacy.erasure_keys())
+        emails = sorted({email for email, _ in records})
+        engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
+        engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
+        removed: dict[str, int] = {}
+        for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
+            removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
+        own, recompute = _erase_from_derived(engine, lakehouse, run_id, maintained_per_key)
+    catalog.refresh(lakehouse)  # its views list the files of the new versions
+    report = ErasureReport(
+        email_sha256=email_hash,
+        serials=len(serial_hashes),
+        landing_records=len(records),
+        newly_listed=len(new),
+        rows_removed=removed | own,
+        rows_left_to_compute_again=recompute,
+    )
+    entry = {
+        "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "email_sha256": email_hash,
+        "serials": report.serials,
+        "landing_records": report.landing_records,
+        "rows_removed": report.rows_removed,
+        "rows_left_to_compute_again": recompute,
+        "tables_touched": report.tables_touched,
+        "run_id": run_id,
+    }
+    privacy.append_log(ERASURE_AUDIT, [entry])
+    return report
+
+
+def _erase_from_derived(
+    engine: DuckDBEngine,
+    lakehouse: Lakehouse,
+    run_id: str,
+    maintained_per_key: Mapping[str, KeyedTable],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Remove the erased customers' rows from every materialized trusted and curated table, each
+    after the tables it reads, then their earlier versions; the rows removed that were the
+    customer's own, and those of other subjects left to compute again, per table."""
+    store = lakehouse.store
+    erased_ids = {id_ for (id_,) in engine.rows("select id from erasure_subjects")}
+    derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
+    steps = {n: (store.delta.last_commit(TABLES[n]) or (None, None))[1] for n in derived}
+    removed, left, recompute = {}, {}, {}
+    for name in derived:  # each after the tables it reads
+        table, where = TABLES[name], ERASED_ROWS[TABLES[name].dataset]
+        keyed = maintained_per_key.get(name)
+        if keyed is not None:
+            reached = keyed.keys(engine)  # over the `changed_` tables of its inputs
+            where = f"({keyed.rows_of(reached)}) or ({where})"
+            # the erased have no rows to compute again, and their pseudonyms are not kept
+            left[name] = sorted(set(reached) - erased_ids)
+        erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}")
+        removed[name] = sum(erased.values())
+        if keyed is not None:  # the customer's own rows, and the others' left to compute
+            own = ERASED_ROWS[table.dataset]
+            removed[name] = engine.scalar(f"select count(*) from changed_{name} where {own}")
+            recompute[name] = sum(erased.values()) - removed[name]
+        store.attach(engine, table)  # as it is now, for the keys of the tables reading it
+    for name in derived:
+        store.delta.forget_history(TABLES[name])
+    for name in (*EXACT_ERASURE, *maintained_per_key):  # after every table's upkeep, in
+        if name in derived:  # read order: the versions recorded stay
+            record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()))
+    return removed, recompute
 
 
 def erase_from_landing(

@@ -1,16 +1,24 @@
-"""Masking of personal data in everything the lakehouse shows (previews, check evidence, logs)."""
+"""The personal columns, and their masking in everything the lakehouse shows (previews, check
+evidence, logs)."""
 
 from collections.abc import Sequence
 from typing import Any
 
-from stedi_dagster.tables import PII_COLUMNS
+from stedi_dagster.tables import EXTRA_COLUMN
+
+# The personal columns: every column that identifies a person, of any table (a quarantined line's
+# `record` included), masked in every preview, check evidence and log. Fields not (yet) in the
+# schema may be personal: extra_fields is masked too.
+PERSONAL_COLUMNS = frozenset(
+    {"customerName", "email", "phone", "birthDay", "user", "record", EXTRA_COLUMN}
+)
 
 
 def mask(column: str, value: Any) -> str:
     """A value fit to show: personal columns keep only a first letter, others are shown as is."""
     if value is None:
         return "null"
-    if column not in PII_COLUMNS:
+    if column not in PERSONAL_COLUMNS:
         return str(value)
     text = str(value)
     if column in ("email", "user"):

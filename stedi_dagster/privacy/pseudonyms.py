@@ -5,8 +5,8 @@ benchmark's peers and anyone who must recompute an id."""
 import hashlib
 import hmac
 
-from stedi_dagster.lakehouse.privacy_records import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.privacy.identity import person_key
+from stedi_dagster.privacy.records import DEVELOPMENT_PSEUDONYM_KEY
 
 __all__ = ["DEVELOPMENT_PSEUDONYM_KEY", "pseudonym"]
 
