@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from stedi_dagster.assets.checks import check_label
-from stedi_dagster.assets.reuse import EVALUATION_KEYS
+from stedi_dagster.factory.checks import check_label
+from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.lakehouse.ddl import athena_ddl

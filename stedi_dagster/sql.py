@@ -51,11 +51,15 @@ def select_columns(
 
 def read_sql(module_file: str, name: str, **fragments: str) -> str:
     """The statement in `sql/<name>.sql` beside `module_file`, with `fragments` put in."""
-    text = _text(module_file, name)
+    return read_sql_file(Path(module_file).parent / "sql" / f"{name}.sql", **fragments)
+
+
+def read_sql_file(path: Path, **fragments: str) -> str:
+    """The statement in the SQL file at `path`, with `fragments` put in."""
+    text = _text(path)
     return Template(text).safe_substitute(fragments) if fragments or "$$" in text else text
 
 
 @cache
-def _text(module_file: str, name: str) -> str:
-    path = Path(module_file).parent / "sql" / f"{name}.sql"
+def _text(path: Path) -> str:
     return path.read_text().strip().rstrip(";")

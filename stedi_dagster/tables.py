@@ -5,7 +5,10 @@ the Parquet files against them, and the catalog and previews use them.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from stedi_dagster.sql import read_sql_file
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -108,6 +111,10 @@ EXTRA_COLUMN = "extra_fields"
 SOURCE_COLUMN = "source_file"
 
 
+# The Dagster definitions, a folder per zone, each with the SQL of its tables and checks in `sql/`.
+DEFS_FOLDER = Path(__file__).parent / "defs"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -124,6 +131,16 @@ class Table:
     def fields(self) -> dict[str, str]:
         """The JSON fields a landing line is typed into: the columns but the extra fields."""
         return {c: t for c, t in self.columns.items() if c != EXTRA_COLUMN}
+
+    def sql_file(self, suffix: str = "") -> Path:
+        """Where the SQL computing the table (suffix "") or one of its companions is (`_added`,
+        `_affected`, a check's `_all_consented`, ...): `defs/<zone>/sql/<name><suffix>.sql`,
+        found by the table's zone."""
+        return DEFS_FOLDER / self.zone / "sql" / f"{self.name}{suffix}.sql"
+
+    def sql(self, suffix: str = "") -> str:
+        """The statement in `sql_file(suffix)`."""
+        return read_sql_file(self.sql_file(suffix))
 
     @property
     def stored_columns(self) -> dict[str, str]:

@@ -18,8 +18,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
 from stedi_dagster.definitions import defs
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table, quarantine_table

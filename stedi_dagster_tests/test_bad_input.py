@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (

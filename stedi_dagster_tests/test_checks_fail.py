@@ -8,11 +8,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
-from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.landing.assets import customer_landing
 from stedi_dagster.defs.trusted.assets import accelerometer_trusted
 from stedi_dagster.defs.trusted.checks import trusted_checks
+from stedi_dagster.factory.checks import check_label
+from stedi_dagster.factory.drafts import file_draft
+from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
@@ -252,25 +253,26 @@ def test_an_unknown_json_field_warns_and_its_line_lands_with_the_field_kept(defi
     assert {"step_trainer_trusted", "machine_learning_curated"} <= built
 
 
-def leaky_customer_trusted(tmp_path: Path) -> dg.AssetsDefinition:
+def leaky_customer_trusted() -> dg.AssetsDefinition:
     """customer_trusted with a bug that lets every customer record in, and its real checks."""
-    (tmp_path / "leaky" / "sql").mkdir(parents=True)
-    (tmp_path / "leaky" / "sql" / "customer_trusted.sql").write_text(
-        "select * from customer_landing"
-    )
+    columns = ", ".join(f'"{c}"' for c in TABLES["customer_trusted"].columns)
+
+    def leaky(engine, _, path, where, spread) -> list[Path]:
+        return engine.write_parquet(f"select {columns} from customer_landing", path, spread)
+
     return table_asset(
         "customer_trusted",
-        sql_module=str(tmp_path / "leaky" / "assets.py"),
         inputs=("customer_landing",),
         checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
         description="One row per customer record, consent ignored (a bug).",
+        draft=file_draft("customer_trusted", leaky),
     )
 
 
 def test_leaky_transform_is_stopped_by_the_consent_gate(lakehouse, tmp_path):
     """A bug that lets every customer into customer_trusted is caught before publication."""
     published = table_files(lakehouse, TABLES["customer_trusted"])
-    leaky = leaky_customer_trusted(tmp_path)
+    leaky = leaky_customer_trusted()
     result = dg.materialize(
         [customer_landing, leaky, accelerometer_trusted],
         resources={"lakehouse": lakehouse},
@@ -299,7 +301,7 @@ def test_the_gate_holds_when_the_asset_is_requested_without_its_checks(lakehouse
     """A sensor or automation may request the asset alone: every check still guards publication
     and is recorded."""
     published = table_files(lakehouse, TABLES["customer_trusted"])
-    leaky = leaky_customer_trusted(tmp_path)
+    leaky = leaky_customer_trusted()
     result = dg.materialize(
         [customer_landing, leaky],
         resources={"lakehouse": lakehouse},

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (

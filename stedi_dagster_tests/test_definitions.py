@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlglot
 
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
@@ -235,3 +236,59 @@ def test_every_table_links_to_the_code_that_computes_it(definitions):
             assert "classify_lines.sql" in {f.name for f in files}
         else:
             assert f"{name}.sql" in {f.name for f in files}, name
+
+
+# The relations a step's engine makes from its inputs for a table's companion SQL: the rows a
+# change added or removed (`changed_<input>`), and an input narrowed to the keys computed again
+# (`narrowed_<input>`, `recomputed_keys`); `factory/drafts.py` and `factory/increments.py`.
+STEP_RELATIONS = re.compile(r"^(changed|narrowed)_")
+PRIVACY_SQL = Path(__file__).parent.parent / "stedi_dagster" / "privacy" / "sql"
+
+
+def tables_read(sql: str) -> set[str]:
+    """The tables an SQL statement reads, as sqlglot parses it: the consent relations
+    (`privacy/consent.py`) as the tables their own SQL reads, a step's relations as the inputs
+    they are made from, common table expressions left out."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(sqlglot.exp.CTE)}
+    read = set()
+    for name in {t.name for t in tree.find_all(sqlglot.exp.Table)} - ctes - {"recomputed_keys"}:
+        privacy_sql = PRIVACY_SQL / f"{name}.sql"
+        if privacy_sql.exists():
+            read |= tables_read(privacy_sql.read_text())
+        else:
+            read.add(STEP_RELATIONS.sub("", name))
+    return read
+
+
+def test_declared_lineage_is_what_the_sql_reads(definitions):
+    """Lineage is declared twice, in `inputs=` and a check's `reads=`, and read once, in the SQL:
+    the two must agree. A table's SQL reads exactly its inputs; its companions (`_added`,
+    `_affected`, `_narrowed_*`, the features' `_input`) read only its inputs (and itself); its
+    consent and count checks read exactly their declared reads, besides the table itself."""
+    checked = 0
+    for asset in definitions.resolve_asset_graph().assets_defs:
+        reads = {
+            (c.asset_key.to_user_string(), c.name): {
+                d.asset_key.to_user_string() for d in c.additional_deps
+            }
+            for c in asset.check_specs
+        }
+        for spec in asset.specs:
+            name = spec.key.to_user_string()
+            table = TABLES[name]
+            if table.zone == "landing":
+                continue
+            inputs = {d.asset_key.to_user_string() for d in spec.deps}
+            for path in sorted(table.sql_file().parent.glob(f"{name}*.sql")):
+                suffix = path.stem.removeprefix(name)
+                read = tables_read(table.sql(suffix)) - {name}
+                check = (name, suffix.removeprefix("_"))
+                if suffix == "":
+                    assert read == inputs, (path.name, read, inputs)
+                elif check in reads:
+                    assert read == reads[check], (path.name, read, reads[check])
+                else:
+                    assert read <= inputs, (path.name, read - inputs)
+                checked += 1
+    assert checked >= 20

@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (

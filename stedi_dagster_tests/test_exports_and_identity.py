@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.curated import assets as curated_assets
 from stedi_dagster.defs.trusted import assets as trusted_assets
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy.identity import erasure_hash
 from stedi_dagster.privacy.pseudonyms import pseudonym

@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.landing.sensors import customer_landing_files
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import TABLES

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from stedi_dagster.assets.checks import check_label
-from stedi_dagster.assets.reuse import EVALUATION_KEYS
+from stedi_dagster.factory.checks import check_label
+from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl

@@ -11,8 +11,8 @@ import pytest
 from dagster._core.definitions.data_version import CachingStaleStatusResolver
 from dagster._core.loader import LoadingContextForTest
 
-from stedi_dagster.assets.checks import check_label
-from stedi_dagster.assets.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
+from stedi_dagster.factory.checks import check_label
+from stedi_dagster.factory.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES, files_table
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl

@@ -1,4 +1,4 @@
-"""The training profile's charts, drawn in a process of their own (assets/charts.py)."""
+"""The training profile's charts, drawn in a process of their own (defs/curated/charts.py)."""
 
 import base64
 import re
@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from stedi_dagster.assets.charts import start_drawing
+from stedi_dagster.defs.curated.charts import start_drawing
 
 
 def _png_size(markdown: str) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from deltalake import DeltaTable
 
-from stedi_dagster.assets.checks import check_label
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import PROJECT_ROOT, SAMPLE_LANDING_ROOT, Lakehouse
 from stedi_dagster.tables import ACCELEROMETER_COLUMNS, LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl

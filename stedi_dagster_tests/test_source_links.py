@@ -1,5 +1,6 @@
 """Source links ("View source" on an asset page): the files that compute a table, as links into
-the hosted repository when the checkout has a hosted `origin` remote, else as local files."""
+the hosted repository when the checkout's `origin` remote is on GitHub or GitLab, else as local
+files."""
 
 import subprocess
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from stedi_dagster.assets.source_code import code_references, hosted_repository
+from stedi_dagster.factory.source_code import code_references, hosted_repository, linked_to_git
 
 
 @pytest.mark.parametrize(
@@ -39,20 +40,48 @@ def checkout(root: Path, remote: str | None) -> list[str]:
     return [str(sql), str(module)]
 
 
-def test_a_hosted_checkout_links_each_file_at_its_line(tmp_path):
-    files = checkout(tmp_path, "git@gitlab.com:acme/stedi-dagster.git")
-    references = code_references("customer_trusted", files, root=tmp_path).code_references
-    base = "https://gitlab.com/acme/stedi-dagster/-/blob/main/defs/trusted"
+def asset_of(root: Path, files: list[str]) -> dg.AssetsDefinition:
+    """An asset whose code references are these files, linked as the table factory links them."""
+
+    @dg.asset(
+        name="customer_trusted",
+        metadata={"dagster/code_references": code_references("customer_trusted", files)},
+    )
+    def _asset() -> None: ...
+
+    return linked_to_git([_asset], root=root)[0]
+
+
+def references_of(asset: dg.AssetsDefinition) -> list:
+    return (
+        asset.specs_by_key[dg.AssetKey("customer_trusted")]
+        .metadata["dagster/code_references"]
+        .code_references
+    )
+
+
+@pytest.mark.parametrize(
+    ("remote", "base"),
+    [
+        ("git@gitlab.com:acme/stedi-dagster.git", "https://gitlab.com/acme/stedi-dagster/-/tree"),
+        ("https://github.com/acme/stedi-dagster.git", "https://github.com/acme/stedi-dagster/tree"),
+    ],
+)
+def test_a_hosted_checkout_links_each_file_at_its_line(tmp_path, remote, base):
+    files = checkout(tmp_path, remote)
+    references = references_of(asset_of(tmp_path, files))
+    folder = f"{base}/main/defs/trusted"
     assert [(type(r), r.url, r.label) for r in references] == [
-        (dg.UrlCodeReference, f"{base}/sql/customer_trusted.sql#L1", "SQL: customer_trusted.sql"),
-        (dg.UrlCodeReference, f"{base}/assets.py#L4", "Python: assets.py"),
+        (dg.UrlCodeReference, f"{folder}/sql/customer_trusted.sql#L1", "SQL: customer_trusted.sql"),
+        (dg.UrlCodeReference, f"{folder}/assets.py#L4", "Python: assets.py"),
     ]
 
 
-def test_without_a_hosted_remote_references_stay_local(tmp_path):
-    files = checkout(tmp_path, None)
-    references = code_references("customer_trusted", files, root=tmp_path).code_references
+@pytest.mark.parametrize("remote", [None, "git@git.example.com:acme/stedi.git"])
+def test_without_a_github_or_gitlab_remote_references_stay_local(tmp_path, remote):
+    files = checkout(tmp_path, remote)
+    references = references_of(asset_of(tmp_path, files))
     assert [(type(r), r.file_path, r.line_number) for r in references] == [
-        (dg.LocalFileCodeReference, files[0], 1),
-        (dg.LocalFileCodeReference, files[1], 4),
+        (dg.LocalFileCodeReference, str(Path(files[0]).resolve()), 1),
+        (dg.LocalFileCodeReference, str(Path(files[1]).resolve()), 4),
     ]

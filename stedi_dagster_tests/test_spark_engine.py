@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi_dagster.assets.checks import check_label
 from stedi_dagster.defs.trusted import assets as trusted_assets
+from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.privacy.identity import erasure_hash
 from stedi_dagster.privacy.pseudonyms import pseudonym

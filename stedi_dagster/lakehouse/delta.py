@@ -44,7 +44,7 @@ INPUTS = "stedi/inputs"
 # again (JSON list; the erasure job's): the next step computes their rows from its inputs.
 KEYS_TO_RECOMPUTE = "stedi/keys_to_recompute"
 # What a step records with the versions it commits, to keep them in a later step that would
-# compute the same (`assets/reuse.py`): its fingerprint and basis, its check results, the rows
+# compute the same (`factory/reuse.py`): its fingerprint and basis, its check results, the rows
 # per table.
 FINGERPRINT = "stedi/fingerprint"
 BASIS = "stedi/basis"

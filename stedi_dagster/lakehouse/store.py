@@ -158,7 +158,7 @@ class TableStore:
     ) -> int:
         """Make the `staged` files the table's new version (or, not `replace`-ing, add them to
         it) in one Delta commit (its version is returned), recording the versions of the
-        `inputs` it was computed from and the `recorded` metadata (see `assets/reuse.py`), and
+        `inputs` it was computed from and the `recorded` metadata (see `factory/reuse.py`), and
         (not replacing) leaving out the `removed` data files (URLs):
         readers see old or new, never a mix, and a crash before the commit leaves the previous
         version current."""

@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
-from stedi_dagster.assets import reuse
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory import reuse
 from stedi_dagster.lakehouse.delta import FINGERPRINT
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
@@ -247,7 +247,7 @@ class LandingDraft:
     ) -> dict[str, dict]:
         """Commit the landing and quarantine tables (each once, if it changed or is new), then
         the files ingested, which name the versions they describe, with what is `recorded` (see
-        `assets/reuse.py`). (`inputs`: none, landing tables are computed from files.)"""
+        `factory/reuse.py`). (`inputs`: none, landing tables are computed from files.)"""
         published, committed = {}, False
         for table in self.tables:
             change, delta = self.changes[table.name], self.store.delta

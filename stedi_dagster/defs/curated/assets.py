@@ -1,33 +1,32 @@
 """Curated zone: customers with accelerometer data, the machine-learning training table, and the
 step-detection features computed from it with Polars."""
 
-from stedi_dagster.assets.drafts import file_draft, keyed
-from stedi_dagster.assets.profile import machine_learning_profile
-from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
     curated_checks,
     machine_learning_checks,
     step_features_checks,
 )
+from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
+from stedi_dagster.factory.drafts import file_draft, keyed
+from stedi_dagster.factory.table_asset import Profile, table_asset
 
 # The training pairs and their features are maintained per subject (as the phone's wearer or the
 # Step Trainer's owner); the erasure job removes the rows of the subjects an erasure reaches and
 # leaves them for the next step to compute again (defs/privacy/erasure.py).
 TRAINING_PAIRS_KEYED = keyed(
-    __file__,
     "machine_learning_curated",
     ("subject_id", "step_trainer_subject_id"),
     narrowed=("step_trainer_trusted", "accelerometer_trusted"),
 )
-STEP_FEATURES_KEYED = keyed(__file__, "step_features_curated", ("subject_id",))
+STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",))
 
 customer_curated = table_asset(
     "customer_curated",
-    sql_module=__file__,
+    sources=(__file__,),
     inputs=("customer_trusted", "accelerometer_trusted"),
     appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-    keyed=keyed(__file__, "customer_curated", ("email",)),
+    keyed=keyed("customer_curated", ("email",)),
     checks=curated_checks("customer_curated", reads=("accelerometer_landing", "customer_landing")),
     description=(
         "One row per trusted customer who has at least one reading in accelerometer_trusted; "
@@ -37,7 +36,7 @@ customer_curated = table_asset(
 
 machine_learning_curated = table_asset(
     "machine_learning_curated",
-    sql_module=__file__,
+    sources=(__file__,),
     inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
     appends=("step_trainer_trusted", "accelerometer_trusted"),
     keyed=TRAINING_PAIRS_KEYED,
@@ -50,7 +49,7 @@ machine_learning_curated = table_asset(
         "step_trainer_subject_id (who owns the step trainer), keyed hashes of their emails."
     ),
     pseudonymous=True,
-    profile=machine_learning_profile,
+    profile=Profile(machine_learning_profile, shown_again=("profile", *PROFILE_KEYS)),
 )
 
 

@@ -3,15 +3,15 @@ and no identifier in the training tables."""
 
 import dagster as dg
 
-from stedi_dagster.assets.checks import Check, Outcome, derived_checks
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory.checks import Check, Outcome, derived_checks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
 
 
 def curated_checks(name: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()) -> list[Check]:
-    return derived_checks(TABLES[name], __file__, reads, linear)
+    return derived_checks(TABLES[name], reads, linear)
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")

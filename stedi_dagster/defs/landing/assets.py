@@ -11,16 +11,23 @@ from pathlib import Path
 
 import dagster as dg
 
-from stedi_dagster.assets.table_asset import full_refresh, table_asset
 from stedi_dagster.defs.landing.checks import landing_checks
+from stedi_dagster.factory.table_asset import full_refresh, table_asset
 from stedi_dagster.landing import pipeline
 from stedi_dagster.landing.pipeline import LandingDraft
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
 
-# What computes the landing tables, linked from their asset pages (not imported: Spark's reader
-# needs the spark extra).
+# What computes the landing tables, linked from their asset pages: the landing package's modules
+# and SQL files, the pipeline first (listed, not imported: Spark's reader needs the spark extra).
 LANDING_CODE = Path(pipeline.__file__).parent
-LANDING_SOURCES = ("pipeline.py", "duckdb_reader.py", "sql/classify_lines.sql", "spark_reader.py")
+LANDING_SOURCES = sorted(
+    (
+        p
+        for p in [*LANDING_CODE.glob("*.py"), *LANDING_CODE.glob("sql/*.sql")]
+        if p.stem != "__init__"
+    ),
+    key=lambda p: (p.name != "pipeline.py", p.suffix, p.name),
+)
 
 
 def landing_asset(dataset: str) -> dg.AssetsDefinition:
@@ -37,7 +44,7 @@ def landing_asset(dataset: str) -> dg.AssetsDefinition:
         description=f"One row per good line of the {what} landing JSON, typed; no line is lost: "
         f"the others are in {quarantine_table(dataset).name}.",
         draft=draft,
-        sources=(__file__, *(str(LANDING_CODE / f) for f in LANDING_SOURCES)),
+        sources=(__file__, *map(str, LANDING_SOURCES)),
         also={
             quarantine_table(dataset).name: f"The {what} landing lines that could not be rows "
             "(malformed JSON, a wrong type, a missing key field, a duplicate file), with file, "

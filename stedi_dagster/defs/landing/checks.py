@@ -7,8 +7,8 @@ from pathlib import PurePosixPath
 
 import dagster as dg
 
-from stedi_dagster.assets.checks import EVIDENCE_ROWS, Check, Outcome, schema_check, table_checks
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory.checks import EVIDENCE_ROWS, Check, Outcome, schema_check, table_checks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, landing_table, quarantine_table

@@ -1,7 +1,7 @@
 """One sensor per landing dataset: when the files under its landing folder change (a file added,
 replaced or removed, on local disk or S3, a landing file or not: an unrecognized one is reported by
 the run), request a materialization of the dataset's landing table. Trusted and
-curated tables follow through their automation conditions (see `stedi_dagster.assets`).
+curated tables follow through their automation conditions (see `stedi_dagster.factory`).
 
 A sensor's first tick (no cursor yet, as when `dagster dev` starts) requests nothing when the
 lakehouse already holds every landing file at its current version and no other: it only records

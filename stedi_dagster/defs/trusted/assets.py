@@ -2,10 +2,10 @@
 
 from collections.abc import Callable
 
-from stedi_dagster.assets.drafts import keyed
-from stedi_dagster.assets.table_asset import table_asset
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory.drafts import keyed
+from stedi_dagster.factory.table_asset import Profile, table_asset
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
@@ -24,10 +24,10 @@ def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> Callable
 
 customer_trusted = table_asset(
     "customer_trusted",
-    sql_module=__file__,
+    sources=(__file__,),
     inputs=("customer_landing",),
     checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
-    profile=consent_changes,
+    profile=Profile(consent_changes),
     description=(
         "One row per customer email who consented to research: the email's most recently "
         "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present and "
@@ -38,10 +38,10 @@ customer_trusted = table_asset(
 
 accelerometer_trusted = table_asset(
     "accelerometer_trusted",
-    sql_module=__file__,
+    sources=(__file__,),
     inputs=("accelerometer_landing", "customer_trusted"),
     appends=("accelerometer_landing",),
-    keyed=keyed(__file__, "accelerometer_trusted", ("user",)),
+    keyed=keyed("accelerometer_trusted", ("user",)),
     checks=trusted_checks(
         "accelerometer_trusted",
         reads=("accelerometer_landing", "customer_landing"),
@@ -55,10 +55,10 @@ accelerometer_trusted = table_asset(
 
 step_trainer_trusted = table_asset(
     "step_trainer_trusted",
-    sql_module=__file__,
+    sources=(__file__,),
     inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
     appends=("step_trainer_landing",),
-    keyed=keyed(__file__, "step_trainer_trusted", ("serialNumber",)),
+    keyed=keyed("step_trainer_trusted", ("serialNumber",)),
     checks=trusted_checks(
         "step_trainer_trusted",
         reads=("step_trainer_landing", "customer_curated", "customer_landing"),

@@ -1,6 +1,6 @@
 """A data profile of the training table for its asset page: summary statistics, and two charts
-(`stedi_dagster.assets.charts`: the distribution of pairs per subject, and one subject's distance
-and acceleration magnitude over time). Subjects appear only as their pseudonyms; the aggregates
+(`charts.py`: the distribution of pairs per subject, and one subject's distance and acceleration
+magnitude over time). Subjects appear only as their pseudonyms; the aggregates
 are computed by the engine and only their small results reach Python."""
 
 import statistics
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from stedi_dagster.assets.charts import start_drawing
+from stedi_dagster.defs.curated.charts import start_drawing
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
 

@@ -14,7 +14,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.privacy.masking import mask
-from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import TABLES, Table
 
 Outcome = tuple[bool, dict[str, Any]]
@@ -39,7 +39,7 @@ class Check:
     blocking: bool = True
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
     reads: tuple[str, ...] = ()  # other tables the probe reads
-    # How the check may be evaluated on what a version adds (`assets/drafts.py`), given that it
+    # How the check may be evaluated on what a version adds (`factory/drafts.py`), given that it
     # passed on the version before: "violations" when an offending row can only come from new
     # rows of the table or new rows of the `growing` reads (every other read unchanged);
     # "count" when it compares the table's rows with `independent`, an SQL count linear in the
@@ -166,10 +166,10 @@ def unique_person_check(table: Table, column: str) -> Check:
     return Check(table, f"unique_{column}", description, probe)
 
 
-def consent_check(table: Table, sql_module: str) -> Check:
+def consent_check(table: Table) -> Check:
     """Every row's owner consented, proven by joining back to customer_landing. The SQL file
     `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows)."""
-    sql = read_sql(sql_module, f"{table.name}_all_consented")
+    sql = table.sql("_all_consented")
 
     def probe(engine: Engine, _: Lakehouse) -> Outcome:
         consent_relations(engine)
@@ -191,11 +191,11 @@ def consent_check(table: Table, sql_module: str) -> Check:
 
 
 def reconciliation_check(
-    table: Table, sql_module: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()
+    table: Table, reads: tuple[str, ...], linear: tuple[str, ...] = ()
 ) -> Check:
     """Row count equals an independent count from the inputs: `<table>_count_reconciles.sql`,
     a count linear in the `linear` reads (added rows there add to it)."""
-    sql = read_sql(sql_module, f"{table.name}_count_reconciles")
+    sql = table.sql("_count_reconciles")
 
     def probe(engine: Engine, _: Lakehouse) -> Outcome:
         consent_relations(engine)
@@ -216,15 +216,15 @@ def reconciliation_check(
 
 
 def derived_checks(
-    table: Table, sql_module: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()
+    table: Table, reads: tuple[str, ...], linear: tuple[str, ...] = ()
 ) -> list[Check]:
     """The checks of a trusted or curated table: every table's, consent proven against landing,
     the count reconciled with its inputs (a count linear in the `linear` ones), and one row per
     email for customer tables."""
     checks = [
         *table_checks(table),
-        consent_check(table, sql_module),
-        reconciliation_check(table, sql_module, reads, linear),
+        consent_check(table),
+        reconciliation_check(table, reads, linear),
     ]
     if "email" in table.columns:
         checks.append(unique_person_check(table, "email"))

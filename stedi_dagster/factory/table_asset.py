@@ -14,17 +14,16 @@ Selecting only the checks (e.g. "Execute checks" in the UI) evaluates them on th
 
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
 
-from stedi_dagster.assets import reuse
-from stedi_dagster.assets.checks import Check, check_label
-from stedi_dagster.assets.drafts import Draft, DraftFactory, Keyed, sql_draft
-from stedi_dagster.assets.profile import PROFILE_KEYS
-from stedi_dagster.assets.source_code import code_references
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory import reuse
+from stedi_dagster.factory.checks import Check, check_label
+from stedi_dagster.factory.drafts import Draft, DraftFactory, Keyed, sql_draft
+from stedi_dagster.factory.source_code import code_references, linked_to_git
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
 from stedi_dagster.privacy.masking import masked_markdown
 from stedi_dagster.tables import TABLES, Table
@@ -51,35 +50,45 @@ DOWNSTREAM_AUTOMATION = (
 PROFILE_LOOKBACK = 20
 
 
+@dataclass(frozen=True)
+class Profile:
+    """Metadata computed from a table's new version: `compute(engine, lakehouse, name)` queries
+    the table and returns the function that makes the metadata, called after the checks (which
+    drawing charts may overlap). `shown_again`: its entries, which a version holding the rows of
+    the version before shows again from the materialization that computed them (none: computed
+    on every version)."""
+
+    compute: Callable[[Engine, Lakehouse, str], Callable[[], dict]]
+    shown_again: tuple[str, ...] = ()
+
+
 def table_asset(
     name: str,
     *,
     inputs: Sequence[str],
     checks: Sequence[Check],
     description: str,
-    sql_module: str = "",
     appends: Sequence[str] = (),
     keyed: Keyed | None = None,
     draft: DraftFactory | None = None,
     also: dict[str, str] | None = None,
     pseudonymous: bool = False,
-    profile: Callable[[Engine, Lakehouse, str], Callable[[], dict]] | None = None,
+    profile: Profile | None = None,
     kinds: frozenset[str] = frozenset({"duckdb", "parquet"}),
     sources: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
-    """The asset for table `name`, computed by `sql/<name>.sql` beside `sql_module` from `inputs`
-    (other tables), or by a `draft` (landing tables, from their JSON files) that also writes the
-    tables in `also` (name -> description). A `pseudonymous` table's SQL uses pseudonym(), so
-    the step first makes sure a pseudonym key applies. `profile` adds metadata computed from the
-    new table: it queries the table, and the function it returns (called after the checks,
-    which its charts' drawing overlaps) makes the metadata (see `stedi_dagster.assets.profile`).
-    `sources`: the files that compute the table besides its SQL file and `sql_module`, linked
-    from the asset page ("View source")."""
-    draft = draft or sql_draft(sql_module, name, appends, keyed)
+    """The asset for table `name`, computed from `inputs` (other tables) by its SQL
+    (`Table.sql_file`: `defs/<zone>/sql/<name>.sql`), or by a `draft` (landing tables, from their
+    JSON files) that also writes the tables in `also` (name -> description). A `pseudonymous`
+    table's SQL uses pseudonym(), so the step first makes sure a pseudonym key applies.
+    `profile` adds metadata computed from the new table (`Profile`). `sources`: the Python files
+    that compute the table (its definition's module among them), linked from the asset page
+    ("View source") after its SQL file."""
+    sql_file = [] if draft else [str(TABLES[name].sql_file())]
+    draft = draft or sql_draft(name, appends, keyed)
     outputs = {name: description, **(also or {})}
     check_reads = sorted({r for c in checks for r in c.reads} - set(outputs))
-    sql_file = [str(Path(sql_module).parent / "sql" / f"{name}.sql")] if sql_module else []
-    references = code_references(name, [*sql_file, *([sql_module] if sql_module else []), *sources])
+    references = code_references(name, [*sql_file, *sources])
 
     @dg.multi_asset(
         name=name,
@@ -170,8 +179,8 @@ def table_asset(
         # (the last materialization's, when the table holds the same rows)
         profiled = None
         if profile:
-            again = _profile_again(context, name, new.same_rows_as)
-            profiled = (lambda: again) if again else profile(engine, lakehouse, name)
+            again = _profile_again(context, name, profile.shown_again, new.same_rows_as)
+            profiled = (lambda: again) if again else profile.compute(engine, lakehouse, name)
         clock.lap()
         # Every check guards publication, whichever were selected (a sensor or automation may
         # request the asset alone); unselected ones are recorded as evaluations too.
@@ -200,25 +209,25 @@ def table_asset(
         metadata[name]["publish_seconds"] = clock.lap()
         return results, metadata, published
 
-    return _asset
+    return linked_to_git([_asset])[0]
 
 
 def _profile_again(
-    context: dg.AssetExecutionContext, name: str, version: int | None
+    context: dg.AssetExecutionContext, name: str, entries: Sequence[str], version: int | None
 ) -> dict | None:
-    """For a version holding the rows of `version` (None: other rows), the profile (its
-    `profile` entry and the statistics beside it) of the last materialization that computed
-    one, if that was of `version` (not of rows an erasure has changed since); else None."""
-    if version is None:
+    """For a version holding the rows of `version` (None: other rows), the profile's `entries`
+    from the last materialization that computed them, if that was of `version` (not of rows an
+    erasure has changed since); else None."""
+    if version is None or not entries:
         return None
     found = context.instance.fetch_materializations(TABLES[name].key, limit=PROFILE_LOOKBACK)
     for record in found.records:
         metadata = record.asset_materialization.metadata
-        if "profile" not in metadata:
+        if entries[0] not in metadata:
             continue  # a step that kept the version
         if getattr(metadata.get("delta_version"), "value", None) != version:
             return None
-        again = {k: metadata[k] for k in (*PROFILE_KEYS, "profile") if k in metadata}
+        again = {k: metadata[k] for k in entries if k in metadata}
         return again | {"profile_of_run": record.run_id}
     return None
 

@@ -2,8 +2,8 @@
 Dagster's tutorials show charts): the distribution of pairs per subject, and one subject's
 distance and acceleration magnitude over time.
 
-They are drawn in a process of their own (`python -m stedi_dagster.assets.charts IN OUT`, the data
-and the two markdown images as JSON files, see `start_drawing`), so that importing
+They are drawn in a process of their own (`python -m stedi_dagster.defs.curated.charts IN OUT`,
+the data and the two markdown images as JSON files, see `start_drawing`), so that importing
 matplotlib and rendering take neither the step's interpreter lock nor its core while the table's
 checks run. This module imports no Dagster, so the process starts quickly."""
 

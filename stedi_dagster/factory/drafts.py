@@ -14,10 +14,10 @@ from typing import Protocol
 
 import dagster as dg
 
-from stedi_dagster.assets import increments, reuse
-from stedi_dagster.assets.checks import Check
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
+from stedi_dagster.factory import increments, reuse
+from stedi_dagster.factory.checks import Check
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
@@ -29,7 +29,7 @@ from stedi_dagster.lakehouse.delta import (
 )
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.sql import ident, literal, read_sql
+from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 
@@ -100,17 +100,15 @@ class Keyed:
         return sorted({str(k) for (k,) in engine.rows(self.affected) if k is not None})
 
 
-def keyed(
-    sql_module: str, name: str, columns: Sequence[str], narrowed: Sequence[str] = ()
-) -> Keyed:
-    """Table `name` maintained per key: its rows belong to the keys in `columns`,
-    `sql/<name>_affected.sql` beside `sql_module` finds the keys a change reaches, and
-    `sql/<name>_narrowed_<input>.sql` the rows of each input in `narrowed` (in that order) that
-    the keys' rows can come from."""
+def keyed(name: str, columns: Sequence[str], narrowed: Sequence[str] = ()) -> Keyed:
+    """Table `name` maintained per key: its rows belong to the keys in `columns`, its
+    `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
+    the rows of each input in `narrowed` (in that order) that the keys' rows can come from."""
+    table = TABLES[name]
     return Keyed(
         tuple(columns),
-        read_sql(sql_module, f"{name}_affected"),
-        tuple((i, read_sql(sql_module, f"{name}_narrowed_{i}")) for i in narrowed),
+        table.sql("_affected"),
+        tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
     )
 
 
@@ -483,17 +481,15 @@ def file_draft(
     )
 
 
-def sql_draft(
-    sql_module: str, name: str, appends: Sequence[str] = (), keyed: Keyed | None = None
-) -> DraftFactory:
+def sql_draft(name: str, appends: Sequence[str] = (), keyed: Keyed | None = None) -> DraftFactory:
     """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
     the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
     `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
     `increments`). `keyed`: how it is maintained per key (see `Keyed`)."""
-    sql, table = read_sql(sql_module, name), TABLES[name]
-    added = Path(sql_module).parent / "sql" / f"{name}_added.sql"
-    added_sql = read_sql(sql_module, f"{name}_added") if added.exists() else None
+    table = TABLES[name]
+    sql = table.sql()
+    added_sql = table.sql("_added") if table.sql_file("_added").exists() else None
 
     def writer(statement: str) -> FileWriter:
         def write(
