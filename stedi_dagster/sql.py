@@ -1,16 +1,21 @@
 """The one SQL toolkit: SQL kept in `sql/<name>.sql` beside the module that runs it, and quoting.
 
-Placeholders have one style, `$name`. `read_sql(module, name, **fragments)` puts in the SQL
-fragments it is given (identifiers, generated expressions); a `$name` it is not given is left for
-DuckDB, which binds it as a named parameter at execution (`con.execute(sql, {"name": value})`).
-A literal dollar sign is written `$$`.
+Two kinds of placeholder, never confused:
+- `{{name}}` is a fragment: SQL text (identifiers, generated expressions) that `read_sql(module,
+  name, **fragments)` puts in. The file's fragments and those given must be the same names, so a
+  misspelled one fails when the SQL is read, naming the file;
+- `$name` is a DuckDB parameter, bound at execution (`con.execute(sql, {"name": value})`). A
+  dollar sign in a string (a JSON path, `'$.email'`) is just that.
 """
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from string import Template
+
+# A fragment placeholder in an SQL file: `{{name}}`.
+FRAGMENT = re.compile(r"\{\{(\w+)\}\}")
 
 
 def ident(name: str, quote: str = '"') -> str:
@@ -55,9 +60,15 @@ def read_sql(module_file: str, name: str, **fragments: str) -> str:
 
 
 def read_sql_file(path: Path, **fragments: str) -> str:
-    """The statement in the SQL file at `path`, with `fragments` put in."""
+    """The statement in the SQL file at `path`, with its `{{name}}` fragments put in."""
     text = _text(path)
-    return Template(text).safe_substitute(fragments) if fragments or "$$" in text else text
+    wanted = set(FRAGMENT.findall(text))
+    if wanted != set(fragments):
+        raise ValueError(
+            f"{path}: its fragments are {sorted(wanted) or 'none'}, "
+            f"but {sorted(fragments) or 'none'} were given"
+        )
+    return FRAGMENT.sub(lambda m: fragments[m[1]], text) if wanted else text
 
 
 @cache

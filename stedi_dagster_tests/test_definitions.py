@@ -8,6 +8,7 @@ import pytest
 import sqlglot
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 
 EXPECTED_ASSETS = {
@@ -292,3 +293,18 @@ def test_declared_lineage_is_what_the_sql_reads(definitions):
                     assert read <= inputs, (path.name, read - inputs)
                 checked += 1
     assert checked >= 20
+
+
+def test_sql_fragments_are_checked_when_the_sql_is_read(tmp_path):
+    """`{{name}}` is a fragment and `$name` a DuckDB parameter: a fragment misspelled or missing
+    fails when the SQL is read, naming the file, not as a bind error at run time."""
+    path = tmp_path / "sql" / "probe.sql"
+    path.parent.mkdir()
+    path.write_text("select {{column}} from t where x = $value and j = '$.email'\n")
+    module = str(tmp_path / "module.py")
+    assert read_sql(module, "probe", column='"x"') == (
+        "select \"x\" from t where x = $value and j = '$.email'"
+    )
+    for wrong in ({"colunm": '"x"'}, {}, {"column": '"x"', "value": "1"}):
+        with pytest.raises(ValueError, match=r"probe\.sql: its fragments are \['column'\]"):
+            read_sql(module, "probe", **wrong)

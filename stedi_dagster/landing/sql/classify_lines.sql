@@ -1,4 +1,4 @@
--- classify_lines: each numbered landing line (view lines: line, raw, utf8) with its columns typed as DuckDB's JSON reader types them, its fields the schema does not know as the text of a JSON object ($extra, null if none: the object with the known fields removed by a merge patch that sets them to null), why it cannot be a row (reason, null if it can) and whether it belongs to an erased customer; JSON functions only ever see valid JSON objects
+-- classify_lines: each numbered landing line (view lines: line, raw, utf8) with its columns typed as DuckDB's JSON reader types them, its fields the schema does not know as the text of a JSON object ({{extra}}, null if none: the object with the known fields removed by a merge patch that sets them to null), why it cannot be a row (reason, null if it can) and whether it belongs to an erased customer; JSON functions only ever see valid JSON objects
 with checked as (
     select line, raw, json_object(raw) as object,
         case
@@ -9,13 +9,13 @@ with checked as (
     from lines
 ),
 typed as (
-    select *, json_transform(object, '$structure') as t
+    select *, json_transform(object, '{{structure}}') as t
     from checked
 )
-select line, raw, $columns,
+select line, raw, {{columns}},
     case when object is not null
-        then nullif(json_merge_patch(object, $known_removed), '{}')::varchar end as $extra,
+        then nullif(json_merge_patch(object, {{known_removed}}), '{}')::varchar end as {{extra}},
     coalesce(malformed, nullif(concat_ws('; ',
-            $problems), '')) as reason,
-    erased_record('$kind', '$key_path', raw) as record_erased
+            {{problems}}), '')) as reason,
+    erased_record('{{kind}}', '{{key_path}}', raw) as record_erased
 from typed
