@@ -3,18 +3,16 @@ loads, never at import), the zones' catalog as a read-only DuckDB resource for a
 by table name, and the in-process executor (steps share no DuckDB file, and one process avoids
 paying Dagster's start-up per step)."""
 
-import os
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from stedi_dagster.lakehouse import SAMPLE_LAKEHOUSE_ROOT, Lakehouse
+from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.catalog import READ_ONLY, catalog_path
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    root = os.environ.get("STEDI_LAKEHOUSE_ROOT") or str(SAMPLE_LAKEHOUSE_ROOT)
+    root = Lakehouse.setting_from_env("lakehouse_root")
     return dg.Definitions(
         resources={
             "lakehouse": Lakehouse.from_env(),

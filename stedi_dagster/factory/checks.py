@@ -12,13 +12,14 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.privacy.masking import mask
 from stedi_dagster.sql import ident
 from stedi_dagster.tables import TABLES, Table
 
 Outcome = tuple[bool, dict[str, Any]]
-Probe = Callable[[Engine, Lakehouse], Outcome]
+Probe = Callable[[Engine, "CheckSettings"], Outcome]
 
 # How many offending keys a failed check shows (masked) as evidence.
 EVIDENCE_ROWS = 5
@@ -28,6 +29,21 @@ def check_label(result: dg.AssetCheckResult | dg.AssetCheckEvaluation) -> str:
     """`<table>.<check>` of a check's result, for messages and logs (a check's name is scoped by
     its asset, so it alone does not say which table it is about)."""
     return f"{result.asset_key.to_user_string()}.{result.check_name}"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What a check reads besides its engine's tables: the expected row counts (None when no
+    expectations file applies), the largest fraction of a dataset's lines that may be
+    quarantined, and the landing folder (the files a dataset holds now)."""
+
+    expectations: dict[str, int] | None
+    quarantine_max_fraction: float
+    landing: LandingFolder
+
+    @classmethod
+    def of(cls, lakehouse: Lakehouse) -> "CheckSettings":
+        return cls(lakehouse.expectations(), lakehouse.quarantine_max_fraction, lakehouse.landing)
 
 
 @dataclass(frozen=True)
@@ -73,8 +89,8 @@ class Check:
             ).allow(dg.AssetSelection.assets(self.table.key)),
         )
 
-    def evaluate(self, engine: Engine, lakehouse: Lakehouse) -> dg.AssetCheckResult:
-        passed, metadata = self.probe(engine, lakehouse)
+    def evaluate(self, engine: Engine, settings: CheckSettings) -> dg.AssetCheckResult:
+        passed, metadata = self.probe(engine, settings)
         return dg.AssetCheckResult(
             asset_key=self.table.key,
             check_name=self.name,
@@ -89,7 +105,7 @@ class Check:
 
 
 def schema_check(table: Table) -> Check:
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         actual = engine.describe(table.name)
         expected = table.columns
         return list(actual.items()) == list(expected.items()), {
@@ -109,7 +125,7 @@ def schema_check(table: Table) -> Check:
 def keys_not_null_check(table: Table) -> Check:
     keys = table.keys
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         counts = engine.rows(
             "select "
             + ", ".join(f"count(*) filter (where {ident(k)} is null)" for k in keys)
@@ -128,9 +144,9 @@ def keys_not_null_check(table: Table) -> Check:
 
 
 def expected_count_check(table: Table) -> Check:
-    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
+    def probe(engine: Engine, settings: CheckSettings) -> Outcome:
         rows = engine.scalar(f"select count(*) from {table.name}")
-        expected = (lakehouse.expectations() or {}).get(table.name)
+        expected = (settings.expectations or {}).get(table.name)
         if expected is None:
             return True, {"rows": rows, "expected": "no expectation configured"}
         return rows == expected, {"rows": rows, "expected": expected, "difference": rows - expected}
@@ -148,7 +164,7 @@ def unique_person_check(table: Table, column: str) -> Check:
     """One row per person: no two rows whose `column` (an email) has the same person key."""
     key = f"person_key({ident(column)})"
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         dupes = engine.rows(
             f"select {key}, count(*) from {table.name} "
             f"group by 1 having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
@@ -171,7 +187,7 @@ def consent_check(table: Table) -> Check:
     `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows)."""
     sql = table.sql("_all_consented")
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
         offenders = engine.rows(sql)
         rows = sum(n for _, _, n in offenders)
@@ -197,7 +213,7 @@ def reconciliation_check(
     a count linear in the `linear` reads (added rows there add to it)."""
     sql = table.sql("_count_reconciles")
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
         rows = engine.scalar(f"select count(*) from {table.name}")
         expected = engine.scalar(sql)

@@ -17,7 +17,7 @@ import dagster as dg
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
 from stedi_dagster.factory import increments, reuse
-from stedi_dagster.factory.checks import Check
+from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
@@ -53,7 +53,7 @@ class Draft(Protocol):
     def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str]) -> reuse.Kept | None: ...
     def write(self, engine: Engine) -> dict[str, dict]: ...
     def results(
-        self, checks: Sequence[Check], engine: Engine, lakehouse: Lakehouse
+        self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
     ) -> tuple[list[dg.AssetCheckResult], dict]: ...
     def publish(
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
@@ -305,7 +305,7 @@ class FileDraft:
         )
 
     def results(
-        self, checks: Sequence[Check], engine: Engine, lakehouse: Lakehouse
+        self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
     ) -> tuple[list[dg.AssetCheckResult], dict]:
         """Every check's result on the new version, and metadata saying how they were reached:
         a version that adds no row reports again the results of the checks whose reads did not
@@ -318,10 +318,10 @@ class FileDraft:
         for check in checks:
             result = again.get(check.key)
             if result is None and prior is not None:
-                result = self._on_additions(check, engine, lakehouse, *prior)
+                result = self._on_additions(check, engine, settings, *prior)
                 if result is not None:
                     on_additions.append(check.name)
-            results.append(result or check.evaluate(engine, lakehouse))
+            results.append(result or check.evaluate(engine, settings))
         metadata = {}
         if again:
             metadata["checks_reported_again"] = sorted(k.name for k in again)
@@ -347,7 +347,7 @@ class FileDraft:
         self,
         check: Check,
         engine: Engine,
-        lakehouse: Lakehouse,
+        settings: CheckSettings,
         version: int,
         run: str,
         recorded: dict,
@@ -374,7 +374,7 @@ class FileDraft:
         if check.grows == "count":
             outcome = self._count(check, engine, recorded[check.name], changed)
         else:
-            outcome = self._violations(check, engine, lakehouse, changed)
+            outcome = self._violations(check, engine, settings, changed)
         passed, metadata = outcome
         return dg.AssetCheckResult(
             asset_key=check.table.key,
@@ -386,19 +386,19 @@ class FileDraft:
         )
 
     def _violations(
-        self, check: Check, engine: Engine, lakehouse: Lakehouse, changed: dict
+        self, check: Check, engine: Engine, settings: CheckSettings, changed: dict
     ) -> tuple[bool, dict]:
         """Offending rows among the new rows (against every read as it is), and among the rows
         before against the new rows of the reads (the rest of each read held none)."""
         parts = []
         if self.staged:
             self.store.attach(engine, self.table, [str(p) for p in self.staged])
-            parts.append(check.probe(engine, lakehouse))
+            parts.append(check.probe(engine, settings))
         if changed:
             self.store.attach(engine, self.table, self.current)
             for name in check.reads:
                 self._attach(engine, name, changed[name].added if name in changed else [])
-            parts.append(check.probe(engine, lakehouse))
+            parts.append(check.probe(engine, settings))
             self._restore(engine, check.reads)
         self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
         metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}

@@ -21,7 +21,7 @@ import duckdb
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
-from stedi_dagster.factory.checks import Check, check_label
+from stedi_dagster.factory.checks import Check, CheckSettings, check_label
 from stedi_dagster.factory.drafts import Draft, DraftFactory, Keyed, sql_draft
 from stedi_dagster.factory.source_code import code_references, linked_to_git
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError, catalog
@@ -116,8 +116,9 @@ def table_asset(
             if materializing:
                 yield from _materialize(context, lakehouse, selected)
             else:
+                settings = CheckSettings.of(lakehouse)
                 with lakehouse.connect(*outputs, *check_reads) as engine:
-                    yield from (c.evaluate(engine, lakehouse) for c in selected)
+                    yield from (c.evaluate(engine, settings) for c in selected)
         except (duckdb.Error, LakehouseError) as e:
             kept = "\nThe previous version of the table stays in place." if materializing else ""
             raise dg.Failure(description=f"{name}: {e}{kept}") from e
@@ -185,7 +186,7 @@ def table_asset(
         # Every check guards publication, whichever were selected (a sensor or automation may
         # request the asset alone); unselected ones are recorded as evaluations too.
         # (on the whole new version, or as the draft can prove the same: `drafts.FileDraft`)
-        results, how = new.results(checks, engine, lakehouse)
+        results, how = new.results(checks, engine, CheckSettings.of(lakehouse))
         metadata[name] |= how | {"checks_seconds": clock.lap()}
         failure = _blocking_failure(name, checks, results)
         if failure:

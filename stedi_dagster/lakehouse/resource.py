@@ -34,6 +34,8 @@ VARIANT_SETTINGS = ("consent_mode", "ml_pairing")
 # the variable, not its value); choices are read, so that pydantic checks them. A variable that
 # is not set leaves the setting at its default (the Field below: the one place defaults live).
 ENV_PATHS_AND_SECRETS = {
+    "landing_root": "STEDI_LANDING_ROOT",
+    "lakehouse_root": "STEDI_LAKEHOUSE_ROOT",
     "expectations_path": "STEDI_EXPECTATIONS",
     "duckdb_memory_limit": "STEDI_DUCKDB_MEMORY_LIMIT",
     "pseudonym_key": "STEDI_PSEUDONYM_KEY",
@@ -52,12 +54,14 @@ class Lakehouse(dg.ConfigurableResource):
     """Landing JSON in, Parquet per zone out, DuckDB (or Spark: `engine`) in between."""
 
     landing_root: str = Field(
+        default=str(SAMPLE_LANDING_ROOT),
         description="Folder holding customer/landing/, accelerometer/landing/ and "
-        "step_trainer/landing/ JSON files (STEDI_LANDING_ROOT)."
+        "step_trainer/landing/ JSON files (STEDI_LANDING_ROOT); the bundled sample by default.",
     )
     lakehouse_root: str = Field(
+        default=str(SAMPLE_LAKEHOUSE_ROOT),
         description="Folder the landing, trusted and curated zones are written to as Parquet "
-        "(STEDI_LAKEHOUSE_ROOT)."
+        "(STEDI_LAKEHOUSE_ROOT); data/lakehouse/ of the project by default.",
     )
     expectations_path: str | None = Field(
         default=None,
@@ -118,10 +122,6 @@ class Lakehouse(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> "Lakehouse":
         """The resource as configured by STEDI_* environment variables, else the bundled sample."""
-
-        def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
-            return dg.EnvVar(name) if os.environ.get(name) else default
-
         given: dict = {
             field: dg.EnvVar(variable)
             for field, variable in ENV_PATHS_AND_SECRETS.items()
@@ -133,14 +133,17 @@ class Lakehouse(dg.ConfigurableResource):
         }
         if os.environ.get("STEDI_DUCKDB_THREADS"):
             given["duckdb_threads"] = dg.IntEnvVar("STEDI_DUCKDB_THREADS")
-        endpoint = setting("STEDI_S3_ENDPOINT_URL", None) or setting("AWS_ENDPOINT_URL", None)
-        if endpoint:
-            given["s3_endpoint_url"] = endpoint
-        return cls(
-            landing_root=setting("STEDI_LANDING_ROOT", str(SAMPLE_LANDING_ROOT)),
-            lakehouse_root=setting("STEDI_LAKEHOUSE_ROOT", str(SAMPLE_LAKEHOUSE_ROOT)),
-            **given,
-        )
+        for variable in ("STEDI_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"):
+            if os.environ.get(variable):
+                given["s3_endpoint_url"] = dg.EnvVar(variable)
+                break
+        return cls(**given)
+
+    @classmethod
+    def setting_from_env(cls, name: str) -> str | None:
+        """A path or secret setting's value as the environment sets it, else its default (for
+        wiring that needs the value before Dagster resolves the resource)."""
+        return os.environ.get(ENV_PATHS_AND_SECRETS[name]) or cls.model_fields[name].default
 
     # --- collaborators ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
+from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.lakehouse.delta import FINGERPRINT
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
@@ -177,10 +178,12 @@ class LandingDraft:
             "empty_files": sorted(n for n, r in records.items() if r.lines == 0),
         }
 
-    def results(self, checks: Sequence, engine: Engine, lakehouse: Lakehouse) -> tuple[list, dict]:
+    def results(
+        self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
+    ) -> tuple[list, dict]:
         """Every check on the whole new version (they read the landing folder, which no table
-        version records)."""
-        return [c.evaluate(engine, lakehouse) for c in checks], {}
+        version records) with the settings they read."""
+        return [c.evaluate(engine, settings) for c in checks], {}
 
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those

@@ -4,8 +4,7 @@ and no identifier in the training tables."""
 import dagster as dg
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.factory.checks import Check, Outcome, derived_checks
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.factory.checks import Check, CheckSettings, Outcome, derived_checks
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
 
@@ -24,7 +23,7 @@ def no_identifiers(name: str) -> Check:
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
     identifiers = read_sql(__file__, "landing_identifiers")
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         engine.create_table("landing_identifiers", identifiers)
         found = {  # each distinct value keyed once, not each row
             column: engine.scalar(
@@ -54,7 +53,7 @@ def cross_customer_pairs() -> Check:
     (expected with ml_pairing 'timestamp', none with 'same_customer')."""
     table = TABLES["machine_learning_curated"]
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         crossed, rows = engine.rows(
             f"select count(*) filter (where subject_id <> step_trainer_subject_id), count(*) "
             f"from {table.name}"

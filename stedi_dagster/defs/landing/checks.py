@@ -8,8 +8,14 @@ from pathlib import PurePosixPath
 import dagster as dg
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.factory.checks import EVIDENCE_ROWS, Check, Outcome, schema_check, table_checks
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.factory.checks import (
+    EVIDENCE_ROWS,
+    Check,
+    CheckSettings,
+    Outcome,
+    schema_check,
+    table_checks,
+)
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, landing_table, quarantine_table
 
@@ -18,10 +24,10 @@ def all_lines_accounted(dataset: str) -> Check:
     table, quarantine = landing_table(dataset), quarantine_table(dataset)
     sql = read_sql(__file__, "unaccounted_lines", dataset=dataset)
 
-    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
+    def probe(engine: Engine, settings: CheckSettings) -> Outcome:
         current = {
             PurePosixPath(url).name: version
-            for url, version in lakehouse.landing.versions(dataset).items()
+            for url, version in settings.landing.versions(dataset).items()
         }
         recorded = dict(engine.rows(f"select file, version from {dataset}_files"))
         stale = sorted(name for name in current if recorded.get(name) != current[name])
@@ -57,7 +63,7 @@ def all_lines_accounted(dataset: str) -> Check:
 def no_unknown_fields(dataset: str) -> Check:
     table = landing_table(dataset)
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         lines: dict[str, int] = {}
         files: dict[str, list[str]] = {}
         held = engine.rows(f"select file, unknown_fields from {dataset}_files order by file")
@@ -93,7 +99,7 @@ def no_vanished_fields(dataset: str) -> Check:
     table = landing_table(dataset)
     stored, fields = f"{table.name}_stored", list(table.fields)
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         new = f"{SOURCE_COLUMN} in (select file from {dataset}_read)"
         counted = ", ".join(f"count({ident(c)})" for c in fields)
         new_rows, *in_new = engine.rows(f"select count(*), {counted} from {stored} where {new}")[0]
@@ -129,8 +135,8 @@ def no_vanished_fields(dataset: str) -> Check:
 def no_unrecognized_files(dataset: str) -> Check:
     table = landing_table(dataset)
 
-    def probe(_: Engine, lakehouse: Lakehouse) -> Outcome:
-        others = lakehouse.landing.unrecognized(dataset)
+    def probe(_: Engine, settings: CheckSettings) -> Outcome:
+        others = settings.landing.unrecognized(dataset)
         return not others, {
             "unrecognized_files": len(others),
             "files": others[:EVIDENCE_ROWS],
@@ -152,7 +158,7 @@ def no_unrecognized_files(dataset: str) -> Check:
 def quarantined_rows(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
-    def probe(engine: Engine, _: Lakehouse) -> Outcome:
+    def probe(engine: Engine, _: CheckSettings) -> Outcome:
         rows = engine.scalar(f"select count(*) from {table.name}")
         reasons = engine.rows(
             f"select reason, count(*) from {table.name} group by reason order by 2 desc, 1 "
@@ -186,11 +192,11 @@ def quarantined_rows(dataset: str) -> Check:
 def quarantine_fraction(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
-    def probe(engine: Engine, lakehouse: Lakehouse) -> Outcome:
+    def probe(engine: Engine, settings: CheckSettings) -> Outcome:
         rows = engine.scalar(f"select count(*) from {table.name}")
         lines = engine.scalar(f"select coalesce(sum(lines), 0) from {dataset}_files")
         fraction = rows / lines if lines else 0.0
-        limit = lakehouse.quarantine_max_fraction
+        limit = settings.quarantine_max_fraction
         return fraction <= limit, {
             "quarantined_rows": rows,
             "json_lines": lines,
