@@ -14,6 +14,7 @@ from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.drafts import file_draft
 from stedi_dagster.factory.table_asset import table_asset
+from stedi_dagster.factory.table_spec import TableSpec
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
@@ -261,11 +262,13 @@ def leaky_customer_trusted() -> dg.AssetsDefinition:
         return engine.write_parquet(f"select {columns} from customer_landing", path, spread)
 
     return table_asset(
-        "customer_trusted",
-        inputs=("customer_landing",),
-        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
-        description="One row per customer record, consent ignored (a bug).",
-        draft=file_draft("customer_trusted", leaky),
+        TableSpec(
+            "customer_trusted",
+            inputs=("customer_landing",),
+            checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+            description="One row per customer record, consent ignored (a bug).",
+            draft=file_draft("customer_trusted", leaky),
+        )
     )
 
 

@@ -3,7 +3,7 @@ landing files only), all at once in parallel processes, or reading every landing
 
 import dagster as dg
 
-from stedi_dagster.factory.table_asset import FULL_REFRESH_TAG
+from stedi_dagster.factory.step_run import FULL_REFRESH_TAG
 
 LAKEHOUSE_JOB = "lakehouse"
 FULL_REFRESH_JOB = "lakehouse_full_refresh"

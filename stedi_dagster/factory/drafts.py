@@ -18,6 +18,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
 from stedi_dagster.factory import increments, reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
@@ -60,7 +61,9 @@ class Draft(Protocol):
     ) -> dict[str, dict]: ...
 
 
-DraftFactory = Callable[[dg.AssetExecutionContext, Lakehouse, Path], Draft]
+# What stages a table's next version in a step: given the step's run, the lakehouse and the
+# staging folder.
+DraftFactory = Callable[[StepRun, Lakehouse, Path], Draft]
 
 
 # Writes a table's new version as one Parquet file at the given path; with a condition (SQL over

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-import dagster as dg
-
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.lakehouse.delta import FINGERPRINT
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
@@ -55,16 +54,9 @@ class LandingDraft:
 
     same_rows_as = None  # a step with no new landing file keeps the version instead (`kept`)
 
-    def __init__(
-        self,
-        context: dg.AssetExecutionContext | None,
-        lakehouse: Lakehouse,
-        dataset: str,
-        folder: Path,
-        full_refresh: bool = False,
-    ):
-        self.context, self.dataset, self.folder = context, dataset, folder
-        self.full_refresh = full_refresh
+    def __init__(self, run: StepRun, lakehouse: Lakehouse, dataset: str, folder: Path):
+        self.run, self.dataset, self.folder = run, dataset, folder
+        self.full_refresh = run.full_refresh
         self.lakehouse = lakehouse
         self.landing_folder, self.store = lakehouse.landing, lakehouse.store
         self.ingested, self.zones = lakehouse.ingested, lakehouse.zones
@@ -131,7 +123,7 @@ class LandingDraft:
         documents = {name: kind for name in read if (kind := json_document(local[name]))}
         with NewFiles(read, local, self.versions, originals, documents) as files:
             done = reader_for(engine, self.landing, self.folder).read(files)
-        run_id = self.context.run.run_id if self.context is not None else ""
+        run_id = self.run.run_id
         for ingested in done.ingested:
             self.records[ingested.record.file] = replace(ingested.record, run_id=run_id)
             self._log(ingested)
@@ -145,20 +137,19 @@ class LandingDraft:
         self.ingested.attach(engine, self.dataset, self.records, run_id)
         self.staged_records = self.ingested.stage(engine, self.dataset, self.folder)
         new = [self.records[name] for name in read]
-        if self.context is not None and unrecognized:
-            self.context.log.warning(
+        if unrecognized:
+            self.run.log.warning(
                 f"{self.dataset}: {len(unrecognized)} file(s) under "
                 f"{self.landing_folder.folder(self.dataset)} are no landing files and were not "
                 f"read: {', '.join(unrecognized[:10])}; landing files are *.json, *.jsonl or "
                 "*.ndjson, plain or .gz/.zst"
             )
-        if self.context is not None:
-            self.context.log.info(
-                f"{self.dataset}: read {len(new)} new or changed landing files "
-                f"({sum(r.lines for r in new)} lines: {sum(r.rows for r in new)} rows, "
-                f"{sum(r.quarantined for r in new)} quarantined, "
-                f"{sum(r.erased for r in new)} erased); {len(kept)} files unchanged"
-            )
+        self.run.log.info(
+            f"{self.dataset}: read {len(new)} new or changed landing files "
+            f"({sum(r.lines for r in new)} lines: {sum(r.rows for r in new)} rows, "
+            f"{sum(r.quarantined for r in new)} quarantined, "
+            f"{sum(r.erased for r in new)} erased); {len(kept)} files unchanged"
+        )
         metadata[self.landing.name] |= {
             "source_files": len(self.records),
             "files_read": len(read),
@@ -231,9 +222,7 @@ class LandingDraft:
 
     def _log(self, done: Ingested) -> None:
         """Warn of an empty file, or of quarantined lines naming their file and line numbers."""
-        if self.context is None:
-            return
-        r, log = done.record, self.context.log
+        r, log = done.record, self.run.log
         if r.lines == 0:
             log.warning(f"{self.dataset} landing file {r.file} is empty: nothing to ingest")
         if r.quarantined:

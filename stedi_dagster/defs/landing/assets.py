@@ -12,7 +12,10 @@ from pathlib import Path
 import dagster as dg
 
 from stedi_dagster.defs.landing.checks import landing_checks
-from stedi_dagster.factory.table_asset import full_refresh, table_asset
+from stedi_dagster.factory.step_run import StepRun
+from stedi_dagster.factory.table_asset import table_asset
+from stedi_dagster.factory.table_spec import TableSpec
+from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.landing import pipeline
 from stedi_dagster.landing.pipeline import LandingDraft
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
@@ -33,23 +36,25 @@ LANDING_SOURCES = sorted(
 def landing_asset(dataset: str) -> dg.AssetsDefinition:
     what = dataset.replace("_", " ")
 
-    def draft(context, lakehouse, folder) -> LandingDraft:
-        full = full_refresh(context.run.tags)
-        return LandingDraft(context, lakehouse, dataset, folder, full_refresh=full)
+    def draft(run: StepRun, lakehouse: Lakehouse, folder: Path) -> LandingDraft:
+        return LandingDraft(run, lakehouse, dataset, folder)
 
+    quarantine = quarantine_table(dataset).name
     return table_asset(
-        landing_table(dataset).name,
-        inputs=(),
-        checks=landing_checks(dataset),
-        description=f"One row per good line of the {what} landing JSON, typed; no line is lost: "
-        f"the others are in {quarantine_table(dataset).name}.",
-        draft=draft,
-        sources=(__file__, *map(str, LANDING_SOURCES)),
-        also={
-            quarantine_table(dataset).name: f"The {what} landing lines that could not be rows "
-            "(malformed JSON, a wrong type, a missing key field, a duplicate file), with file, "
-            "line number and reason."
-        },
+        TableSpec(
+            landing_table(dataset).name,
+            inputs=(),
+            checks=landing_checks(dataset),
+            description=f"One row per good line of the {what} landing JSON, typed; no line is "
+            f"lost: the others are in {quarantine}.",
+            draft=draft,
+            sources=(__file__, *map(str, LANDING_SOURCES)),
+            also={
+                quarantine: f"The {what} landing lines that could not be rows (malformed JSON, a "
+                "wrong type, a missing key field, a duplicate file), with file, line number and "
+                "reason."
+            },
+        )
     )
 
 

@@ -5,7 +5,8 @@ from collections.abc import Callable
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory.drafts import keyed
-from stedi_dagster.factory.table_asset import Profile, table_asset
+from stedi_dagster.factory.table_asset import table_asset
+from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
@@ -23,50 +24,56 @@ def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> Callable
 
 
 customer_trusted = table_asset(
-    "customer_trusted",
-    sources=(__file__,),
-    inputs=("customer_landing",),
-    checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
-    profile=Profile(consent_changes),
-    description=(
-        "One row per customer email who consented to research: the email's most recently "
-        "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present and "
-        "non-zero. Null, missing and 0 all mean no consent; on a tie the record without consent "
-        "wins."
-    ),
+    TableSpec(
+        "customer_trusted",
+        sources=(__file__,),
+        inputs=("customer_landing",),
+        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+        profile=Profile(consent_changes),
+        description=(
+            "One row per customer email who consented to research: the email's most recently "
+            "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present "
+            "and non-zero. Null, missing and 0 all mean no consent; on a tie the record without "
+            "consent wins."
+        ),
+    )
 )
 
 accelerometer_trusted = table_asset(
-    "accelerometer_trusted",
-    sources=(__file__,),
-    inputs=("accelerometer_landing", "customer_trusted"),
-    appends=("accelerometer_landing",),
-    keyed=keyed("accelerometer_trusted", ("user",)),
-    checks=trusted_checks(
+    TableSpec(
         "accelerometer_trusted",
-        reads=("accelerometer_landing", "customer_landing"),
-        linear=("accelerometer_landing",),
-    ),
-    description=(
-        "One row per accelerometer reading whose user is a customer in customer_trusted; "
-        "accelerometer columns only."
-    ),
+        sources=(__file__,),
+        inputs=("accelerometer_landing", "customer_trusted"),
+        appends=("accelerometer_landing",),
+        keyed=keyed("accelerometer_trusted", ("user",)),
+        checks=trusted_checks(
+            "accelerometer_trusted",
+            reads=("accelerometer_landing", "customer_landing"),
+            linear=("accelerometer_landing",),
+        ),
+        description=(
+            "One row per accelerometer reading whose user is a customer in customer_trusted; "
+            "accelerometer columns only."
+        ),
+    )
 )
 
 step_trainer_trusted = table_asset(
-    "step_trainer_trusted",
-    sources=(__file__,),
-    inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
-    appends=("step_trainer_landing",),
-    keyed=keyed("step_trainer_trusted", ("serialNumber",)),
-    checks=trusted_checks(
+    TableSpec(
         "step_trainer_trusted",
-        reads=("step_trainer_landing", "customer_curated", "customer_landing"),
-        linear=("step_trainer_landing",),
-    ),
-    description=(
-        "One row per step-trainer reading whose serialNumber belongs to a customer in "
-        "customer_curated and is claimed by no customer without consent; step-trainer columns "
-        "only."
-    ),
+        sources=(__file__,),
+        inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
+        appends=("step_trainer_landing",),
+        keyed=keyed("step_trainer_trusted", ("serialNumber",)),
+        checks=trusted_checks(
+            "step_trainer_trusted",
+            reads=("step_trainer_landing", "customer_curated", "customer_landing"),
+            linear=("step_trainer_landing",),
+        ),
+        description=(
+            "One row per step-trainer reading whose serialNumber belongs to a customer in "
+            "customer_curated and is claimed by no customer without consent; step-trainer columns "
+            "only."
+        ),
+    )
 )

@@ -1,0 +1,86 @@
+"""What a table is, stated once: a frozen `TableSpec` says what the table's step computes, from
+what, with which checks, and how its asset page shows it. `table_step.TableStep` runs it (write,
+audit, publish, report) and `table_asset.table_asset` makes it a Dagster asset."""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from stedi_dagster.engines import Engine
+from stedi_dagster.factory.checks import Check
+from stedi_dagster.factory.drafts import DraftFactory, Keyed, sql_draft
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.tables import TABLES, Table
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Metadata computed from a table's new version: `compute(engine, lakehouse, name)` queries
+    the table and returns the function that makes the metadata, called after the checks (which
+    drawing charts may overlap). `shown_again`: its entries, which a version holding the rows of
+    the version before shows again from the materialization that computed them (none: computed
+    on every version)."""
+
+    compute: Callable[[Engine, Lakehouse, str], Callable[[], dict]]
+    shown_again: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Table `name`, computed from `inputs` (other tables) by its SQL (`Table.sql_file`:
+    `defs/<zone>/sql/<name>.sql`), or by a `draft` (landing tables, from their JSON files; the
+    Polars features) that also writes the tables in `also` (name -> description), and guarded
+    by `checks`.
+
+    - `appends`: the inputs whose new rows the SQL turns into new rows of the table alone
+      (`increments`); `keyed`: how it is maintained per key (`drafts.Keyed`);
+    - `pseudonymous`: its SQL uses pseudonym(), so the step first makes sure a key applies;
+    - `profile`: metadata computed from the new version (`Profile`);
+    - `sources`: the Python files that compute it (its definition's module among them), linked
+      from the asset page ("View source") after its SQL file; `kinds`: its kind tags.
+    """
+
+    name: str
+    description: str
+    inputs: tuple[str, ...]
+    checks: Sequence[Check]  # held as a tuple
+    sources: tuple[str, ...] = ()
+    appends: tuple[str, ...] = ()
+    keyed: Keyed | None = None
+    draft: DraftFactory | None = None
+    also: Mapping[str, str] = field(default_factory=dict)
+    pseudonymous: bool = False
+    profile: Profile | None = None
+    kinds: frozenset[str] = frozenset({"duckdb", "parquet"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(self.checks))
+
+    @property
+    def table(self) -> Table:
+        return TABLES[self.name]
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """The tables the step writes (its own, then `also`), each with its description."""
+        return {self.name: self.description, **self.also}
+
+    @property
+    def check_reads(self) -> list[str]:
+        """The tables the checks read besides the step's own."""
+        return sorted({r for c in self.checks for r in c.reads} - set(self.outputs))
+
+    @property
+    def reads(self) -> list[str]:
+        """Every table the step reads: its inputs, then the other tables its checks read."""
+        return [*self.inputs, *(r for r in self.check_reads if r not in self.inputs)]
+
+    @property
+    def code_files(self) -> list[str]:
+        """The files that compute the table: its SQL file (unless a draft computes it), then
+        `sources`."""
+        sql = [] if self.draft else [str(self.table.sql_file())]
+        return [*sql, *self.sources]
+
+    def new_draft(self) -> DraftFactory:
+        """What stages the table's next version: the `draft`, else its SQL's."""
+        return self.draft or sql_draft(self.name, self.appends, self.keyed)

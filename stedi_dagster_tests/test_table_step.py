@@ -1,0 +1,113 @@
+"""A table's step without Dagster: `TableStep` runs a `TableSpec` (write, audit, publish, report)
+given only the lakehouse and a plain `StepRun`, and reports Dagster's event objects."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from stedi_dagster.defs.landing.checks import landing_checks
+from stedi_dagster.defs.trusted.checks import trusted_checks
+from stedi_dagster.factory.drafts import file_draft
+from stedi_dagster.factory.step_run import StepRun
+from stedi_dagster.factory.table_spec import TableSpec
+from stedi_dagster.factory.table_step import TableStep
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.landing.pipeline import LandingDraft
+from stedi_dagster.tables import TABLES
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+
+CUSTOMER_LANDING = TableSpec(
+    "customer_landing",
+    description="The customer landing JSON, typed.",
+    inputs=(),
+    checks=landing_checks("customer"),
+    draft=lambda run, lakehouse, folder: LandingDraft(run, lakehouse, "customer", folder),
+    also={"customer_quarantine": "The lines that could not be rows."},
+)
+CUSTOMER_TRUSTED = TableSpec(
+    "customer_trusted",
+    description="The customers who consented.",
+    inputs=("customer_landing",),
+    checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+)
+
+
+@pytest.fixture
+def lakehouse(tmp_path) -> Lakehouse:
+    return Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+
+
+def by_kind(events: list) -> dict[type, dict[str, object]]:
+    """The events by type, each by its table (`<table>.<check>` for a check's)."""
+    found: dict[type, dict[str, object]] = {}
+    for e in events:
+        name = e.asset_key.to_user_string()
+        if isinstance(e, (dg.AssetCheckResult, dg.AssetCheckEvaluation)):
+            name = f"{name}.{e.check_name}"
+        found.setdefault(type(e), {})[name] = e
+    return found
+
+
+def test_a_step_writes_audits_publishes_and_reports_without_dagster(lakehouse):
+    landing_key = TABLES["customer_landing"].key
+    run = StepRun(run_id="plain-1", selected_tables=frozenset({landing_key}))
+    landed = by_kind(list(TableStep(CUSTOMER_LANDING, lakehouse, run).events()))
+    # the table selected is materialized; its sibling, written with it, is an event of its own
+    assert set(landed[dg.MaterializeResult]) == {"customer_landing"}
+    assert set(landed[dg.AssetMaterialization]) == {"customer_quarantine"}
+    result = landed[dg.MaterializeResult]["customer_landing"]
+    assert result.metadata["dagster/row_count"] == EXPECTED_ROWS["customer_landing"]
+    assert result.data_version == dg.DataVersion("delta-0")
+    checks = landed[dg.AssetCheckResult]
+    assert len(checks) == len(CUSTOMER_LANDING.checks)
+    assert all(c.passed for c in checks.values()), checks
+
+    trusted = by_kind(list(TableStep(CUSTOMER_TRUSTED, lakehouse, StepRun("plain-1")).events()))
+    metadata = trusted[dg.MaterializeResult]["customer_trusted"].metadata
+    assert metadata["dagster/row_count"] == EXPECTED_ROWS["customer_trusted"]
+    assert metadata["input_versions"].value == {"customer_landing": 0}
+    assert all(c.passed for c in trusted[dg.AssetCheckResult].values())
+    with lakehouse.connect("customer_trusted") as engine:
+        assert engine.scalar("select count(*) from customer_trusted") == 4
+
+    # run again with nothing new: the version is kept and reported with its check results
+    again = by_kind(list(TableStep(CUSTOMER_TRUSTED, lakehouse, StepRun("plain-2")).events()))
+    kept = again[dg.MaterializeResult]["customer_trusted"]
+    assert kept.data_version == dg.DataVersion("delta-0")
+    assert "run plain-1" in kept.metadata["kept"]
+    assert set(again[dg.AssetCheckResult]) == set(trusted[dg.AssetCheckResult])
+
+
+def test_a_failed_blocking_check_leaves_the_published_version(lakehouse):
+    list(TableStep(CUSTOMER_LANDING, lakehouse, StepRun("plain-1")).events())
+    list(TableStep(CUSTOMER_TRUSTED, lakehouse, StepRun("plain-1")).events())
+    columns = ", ".join(f'"{c}"' for c in TABLES["customer_trusted"].columns)
+
+    def leaky(engine, _, path: Path, where: str, spread) -> list[Path]:
+        return engine.write_parquet(f"select {columns} from customer_landing", path, spread)
+
+    spec = TableSpec(
+        "customer_trusted",
+        description="Every customer record, consent ignored (a bug).",
+        inputs=("customer_landing",),
+        checks=CUSTOMER_TRUSTED.checks,
+        draft=file_draft("customer_trusted", leaky),
+    )
+    # only the consent check selected: every check still guards publication
+    consent = dg.AssetCheckKey(TABLES["customer_trusted"].key, "all_consented")
+    events = []
+    step = TableStep(spec, lakehouse, StepRun("plain-2", selected_checks=frozenset({consent})))
+    with pytest.raises(dg.Failure, match="blocking check.*customer_trusted.all_consented"):
+        for event in step.events():
+            events.append(event)
+    found = by_kind(events)
+    assert found[dg.AssetCheckResult]["customer_trusted.all_consented"].passed is False
+    assert "customer_trusted.schema" in found[dg.AssetCheckEvaluation]
+    (observation,) = found[dg.AssetObservation].values()
+    assert observation.metadata["publication"].value == "blocked"
+    with lakehouse.connect("customer_trusted") as engine:
+        assert engine.scalar("select count(*) from customer_trusted") == 4
