@@ -6,6 +6,9 @@ its own. With a root on S3 the connection is a database of its own, with the s3f
 registered on it.
 """
 
+import hashlib
+import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -24,6 +27,9 @@ from stedi_dagster.privacy.macros import erasure_macros, identity_macros
 from stedi_dagster.sql import ident, literal
 
 PARQUET = "(format parquet, compression zstd)"
+# How many tables created `shared_over` views the process's database keeps per name (a run's
+# steps read one or two: over whole tables, and over a table's new rows).
+SHARED_PER_NAME = 4
 
 
 class DuckDBEngine:
@@ -32,9 +38,13 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
+    def __init__(self, con: duckdb.DuckDBPyConnection, shares: bool = False):
+        """`shares`: whether `con` is a cursor of the process's database, where tables created
+        `shared_over` views are kept for the engines that follow."""
+        self.con, self.shares = con, shares
+        self.context = SqlContext({})
         self.prepared: set[str] = set()
+        self.settings_key = ""  # what the engine's settings, key and erasure list hash to
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -45,8 +55,46 @@ class DuckDBEngine:
     def create_view(self, name: str, sql: str) -> None:
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
 
-    def create_table(self, name: str, sql: str) -> None:
-        self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
+    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
+        key = self._shared_key(sql, shared_over) if shared_over and self.shares else None
+        if key is None:
+            self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
+            return
+        # kept in the process's database, where the engines of the steps that follow find it;
+        # a few such tables per name
+        prefix = f"stedi_shared_{name}_"
+        shared = prefix + key[:24]
+        self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
+        others = self.rows(
+            "select table_name from duckdb_tables() where not temporary "
+            "and starts_with(table_name, ?) and table_name <> ?",
+            [prefix, shared],
+        )
+        if len(others) >= SHARED_PER_NAME:
+            for (other,) in others:
+                self.con.execute(f"drop table if exists {ident(other)}")
+        self.create_view(name, f"select * from {ident(shared)}")
+
+    def _shared_key(self, sql: str, views: Sequence[str]) -> str | None:
+        """What a query over these views computes, as a hash: of the query, of the views'
+        definitions and those of the views they read, down to their data files (which a Delta
+        table never writes again), and of the engine's settings; None when the query or a view
+        reads a temporary table, whose rows no definition states."""
+        defined = dict(self.rows("select view_name, sql from duckdb_views() where temporary"))
+        tables = [t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")]
+        closure: dict[str, str] = {}
+        todo = list(views)
+        while todo:
+            view = todo.pop()
+            if view in closure or view not in defined:
+                continue
+            closure[view] = defined[view]
+            todo += [v for v in defined if v not in closure and _names(v, defined[view])]
+        texts = [sql, *closure.values()]
+        if any(_names(t, text) for t in tables for text in texts):
+            return None
+        stated = json.dumps([sql, sorted(closure.items()), self.settings_key])
+        return hashlib.sha256(stated.encode()).hexdigest()
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
@@ -85,6 +133,7 @@ class DuckDBEngine:
     def prepare(self, context: SqlContext) -> None:
         """The settings as variables, the pseudonym key's pads, and the privacy macros with the
         erasure list (`privacy/macros.py`)."""
+        self.context = context
         for name, value in context.variables.items():
             self.con.execute(f"set variable {name} = ?", [value])
         if context.hmac_pads is not None:
@@ -97,8 +146,20 @@ class DuckDBEngine:
     def set_erasure_list(self, erased: Sequence[tuple[str, str]]) -> None:
         """Table erased_keys (kind, sha256), and the macros that read it."""
         self.fill_table("erased_keys", {"kind": "VARCHAR", "sha256": "VARCHAR"}, erased)
+        context = self.context
+        self.settings_key = hashlib.sha256(
+            json.dumps(
+                [sorted(context.variables.items()), context.hmac_pads is not None, list(erased)]
+            ).encode()
+            + b"".join(context.hmac_pads or ())
+        ).hexdigest()
         for statement in erasure_macros(kind for kind, _ in erased):
             self.con.execute(statement)
+
+
+def _names(name: str, sql: str) -> bool:
+    """Whether `sql` names the relation `name` (as a whole word)."""
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql) is not None
 
 
 def duckdb_engine(
@@ -119,7 +180,7 @@ def duckdb_engine(
         con.register_filesystem(filesystem)
     else:
         con = _database(tuple(sorted(config.items()))).cursor()
-    engine = DuckDBEngine(con)
+    engine = DuckDBEngine(con, shares=filesystem is None)
     try:
         engine.prepare(context)
     except BaseException:

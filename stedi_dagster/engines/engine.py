@@ -77,8 +77,12 @@ class Engine(Protocol):
         """A view (replacing any of that name) over a query."""
         ...
 
-    def create_table(self, name: str, sql: str) -> None:
-        """A table (replacing any of that name) holding a query's result, computed once."""
+    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
+        """A table (replacing any of that name) holding a query's result, computed once. With
+        `shared_over` (the views the query reads; it must read no other view, setting or macro
+        than the engine's), an engine may compute it once for every engine of the process
+        whose views of those are the same and whose settings are (DuckDB keeps it in the
+        process's database, for the steps of a run that follow)."""
         ...
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:

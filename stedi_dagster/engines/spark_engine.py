@@ -145,7 +145,7 @@ class SparkEngine:
     def create_view(self, name: str, sql: str) -> None:
         self.frame(sql).createOrReplaceTempView(name)
 
-    def create_table(self, name: str, sql: str) -> None:
+    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
         self.create_view(name, sql)  # a view is computed once per query, as a table would be
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:

@@ -24,7 +24,7 @@ def no_identifiers(name: str) -> Check:
     identifiers = read_sql(__file__, "landing_identifiers")
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
-        engine.create_table("landing_identifiers", identifiers)
+        engine.create_table("landing_identifiers", identifiers, shared_over=LANDING)
         found = {  # each distinct value keyed once, not each row
             column: engine.scalar(
                 f"select coalesce(sum(n), 0) from (select {ident(column)} as value, count(*) as n "

@@ -1,0 +1,69 @@
+"""Tables an engine creates `shared_over` views (the consent relations, the landing identifiers)
+are computed once for the steps of a run that read the same data with the same settings, and
+never served to an engine whose views or settings differ."""
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster_tests.conftest import materialize, write_jsonl
+from stedi_dagster_tests.handmade import customer, materialized_handmade
+
+COUNT = "select count(*) as n from customer_landing"
+
+
+def shared(engine) -> list[str]:
+    return [
+        name
+        for (name,) in engine.rows(
+            "select table_name from duckdb_tables() where not temporary "
+            "and starts_with(table_name, 'stedi_shared_counted_') order by 1"
+        )
+    ]
+
+
+def counted(lakehouse: Lakehouse, **settings) -> tuple[int, list[str]]:
+    """customer_landing's rows, counted into a shared table; the shared tables there are."""
+    with lakehouse.connect("customer_landing") as engine:
+        engine.create_table("counted", COUNT, shared_over=("customer_landing",))
+        return engine.scalar("select n from counted"), shared(engine)
+
+
+def test_a_shared_table_is_computed_again_when_its_data_or_settings_change(definitions, tmp_path):
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    rows, tables = counted(lakehouse)
+    assert rows == 13
+    again, same = counted(lakehouse)  # another engine, the same version: the same table
+    assert (again, same) == (rows, tables)
+    assert len(tables) >= 1
+
+    # a new version of customer_landing: its rows, not the table of the version before
+    write_jsonl(
+        tmp_path / "landing" / "customer" / "landing" / "customer-new.json",
+        [customer("newperson", "S-NEW", research=1)],
+    )
+    assert materialize(definitions, lakehouse).success
+    newer, now = counted(lakehouse)
+    assert newer == rows + 1
+    assert set(now) - set(tables)
+
+    # other settings: a table of their own
+    other = lakehouse.model_copy(update={"consent_mode": "from_consent_date"})
+    _, with_other = counted(other)
+    assert set(with_other) - set(now)
+
+
+def test_the_consent_relations_follow_a_withdrawal_in_the_next_run(definitions, tmp_path):
+    lakehouse = materialized_handmade(definitions, tmp_path)
+
+    def consented(email: str) -> bool | None:
+        with lakehouse.connect("customer_landing") as engine:
+            consent_relations(engine)
+            found = engine.rows("select consented from research_consent where email = ?", [email])
+        return found[0][0] if found else None
+
+    assert consented("a@x.test") is True
+    write_jsonl(
+        tmp_path / "landing" / "customer" / "landing" / "customer-withdrawal.json",
+        [customer("a", "S-A", research=None, updated=9_999_999_999_999)],
+    )
+    assert materialize(definitions, lakehouse).success
+    assert consented("a@x.test") is False
