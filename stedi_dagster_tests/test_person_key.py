@@ -8,7 +8,12 @@ import unicodedata
 import pytest
 
 from stedi_dagster.engines.engine import SqlContext
-from stedi_dagster.privacy.identity import WHITE_SPACE, erasure_hash, person_key
+from stedi_dagster.privacy.identity import (
+    FIRST_HIGH_WHITE_SPACE,
+    WHITE_SPACE,
+    erasure_hash,
+    person_key,
+)
 
 # Every code point but the surrogates (no string may hold them).
 CODE_POINTS = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
@@ -27,6 +32,8 @@ def test_white_space_is_every_kind():
     assert set(WHITE_SPACE) == {c for c in CODE_POINTS if c.isspace()}
     assert {c for c in CODE_POINTS if unicodedata.category(c) == "Zs"} <= set(WHITE_SPACE)
     assert {"\t", "\n", "\r", "\u00a0", "\u2003"} <= set(WHITE_SPACE)
+    # what lets the SQL key skip its regular expression for most values
+    assert all(c <= " " or c >= FIRST_HIGH_WHITE_SPACE for c in WHITE_SPACE)
 
 
 @pytest.mark.parametrize(("value", "key"), PADDED)
@@ -41,7 +48,13 @@ def values(tmp_path_factory) -> str:
     with its Python key and whether this Python's Unicode database assigns its character."""
     import duckdb
 
-    padded = [w + c + w for c, w in zip(CODE_POINTS, WHITE_SPACE * 40000, strict=False)]
+    # every code point alone, and padded at either end or at both (the SQL key's regular
+    # expression runs only when an end may be white space)
+    spaces = WHITE_SPACE * 40000
+    padded = [*CODE_POINTS]
+    padded += [w + c for c, w in zip(CODE_POINTS, spaces, strict=False)]
+    padded += [c + w for c, w in zip(CODE_POINTS, spaces[7:], strict=False)]
+    padded += [w + c + w for c, w in zip(CODE_POINTS, spaces[13:], strict=False)]
     padded += [value for value, _ in PADDED]
     assigned = [all(unicodedata.category(c) != "Cn" for c in v.strip()) for v in padded]
     path = tmp_path_factory.mktemp("key") / "values.parquet"
@@ -74,7 +87,7 @@ def test_duckdb_key_equals_python_key_for_every_code_point(values):
         compared, differ = disagreements(engine, values)
     finally:
         engine.close()
-    assert compared == len(CODE_POINTS) + len(PADDED)
+    assert compared == 4 * len(CODE_POINTS) + len(PADDED)
     assert differ == []
 
 
@@ -89,7 +102,7 @@ def test_spark_key_equals_python_key_for_every_assigned_code_point(values):
         compared, differ = disagreements(engine, values, where="assigned")
     finally:
         engine.close()
-    assert compared > 280_000
+    assert compared > 4 * 280_000
     assert differ == []
 
 
@@ -112,3 +125,22 @@ def test_duckdb_blank_test_agrees_with_an_empty_key_for_every_code_point():
         ).fetchall()[0][0]
     assert sorted(blank) == sorted(v for v in values if person_key(v) == "")
     assert len(blank) > len(WHITE_SPACE)
+
+
+def test_the_key_skips_its_regular_expression_only_where_no_end_is_white_space():
+    """`ends_sql` (when the SQL key runs its regular expression) is true for every value that
+    starts or ends with white space; false for a value that starts and ends with a character
+    from "!" to U+0084, as identifiers mostly do (so they skip the expression)."""
+    import duckdb
+
+    from stedi_dagster.privacy.identity import ends_sql
+
+    padded = [w + "a" for w in WHITE_SPACE] + ["a" + w for w in WHITE_SPACE] + [*WHITE_SPACE]
+    plain = ["Alice@X.test", "b3f97a1d-d7fe-4a28", "S-1234", "é@x.test"[1:], "a\u00e9b"]
+    with duckdb.connect() as con:
+        skipped = con.execute(
+            f"select list(v) filter (where not ({ends_sql('v')})) from (select unnest(?) as v)",
+            [[*CODE_POINTS, *padded, *plain]],
+        ).fetchall()[0][0]
+    assert not set(skipped) & set(padded)
+    assert set(skipped) == {chr(c) for c in range(ord("!"), 0x85)} | set(plain)

@@ -76,14 +76,15 @@ class DuckDBEngine:
         self.create_view(name, f"select * from {ident(shared)}")
 
     def _shared_key(self, sql: str, views: Sequence[str]) -> str | None:
-        """What a query over these views computes, as a hash: of the query, of the views'
-        definitions and those of the views they read, down to their data files (which a Delta
+        """What a query over these views computes, as a hash: of the query, of the definitions of
+        these views and of every view it reads, and of those of the views they read, down to
+        their data files (which a Delta
         table never writes again), and of the engine's settings; None when the query or a view
         reads a temporary table, whose rows no definition states."""
         defined = dict(self.rows("select view_name, sql from duckdb_views() where temporary"))
         tables = [t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")]
         closure: dict[str, str] = {}
-        todo = list(views)
+        todo = [*views, *(v for v in defined if _names(v, sql))]
         while todo:
             view = todo.pop()
             if view in closure or view not in defined:

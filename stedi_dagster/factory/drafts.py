@@ -294,14 +294,15 @@ class FileDraft:
 
     def _attach_changed(self, engine: Engine, name: str, change: increments.Change | None) -> None:
         """A view `changed_<name>` of the rows input `name` gained or lost since the table's
-        version (none when it did not change)."""
+        version (none when it did not change); a table, computed once, when the input lost rows
+        (their difference is compared row by row, and `affected` SQL may read it twice)."""
         view = f"changed_{name}"
         if change is None or change.appended:
             self._attach(engine, name, change.added if change else [], view)
             return
         self._attach(engine, name, change.added, f"{view}_added")
         self._attach(engine, name, change.removed, f"{view}_removed")
-        engine.create_view(
+        engine.create_table(
             view,
             f"(select * from {view}_added except all select * from {view}_removed) union all "
             f"(select * from {view}_removed except all select * from {view}_added)",

@@ -17,14 +17,13 @@ RELATIONS = "consent relations"
 
 def consent_relations(engine: Engine) -> None:
     """Create the consent relations (`sql/` beside this module) on the engine, once for all the
-    checks of a step that use them (the engine remembers it in `prepared`). research_consent,
-    which the other two read, is computed once as a table (as a view it was computed again by
-    every query that read it), shared by the steps of a run that read the same customer_landing
-    (about 0.2 s a step at scale 100, 2 s at scale 1000)."""
+    checks of a step that use them (the engine remembers it in `prepared`): tables, computed
+    once (as views they were computed again by every query that read them, the pseudonyms of
+    consenting_subjects twice by the training pairs' consent check), and shared by the steps of
+    a run that read the same customer_landing with the same settings (research_consent takes
+    about 0.2 s at scale 100, 2 s at scale 1000)."""
     if RELATIONS in engine.prepared:
         return
-    sql = read_sql(__file__, "research_consent")
-    engine.create_table("research_consent", sql, shared_over=("customer_landing",))
-    for name in ("serial_consent", "consenting_subjects"):
-        engine.create_view(name, read_sql(__file__, name))
+    for name in ("research_consent", "serial_consent", "consenting_subjects"):
+        engine.create_table(name, read_sql(__file__, name), shared_over=("customer_landing",))
     engine.prepared.add(RELATIONS)

@@ -38,6 +38,9 @@ WHITE_SPACE = (
     "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
+# Every white-space character is at or below U+0020 (" "), or at or above U+0085 (NEL): the
+# key's regular expression runs only for values that start or end with such a character.
+FIRST_HIGH_WHITE_SPACE = "\x85"
 # DuckDB's lower() reads U+0130 (the dotted capital I) as i, Python's and Spark's as i + U+0307:
 # the key reads it as I first, so that all three agree.
 _DOTTED_CAPITAL_I = "\u0130"
@@ -55,9 +58,23 @@ def person_key_sql() -> str:
     RE2 (DuckDB) and java.util.regex (Spark) read alike."""
     white_space = "".join(f"\\x{{{ord(c):04x}}}" for c in WHITE_SPACE)
     text = read_sql(
-        __file__, "person_key", white_space=white_space, dotted_capital_i=_DOTTED_CAPITAL_I
+        __file__,
+        "person_key",
+        white_space=white_space,
+        dotted_capital_i=_DOTTED_CAPITAL_I,
+        may_end_in_white_space=ends_sql("value"),
     )
-    return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    return "\n".join(line for line in text.split("\n") if not line.startswith("--"))
+
+
+def ends_sql(column: str) -> str:
+    """SQL: whether the column's value may start or end with white space: its first or last
+    character is at or below U+0020 or at or above U+0085, as every white-space character is
+    (strings compare by their UTF-8 bytes; chr(133) is U+0085 in DuckDB and Spark alike)."""
+    last = f"right({column}, 1)"
+    return " or ".join(
+        f"{v} < '!' or {v} >= chr({ord(FIRST_HIGH_WHITE_SPACE)})" for v in (column, last)
+    )
 
 
 def blank_sql(column: str) -> str:
