@@ -218,9 +218,10 @@ def test_a_consent_change_rewrites_only_the_rows_of_that_person(
 
 
 def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tmp_path):
-    """A check that passed on the version before and grows (keys, the recount, identifiers) is
-    evaluated on the new rows and the reads' new files alone; evaluating every check on the
-    whole published tables ("Execute checks") gives the same verdicts and evidence."""
+    """A check that passed on the version before and grows (keys, consent, the recount,
+    identifiers) is evaluated on the new rows and the reads' new files alone; evaluating every
+    check on the whole published tables ("Execute checks") gives the same verdicts and
+    evidence."""
     lakehouse = Lakehouse(
         landing_root=str(write_handmade(tmp_path / "landing")),
         lakehouse_root=str(tmp_path / "lakehouse"),
@@ -231,11 +232,17 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     added = materialize(definitions, lakehouse)
     assert added.success
     assert materialization(added, "accelerometer_trusted")["checks_on_additions"] == [
+        "all_consented",
         "count_reconciles",
         "keys_not_null",
     ]
     pairs = materialization(added, "machine_learning_curated")
-    assert pairs["checks_on_additions"] == ["count_reconciles", "keys_not_null", "no_identifiers"]
+    assert pairs["checks_on_additions"] == [
+        "all_consented",
+        "count_reconciles",
+        "keys_not_null",
+        "no_identifiers",
+    ]
     on_additions = [
         e
         for e in added.get_asset_check_evaluations()

@@ -15,7 +15,8 @@ from stedi_dagster.factory.table_step import TableStep
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.landing.pipeline import LandingDraft
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+from stedi_dagster_tests.conftest import write_jsonl
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, reading, write_handmade
 
 CUSTOMER_LANDING = TableSpec(
     "customer_landing",
@@ -111,3 +112,57 @@ def test_a_failed_blocking_check_leaves_the_published_version(lakehouse):
     assert observation.metadata["publication"].value == "blocked"
     with lakehouse.connect("customer_trusted") as engine:
         assert engine.scalar("select count(*) from customer_trusted") == 4
+
+
+def test_consent_on_new_rows_alone_still_stops_a_leak(lakehouse):
+    """all_consented is evaluated on what a version adds (customer_landing unchanged): a step
+    whose additions let a non-consenting customer's readings in is stopped, naming their rows."""
+    columns = ", ".join(f'"{c}"' for c in TABLES["accelerometer_trusted"].columns)
+    sql = TABLES["accelerometer_trusted"].sql()
+
+    def write(engine, _, path: Path, where: str, spread) -> list[Path]:
+        rows = f" where {where}" if where else ""
+        return engine.write_parquet(f"select {columns} from ({sql}){rows}", path, spread)
+
+    def leak(engine, _, path: Path, where: str, spread) -> list[Path]:
+        return engine.write_parquet(f"select {columns} from accelerometer_landing", path, spread)
+
+    accelerometer = TableSpec(
+        "accelerometer_trusted",
+        description="Consenting customers' readings; its additions leak (a bug).",
+        inputs=("accelerometer_landing", "customer_trusted"),
+        checks=trusted_checks(
+            "accelerometer_trusted",
+            reads=("accelerometer_landing", "customer_landing"),
+            linear=("accelerometer_landing",),
+        ),
+        draft=file_draft(
+            "accelerometer_trusted", write, appends=("accelerometer_landing",), adder=leak
+        ),
+    )
+    landing = TableSpec(
+        "accelerometer_landing",
+        description="The accelerometer landing JSON, typed.",
+        inputs=(),
+        checks=landing_checks("accelerometer"),
+        draft=lambda run, lh, folder: LandingDraft(run, lh, "accelerometer", folder),
+        also={"accelerometer_quarantine": "The lines that could not be rows."},
+    )
+    for spec in (CUSTOMER_LANDING, landing, CUSTOMER_TRUSTED, accelerometer):
+        list(TableStep(spec, lakehouse, StepRun("plain-1")).events())
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        before = engine.scalar("select count(*) from accelerometer_trusted")
+
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 700), reading("b", 700), reading("b", 701)])
+    list(TableStep(landing, lakehouse, StepRun("plain-2")).events())
+    events = []
+    with pytest.raises(dg.Failure, match="accelerometer_trusted.all_consented"):
+        for event in TableStep(accelerometer, lakehouse, StepRun("plain-2")).events():
+            events.append(event)
+    consent = by_kind(events)[dg.AssetCheckResult]["accelerometer_trusted.all_consented"]
+    assert consent.passed is False
+    assert consent.metadata["non_consenting_rows"].value == 2  # b's two new readings
+    assert "3 new rows" in consent.metadata["evaluated_on"].value
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        assert engine.scalar("select count(*) from accelerometer_trusted") == before

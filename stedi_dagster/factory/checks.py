@@ -184,7 +184,10 @@ def unique_person_check(table: Table, column: str) -> Check:
 
 def consent_check(table: Table) -> Check:
     """Every row's owner consented, proven by joining back to customer_landing. The SQL file
-    `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows)."""
+    `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows).
+    Whether a row offends depends on that row and customer_landing alone: while customer_landing
+    is unchanged, a version that only adds rows to one that passed offends only in its new rows
+    (so it is evaluated on them); a consent change (a new customer record) evaluates it whole."""
     sql = table.sql("_all_consented")
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
@@ -203,6 +206,7 @@ def consent_check(table: Table) -> Check:
         "No row belongs to a customer without research consent (joined back to landing).",
         probe,
         reads=("customer_landing",),
+        grows="violations",
     )
 
 
