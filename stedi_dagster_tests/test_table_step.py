@@ -18,14 +18,19 @@ from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import write_jsonl
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, reading, write_handmade
 
-CUSTOMER_LANDING = TableSpec(
-    "customer_landing",
-    description="The customer landing JSON, typed.",
-    inputs=(),
-    checks=landing_checks("customer"),
-    draft=lambda run, lakehouse, folder: LandingDraft(run, lakehouse, "customer", folder),
-    also={"customer_quarantine": "The lines that could not be rows."},
-)
+
+def landing_spec(dataset: str) -> TableSpec:
+    return TableSpec(
+        f"{dataset}_landing",
+        description=f"The {dataset} landing JSON, typed.",
+        inputs=(),
+        checks=landing_checks(dataset),
+        draft=lambda run, lakehouse, folder: LandingDraft(run, lakehouse, dataset, folder),
+        also={f"{dataset}_quarantine": "The lines that could not be rows."},
+    )
+
+
+CUSTOMER_LANDING = landing_spec("customer")
 CUSTOMER_TRUSTED = TableSpec(
     "customer_trusted",
     description="The customers who consented.",
@@ -140,14 +145,7 @@ def test_consent_on_new_rows_alone_still_stops_a_leak(lakehouse):
             "accelerometer_trusted", write, appends=("accelerometer_landing",), adder=leak
         ),
     )
-    landing = TableSpec(
-        "accelerometer_landing",
-        description="The accelerometer landing JSON, typed.",
-        inputs=(),
-        checks=landing_checks("accelerometer"),
-        draft=lambda run, lh, folder: LandingDraft(run, lh, "accelerometer", folder),
-        also={"accelerometer_quarantine": "The lines that could not be rows."},
-    )
+    landing = landing_spec("accelerometer")
     for spec in (CUSTOMER_LANDING, landing, CUSTOMER_TRUSTED, accelerometer):
         list(TableStep(spec, lakehouse, StepRun("plain-1")).events())
     with lakehouse.connect("accelerometer_trusted") as engine:
