@@ -78,21 +78,19 @@ class DuckDBEngine:
     def _shared_key(self, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes, as a hash: of the query, of the definitions of
         these views and of every view it reads, and of those of the views they read, down to
-        their data files (which a Delta
-        table never writes again), and of the engine's settings; None when the query or a view
-        reads a temporary table, whose rows no definition states."""
+        their data files (which a Delta table never writes again), and of the engine's settings;
+        None when the query or a view reads a temporary table, whose rows no definition states."""
         defined = dict(self.rows("select view_name, sql from duckdb_views() where temporary"))
-        tables = [t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")]
+        tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
         closure: dict[str, str] = {}
-        todo = [*views, *(v for v in defined if _names(v, sql))]
+        todo = [*views, *(_words(sql) & set(defined))]
         while todo:
             view = todo.pop()
             if view in closure or view not in defined:
                 continue
             closure[view] = defined[view]
-            todo += [v for v in defined if v not in closure and _names(v, defined[view])]
-        texts = [sql, *closure.values()]
-        if any(_names(t, text) for t in tables for text in texts):
+            todo += sorted((_words(defined[view]) & set(defined)) - set(closure))
+        if any(_words(text) & tables for text in [sql, *closure.values()]):
             return None
         stated = json.dumps([sql, sorted(closure.items()), self.settings_key])
         return hashlib.sha256(stated.encode()).hexdigest()
@@ -158,9 +156,9 @@ class DuckDBEngine:
             self.con.execute(statement)
 
 
-def _names(name: str, sql: str) -> bool:
-    """Whether `sql` names the relation `name` (as a whole word)."""
-    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql) is not None
+def _words(sql: str) -> set[str]:
+    """The words of an SQL text: every relation it names among them."""
+    return set(re.findall(r"[\w$]+", sql))
 
 
 def duckdb_engine(
