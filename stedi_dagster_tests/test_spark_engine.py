@@ -261,6 +261,7 @@ def test_both_engines_add_new_readings_to_the_tables_they_reach(definitions, run
     assert added["spark"] == added["duckdb"]
     assert outcomes["spark"] == outcomes["duckdb"]
     assert added["duckdb"]["machine_learning_curated"][1] == [
+        "all_consented",
         "count_reconciles",
         "keys_not_null",
         "no_identifiers",

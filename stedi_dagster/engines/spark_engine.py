@@ -191,6 +191,8 @@ class SparkEngine:
 
     def frame(self, sql: str, params: Params = None) -> Any:
         """The DataFrame of a query in the project's DuckDB SQL."""
+        if isinstance(params, (list, tuple)) and params:
+            sql, params = _named_parameters(sql, params)
         return self.spark_sql(self.translate(sql), params)
 
     def spark_sql(self, sql: str, params: Params = None) -> Any:
@@ -278,6 +280,20 @@ class SparkEngine:
         tables = list(select.find_all(exp.Table))
         columns = self._run(lambda: self.spark.table(tables[0].name).columns, select.sql())
         select.set("expressions", [exp.column(c, quoted=True) for c in columns])
+
+
+def _named_parameters(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """The query with its positional parameters (`?`) named `$_p0`, `$_p1`, ... in their order,
+    and their values by name: an expression the translation writes more than once (the person
+    key names its value five times) then reads one parameter, not five."""
+    tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql)
+    marks = [t.start for t in tokens if t.token_type == sqlglot.tokens.TokenType.PLACEHOLDER]
+    if len(marks) != len(params):
+        raise LakehouseError(f"{len(params)} parameters for {len(marks)} placeholders in: {sql}")
+    named = sql
+    for i, start in reversed(list(enumerate(marks))):
+        named = f"{named[:start]}$_p{i}{named[start + 1 :]}"
+    return named, {f"_p{i}": value for i, value in enumerate(params)}
 
 
 def person_key(value: exp.Expression) -> exp.Expression:
