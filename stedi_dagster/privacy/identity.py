@@ -67,24 +67,25 @@ def person_key_sql() -> str:
     return "\n".join(line for line in text.split("\n") if not line.startswith("--"))
 
 
+def starts_sql(value: str) -> str:
+    """SQL: whether the value may start with white space: its first character is at or below
+    U+0020 or at or above U+0085, as every white-space character is (`WHITE_SPACE`; strings
+    compare by their UTF-8 bytes; chr(133) is U+0085 in DuckDB and Spark alike)."""
+    return f"{value} < '!' or {value} >= chr({ord(FIRST_HIGH_WHITE_SPACE)})"
+
+
 def ends_sql(column: str) -> str:
-    """SQL: whether the column's value may start or end with white space: its first or last
-    character is at or below U+0020 or at or above U+0085, as every white-space character is
-    (strings compare by their UTF-8 bytes; chr(133) is U+0085 in DuckDB and Spark alike)."""
-    last = f"right({column}, 1)"
-    return " or ".join(
-        f"{v} < '!' or {v} >= chr({ord(FIRST_HIGH_WHITE_SPACE)})" for v in (column, last)
-    )
+    """SQL: whether the column's value may start or end with white space (`starts_sql` of its
+    first or its last character)."""
+    return f"{starts_sql(column)} or {starts_sql(f'right({column}, 1)')}"
 
 
 def blank_sql(column: str) -> str:
     """SQL (DuckDB): whether the column's value has an empty person key, i.e. is empty or only
-    white space. The regular expression runs only for a value whose first character is at or
-    below U+0020 or at or above U+0085 (every white space character is: `WHITE_SPACE`), so that a
-    scan of millions of rows stays cheap (strings compare by their UTF-8 bytes; CASE, unlike AND,
-    is never evaluated eagerly)."""
-    first_may_be_white = f"{column} < '!' or {column} >= chr(133)"
-    return f"(case when {first_may_be_white} then person_key({column}) = '' else false end)"
+    white space. The key is computed only for a value that may start with white space
+    (`starts_sql`), so that a scan of millions of rows stays cheap (CASE, unlike AND, is never
+    evaluated eagerly)."""
+    return f"(case when {starts_sql(column)} then person_key({column}) = '' else false end)"
 
 
 def erasure_hash(value: str) -> str:
