@@ -4,14 +4,18 @@ table after a full refresh (every landing file read again, every table built in 
 
 import itertools
 import random
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
+from stedi_dagster.factory import increments
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse, data_files
+from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, reading, step, write_handmade
@@ -215,6 +219,47 @@ def test_a_consent_change_rewrites_only_the_rows_of_that_person(
     maintained = every_row(lakehouse)
     assert materialize(definitions, lakehouse, tags=FULL_REFRESH).success
     assert every_row(lakehouse) == maintained
+
+
+def test_the_rows_a_recomputation_changed_are_found_among_the_rows_it_recorded(
+    definitions, tmp_path, small_buckets
+):
+    """A version of a table maintained per key records which rows it may have changed (those of
+    the keys it computed again); what a table reading it finds changed among those rows alone
+    is what comparing every row of the data files added and removed finds."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    store = lakehouse.store
+    before = {name: store.delta.version(TABLES[name]) for name in A_ROWS}
+    folder = Path(lakehouse.landing_root) / "customer" / "landing"
+    write_jsonl(folder / "withdrawal.json", [customer("a", "S-A", updated=50, research=None)])
+    assert materialize(definitions, lakehouse).success
+    for name in (*A_ROWS, "machine_learning_curated"):
+        table = TABLES[name]
+        version = before.get(name, store.delta.version(table) - 1)
+        now = Snapshot(store.delta.version(table), store.files(table))
+        change = increments.since(store, name, version, now)
+        assert change is not None and change.removed and change.within, name
+        assert difference(change, change.within) == difference(change), name
+        assert difference(change), f"{name}: the withdrawal changed no row"
+
+
+def difference(change: increments.Change, where: str = "true") -> list[tuple]:
+    """The rows (where `where` is true) that the files a change added and those it removed do
+    not have in common, as a sorted list."""
+    added = Counter(parquet_rows(change.added, where))
+    removed = Counter(parquet_rows(change.removed, where))
+    return sorted([*(added - removed).elements(), *(removed - added).elements()], key=repr)
+
+
+def parquet_rows(urls: list[str], where: str) -> list[tuple]:
+    if not urls:
+        return []
+    sql = f"select * from read_parquet($files, union_by_name = true) where {where}"
+    return duckdb.connect().execute(sql, {"files": urls}).fetchall()
 
 
 def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tmp_path):

@@ -67,3 +67,27 @@ def test_the_consent_relations_follow_a_withdrawal_in_the_next_run(definitions, 
     )
     assert materialize(definitions, lakehouse).success
     assert consented("a@x.test") is False
+
+
+def test_a_shared_table_is_kept_for_the_runs_that_follow(definitions, tmp_path):
+    """A later process (its own in-memory database) reads the table back from the lakehouse's
+    folder instead of computing it: the kept file is what it serves."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    rows, _ = counted(lakehouse)
+    kept = sorted(lakehouse.shared_tables.glob("counted-*.parquet"))
+    assert len(kept) == 1
+    # the steps' checks kept the consent relations too
+    assert list(lakehouse.shared_tables.glob("research_consent-*.parquet"))
+
+    with lakehouse.connect() as engine:  # as a new process: the database holds none of them
+        for table in shared(engine):
+            engine.rows(f"drop table {table}")
+        engine.rows(f"copy (select 99 as n) to '{kept[0]}' (format parquet)")
+    assert counted(lakehouse)[0] == 99  # read back, not computed
+
+    with lakehouse.connect() as engine:
+        for table in shared(engine):
+            engine.rows(f"drop table {table}")
+    kept[0].unlink()
+    assert counted(lakehouse)[0] == rows  # computed again, and kept again
+    assert kept[0].exists()

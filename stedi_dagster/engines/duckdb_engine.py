@@ -4,12 +4,18 @@ Each step's connection is a cursor of one in-memory database per process and set
 instead of about 50 ms for a new database); its temporary views, tables, macros and variables are
 its own. With a root on S3 the connection is a database of its own, with the s3fs filesystem
 registered on it.
+
+A table created `shared_over` views is kept in the process's database for the steps that follow,
+and, given a folder (`kept_in`: the lakehouse's, on local disk), as a Parquet file there for the
+runs that follow: the consent relations of an unchanged customer_landing are read back (about
+0.1 s at scale 1000) instead of computed (about 2 s).
 """
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,10 +44,13 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, shares: bool = False):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, shares: bool = False, kept_in: Path | None = None
+    ):
         """`shares`: whether `con` is a cursor of the process's database, where tables created
-        `shared_over` views are kept for the engines that follow."""
-        self.con, self.shares = con, shares
+        `shared_over` views are kept for the engines that follow; `kept_in`: the folder where
+        they are also kept as Parquet files for the processes that follow."""
+        self.con, self.shares, self.kept_in = con, shares, kept_in
         self.context = SqlContext({})
         self.prepared: set[str] = set()
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
@@ -64,7 +73,8 @@ class DuckDBEngine:
         # a few such tables per name
         prefix = f"stedi_shared_{name}_"
         shared = prefix + key[:24]
-        self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
+        if not self.rows("select 1 from duckdb_tables() where table_name = ?", [shared]):
+            self._create_shared(shared, sql, name, key[:24])
         others = self.rows(
             "select table_name from duckdb_tables() where not temporary "
             "and starts_with(table_name, ?) and table_name <> ?",
@@ -74,6 +84,29 @@ class DuckDBEngine:
             for (other,) in others:
                 self.con.execute(f"drop table if exists {ident(other)}")
         self.create_view(name, f"select * from {ident(shared)}")
+
+    def _create_shared(self, shared: str, sql: str, name: str, key: str) -> None:
+        """The shared table, read from its Parquet file in `kept_in` if an earlier process kept
+        it there, else computed (and kept there)."""
+        if self.kept_in is None:
+            self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
+            return
+        kept = self.kept_in / f"{name}-{key}.parquet"
+        if kept.exists():
+            try:
+                read = f"select * from read_parquet({literal(str(kept))})"
+                self.con.execute(f"create table if not exists {ident(shared)} as {read}")
+                os.utime(kept)  # recently used: the last to be pruned
+                return
+            except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
+                pass
+        self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
+        self.kept_in.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        self.con.execute(f"copy {ident(shared)} to {literal(str(partial))} {PARQUET}")
+        partial.replace(kept)  # whole or not at all, for a process reading it
+        for old in _by_age(self.kept_in.glob(f"{name}-*.parquet"))[:-SHARED_PER_NAME]:
+            old.unlink(missing_ok=True)
 
     def _shared_key(self, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes, as a hash: of the query, of the definitions of
@@ -156,6 +189,17 @@ class DuckDBEngine:
             self.con.execute(statement)
 
 
+def _by_age(files: Iterable[Path]) -> list[Path]:
+    """Files from the least recently modified, leaving out those removed meanwhile."""
+    dated = []
+    for file in files:
+        try:
+            dated.append((file.stat().st_mtime, file))
+        except FileNotFoundError:
+            continue
+    return [file for _, file in sorted(dated)]
+
+
 def _words(sql: str) -> set[str]:
     """The words of an SQL text: every relation it names among them."""
     return set(re.findall(r"[\w$]+", sql))
@@ -166,9 +210,11 @@ def duckdb_engine(
     memory_limit: str | None = None,
     threads: int | None = None,
     filesystem: Any = None,
+    kept_in: Path | None = None,
 ) -> DuckDBEngine:
     """A prepared engine: a cursor of the process's database, or with a `filesystem` (s3fs) a
-    database of its own with that filesystem registered."""
+    database of its own with that filesystem registered; `kept_in`: where tables created
+    `shared_over` views are kept for later processes (see `DuckDBEngine`)."""
     config: dict[str, str | int] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
@@ -179,7 +225,8 @@ def duckdb_engine(
         con.register_filesystem(filesystem)
     else:
         con = _database(tuple(sorted(config.items()))).cursor()
-    engine = DuckDBEngine(con, shares=filesystem is None)
+    shares = filesystem is None
+    engine = DuckDBEngine(con, shares, kept_in if shares else None)
     try:
         engine.prepare(context)
     except BaseException:

@@ -22,6 +22,7 @@ from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
     BASIS,
+    CHANGED_ROWS,
     CHECK_RESULTS,
     KEYS_TO_RECOMPUTE,
     READ_VERSIONS,
@@ -73,6 +74,9 @@ FileWriter = Callable[[Engine, Lakehouse, Path, str, Spread | None], list[Path]]
 
 # More keys than this to compute again: the table is built in full instead.
 MAX_KEYS = 10_000
+# More keys than this: a commit does not record the rows it changed (`CHANGED_ROWS`), which a
+# table reading it then finds by comparing every row of the files it rewrote.
+MAX_KEYS_RECORDED = 1_000
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class FileDraft:
         self.touched: list[str] = []  # current data files the new version leaves out
         self.rows_added = 0
         self.replace = True
+        self.changed_rows: str | None = None  # SQL true of every row added or removed
         self._changes: dict[tuple[str, int | None], increments.Change | None] = {}
 
     def __enter__(self) -> "FileDraft":
@@ -254,6 +259,8 @@ class FileDraft:
             return None
         self.replace = False
         where = keyed.rows_of(keys) if keys else ""
+        if len(keys) <= MAX_KEYS_RECORDED:
+            self.changed_rows = keyed.rows_of(keys)
         touched, kept, removed = data_files.without(
             self.current, where, self.folder, self.table.name
         )
@@ -295,17 +302,24 @@ class FileDraft:
     def _attach_changed(self, engine: Engine, name: str, change: increments.Change | None) -> None:
         """A view `changed_<name>` of the rows input `name` gained or lost since the table's
         version (none when it did not change); a table, computed once, when the input lost rows
-        (their difference is compared row by row, and `affected` SQL may read it twice)."""
+        (their difference is compared row by row, among the rows the input's commits say they
+        changed if they say, and `affected` SQL may read it twice)."""
         view = f"changed_{name}"
         if change is None or change.appended:
             self._attach(engine, name, change.added if change else [], view)
             return
-        self._attach(engine, name, change.added, f"{view}_added")
-        self._attach(engine, name, change.removed, f"{view}_removed")
-        engine.create_table(
+        added, removed = f"{view}_added", f"{view}_removed"
+        self._attach(engine, name, change.added, added)
+        self._attach(engine, name, change.removed, removed)
+        if change.within:  # only those rows can differ: the others are not compared
+            for side in (added, removed):
+                engine.create_view(f"{side}_within", f"select * from {side} where {change.within}")
+            added, removed = f"{added}_within", f"{removed}_within"
+        engine.create_table(  # computed once for the steps reading the same change
             view,
-            f"(select * from {view}_added except all select * from {view}_removed) union all "
-            f"(select * from {view}_removed except all select * from {view}_added)",
+            f"(select * from {added} except all select * from {removed}) union all "
+            f"(select * from {removed} except all select * from {added})",
+            shared_over=(added, removed),
         )
 
     def results(
@@ -455,6 +469,8 @@ class FileDraft:
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
     ) -> dict[str, dict]:
         removed = [self.urls[f] for f in self.touched]
+        if self.changed_rows is not None:
+            recorded = recorded | {CHANGED_ROWS: self.changed_rows}
         version = self.store.publish(
             self.table, self.staged, run_id, inputs, recorded, self.replace, removed
         )

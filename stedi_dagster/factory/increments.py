@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from stedi_dagster.lakehouse import scratch
-from stedi_dagster.lakehouse.delta import BASIS, INPUTS
+from stedi_dagster.lakehouse.delta import BASIS, CHANGED_ROWS, INPUTS
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.sql import literal, select_columns
 from stedi_dagster.tables import TABLES, Table
@@ -28,11 +28,14 @@ from stedi_dagster.tables import TABLES, Table
 @dataclass(frozen=True)
 class Change:
     """The data files of an input that a table's version was built from, those added since and
-    those of them removed since (URLs)."""
+    those of them removed since (URLs); `within`: when every commit since recorded the rows it
+    changed (`CHANGED_ROWS`), SQL true of every row added or removed (the rows it is false of
+    are the same in the files added as in those removed)."""
 
     before: list[str]
     added: list[str]
     removed: list[str] = field(default_factory=list)
+    within: str | None = None
 
     @property
     def appended(self) -> bool:
@@ -81,7 +84,14 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
         return None
     was = Snapshot(version, before.file_uris())
     added = [u for u in now.urls if PurePosixPath(u).name not in was.files]
-    return Change(was.urls, added, [u for u in was.urls if PurePosixPath(u).name not in now.files])
+    removed = [u for u in was.urls if PurePosixPath(u).name not in now.files]
+    within = None
+    if removed:
+        commits = store.delta.commits_since(TABLES[name], version)
+        changed = [c.get(CHANGED_ROWS) for c in commits]
+        if commits and all(changed):
+            within = " or ".join(f"({c})" for c in changed)
+    return Change(was.urls, added, removed, within)
 
 
 def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool:

@@ -43,6 +43,10 @@ INPUTS = "stedi/inputs"
 # Of a table maintained per key, the keys whose rows a commit removed without computing them
 # again (JSON list; the erasure job's): the next step computes their rows from its inputs.
 KEYS_TO_RECOMPUTE = "stedi/keys_to_recompute"
+# Of a table maintained per key, a commit whose added and removed rows are all rows of the keys
+# it computed again: SQL true of those rows (its other rows are those of the version before), so
+# that a table reading it finds the rows it changed among those alone (`factory/increments.py`).
+CHANGED_ROWS = "stedi/changed_rows"
 # What a step records with the versions it commits, to keep them in a later step that would
 # compute the same (`factory/reuse.py`): its fingerprint and basis, its check results, the rows
 # per table.
@@ -151,6 +155,13 @@ class DeltaTables:
     def version(self, table: Table) -> int | None:
         delta = self.open(table)
         return None if delta is None else delta.version()
+
+    def commits_since(self, table: Table, version: int) -> list[dict]:
+        """The information of the table's commits after `version`, the latest first."""
+        delta = self.open(table)
+        if delta is None or delta.version() <= version:
+            return []
+        return delta.history(delta.version() - version)
 
     def last_commit(self, table: Table) -> tuple[int, dict] | None:
         """The table's current version and its commit's information (with the custom metadata

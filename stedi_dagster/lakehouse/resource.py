@@ -7,6 +7,7 @@ an engine (`connect`): a DuckDB connection of the step's own, or a Spark session
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,9 @@ from stedi_dagster.tables import TABLES, files_table
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLE_LANDING_ROOT = PROJECT_ROOT / "data" / "landing"
 SAMPLE_LAKEHOUSE_ROOT = PROJECT_ROOT / "data" / "lakehouse"
+# The folder under a local lakehouse root where the tables the checks compute from landing (the
+# consent relations, the landing identifiers) are kept between runs (`engines/duckdb_engine.py`).
+SHARED_TABLES = "_shared_tables"
 # The settings whose values other than their defaults name an expectations file's variants.
 VARIANT_SETTINGS = ("consent_mode", "ml_pairing")
 # Each setting's environment variable. Paths and secrets are passed as EnvVars (Dagster shows
@@ -172,6 +176,17 @@ class Lakehouse(dg.ConfigurableResource):
     def privacy(self) -> PrivacyRecords:
         return PrivacyRecords(self.zones, self.pseudonym_key)
 
+    @property
+    def shared_tables(self) -> Path | None:
+        """Where an engine keeps the tables it computed from landing for the checks (personal
+        data: an erasure removes them, `forget_shared_tables`); None on S3."""
+        return None if self.zones.remote else Path(self.lakehouse_root) / SHARED_TABLES
+
+    def forget_shared_tables(self) -> None:
+        """Remove the tables kept between runs: after an erasure they may hold the erased."""
+        if self.shared_tables is not None:
+            shutil.rmtree(self.shared_tables, ignore_errors=True)
+
     # --- settings as the SQL and the checks see them ---------------------------------------
 
     def sql_context(self) -> SqlContext:
@@ -239,6 +254,7 @@ class Lakehouse(dg.ConfigurableResource):
             threads=self.duckdb_threads,
             # one s3fs filesystem, registered on a database of its own, serves both roots
             filesystem=remote[0].fs if remote else None,
+            kept_in=self.shared_tables,
         )
 
     def _spark(self):

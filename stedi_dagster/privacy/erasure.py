@@ -15,7 +15,8 @@ erasure list and the audit trail (`records.py`) hold only such hashes, never the
    without the customer; from a table maintained per key (the training pairs and their features,
    whose other subjects may share the customer's serial or windows) it removes every subject the
    erasure reaches and leaves them for its next step to compute again (`record_inputs`);
-4. removes every earlier version of the tables from storage, and appends an audit entry.
+4. removes every earlier version of the tables from storage, and the tables the checks computed
+   from landing and kept between runs (`Lakehouse.shared_tables`), and appends an audit entry.
 
 It is idempotent: erasing again removes nothing more and adds an audit entry saying so. Always
 DuckDB, whichever engine computes the zones.
@@ -120,6 +121,7 @@ def erase(
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
         own, recompute = _erase_from_derived(engine, lakehouse, run_id, maintained_per_key)
+    lakehouse.forget_shared_tables()  # computed from landing before the erasure
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     report = ErasureReport(
         email_sha256=email_hash,
