@@ -106,6 +106,7 @@ def test_zones_are_parquet_folders_readable_by_any_engine(course_run):
     assert list((Path(root) / "_staging").iterdir()) == []
     assert sorted(p.name for p in Path(root).iterdir()) == [
         "_locks",  # of the landing datasets' writers
+        "_shared_tables",  # what the checks computed from landing, for the runs that follow
         "_staging",
         "catalog.duckdb",  # a view per table, kept current by the steps, and its writers' lock
         "catalog.lock",
