@@ -17,8 +17,15 @@ from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.tables import TABLES
-from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl
+from stedi_dagster_tests.conftest import (
+    every_row,
+    failed_checks,
+    materialization,
+    materialize,
+    write_jsonl,
+)
 from stedi_dagster_tests.handmade import customer, reading, step, write_handmade
+from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_erasure import erase
 
 FULL_REFRESH = {"stedi/full_refresh": "true"}
@@ -300,6 +307,62 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert whole.success
     assert verdicts(added) == verdicts(whole)
+
+
+def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
+    definitions, tmp_path, small_buckets
+):
+    """After a withdrawal the training pairs' recount counts again the milliseconds the change
+    reaches alone, and gives the verdict and count of a recount of the whole tables; a pair
+    slipped into rows the change does not reach (a data file written again behind the table's
+    back, after its check passed) still fails it."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "customer" / "landing"
+    write_jsonl(folder / "withdrawal.json", [customer("a", "S-A", updated=50, research=None)])
+    withdrawn = materialize(definitions, lakehouse)
+    assert withdrawn.success
+    assert (
+        "count_reconciles"
+        in materialization(withdrawn, "machine_learning_curated")["checks_on_additions"]
+    )
+    checks_only = dg.AssetSelection.checks_for_assets(
+        *(t.key for t in TABLES.values() if t.zone != "landing")
+    )
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert verdicts(withdrawn) == verdicts(whole)
+
+    # a pair of f's written twice into the data file that holds it, under the same name
+    table = TABLES["machine_learning_curated"]
+    f = pseudonym("f@x.test")
+    con = duckdb.connect()
+    for url in lakehouse.store.files(table):
+        path = url.removeprefix("file://")
+        rows = con.execute("select count(*) from read_parquet(?) where subject_id = ?", [path, f])
+        if rows.fetchall()[0][0]:
+            copy = f"{path}.copy"
+            con.execute(
+                f"copy (select * from read_parquet('{path}') union all (select * from "
+                f"read_parquet('{path}') where subject_id = '{f}' limit 1)) to '{copy}' "
+                "(format parquet)"
+            )
+            Path(copy).replace(path)
+            break
+    else:
+        raise AssertionError("f has no pairs")
+    # h withdraws: the milliseconds of h's serial are counted again, f's are not
+    write_jsonl(folder / "withdrawal-h.json", [customer("h", "S-H", updated=50, research=None)])
+    slipped = materialize(definitions, lakehouse)
+    assert "machine_learning_curated.count_reconciles" in failed_checks(slipped)
+    failed = [
+        e
+        for e in slipped.get_asset_check_evaluations()
+        if check_label(e) == "machine_learning_curated.count_reconciles"
+    ]
+    assert "that the changes since reach" in failed[0].metadata["evaluated_on"].value
 
 
 def test_a_version_the_step_did_not_make_is_checked_whole(definitions, tmp_path):

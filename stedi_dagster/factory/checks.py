@@ -63,6 +63,14 @@ class Check:
     grows: str = ""
     growing: tuple[str, ...] = ()
     independent: str = ""
+    # A "count" whose `independent` SQL is a sum over partitions (values of a column of each
+    # read in `partitions`: read -> column) that only rows of that partition, and the other
+    # reads, count towards: after a change that is not new rows of `growing` reads alone (rows
+    # lost, a read changed otherwise), `reach` (SQL over `changed_<read>` views of the rows
+    # each read gained or lost, and the reads as they are) gives the partitions it may have
+    # changed, and those alone are counted again, before and after the change.
+    partitions: tuple[tuple[str, str], ...] = ()
+    reach: str = ""
 
     @property
     def name(self) -> str:
@@ -211,11 +219,17 @@ def consent_check(table: Table) -> Check:
 
 
 def reconciliation_check(
-    table: Table, reads: tuple[str, ...], linear: tuple[str, ...] = ()
+    table: Table,
+    reads: tuple[str, ...],
+    linear: tuple[str, ...] = (),
+    partitions: tuple[tuple[str, str], ...] = (),
 ) -> Check:
     """Row count equals an independent count from the inputs: `<table>_count_reconciles.sql`,
-    a count linear in the `linear` reads (added rows there add to it)."""
+    a count linear in the `linear` reads (added rows there add to it); with `partitions`, a sum
+    over partitions of them, whose partitions a change reaches `<table>_count_reconciles_reach`
+    gives (see `Check`)."""
     sql = table.sql("_count_reconciles")
+    reach = table.sql("_count_reconciles_reach") if partitions else ""
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
@@ -229,22 +243,27 @@ def reconciliation_check(
         "Row count equals an independent count computed from the inputs.",
         probe,
         reads=reads,
-        grows="count" if linear else "",
+        grows="count" if linear or partitions else "",
         growing=linear,
         independent=sql,
+        partitions=partitions,
+        reach=reach,
     )
 
 
 def derived_checks(
-    table: Table, reads: tuple[str, ...], linear: tuple[str, ...] = ()
+    table: Table,
+    reads: tuple[str, ...],
+    linear: tuple[str, ...] = (),
+    partitions: tuple[tuple[str, str], ...] = (),
 ) -> list[Check]:
     """The checks of a trusted or curated table: every table's, consent proven against landing,
-    the count reconciled with its inputs (a count linear in the `linear` ones), and one row per
-    email for customer tables."""
+    the count reconciled with its inputs (a count linear in the `linear` ones, or summed over
+    `partitions`), and one row per email for customer tables."""
     checks = [
         *table_checks(table),
         consent_check(table),
-        reconciliation_check(table, reads, linear),
+        reconciliation_check(table, reads, linear, partitions),
     ]
     if "email" in table.columns:
         checks.append(unique_person_check(table, "email"))

@@ -328,7 +328,8 @@ class FileDraft:
         """Every check's result on the new version, and metadata saying how they were reached:
         a version that adds no row reports again the results of the checks whose reads did not
         change (`reuse.still_true`); a check that passed on the version before and `grows`
-        (see `Check`) is evaluated on what was added alone; every other on the whole table."""
+        (see `Check`) is evaluated on what was added alone, or, a count over partitions, on the
+        partitions the changes reach; every other on the whole table."""
         same_rows = self.same_rows_as is not None
         again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
         prior = self._prior()
@@ -351,7 +352,7 @@ class FileDraft:
         """For a version that adds to the one before (of the same basis): that version, the run
         that made it, its recorded results by check name, and the versions of the tables its step
         read; else None."""
-        if self.last is None or self.replace or self.touched:
+        if self.last is None or self.replace:
             return None
         version, commit = self.last
         if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
@@ -372,21 +373,18 @@ class FileDraft:
         read_versions: dict,
     ) -> dg.AssetCheckResult | None:
         """The check's result from what was added since `version`, where it passed: None when it
-        cannot be (it does not grow, it did not pass, or a read changed otherwise than by new
-        files of a growing read)."""
+        cannot be (it does not grow, it did not pass, or the table lost rows or a read changed
+        otherwise than by new files of a growing read, for a check not counted over
+        partitions)."""
         if not check.grows or not recorded.get(check.name, {}).get("passed"):
             return None
-        changed = {}
-        for name in check.reads:
-            change = self._since(name, read_versions.get(name))
-            if change is None or change.removed or (change.added and name not in check.growing):
-                return None
-            if change.added:
-                changed[name] = change
-        if not self.staged and not changed:
+        basis = f"passed at version {version} (run {run[:8]})"
+        changed = None if self.touched else self._appended(check, read_versions)
+        if changed is None and check.partitions:
+            return self._on_partitions(check, engine, recorded[check.name], read_versions, basis)
+        if changed is None or (not self.staged and not changed):
             return None
         consent_relations(engine)  # over the reads as they are, before any is narrowed
-        basis = f"passed at version {version} (run {run[:8]})"
         what = [f"{self.rows_added} new rows"] if self.staged else []
         what += [f"new files of {name}" for name in changed]
         if check.grows == "count":
@@ -401,6 +399,66 @@ class FileDraft:
             severity=check.severity,
             description=check.description,
             metadata=metadata | {"evaluated_on": f"{' and '.join(what)}; the table before {basis}"},
+        )
+
+    def _appended(self, check: Check, read_versions: dict) -> dict | None:
+        """The reads of the check that gained data files since the versions its last evaluation
+        read, with their changes, when those are all the changes and they are of growing reads;
+        else None."""
+        changed = {}
+        for name in check.reads:
+            change = self._since(name, read_versions.get(name))
+            if change is None or change.removed or (change.added and name not in check.growing):
+                return None
+            if change.added:
+                changed[name] = change
+        return changed
+
+    def _on_partitions(
+        self, check: Check, engine: Engine, recorded: dict, read_versions: dict, basis: str
+    ) -> dg.AssetCheckResult | None:
+        """A count summed over partitions (see `Check`): the table's rows against the count
+        recorded before, less what the partitions a change reached counted before, plus what
+        they count now; None when a read's change cannot be told."""
+        changes = {}
+        for name in check.reads:
+            change = self._since(name, read_versions.get(name))
+            if change is None:
+                return None
+            changes[name] = change
+        for name, change in changes.items():
+            self._attach_changed(engine, name, change if change.added or change.removed else None)
+        engine.create_table("reached_partitions", check.reach)
+        reached = engine.scalar("select count(*) from reached_partitions")
+        expected = recorded["metadata"]["independent_count"]
+        columns = dict(check.partitions)
+        for sign, before in ((-1, True), (1, False)):
+            for name in check.reads:
+                urls = changes[name].before if before else self.reads[name].urls
+                if name not in columns:
+                    self._attach(engine, name, urls)
+                    continue
+                self._attach(engine, name, urls, f"{name}_partitioned")
+                engine.create_view(
+                    name,
+                    f"select * from {name}_partitioned where {ident(columns[name])} in "
+                    "(select value from reached_partitions)",
+                )
+            expected += sign * engine.scalar(check.independent)
+        self._restore(engine, check.reads)
+        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        return dg.AssetCheckResult(
+            asset_key=check.table.key,
+            check_name=check.name,
+            passed=rows == expected,
+            severity=check.severity,
+            description=check.description,
+            metadata={
+                "rows": rows,
+                "independent_count": expected,
+                "evaluated_on": f"the {reached} values of {', '.join(columns.values())} that "
+                f"the changes since reach, counted before and after; the table before {basis}",
+            },
         )
 
     def _violations(

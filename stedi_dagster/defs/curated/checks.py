@@ -9,8 +9,13 @@ from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
 
 
-def curated_checks(name: str, reads: tuple[str, ...], linear: tuple[str, ...] = ()) -> list[Check]:
-    return derived_checks(TABLES[name], reads, linear)
+def curated_checks(
+    name: str,
+    reads: tuple[str, ...],
+    linear: tuple[str, ...] = (),
+    partitions: tuple[tuple[str, str], ...] = (),
+) -> list[Check]:
+    return derived_checks(TABLES[name], reads, linear, partitions)
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
@@ -78,6 +83,11 @@ def machine_learning_checks() -> list[Check]:
             "machine_learning_curated",
             reads=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
             linear=("step_trainer_trusted", "accelerometer_trusted"),
+            # and a sum over milliseconds: another change counts again those it reaches
+            partitions=(
+                ("step_trainer_trusted", "sensorReadingTime"),
+                ("accelerometer_trusted", "timestamp"),
+            ),
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),
