@@ -3,11 +3,12 @@
 A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated table's is a
 `FileDraft`: its version kept (see `reuse`), the rows its inputs' new rows give added (see
 `increments`), the rows of the keys an input's change reaches computed again (see `Keyed`), or
-built in full by a writer into one Parquet file.
+built in full by a writer into one Parquet file; over views of its inputs (`read_views`), and
+checked as `version_checks` says.
 """
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,19 +19,16 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
 from stedi_dagster.factory import increments, reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.factory.read_views import ReadViews
 from stedi_dagster.factory.step_run import StepRun
+from stedi_dagster.factory.version_checks import VersionChecks
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.delta import (
-    BASIS,
     CHANGED_ROWS,
-    CHECK_RESULTS,
     KEYS_TO_RECOMPUTE,
-    READ_VERSIONS,
-    RUN_ID,
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.sql import ident, literal
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
@@ -148,7 +146,6 @@ class FileDraft:
         self.rows_added = 0
         self.replace = True
         self.changed_rows: str | None = None  # SQL true of every row added or removed
-        self._changes: dict[tuple[str, int | None], increments.Change | None] = {}
 
     def __enter__(self) -> "FileDraft":
         return self
@@ -158,6 +155,7 @@ class FileDraft:
 
     def kept(self, reads: dict[str, Snapshot], inputs: Sequence[str]) -> reuse.Kept | None:
         self.reads, self.inputs = reads, inputs
+        self.views = ReadViews(self.store, reads)
         self.basis = reuse.basis(self.lakehouse, table_code=self.code)
         self.last = self.store.delta.last_commit(self.table)
         if self.last is None:
@@ -225,12 +223,12 @@ class FileDraft:
         if changed:  # the table as it is, for an adder that leaves out what it holds already
             self.store.attach(engine, self.table, self.current)
         for i in range(len(changed)):
-            self._narrow(engine, found, i)
+            self.views.narrow(engine, found, i)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
             self.adder(engine, self.lakehouse, path, "", None)
             if parquet_rows([path]):
                 self.staged.append(path)
-        self._restore(engine, changed)  # the checks read the inputs as they are now
+        self.views.restore(engine, changed)  # the checks read the inputs as they are now
         self.rows_added = parquet_rows(self.staged)
         return {
             "built": f"added to: rows added to {', '.join(changed)}" if changed else "unchanged",
@@ -253,7 +251,7 @@ class FileDraft:
         holding any of their rows written again without them, and their rows computed from the
         inputs as they are; None (build in full) when the keys are many."""
         for name in self.inputs:
-            self._attach_changed(engine, name, found.get(name))
+            self.views.attach_changed(engine, name, found.get(name))
         keys = sorted(set(keyed.keys(engine)) | set(pending))
         if len(keys) > MAX_KEYS:
             return None
@@ -269,7 +267,7 @@ class FileDraft:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
             self._narrow_to(engine, keyed, keys)
             self.writer(engine, self.lakehouse, path, where, None)
-            self._restore(engine, [name for name, _ in keyed.narrowed])
+            self.views.restore(engine, [name for name, _ in keyed.narrowed])
             self.rows_added = parquet_rows([path])
             if self.rows_added:
                 self.staged.append(path)
@@ -299,229 +297,12 @@ class FileDraft:
         for name, _ in keyed.narrowed:
             engine.create_view(name, f"select * from narrowed_{name}")
 
-    def _attach_changed(self, engine: Engine, name: str, change: increments.Change | None) -> None:
-        """A view `changed_<name>` of the rows input `name` gained or lost since the table's
-        version (none when it did not change); a table, computed once, when the input lost rows
-        (their difference is compared row by row, among the rows the input's commits say they
-        changed if they say, and `affected` SQL may read it twice)."""
-        view = f"changed_{name}"
-        if change is None or change.appended:
-            self._attach(engine, name, change.added if change else [], view)
-            return
-        added, removed = f"{view}_added", f"{view}_removed"
-        self._attach(engine, name, change.added, added)
-        self._attach(engine, name, change.removed, removed)
-        if change.within:  # only those rows can differ: the others are not compared
-            for side in (added, removed):
-                engine.create_view(f"{side}_within", f"select * from {side} where {change.within}")
-            added, removed = f"{added}_within", f"{removed}_within"
-        engine.create_table(  # computed once for the steps reading the same change
-            view,
-            f"(select * from {added} except all select * from {removed}) union all "
-            f"(select * from {removed} except all select * from {added})",
-            shared_over=(added, removed),
-        )
-
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
     ) -> tuple[list[dg.AssetCheckResult], dict]:
-        """Every check's result on the new version, and metadata saying how they were reached:
-        a version that adds no row reports again the results of the checks whose reads did not
-        change (`reuse.still_true`); a check that passed on the version before and `grows`
-        (see `Check`) is evaluated on what was added alone, or, a count over partitions, on the
-        partitions the changes reach; every other on the whole table."""
-        same_rows = self.same_rows_as is not None
-        again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
-        prior = self._prior()
-        results, on_additions = [], []
-        for check in checks:
-            result = again.get(check.key)
-            if result is None and prior is not None:
-                result = self._on_additions(check, engine, settings, *prior)
-                if result is not None:
-                    on_additions.append(check.name)
-            results.append(result or check.evaluate(engine, settings))
-        metadata = {}
-        if again:
-            metadata["checks_reported_again"] = sorted(k.name for k in again)
-        if on_additions:
-            metadata["checks_on_additions"] = sorted(on_additions)
-        return results, metadata
-
-    def _prior(self) -> tuple[int, str, dict, dict] | None:
-        """For a version that adds to the one before (of the same basis): that version, the run
-        that made it, its recorded results by check name, and the versions of the tables its step
-        read; else None."""
-        if self.last is None or self.replace:
-            return None
-        version, commit = self.last
-        if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
-            return None
-        key = self.table.key.to_user_string()
-        recorded = {r["check"]: r for r in json.loads(commit[CHECK_RESULTS]) if r["asset"] == key}
-        run = commit.get(RUN_ID, "")
-        return version, run, recorded, json.loads(commit[READ_VERSIONS])
-
-    def _on_additions(
-        self,
-        check: Check,
-        engine: Engine,
-        settings: CheckSettings,
-        version: int,
-        run: str,
-        recorded: dict,
-        read_versions: dict,
-    ) -> dg.AssetCheckResult | None:
-        """The check's result from what was added since `version`, where it passed: None when it
-        cannot be (it does not grow, it did not pass, or the table lost rows or a read changed
-        otherwise than by new files of a growing read, for a check not counted over
-        partitions)."""
-        if not check.grows or not recorded.get(check.name, {}).get("passed"):
-            return None
-        basis = f"passed at version {version} (run {run[:8]})"
-        changed = None if self.touched else self._appended(check, read_versions)
-        if changed is None and check.partitions:
-            return self._on_partitions(check, engine, recorded[check.name], read_versions, basis)
-        if changed is None or (not self.staged and not changed):
-            return None
-        consent_relations(engine)  # over the reads as they are, before any is narrowed
-        what = [f"{self.rows_added} new rows"] if self.staged else []
-        what += [f"new files of {name}" for name in changed]
-        if check.grows == "count":
-            outcome = self._count(check, engine, recorded[check.name], changed)
-        else:
-            outcome = self._violations(check, engine, settings, changed)
-        passed, metadata = outcome
-        return dg.AssetCheckResult(
-            asset_key=check.table.key,
-            check_name=check.name,
-            passed=passed,
-            severity=check.severity,
-            description=check.description,
-            metadata=metadata | {"evaluated_on": f"{' and '.join(what)}; the table before {basis}"},
-        )
-
-    def _appended(self, check: Check, read_versions: dict) -> dict | None:
-        """The reads of the check that gained data files since the versions its last evaluation
-        read, with their changes, when those are all the changes and they are of growing reads;
-        else None."""
-        changed = {}
-        for name in check.reads:
-            change = self._since(name, read_versions.get(name))
-            if change is None or change.removed or (change.added and name not in check.growing):
-                return None
-            if change.added:
-                changed[name] = change
-        return changed
-
-    def _on_partitions(
-        self, check: Check, engine: Engine, recorded: dict, read_versions: dict, basis: str
-    ) -> dg.AssetCheckResult | None:
-        """A count summed over partitions (see `Check`): the table's rows against the count
-        recorded before, less what the partitions a change reached counted before, plus what
-        they count now; None when a read's change cannot be told."""
-        changes = {}
-        for name in check.reads:
-            change = self._since(name, read_versions.get(name))
-            if change is None:
-                return None
-            changes[name] = change
-        for name, change in changes.items():
-            self._attach_changed(engine, name, change if change.added or change.removed else None)
-        engine.create_table("reached_partitions", check.reach)
-        reached = engine.scalar("select count(*) from reached_partitions")
-        expected = recorded["metadata"]["independent_count"]
-        columns = dict(check.partitions)
-        for sign, before in ((-1, True), (1, False)):
-            for name in check.reads:
-                urls = changes[name].before if before else self.reads[name].urls
-                if name not in columns:
-                    self._attach(engine, name, urls)
-                    continue
-                self._attach(engine, name, urls, f"{name}_partitioned")
-                engine.create_view(
-                    name,
-                    f"select * from {name}_partitioned where {ident(columns[name])} in "
-                    "(select value from reached_partitions)",
-                )
-            expected += sign * engine.scalar(check.independent)
-        self._restore(engine, check.reads)
-        rows = engine.scalar(f"select count(*) from {self.table.name}")
-        return dg.AssetCheckResult(
-            asset_key=check.table.key,
-            check_name=check.name,
-            passed=rows == expected,
-            severity=check.severity,
-            description=check.description,
-            metadata={
-                "rows": rows,
-                "independent_count": expected,
-                "evaluated_on": f"the {reached} values of {', '.join(columns.values())} that "
-                f"the changes since reach, counted before and after; the table before {basis}",
-            },
-        )
-
-    def _violations(
-        self, check: Check, engine: Engine, settings: CheckSettings, changed: dict
-    ) -> tuple[bool, dict]:
-        """Offending rows among the new rows (against every read as it is), and among the rows
-        before against the new rows of the reads (the rest of each read held none)."""
-        parts = []
-        if self.staged:
-            self.store.attach(engine, self.table, [str(p) for p in self.staged])
-            parts.append(check.probe(engine, settings))
-        if changed:
-            self.store.attach(engine, self.table, self.current)
-            for name in check.reads:
-                self._attach(engine, name, changed[name].added if name in changed else [])
-            parts.append(check.probe(engine, settings))
-            self._restore(engine, check.reads)
-        self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
-        metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
-        for _, more in parts[1:]:
-            for k, v in more.items():
-                metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
-        return all(p for p, _ in parts), metadata
-
-    def _count(
-        self, check: Check, engine: Engine, recorded: dict, changed: dict
-    ) -> tuple[bool, dict]:
-        """The table's rows against the independent count recorded before plus what the reads'
-        new rows add to it: one pass per changed read, as in `_add`."""
-        rows = engine.scalar(f"select count(*) from {self.table.name}")
-        expected = recorded["metadata"]["independent_count"]
-        for i in range(len(changed)):
-            self._narrow(engine, changed, i)
-            expected += engine.scalar(check.independent)
-        self._restore(engine, changed)
-        return rows == expected, {"rows": rows, "independent_count": expected}
-
-    def _narrow(self, engine: Engine, changes: dict[str, increments.Change], i: int) -> None:
-        """The views of pass `i` over the changed tables: the `i`-th by its added files, those
-        before it as they are now, those after it as they were (each new pair counted once)."""
-        for j, name in enumerate(changes):
-            if j < i:
-                files = self.reads[name].urls
-            else:
-                files = changes[name].added if j == i else changes[name].before
-            self._attach(engine, name, files)
-
-    def _since(self, name: str, version: int | None) -> increments.Change | None:
-        """How a table the step reads changed since `version` (`increments.since`), each table
-        and version looked up once per step."""
-        if (name, version) not in self._changes:
-            change = increments.since(self.store, name, version, self.reads.get(name))
-            self._changes[name, version] = change
-        return self._changes[name, version]
-
-    def _restore(self, engine: Engine, names: Iterable[str]) -> None:
-        """The views of tables the step reads, over them as they are now again."""
-        for name in names:
-            self._attach(engine, name, self.reads[name].urls)
-
-    def _attach(self, engine: Engine, name: str, urls: list[str], view: str | None = None) -> None:
-        local = [self.store.zones.local_copy(u) for u in urls]
-        self.store.attach(engine, TABLES[name], local, view=view)
+        """Every check's result on the new version, and how they were reached (see
+        `VersionChecks`)."""
+        return VersionChecks(self).results(checks, engine, settings)
 
     def publish(
         self, run_id: str, inputs: dict[str, int], recorded: dict[str, str]
@@ -534,15 +315,6 @@ class FileDraft:
         )
         folder = self.store.table_folder(self.table)
         return {self.table.name: {"path": folder, "delta_version": version}}
-
-
-def _added(a: object, b: object) -> object:
-    """Two parts' evidence as one: counts added, dicts of counts added key by key."""
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {k: _added(a.get(k, 0), b.get(k, 0)) for k in {**a, **b}}
-    return a if a is not None else b
 
 
 def file_draft(

@@ -1,0 +1,70 @@
+"""The views of the tables a step reads (named after them, as its SQL reads them): over their data
+files as they are now, as they were at an earlier version, their new files alone, or the rows they
+gained or lost since a version (`changed_<name>`)."""
+
+from collections.abc import Iterable
+
+from stedi_dagster.engines import Engine
+from stedi_dagster.factory.increments import Change, since
+from stedi_dagster.lakehouse.store import Snapshot, TableStore
+from stedi_dagster.tables import TABLES
+
+
+class ReadViews:
+    """The views of the tables a step reads (`reads`: their snapshots as the step reads them),
+    each change since a version looked up once per step."""
+
+    def __init__(self, store: TableStore, reads: dict[str, Snapshot]):
+        self.store, self.reads = store, reads
+        self._changes: dict[tuple[str, int | None], Change | None] = {}
+
+    def attach_changed(self, engine: Engine, name: str, change: Change | None) -> None:
+        """A view `changed_<name>` of the rows table `name` gained or lost in `change` (none when
+        it did not change); a table, computed once, when the input lost rows
+        (their difference is compared row by row, among the rows the input's commits say they
+        changed if they say, and `affected` SQL may read it twice)."""
+        view = f"changed_{name}"
+        if change is None or change.appended:
+            self.attach(engine, name, change.added if change else [], view)
+            return
+        added, removed = f"{view}_added", f"{view}_removed"
+        self.attach(engine, name, change.added, added)
+        self.attach(engine, name, change.removed, removed)
+        if change.within:  # only those rows can differ: the others are not compared
+            for side in (added, removed):
+                engine.create_view(f"{side}_within", f"select * from {side} where {change.within}")
+            added, removed = f"{added}_within", f"{removed}_within"
+        engine.create_table(  # computed once for the steps reading the same change
+            view,
+            f"(select * from {added} except all select * from {removed}) union all "
+            f"(select * from {removed} except all select * from {added})",
+            shared_over=(added, removed),
+        )
+
+    def narrow(self, engine: Engine, changes: dict[str, Change], i: int) -> None:
+        """The views of pass `i` over the changed tables: the `i`-th by its added files, those
+        before it as they are now, those after it as they were (each new pair counted once)."""
+        for j, name in enumerate(changes):
+            if j < i:
+                files = self.reads[name].urls
+            else:
+                files = changes[name].added if j == i else changes[name].before
+            self.attach(engine, name, files)
+
+    def since(self, name: str, version: int | None) -> Change | None:
+        """How a table the step reads changed since `version` (`increments.since`), each table
+        and version looked up once per step."""
+        if (name, version) not in self._changes:
+            change = since(self.store, name, version, self.reads.get(name))
+            self._changes[name, version] = change
+        return self._changes[name, version]
+
+    def restore(self, engine: Engine, names: Iterable[str]) -> None:
+        """The views of tables the step reads, over them as they are now again."""
+        for name in names:
+            self.attach(engine, name, self.reads[name].urls)
+
+    def attach(self, engine: Engine, name: str, urls: list[str], view: str | None = None) -> None:
+        """A view named `view` (else `name`) over these data files of table `name`."""
+        local = [self.store.zones.local_copy(u) for u in urls]
+        self.store.attach(engine, TABLES[name], local, view=view)

@@ -1,0 +1,216 @@
+"""The checks of a trusted or curated table's new version (a `drafts.FileDraft`): reported again
+when their reads did not change, evaluated on what the version adds (or, a count over partitions,
+on the partitions a change reaches) when they passed on the version before and grow (see
+`checks.Check`), else on the whole table."""
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from stedi_dagster.engines import Engine
+from stedi_dagster.factory import reuse
+from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, READ_VERSIONS, RUN_ID
+from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.sql import ident
+
+if TYPE_CHECKING:
+    from stedi_dagster.factory.drafts import FileDraft
+
+
+class VersionChecks:
+    """The checks of a draft's version, once it is written (from its state: the version before,
+    the files it holds, stages and leaves out, the views of its reads)."""
+
+    def __init__(self, d: "FileDraft"):
+        self.table, self.store, self.views = d.table, d.store, d.views
+        self.last, self.basis, self.reads = d.last, d.basis, d.reads
+        self.replace, self.touched, self.rows_added = d.replace, d.touched, d.rows_added
+        self.staged, self.current, self.same_rows_as = d.staged, d.current, d.same_rows_as
+
+    def results(
+        self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
+    ) -> tuple[list[dg.AssetCheckResult], dict]:
+        """Every check's result on the new version, and metadata saying how they were reached:
+        a version that adds no row reports again the results of the checks whose reads did not
+        change (`reuse.still_true`); a check that passed on the version before and `grows`
+        (see `Check`) is evaluated on what was added alone, or, a count over partitions, on the
+        partitions the changes reach; every other on the whole table."""
+        same_rows = self.same_rows_as is not None
+        again = reuse.still_true(self.last, self.basis, self.reads, checks) if same_rows else {}
+        prior = self._prior()
+        results, on_additions = [], []
+        for check in checks:
+            result = again.get(check.key)
+            if result is None and prior is not None:
+                result = self._on_additions(check, engine, settings, *prior)
+                if result is not None:
+                    on_additions.append(check.name)
+            results.append(result or check.evaluate(engine, settings))
+        metadata = {}
+        if again:
+            metadata["checks_reported_again"] = sorted(k.name for k in again)
+        if on_additions:
+            metadata["checks_on_additions"] = sorted(on_additions)
+        return results, metadata
+
+    def _prior(self) -> tuple[int, str, dict, dict] | None:
+        """For a version that adds to the one before (of the same basis): that version, the run
+        that made it, its recorded results by check name, and the versions of the tables its step
+        read; else None."""
+        if self.last is None or self.replace:
+            return None
+        version, commit = self.last
+        if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
+            return None
+        key = self.table.key.to_user_string()
+        recorded = {r["check"]: r for r in json.loads(commit[CHECK_RESULTS]) if r["asset"] == key}
+        run = commit.get(RUN_ID, "")
+        return version, run, recorded, json.loads(commit[READ_VERSIONS])
+
+    def _on_additions(
+        self,
+        check: Check,
+        engine: Engine,
+        settings: CheckSettings,
+        version: int,
+        run: str,
+        recorded: dict,
+        read_versions: dict,
+    ) -> dg.AssetCheckResult | None:
+        """The check's result from what was added since `version`, where it passed: None when it
+        cannot be (it does not grow, it did not pass, or the table lost rows or a read changed
+        otherwise than by new files of a growing read, for a check not counted over
+        partitions)."""
+        if not check.grows or not recorded.get(check.name, {}).get("passed"):
+            return None
+        basis = f"passed at version {version} (run {run[:8]})"
+        changed = None if self.touched else self._appended(check, read_versions)
+        if changed is None and check.partitions:
+            return self._on_partitions(check, engine, recorded[check.name], read_versions, basis)
+        if changed is None or (not self.staged and not changed):
+            return None
+        consent_relations(engine)  # over the reads as they are, before any is narrowed
+        what = [f"{self.rows_added} new rows"] if self.staged else []
+        what += [f"new files of {name}" for name in changed]
+        if check.grows == "count":
+            outcome = self._count(check, engine, recorded[check.name], changed)
+        else:
+            outcome = self._violations(check, engine, settings, changed)
+        passed, metadata = outcome
+        return dg.AssetCheckResult(
+            asset_key=check.table.key,
+            check_name=check.name,
+            passed=passed,
+            severity=check.severity,
+            description=check.description,
+            metadata=metadata | {"evaluated_on": f"{' and '.join(what)}; the table before {basis}"},
+        )
+
+    def _appended(self, check: Check, read_versions: dict) -> dict | None:
+        """The reads of the check that gained data files since the versions its last evaluation
+        read, with their changes, when those are all the changes and they are of growing reads;
+        else None."""
+        changed = {}
+        for name in check.reads:
+            change = self.views.since(name, read_versions.get(name))
+            if change is None or change.removed or (change.added and name not in check.growing):
+                return None
+            if change.added:
+                changed[name] = change
+        return changed
+
+    def _on_partitions(
+        self, check: Check, engine: Engine, recorded: dict, read_versions: dict, basis: str
+    ) -> dg.AssetCheckResult | None:
+        """A count summed over partitions (see `Check`): the table's rows against the count
+        recorded before, less what the partitions a change reached counted before, plus what
+        they count now; None when a read's change cannot be told."""
+        changes = {}
+        for name in check.reads:
+            change = self.views.since(name, read_versions.get(name))
+            if change is None:
+                return None
+            changes[name] = change
+        for name, change in changes.items():
+            self.views.attach_changed(
+                engine, name, change if change.added or change.removed else None
+            )
+        engine.create_table("reached_partitions", check.reach)
+        reached = engine.scalar("select count(*) from reached_partitions")
+        expected = recorded["metadata"]["independent_count"]
+        columns = dict(check.partitions)
+        for sign, before in ((-1, True), (1, False)):
+            for name in check.reads:
+                urls = changes[name].before if before else self.reads[name].urls
+                if name not in columns:
+                    self.views.attach(engine, name, urls)
+                    continue
+                self.views.attach(engine, name, urls, f"{name}_partitioned")
+                engine.create_view(
+                    name,
+                    f"select * from {name}_partitioned where {ident(columns[name])} in "
+                    "(select value from reached_partitions)",
+                )
+            expected += sign * engine.scalar(check.independent)
+        self.views.restore(engine, check.reads)
+        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        return dg.AssetCheckResult(
+            asset_key=check.table.key,
+            check_name=check.name,
+            passed=rows == expected,
+            severity=check.severity,
+            description=check.description,
+            metadata={
+                "rows": rows,
+                "independent_count": expected,
+                "evaluated_on": f"the {reached} values of {', '.join(columns.values())} that "
+                f"the changes since reach, counted before and after; the table before {basis}",
+            },
+        )
+
+    def _violations(
+        self, check: Check, engine: Engine, settings: CheckSettings, changed: dict
+    ) -> tuple[bool, dict]:
+        """Offending rows among the new rows (against every read as it is), and among the rows
+        before against the new rows of the reads (the rest of each read held none)."""
+        parts = []
+        if self.staged:
+            self.store.attach(engine, self.table, [str(p) for p in self.staged])
+            parts.append(check.probe(engine, settings))
+        if changed:
+            self.store.attach(engine, self.table, self.current)
+            for name in check.reads:
+                self.views.attach(engine, name, changed[name].added if name in changed else [])
+            parts.append(check.probe(engine, settings))
+            self.views.restore(engine, check.reads)
+        self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
+        metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
+        for _, more in parts[1:]:
+            for k, v in more.items():
+                metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
+        return all(p for p, _ in parts), metadata
+
+    def _count(
+        self, check: Check, engine: Engine, recorded: dict, changed: dict
+    ) -> tuple[bool, dict]:
+        """The table's rows against the independent count recorded before plus what the reads'
+        new rows add to it: one pass per changed read, as in `_add`."""
+        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        expected = recorded["metadata"]["independent_count"]
+        for i in range(len(changed)):
+            self.views.narrow(engine, changed, i)
+            expected += engine.scalar(check.independent)
+        self.views.restore(engine, changed)
+        return rows == expected, {"rows": rows, "independent_count": expected}
+
+
+def _added(a: object, b: object) -> object:
+    """Two parts' evidence as one: counts added, dicts of counts added key by key."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _added(a.get(k, 0), b.get(k, 0)) for k in {**a, **b}}
+    return a if a is not None else b
