@@ -122,8 +122,10 @@ class FileDraft:
     `code` (besides the package's) is given. With `appends` (the inputs its writer is linear in,
     or those its `adder` takes the new rows of), rows added to those inputs are computed alone
     and appended: by the `adder` if there is one (it reads the table as it was under its own
-    name), else the writer. A `keyed` table's other changes compute again the rows of the keys
-    they reach, and its full builds are spread over data files by key."""
+    name), else the writer; with `partitions` (input -> column: the writer pairs rows only
+    within a partition), against the rows of the same partitions of the other inputs alone. A
+    `keyed` table's other changes compute again the rows of the keys they reach, and its full
+    builds are spread over data files by key."""
 
     def __init__(
         self,
@@ -135,10 +137,12 @@ class FileDraft:
         appends: Sequence[str] = (),
         adder: FileWriter | None = None,
         keyed: Keyed | None = None,
+        partitions: Sequence[tuple[str, str]] = (),
     ):
         self.lakehouse, self.table, self.writer, self.code = lakehouse, table, writer, code
         self.adder = adder or writer
         self.appends, self.keyed, self.folder = appends, keyed, folder
+        self.partitions = tuple(partitions)
         self.store = lakehouse.store
         self.tables = (table,)
         self.staged: list[Path] = []
@@ -217,18 +221,19 @@ class FileDraft:
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
         """The rows that the inputs' new rows give, one pass per changed input: that input's new
-        files, the inputs before it in their new version, those after it in their old one."""
+        files, the inputs before it in their new version, those after it in their old one (the
+        `partitions` inputs restricted to the partitions of the new rows)."""
         self.replace = False
         changed = list(found)
         if changed:  # the table as it is, for an adder that leaves out what it holds already
             self.store.attach(engine, self.table, self.current)
         for i in range(len(changed)):
-            self.views.narrow(engine, found, i)
+            self.views.narrow(engine, found, i, self.partitions)
             path = self.folder / f"{self.table.name}-added-{i}.parquet"
             self.adder(engine, self.lakehouse, path, "", None)
             if parquet_rows([path]):
                 self.staged.append(path)
-        self.views.restore(engine, changed)  # the checks read the inputs as they are now
+        self.views.restore(engine, self.inputs)  # the checks read the inputs as they are now
         self.rows_added = parquet_rows(self.staged)
         return {
             "built": f"added to: rows added to {', '.join(changed)}" if changed else "unchanged",
@@ -324,14 +329,20 @@ def file_draft(
     appends: Sequence[str] = (),
     adder: FileWriter | None = None,
     keyed: Keyed | None = None,
+    partitions: Sequence[tuple[str, str]] = (),
 ) -> DraftFactory:
     """The table written by `writer` (see `FileDraft`)."""
     return lambda _, lakehouse, folder: FileDraft(
-        lakehouse, TABLES[name], writer, folder, code, appends, adder, keyed
+        lakehouse, TABLES[name], writer, folder, code, appends, adder, keyed, partitions
     )
 
 
-def sql_draft(name: str, appends: Sequence[str] = (), keyed: Keyed | None = None) -> DraftFactory:
+def sql_draft(
+    name: str,
+    appends: Sequence[str] = (),
+    keyed: Keyed | None = None,
+    partitions: Sequence[tuple[str, str]] = (),
+) -> DraftFactory:
     """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
     the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
@@ -357,4 +368,4 @@ def sql_draft(name: str, appends: Sequence[str] = (), keyed: Keyed | None = None
     adder = writer(added_sql) if added_sql else None
     code = sql + (added_sql or "") + (keyed.affected if keyed else "")
     code += "".join(sql for _, sql in keyed.narrowed) if keyed else ""
-    return file_draft(name, writer(sql), code, appends, adder, keyed)
+    return file_draft(name, writer(sql), code, appends, adder, keyed, partitions)

@@ -2,11 +2,12 @@
 files as they are now, as they were at an earlier version, their new files alone, or the rows they
 gained or lost since a version (`changed_<name>`)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory.increments import Change, since
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import TABLES
 
 
@@ -41,15 +42,42 @@ class ReadViews:
             shared_over=(added, removed),
         )
 
-    def narrow(self, engine: Engine, changes: dict[str, Change], i: int) -> None:
+    def narrow(
+        self,
+        engine: Engine,
+        changes: dict[str, Change],
+        i: int,
+        partitions: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """The views of pass `i` over the changed tables: the `i`-th by its added files, those
-        before it as they are now, those after it as they were (each new pair counted once)."""
-        for j, name in enumerate(changes):
-            if j < i:
-                files = self.reads[name].urls
-            else:
-                files = changes[name].added if j == i else changes[name].before
-            self.attach(engine, name, files)
+        before it as they are now, those after it as they were (each new pair counted once);
+        with `partitions` (table -> column), when the `i`-th is among them, the other tables
+        among them restricted to the partitions of its new rows (for a query that pairs rows
+        only within a partition); `restore` undoes it."""
+        names = list(changes)
+
+        def files(name: str) -> list[str]:
+            j = names.index(name) if name in changes else -1
+            if j < 0 or j < i:
+                return self.reads[name].urls
+            return changes[name].added if j == i else changes[name].before
+
+        for name in names:
+            self.attach(engine, name, files(name))
+        columns = dict(partitions)
+        if names[i] not in columns:
+            return
+        column = ident(columns.pop(names[i]))
+        engine.create_table("pass_partitions", f"select distinct {column} as value from {names[i]}")
+        for name, other in columns.items():
+            self.within(engine, name, files(name), other, "pass_partitions")
+
+    def within(self, engine: Engine, name: str, urls: list[str], column: str, values: str) -> None:
+        """A view of table `name` over these data files, of the rows whose `column` is in the
+        column `value` of table `values` alone."""
+        self.attach(engine, name, urls, f"{name}_whole")
+        kept = f"{ident(column)} in (select value from {values})"
+        engine.create_view(name, f"select * from {name}_whole where {kept}")
 
     def since(self, name: str, version: int | None) -> Change | None:
         """How a table the step reads changed since `version` (`increments.since`), each table

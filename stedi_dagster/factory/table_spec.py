@@ -32,7 +32,8 @@ class TableSpec:
     by `checks`.
 
     - `appends`: the inputs whose new rows the SQL turns into new rows of the table alone
-      (`increments`); `keyed`: how it is maintained per key (`drafts.Keyed`);
+      (`increments`), each only with the rows of the same partition of the `partitions` inputs
+      (input -> column), if given; `keyed`: how it is maintained per key (`drafts.Keyed`);
     - `pseudonymous`: its SQL uses pseudonym(), so the step first makes sure a key applies;
     - `profile`: metadata computed from the new version (`Profile`);
     - `sources`: the Python files that compute it (its definition's module among them), linked
@@ -45,6 +46,7 @@ class TableSpec:
     checks: Sequence[Check]  # held as a tuple
     sources: tuple[str, ...] = ()
     appends: tuple[str, ...] = ()
+    partitions: tuple[tuple[str, str], ...] = ()
     keyed: Keyed | None = None
     draft: DraftFactory | None = None
     also: Mapping[str, str] = field(default_factory=dict)
@@ -83,4 +85,4 @@ class TableSpec:
 
     def new_draft(self) -> DraftFactory:
         """What stages the table's next version: the `draft`, else its SQL's."""
-        return self.draft or sql_draft(self.name, self.appends, self.keyed)
+        return self.draft or sql_draft(self.name, self.appends, self.keyed, self.partitions)

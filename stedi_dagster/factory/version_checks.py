@@ -14,7 +14,6 @@ from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, READ_VERSIONS, RUN_ID
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.sql import ident
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -145,15 +144,10 @@ class VersionChecks:
         for sign, before in ((-1, True), (1, False)):
             for name in check.reads:
                 urls = changes[name].before if before else self.reads[name].urls
-                if name not in columns:
+                if name in columns:
+                    self.views.within(engine, name, urls, columns[name], "reached_partitions")
+                else:
                     self.views.attach(engine, name, urls)
-                    continue
-                self.views.attach(engine, name, urls, f"{name}_partitioned")
-                engine.create_view(
-                    name,
-                    f"select * from {name}_partitioned where {ident(columns[name])} in "
-                    "(select value from reached_partitions)",
-                )
             expected += sign * engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
         rows = engine.scalar(f"select count(*) from {self.table.name}")
@@ -197,13 +191,14 @@ class VersionChecks:
         self, check: Check, engine: Engine, recorded: dict, changed: dict
     ) -> tuple[bool, dict]:
         """The table's rows against the independent count recorded before plus what the reads'
-        new rows add to it: one pass per changed read, as in `_add`."""
+        new rows add to it: one pass per changed read, as in `_add` (a count over partitions:
+        of the partitions of the new rows alone)."""
         rows = engine.scalar(f"select count(*) from {self.table.name}")
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
-            self.views.narrow(engine, changed, i)
+            self.views.narrow(engine, changed, i, check.partitions)
             expected += engine.scalar(check.independent)
-        self.views.restore(engine, changed)
+        self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
 
 

@@ -3,6 +3,7 @@ step-detection features computed from it with Polars."""
 
 from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
+    PAIRED_BY_MILLISECOND,
     curated_checks,
     machine_learning_checks,
     step_features_checks,
@@ -45,6 +46,7 @@ machine_learning_curated = table_asset(
         sources=(__file__,),
         inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
         appends=("step_trainer_trusted", "accelerometer_trusted"),
+        partitions=PAIRED_BY_MILLISECOND,  # new readings pair with those of their millisecond
         keyed=TRAINING_PAIRS_KEYED,
         checks=machine_learning_checks(),
         description=(

@@ -19,6 +19,12 @@ def curated_checks(
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
+# The training pairs pair readings of the same millisecond alone: their SQL and their recount
+# are sums over milliseconds, whose partitions these columns are.
+PAIRED_BY_MILLISECOND = (
+    ("step_trainer_trusted", "sensorReadingTime"),
+    ("accelerometer_trusted", "timestamp"),
+)
 
 
 def no_identifiers(name: str) -> Check:
@@ -83,11 +89,8 @@ def machine_learning_checks() -> list[Check]:
             "machine_learning_curated",
             reads=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
             linear=("step_trainer_trusted", "accelerometer_trusted"),
-            # and a sum over milliseconds: another change counts again those it reaches
-            partitions=(
-                ("step_trainer_trusted", "sensorReadingTime"),
-                ("accelerometer_trusted", "timestamp"),
-            ),
+            # and a sum over milliseconds: a change counts again those it reaches
+            partitions=PAIRED_BY_MILLISECOND,
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),
