@@ -261,9 +261,10 @@ class FileDraft:
         if len(keys) > MAX_KEYS:
             return None
         self.replace = False
-        where = keyed.rows_of(keys) if keys else ""
+        rows_of_keys = keyed.rows_of(keys)
+        where = rows_of_keys if keys else ""
         if len(keys) <= MAX_KEYS_RECORDED:
-            self.changed_rows = keyed.rows_of(keys)
+            self.changed_rows = rows_of_keys
         touched, kept, removed = data_files.without(
             self.current, where, self.folder, self.table.name
         )

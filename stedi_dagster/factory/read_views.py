@@ -57,10 +57,9 @@ class ReadViews:
         names = list(changes)
 
         def files(name: str) -> list[str]:
-            j = names.index(name) if name in changes else -1
-            if j < 0 or j < i:
+            if name not in changes or names.index(name) < i:
                 return self.reads[name].urls
-            return changes[name].added if j == i else changes[name].before
+            return changes[name].added if names.index(name) == i else changes[name].before
 
         for name in names:
             self.attach(engine, name, files(name))

@@ -99,14 +99,7 @@ class VersionChecks:
         else:
             outcome = self._violations(check, engine, settings, changed)
         passed, metadata = outcome
-        return dg.AssetCheckResult(
-            asset_key=check.table.key,
-            check_name=check.name,
-            passed=passed,
-            severity=check.severity,
-            description=check.description,
-            metadata=metadata | {"evaluated_on": f"{' and '.join(what)}; the table before {basis}"},
-        )
+        return _result(check, passed, metadata, f"{' and '.join(what)}; the table before {basis}")
 
     def _appended(self, check: Check, read_versions: dict) -> dict | None:
         """The reads of the check that gained data files since the versions its last evaluation
@@ -151,18 +144,12 @@ class VersionChecks:
             expected += sign * engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
         rows = engine.scalar(f"select count(*) from {self.table.name}")
-        return dg.AssetCheckResult(
-            asset_key=check.table.key,
-            check_name=check.name,
-            passed=rows == expected,
-            severity=check.severity,
-            description=check.description,
-            metadata={
-                "rows": rows,
-                "independent_count": expected,
-                "evaluated_on": f"the {reached} values of {', '.join(columns.values())} that "
-                f"the changes since reach, counted before and after; the table before {basis}",
-            },
+        return _result(
+            check,
+            rows == expected,
+            {"rows": rows, "independent_count": expected},
+            f"the {reached} values of {', '.join(columns.values())} that the changes since "
+            f"reach, counted before and after; the table before {basis}",
         )
 
     def _violations(
@@ -200,6 +187,18 @@ class VersionChecks:
             expected += engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
+
+
+def _result(check: Check, passed: bool, metadata: dict, evaluated_on: str) -> dg.AssetCheckResult:
+    """The check's result, reached as `evaluated_on` says."""
+    return dg.AssetCheckResult(
+        asset_key=check.table.key,
+        check_name=check.name,
+        passed=passed,
+        severity=check.severity,
+        description=check.description,
+        metadata=metadata | {"evaluated_on": evaluated_on},
+    )
 
 
 def _added(a: object, b: object) -> object:

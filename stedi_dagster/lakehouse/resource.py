@@ -183,9 +183,10 @@ class Lakehouse(dg.ConfigurableResource):
         return None if self.zones.remote else Path(self.lakehouse_root) / SHARED_TABLES
 
     def forget_shared_tables(self) -> None:
-        """Remove the tables kept between runs: after an erasure they may hold the erased."""
-        if self.shared_tables is not None:
-            shutil.rmtree(self.shared_tables, ignore_errors=True)
+        """Remove the tables kept between runs: after an erasure they may hold the erased (a
+        failure to remove them is an error, never passed over)."""
+        if self.shared_tables is not None and self.shared_tables.exists():
+            shutil.rmtree(self.shared_tables)
 
     # --- settings as the SQL and the checks see them ---------------------------------------
 
