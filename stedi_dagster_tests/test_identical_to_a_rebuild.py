@@ -34,8 +34,8 @@ SERIALS = {p: f"S-{p.upper()}" for p in PEOPLE} | {"i": "S-H"}
 TIMES = (100, 200, 300, 500, 700, 800)
 
 
-def verdicts(result) -> dict[str, tuple[bool, dict]]:
-    """`<table>.<check>` -> (passed, evidence) of the trusted and curated tables' checks, without
+def verdicts(result, zones=("trusted", "curated")) -> dict[str, tuple[bool, dict]]:
+    """`<table>.<check>` -> (passed, evidence) of the checks of the tables of these zones, without
     what says how a result was reached (evaluated version, run, additions)."""
     how = (*EVALUATION_KEYS, "evaluated_on")
     return {
@@ -44,7 +44,7 @@ def verdicts(result) -> dict[str, tuple[bool, dict]]:
             {k: getattr(v, "value", v) for k, v in e.metadata.items() if k not in how},
         )
         for e in result.get_asset_check_evaluations()
-        if TABLES[e.asset_key.to_user_string()].zone != "landing"
+        if TABLES[e.asset_key.to_user_string()].zone in zones
         and e.check_name != "column_schema_change"
     }
 
@@ -301,12 +301,21 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
         if check_label(e) == "machine_learning_curated.count_reconciles"
     ]
     assert "new rows" in on_additions[0].metadata["evaluated_on"].value
-    checks_only = dg.AssetSelection.checks_for_assets(
-        *(t.key for t in TABLES.values() if t.zone != "landing")
+    # landing's keys on the data files the run added (the others are the version before's)
+    landing = materialization(added, "accelerometer_landing")
+    assert landing["checks_on_additions"] == ["accelerometer_landing.keys_not_null"]
+    assert materialization(added, "customer_landing")["rows_added"] == 0  # kept: none evaluated
+    landing_keys = next(
+        e
+        for e in added.get_asset_check_evaluations()
+        if check_label(e) == "accelerometer_landing.keys_not_null"
     )
+    assert "the 1 data files this run adds" in landing_keys.metadata["evaluated_on"].value
+    checks_only = dg.AssetSelection.checks_for_assets(*(t.key for t in TABLES.values()))
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert whole.success
     assert verdicts(added) == verdicts(whole)
+    assert verdicts(added, ("landing",)) == verdicts(whole, ("landing",))
 
 
 def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(

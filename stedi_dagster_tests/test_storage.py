@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     failed_steps,
@@ -80,3 +81,33 @@ def test_a_symlinked_landing_file_is_listed_with_its_target_s_version(tmp_path):
     assert version.startswith(f"{target.stat().st_size}:")
     target.write_text('{"email": "a@x.test"}\n{"email": "b@x.test"}\n')
     assert lakehouse.landing.versions("customer") != {str(folder / "linked.json"): version}
+
+
+def test_a_local_folder_is_listed_as_fsspec_globs_it(tmp_path):
+    """The local listing (one scandir per folder) gives what fsspec's `<folder>/**` glob gives:
+    files in subfolders and ignored ones too, a linked file by its target, a linked folder not
+    entered, with the same version tokens."""
+    folder = tmp_path / "customer" / "landing"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "x.json").write_text("{}\n")
+    for name in (
+        "a.json",
+        "b.json.gz",
+        ".hidden.json",
+        "_SUCCESS",
+        "sub/c.csv",
+        "sub/deeper/d.json",
+    ):
+        (folder / name).write_text(name)
+    (folder / "linked.json").symlink_to(tmp_path / "outside" / "x.json")
+    (folder / "linked-folder").symlink_to(tmp_path / "outside")
+    storage = Storage(str(tmp_path))
+    pattern = f"{storage.url('customer', 'landing')}/**"
+    found = storage.fs.glob(pattern, detail=True)
+    found = {p: storage.fs.info(p) if i.get("islink") else i for p, i in found.items()}
+    by_fsspec = {
+        p: f"{i['size']}:{i['mtime']}" for p, i in sorted(found.items()) if i["type"] == "file"
+    }
+    assert len(by_fsspec) == 7
+    assert storage.versions(pattern) == by_fsspec

@@ -99,7 +99,7 @@ class VersionChecks:
         else:
             outcome = self._violations(check, engine, settings, changed)
         passed, metadata = outcome
-        return _result(check, passed, metadata, f"{' and '.join(what)}; the table before {basis}")
+        return check.result(passed, metadata, f"{' and '.join(what)}; the table before {basis}")
 
     def _appended(self, check: Check, read_versions: dict) -> dict | None:
         """The reads of the check that gained data files since the versions its last evaluation
@@ -144,8 +144,7 @@ class VersionChecks:
             expected += sign * engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
         rows = engine.scalar(f"select count(*) from {self.table.name}")
-        return _result(
-            check,
+        return check.result(
             rows == expected,
             {"rows": rows, "independent_count": expected},
             f"the {reached} values of {', '.join(columns.values())} that the changes since "
@@ -187,18 +186,6 @@ class VersionChecks:
             expected += engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
-
-
-def _result(check: Check, passed: bool, metadata: dict, evaluated_on: str) -> dg.AssetCheckResult:
-    """The check's result, reached as `evaluated_on` says."""
-    return dg.AssetCheckResult(
-        asset_key=check.table.key,
-        check_name=check.name,
-        passed=passed,
-        severity=check.severity,
-        description=check.description,
-        metadata=metadata | {"evaluated_on": evaluated_on},
-    )
 
 
 def _added(a: object, b: object) -> object:

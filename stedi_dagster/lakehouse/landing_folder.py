@@ -28,14 +28,17 @@ def compression(name: str) -> str | None:
 
 
 def is_landing_file(name: str) -> bool:
-    path = PurePosixPath(name)
-    if compression(name):
-        path = path.with_suffix("")
-    return path.suffix in JSON_SUFFIXES
+    """Whether a file's name (not an ignored one) is a landing file's (string tests: a folder of
+    thousands of files is split in milliseconds)."""
+    for suffix in COMPRESSIONS:
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix)
+            break
+    return name.endswith(JSON_SUFFIXES)
 
 
 def is_ignored(relative: str) -> bool:
-    return any(part.startswith((".", "_")) for part in PurePosixPath(relative).parts)
+    return any(part.startswith((".", "_")) for part in relative.split("/"))
 
 
 def decompressed(path: str, out: Path) -> str:
@@ -56,15 +59,25 @@ def decompressed(path: str, out: Path) -> str:
 
 
 class LandingFolder:
-    def __init__(self, storage: Storage):
+    """The landing root's dataset folders; `listed` keeps a dataset's listing as it was taken."""
+
+    def __init__(self, storage: Storage, listings: dict[str, dict[str, str]] | None = None):
         self.storage = storage
+        self._listings = listings or {}
 
     def folder(self, dataset: str) -> str:
         return self.storage.url(dataset, "landing")
 
+    def listed(self, dataset: str) -> "LandingFolder":
+        """This landing root with the dataset's folder listed now, once: what a landing step's
+        checks see of it is what its plan read (files arriving meanwhile are the next run's)."""
+        return LandingFolder(self.storage, self._listings | {dataset: self.listing(dataset)})
+
     def listing(self, dataset: str) -> dict[str, str]:
         """Every file under the dataset's folder that is not ignored, landing or not, with its
-        version token (what the sensors watch)."""
+        version token (what the sensors watch); the one kept by `listed`, if it was."""
+        if dataset in self._listings:
+            return self._listings[dataset]
         self.storage.check()
         folder = self.folder(dataset)
         found = self.storage.versions(f"{folder}/**")

@@ -9,6 +9,7 @@ unreachable) become `LakehouseError`s that name the location and what to check.
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import weakref
 from collections.abc import Iterator
@@ -72,6 +73,8 @@ class Storage:
     def versions(self, pattern: str) -> dict[str, str]:
         """The files matching `pattern`, each with a token that changes when its content does
         (the ETag on S3; size and modification time on disk)."""
+        if not self.remote and pattern.endswith("/**"):
+            return _local_versions(pattern.removesuffix("/**"))
         with self.errors(pattern):
             found = self.fs.glob(pattern, detail=True)
             # a listing describes a symbolic link itself ("other"): describe what it points to
@@ -191,3 +194,25 @@ class Storage:
                     f"bucket {bucket} does not exist at {self._endpoint()} (for {url})"
                 ) from e
             raise
+
+
+def _local_versions(folder: str) -> dict[str, str]:
+    """Every file under a local folder, subfolders included, with its size and modification time
+    (as fsspec's glob `<folder>/**` gives them, a symbolic link described by what it points to,
+    a linked folder not entered), by one `os.scandir` per folder: a folder of thousands of
+    landing files is listed in a few milliseconds."""
+    found: dict[str, str] = {}
+    pending = [folder]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+                continue
+            info = entry.stat()  # follows a link
+            if stat.S_ISREG(info.st_mode):
+                found[entry.path] = f"{info.st_size}:{info.st_mtime}"
+    return dict(sorted(found.items()))

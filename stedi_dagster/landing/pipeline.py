@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+import dagster as dg
+
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.step_run import StepRun
-from stedi_dagster.lakehouse.delta import FINGERPRINT
+from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, RUN_ID
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
@@ -66,6 +68,7 @@ class LandingDraft:
         self.recorded_fingerprint: str | None = None
         self.previous: dict[str, FileRecord] | None = None
         self.changes = {t.name: Change() for t in self.tables}
+        self.held: dict[str, list[str]] = {}  # per table, its data files the new version keeps
         self.staged_records = folder / f"{dataset}_files.parquet"
         self._lock = self.ingested.lock(dataset)
 
@@ -80,6 +83,7 @@ class LandingDraft:
         """Plan the run (which files to read); the current versions stay when it reads none,
         takes out none, and the dataset's last commit recorded this step's fingerprint (which
         adds the files under the folder that are no landing files, named by a check)."""
+        self.landing_folder = self.landing_folder.listed(self.dataset)  # the checks' listing too
         listed, self.unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
         self.urls = {PurePosixPath(u).name: u for u in listed}
         self.versions = {name: listed[url] for name, url in self.urls.items()}
@@ -95,6 +99,7 @@ class LandingDraft:
         )
         fingerprint = reuse.fingerprint(self.basis, reads)
         last = self.store.delta.last_commit(files_table(self.dataset))
+        self.last = last
         self.recorded_fingerprint = last[1].get(FINGERPRINT) if last else None
         if last is None or kept != self.previous or set(self.urls) != set(kept):
             return None
@@ -132,6 +137,7 @@ class LandingDraft:
             change = self.changes[table.name]
             change.added = done.staged.get(table.name, [])
             held = self._held(engine, table, set(kept), change)
+            self.held[table.name] = held
             self.store.attach(engine, table, [*held, *(str(p) for p in change.added)])
             metadata[table.name] = {"data_files": len(held) + len(change.added)}
         self.ingested.attach(engine, self.dataset, self.records, run_id)
@@ -172,9 +178,57 @@ class LandingDraft:
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
     ) -> tuple[list, dict]:
-        """Every check on the whole new version (they read the landing folder, which no table
-        version records) with the settings they read."""
-        return [c.evaluate(engine, settings) for c in checks], {}
+        """Every check on the new version (the folder as the plan listed it): on the data files
+        this run adds alone for a check whose offending rows can only be new rows of its table
+        (`Check.grows` "violations", reading no other table), when it passed on the version
+        before; every other on the whole version."""
+        settings = replace(settings, landing=self.landing_folder)
+        prior = self._prior()
+        results, on_additions = [], []
+        for check in checks:
+            recorded = prior.get((check.table.name, check.name), {}) if prior else {}
+            if check.grows == "violations" and not check.reads and recorded.get("passed"):
+                results.append(self._on_additions(check, engine, settings, recorded))
+                on_additions.append(f"{check.table.name}.{check.name}")
+            else:
+                results.append(check.evaluate(engine, settings))
+        return results, {"checks_on_additions": on_additions} if on_additions else {}
+
+    def _prior(self) -> dict[tuple[str, str], dict] | None:
+        """The check results recorded with the versions this run adds to (of the same basis), by
+        table and check name, each with the table's `version` and the `run` that made it; None
+        when the run builds them anew (a full refresh, the first run, a stopped run)."""
+        if self.previous is None or self.full_refresh or self.last is None:
+            return None
+        commit = self.last[1]
+        if commit.get(BASIS) != self.basis or CHECK_RESULTS not in commit:
+            return None
+        versions, run = json.loads(commit.get(DESCRIBES, "{}")), commit.get(RUN_ID, "")
+        names = {t.key.to_user_string(): t.name for t in self.tables}
+        return {
+            (names[r["asset"]], r["check"]): r
+            | {"version": versions.get(names[r["asset"]]), "run": run}
+            for r in json.loads(commit[CHECK_RESULTS])
+            if r["asset"] in names
+        }
+
+    def _on_additions(
+        self, check: Check, engine: Engine, settings: CheckSettings, recorded: dict
+    ) -> dg.AssetCheckResult:
+        """The check on the table's data files this run adds (the new rows, and the rows kept
+        from data files it rewrites), the rest of the new version being data files of the
+        version before, where it passed."""
+        table, added = check.table, [str(p) for p in self.changes[check.table.name].added]
+        self.store.attach(engine, table, added)
+        passed, metadata = check.probe(engine, settings)
+        self.store.attach(engine, table, [*self.held[table.name], *added])
+        before = f"version {recorded['version']} (run {recorded['run'][:8]})"
+        return check.result(
+            passed,
+            metadata,
+            f"the {len(added)} data files this run adds; the table's other data files are "
+            f"those of {before}, where it passed",
+        )
 
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those

@@ -4,10 +4,6 @@ with owner as (
     from customer_curated
     group by 1
 ),
-subject as (
-    select person_key(email) as email, pseudonym(email) as id
-    from customer_curated
-),
 serials as (  -- each distinct serial keyed once, not each reading
     select serialNumber, person_key(serialNumber) as serialKey
     from (select distinct serialNumber from step_trainer_trusted)
@@ -15,6 +11,12 @@ serials as (  -- each distinct serial keyed once, not each reading
 users as (  -- each distinct user keyed once, not each reading
     select user, person_key(user) as email
     from (select distinct user from accelerometer_trusted)
+),
+subject as (  -- pseudonyms (a keyed hash each) of the persons these readings reach alone
+    select email, pseudonym(email) as id  -- of the person key: the same id
+    from (select person_key(email) as email from customer_curated)
+    where email in (select email from users)
+       or email in (select email from owner where serialNumber in (select serialKey from serials))
 )
 select s.sensorReadingTime,
        s.distanceFromObject,
