@@ -11,11 +11,13 @@ import dagster as dg
 import duckdb
 import pytest
 
+from stedi_dagster.defs.curated import checks as curated_checks
 from stedi_dagster.factory import increments
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.store import Snapshot
+from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     every_row,
@@ -301,6 +303,16 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
         if check_label(e) == "machine_learning_curated.count_reconciles"
     ]
     assert "new rows" in on_additions[0].metadata["evaluated_on"].value
+    # the new readings' users are in landing already: no identifier the rows before could hold
+    # is new, so they are not tested again (and the verdicts below are the whole table's)
+    identifiers = next(
+        e
+        for e in added.get_asset_check_evaluations()
+        if check_label(e) == "machine_learning_curated.no_identifiers"
+    )
+    assert "the rows before not tested again" in identifiers.metadata["evaluated_on"].value
+    kept, every = kept_identifiers(lakehouse)  # kept as they were: the same values
+    assert kept == every
     # landing's keys on the data files the run added (the others are the version before's)
     landing = materialization(added, "accelerometer_landing")
     assert landing["checks_on_additions"] == ["accelerometer_landing.keys_not_null"]
@@ -316,6 +328,51 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     assert whole.success
     assert verdicts(added) == verdicts(whole)
     assert verdicts(added, ("landing",)) == verdicts(whole, ("landing",))
+
+
+def test_an_identifier_new_to_landing_is_sought_in_the_rows_before(definitions, tmp_path):
+    """The rows before are tested against a new landing file's identifiers when one of them is
+    new to landing: a value the training pairs hold, written into landing in another spelling,
+    stops the pairs' next version (though none of their rows changed); and the landing
+    identifiers kept for the runs that follow are those of every landing file."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    with lakehouse.connect("machine_learning_curated") as engine:
+        held = engine.scalar("select min(subject_id) from machine_learning_curated")
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "held.json", [{**reading("a", 100), "user": f"\t{held.upper()} "}])
+    result = materialize(definitions, lakehouse)
+    assert not result.success
+    assert failed_checks(result)["machine_learning_curated.no_identifiers"] == "ERROR"
+    found = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if check_label(e) == "machine_learning_curated.no_identifiers"
+    )
+    assert "new files of accelerometer_landing" in found.metadata["evaluated_on"].value
+    assert "not tested again" not in found.metadata["evaluated_on"].value
+    assert found.metadata["rows_with_identifiers"].value["subject_id"] > 0
+
+    # the relation kept for the next run, made as the one before plus the new file's, is the
+    # one computed from every landing file
+    kept, every = kept_identifiers(lakehouse)
+    assert kept == every
+    assert (held,) in every
+
+
+def kept_identifiers(lakehouse: Lakehouse) -> tuple[list[tuple], list[tuple]]:
+    """The landing identifiers kept for the landing tables as they are (by the key of their
+    views), and those computed from them."""
+    sql = read_sql(curated_checks.__file__, "landing_identifiers")
+    with lakehouse.connect(*curated_checks.LANDING) as engine:
+        key = engine._shared_key("landing_identifiers", sql, curated_checks.LANDING)
+        kept = lakehouse.shared_tables / f"landing_identifiers-{key[:24]}.parquet"
+        return engine.rows(f"select * from read_parquet('{kept}') order by 1"), engine.rows(
+            f"{sql} order by 1"
+        )
 
 
 def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(

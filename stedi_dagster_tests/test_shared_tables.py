@@ -11,13 +11,25 @@ COUNT = "select count(*) as n from customer_landing"
 
 
 def shared(engine) -> list[str]:
+    """The shared tables of `counted` in the process's database: tables computed, views of the
+    files kept by an earlier process."""
     return [
         name
         for (name,) in engine.rows(
             "select table_name from duckdb_tables() where not temporary "
-            "and starts_with(table_name, 'stedi_shared_counted_') order by 1"
+            "and starts_with(table_name, 'stedi_shared_counted_') union all "
+            "select view_name from duckdb_views() where not temporary "
+            "and starts_with(view_name, 'stedi_shared_counted_') order by 1"
         )
     ]
+
+
+def forget_shared(engine) -> None:
+    """The process's database as a new process has it: none of `counted`'s shared tables."""
+    for kind in ("table", "view"):
+        held = f"select {kind}_name from duckdb_{kind}s() where not temporary"
+        for (name,) in engine.rows(f"{held} and starts_with({kind}_name, 'stedi_shared_')"):
+            engine.rows(f"drop {kind} {name}")
 
 
 def counted(lakehouse: Lakehouse, **settings) -> tuple[int, list[str]]:
@@ -80,14 +92,12 @@ def test_a_shared_table_is_kept_for_the_runs_that_follow(definitions, tmp_path):
     assert list(lakehouse.shared_tables.glob("research_consent-*.parquet"))
 
     with lakehouse.connect() as engine:  # as a new process: the database holds none of them
-        for table in shared(engine):
-            engine.rows(f"drop table {table}")
+        forget_shared(engine)
         engine.rows(f"copy (select 99 as n) to '{kept[0]}' (format parquet)")
     assert counted(lakehouse)[0] == 99  # read back, not computed
 
     with lakehouse.connect() as engine:
-        for table in shared(engine):
-            engine.rows(f"drop table {table}")
+        forget_shared(engine)
     kept[0].unlink()
     assert counted(lakehouse)[0] == rows  # computed again, and kept again
     assert kept[0].exists()

@@ -85,6 +85,17 @@ class Engine(Protocol):
         process's database, for the steps of a run that follow)."""
         ...
 
+    def keep_table(
+        self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
+    ) -> None:
+        """Keep for the engines that follow the table `create_table(name, sql, shared_over)`
+        would create over these views, unless it is kept already: its rows computed by
+        `computed_as` (a query of the same rows from tables at hand, e.g. a union of the table
+        over fewer files and over the others), or (None) those of the table `name` as this
+        engine created it last, `shared_over` other views; an engine that keeps no table does
+        nothing."""
+        ...
+
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         """A view over Parquet files, with a `filename` column (each row's file path) if asked.
         Columns are matched by name: the view has every column of any file, null in the rows of

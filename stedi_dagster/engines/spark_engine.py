@@ -148,6 +148,11 @@ class SparkEngine:
     def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
         self.create_view(name, sql)  # a view is computed once per query, as a table would be
 
+    def keep_table(
+        self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
+    ) -> None:
+        pass  # no table is kept between Spark's steps
+
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = [str(p) for p in paths]
         reader = self.spark.read.option("mergeSchema", "true")

@@ -92,6 +92,7 @@ class Keyed:
     columns: tuple[str, ...]
     affected: str
     narrowed: tuple[tuple[str, str], ...] = ()
+    bounded_by: str = ""  # an input with at least as many rows as the table, if one has
 
     def rows_of(self, keys: Sequence[str]) -> str:
         """SQL: whether a row belongs to any of the keys (false for none)."""
@@ -105,15 +106,20 @@ class Keyed:
         return sorted({str(k) for (k,) in engine.rows(self.affected) if k is not None})
 
 
-def keyed(name: str, columns: Sequence[str], narrowed: Sequence[str] = ()) -> Keyed:
+def keyed(
+    name: str, columns: Sequence[str], narrowed: Sequence[str] = (), bounded_by: str = ""
+) -> Keyed:
     """Table `name` maintained per key: its rows belong to the keys in `columns`, its
     `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
-    the rows of each input in `narrowed` (in that order) that the keys' rows can come from."""
+    the rows of each input in `narrowed` (in that order) that the keys' rows can come from;
+    `bounded_by`: an input that has at least as many rows as the table (its rows size the
+    table's data files; else its largest input's do)."""
     table = TABLES[name]
     return Keyed(
         tuple(columns),
         table.sql("_affected"),
         tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
+        bounded_by,
     )
 
 
@@ -213,10 +219,12 @@ class FileDraft:
         return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
 
     def _spread(self, engine: Engine, keyed: Keyed) -> Spread:
-        """How a full build spreads the table over files by key: as many as its largest input's
-        rows would fill (its own rows are not known before it is written)."""
-        counts = [engine.scalar(f"select count(*) from {name}") for name in self.inputs]
-        rows = max(counts, default=0)
+        """How a full build spreads the table over files by key: as many as the rows of the
+        input that bounds its rows would fill, else its largest input's (its own rows are not
+        known before it is written); customer_curated, bounded by customer_trusted, was spread
+        over 159 files of 2,900 rows at x1000 by accelerometer_trusted's 40 million rows."""
+        inputs = [keyed.bounded_by] if keyed.bounded_by else self.inputs
+        rows = max((engine.scalar(f"select count(*) from {name}") for name in inputs), default=0)
         return Spread(keyed.columns[0], -(-rows // data_files.BUCKET_ROWS))
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:

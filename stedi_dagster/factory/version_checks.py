@@ -94,12 +94,13 @@ class VersionChecks:
         consent_relations(engine)  # over the reads as they are, before any is narrowed
         what = [f"{self.rows_added} new rows"] if self.staged else []
         what += [f"new files of {name}" for name in changed]
+        note = ""
         if check.grows == "count":
-            outcome = self._count(check, engine, recorded[check.name], changed)
+            passed, metadata = self._count(check, engine, recorded[check.name], changed)
         else:
-            outcome = self._violations(check, engine, settings, changed)
-        passed, metadata = outcome
-        return check.result(passed, metadata, f"{' and '.join(what)}; the table before {basis}")
+            passed, metadata, note = self._violations(check, engine, settings, changed)
+        on = f"{' and '.join(what)}; the table before {basis}{note}"
+        return check.result(passed, metadata, on)
 
     def _appended(self, check: Check, read_versions: dict) -> dict | None:
         """The reads of the check that gained data files since the versions its last evaluation
@@ -153,15 +154,24 @@ class VersionChecks:
 
     def _violations(
         self, check: Check, engine: Engine, settings: CheckSettings, changed: dict
-    ) -> tuple[bool, dict]:
+    ) -> tuple[bool, dict, str]:
         """Offending rows among the new rows (against every read as it is), and among the rows
-        before against the new rows of the reads (the rest of each read held none)."""
-        parts = []
+        before against the new rows of the reads (the rest of each read held none), unless
+        those give no value of the relation the check derives from them that the reads did not
+        give before (see `_fresh`: then said in the note returned)."""
+        parts, note = [], ""
         if self.staged:
             self.store.attach(engine, self.table, [str(p) for p in self.staged])
             parts.append(check.probe(engine, settings))
         if changed:
-            self.store.attach(engine, self.table, self.current)
+            rows_before = self.current
+            if not self._fresh(check, engine, changed):
+                rows_before = []  # the probe on no rows: the evidence of none found
+                note = (
+                    f"; the rows before not tested again: the new files give no "
+                    f"{check.derived[0]} value that the files before did not"
+                )
+            self.store.attach(engine, self.table, rows_before)
             for name in check.reads:
                 self.views.attach(engine, name, changed[name].added if name in changed else [])
             parts.append(check.probe(engine, settings))
@@ -171,7 +181,35 @@ class VersionChecks:
         for _, more in parts[1:]:
             for k, v in more.items():
                 metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
-        return all(p for p, _ in parts), metadata
+        return all(p for p, _ in parts), metadata, note
+
+    def _fresh(self, check: Check, engine: Engine, changed: dict) -> bool:
+        """Whether the rows before may offend against the reads' new files: for a check that
+        tests rows against a relation it derives from its reads (`Check.derived`), only when the
+        new files give values that the files before gave none of. The relation over the reads
+        as they are now is then kept for the steps and runs that follow (as the union of the
+        one before and the new files', not computed again from every file)."""
+        if not check.derived:
+            return True
+        name, sql = check.derived
+        added = f"{name}_of_new_files"
+        for read in check.reads:
+            self.views.attach(engine, read, changed[read].added if read in changed else [])
+        engine.create_table(added, sql)  # of a few files: not shared
+        for read in check.reads:
+            before = changed[read].before if read in changed else self.reads[read].urls
+            self.views.attach(engine, read, before)
+        engine.create_table(name, sql, shared_over=check.reads)  # kept by the run before
+        fresh = engine.scalar(
+            f"select count(*) from {added} a "
+            f"where not exists (select 1 from {name} b where b.value = a.value)"
+        )
+        self.views.restore(engine, check.reads)
+        # over the reads as they are now: the relation before (the same rows, its file linked)
+        # or, with new values, its union with the new files'
+        union = f"select * from {name} union select * from {added}" if fresh else None
+        engine.keep_table(name, sql, check.reads, computed_as=union)
+        return fresh > 0
 
     def _count(
         self, check: Check, engine: Engine, recorded: dict, changed: dict

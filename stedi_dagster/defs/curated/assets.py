@@ -29,7 +29,7 @@ customer_curated = table_asset(
         sources=(__file__,),
         inputs=("customer_trusted", "accelerometer_trusted"),
         appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-        keyed=keyed("customer_curated", ("email",)),
+        keyed=keyed("customer_curated", ("email",), bounded_by="customer_trusted"),
         checks=curated_checks(
             "customer_curated", reads=("accelerometer_landing", "customer_landing")
         ),

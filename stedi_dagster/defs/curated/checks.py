@@ -56,6 +56,7 @@ def no_identifiers(name: str) -> Check:
         # an identifier found is a value of the table's rows that one landing row holds
         grows="violations",
         growing=LANDING,
+        derived=("landing_identifiers", identifiers),
     )
 
 
