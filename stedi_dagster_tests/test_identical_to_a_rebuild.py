@@ -395,6 +395,10 @@ def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
         "count_reconciles"
         in materialization(withdrawn, "machine_learning_curated")["checks_on_additions"]
     )
+    # the landing identifiers that the pairs' no_identifiers read whole, kept from those before
+    # and the new customer file's, are those of every landing file
+    kept, every = kept_identifiers(lakehouse)
+    assert kept == every
     checks_only = dg.AssetSelection.checks_for_assets(
         *(t.key for t in TABLES.values() if t.zone != "landing")
     )

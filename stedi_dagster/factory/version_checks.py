@@ -47,6 +47,8 @@ class VersionChecks:
                 result = self._on_additions(check, engine, settings, *prior)
                 if result is not None:
                     on_additions.append(check.name)
+                elif check.derived:
+                    self._derive(check, engine, prior[3])
             results.append(result or check.evaluate(engine, settings))
         metadata = {}
         if again:
@@ -182,6 +184,18 @@ class VersionChecks:
             for k, v in more.items():
                 metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
         return all(p for p, _ in parts), metadata, note
+
+    def _derive(self, check: Check, engine: Engine, read_versions: dict) -> None:
+        """Before a check with a derived relation (`Check.derived`) is evaluated whole: when its
+        reads only gained files since the versions its last evaluation read, the relation over
+        them as they are kept from the one before and the new files' (see `_fresh`), for the
+        probe to find instead of computing it from every file."""
+        changes = {read: self.views.since(read, read_versions.get(read)) for read in check.reads}
+        if any(change is None or change.removed for change in changes.values()):
+            return
+        changed = {read: change for read, change in changes.items() if change.added}
+        if changed:
+            self._fresh(check, engine, changed)
 
     def _fresh(self, check: Check, engine: Engine, changed: dict) -> bool:
         """Whether the rows before may offend against the reads' new files: for a check that
