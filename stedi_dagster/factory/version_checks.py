@@ -162,12 +162,14 @@ class VersionChecks:
         those give no value of the relation the check derives from them that the reads did not
         give before (see `_fresh`: then said in the note returned)."""
         parts, note = [], ""
+        # first, so that the relation it keeps for the reads as they are serves the new rows
+        fresh = self._fresh(check, engine, changed) if changed else True
         if self.staged:
             self.store.attach(engine, self.table, [str(p) for p in self.staged])
             parts.append(check.probe(engine, settings))
         if changed:
             rows_before = self.current
-            if not self._fresh(check, engine, changed):
+            if not fresh:
                 rows_before = []  # the probe on no rows: the evidence of none found
                 note = (
                     f"; the rows before not tested again: the new files give no "
