@@ -56,7 +56,7 @@ class DuckDBEngine:
         self.con, self.shares, self.kept_in = con, shares, kept_in
         self.context = SqlContext({})
         self.prepared: set[str] = set()
-        self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its shared table
+        self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its table's key
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
@@ -75,7 +75,7 @@ class DuckDBEngine:
             return
         shared = self._shared(name, key, sql)
         self.create_view(name, f"select * from {ident(shared)}")
-        self.shown[name] = shared
+        self.shown[name] = key
 
     def keep_table(
         self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
@@ -87,21 +87,20 @@ class DuckDBEngine:
             self._shared(name, key, computed_as)
             return
         shown = self.shown[name]  # the same rows: its kept file linked, not written again
-        kept = self.kept_in / f"{name}-{shown.rsplit('_', 1)[1]}.parquet" if self.kept_in else None
-        self._shared(name, key, f"select * from {ident(shown)}", kept)
+        same = self._kept_file(name, shown) if self.kept_in else None
+        self._shared(name, key, f"select * from {ident(_shared_name(name, shown))}", same)
 
     def _shared(self, name: str, key: str, sql: str, same_as: Path | None = None) -> str:
         """The name of the table kept under this key in the process's database (where the
         engines of the steps that follow find it; a few such tables per name), computed by
         `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file)."""
-        prefix = f"stedi_shared_{name}_"
-        shared = prefix + key[:24]
+        prefix, shared = _shared_name(name, ""), _shared_name(name, key)
         held = "select {0}_name from duckdb_{0}s() where not temporary and starts_with({0}_name, ?)"
         found = {
             n: kind for kind in ("table", "view") for (n,) in self.rows(held.format(kind), [prefix])
         }
         if shared not in found:
-            self._create_shared(shared, sql, name, key[:24], same_as)
+            self._create_shared(shared, sql, name, key, same_as)
         others = {n: kind for n, kind in found.items() if n != shared}
         if len(others) >= SHARED_PER_NAME:
             for other, kind in others.items():
@@ -118,7 +117,7 @@ class DuckDBEngine:
         if self.kept_in is None:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
-        kept = self.kept_in / f"{name}-{key}.parquet"
+        kept = self._kept_file(name, key)
         if same_as is not None and not kept.exists():
             with contextlib.suppress(OSError):  # pruned meanwhile: computed below
                 os.link(same_as, kept)
@@ -137,6 +136,10 @@ class DuckDBEngine:
         partial.replace(kept)  # whole or not at all, for a process reading it
         for old in _by_age(self.kept_in.glob(f"{name}-*.parquet"))[:-SHARED_PER_NAME]:
             old.unlink(missing_ok=True)
+
+    def _kept_file(self, name: str, key: str) -> Path:
+        """The Parquet file in `kept_in` of the table `name` kept under this key."""
+        return self.kept_in / f"{name}-{key[:24]}.parquet"
 
     def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes (as table `name`), as a hash: of the query, of
@@ -232,6 +235,12 @@ def _by_age(files: Iterable[Path]) -> list[Path]:
         except FileNotFoundError:
             continue
     return [file for _, file in sorted(dated)]
+
+
+def _shared_name(name: str, key: str) -> str:
+    """The name in the process's database of the table `name` kept under this key (with no key:
+    the prefix of all such tables)."""
+    return f"stedi_shared_{name}_{key[:24]}"
 
 
 def _words(sql: str) -> set[str]:

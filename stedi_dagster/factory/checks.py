@@ -72,11 +72,10 @@ class Check:
     partitions: tuple[tuple[str, str], ...] = ()
     reach: str = ""
     # A "violations" check whose probe tests each row against a relation it derives from its
-    # `growing` reads (its name and SQL: the distinct values, in column `value`, that each
-    # read row gives alone; created `shared_over` the reads): after new files of the reads, the
-    # rows before can offend only
-    # through values that the files before gave none of, so they are tested only when the new
-    # files give such a value.
+    # `growing` reads (its name and SQL: the distinct values, in column `value`, that each read
+    # row gives alone; created `shared_over` the reads): after new files of the reads, the rows
+    # before can offend only through values that the files before gave none of, so they are
+    # tested only when the new files give such a value.
     derived: tuple[str, str] = ()
 
     @property

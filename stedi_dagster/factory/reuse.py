@@ -134,6 +134,14 @@ def recording(
     }
 
 
+def recorded_results(commit: dict, basis: str) -> dict[tuple[str, str], dict] | None:
+    """The check results a commit recorded (see `recording`), by asset (its user string) and
+    check name, when it recorded them under `basis`; else None."""
+    if commit.get(BASIS) != basis or CHECK_RESULTS not in commit:
+        return None
+    return {(r["asset"], r["check"]): r for r in json.loads(commit[CHECK_RESULTS])}
+
+
 def still_true(
     last: tuple[int, dict], basis: str, reads: dict[str, Snapshot], checks: Sequence
 ) -> dict[dg.AssetCheckKey, dg.AssetCheckResult]:

@@ -12,7 +12,7 @@ import dagster as dg
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
-from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, READ_VERSIONS, RUN_ID
+from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
 from stedi_dagster.privacy.consent import consent_relations
 
 if TYPE_CHECKING:
@@ -64,10 +64,11 @@ class VersionChecks:
         if self.last is None or self.replace:
             return None
         version, commit = self.last
-        if commit.get(BASIS) != self.basis or not {CHECK_RESULTS, READ_VERSIONS} <= set(commit):
+        results = reuse.recorded_results(commit, self.basis)
+        if results is None or READ_VERSIONS not in commit:
             return None
         key = self.table.key.to_user_string()
-        recorded = {r["check"]: r for r in json.loads(commit[CHECK_RESULTS]) if r["asset"] == key}
+        recorded = {check: r for (asset, check), r in results.items() if asset == key}
         run = commit.get(RUN_ID, "")
         return version, run, recorded, json.loads(commit[READ_VERSIONS])
 

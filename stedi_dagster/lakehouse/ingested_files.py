@@ -128,8 +128,10 @@ class IngestedFiles:
     ) -> None:
         """Table `<dataset>_files` on an engine: one row per landing file held; and
         `<dataset>_read`: the files that run `run_id` (this one) read."""
-        columns = list(FileRecord.__dataclass_fields__)  # read directly, not by `asdict`, whose
-        rows = [  # deep copies of thousands of records took most of a second
+        # the fields read directly: `asdict`'s deep copies of thousands of records took most of
+        # a second
+        columns = list(FileRecord.__dataclass_fields__)
+        rows = [
             [
                 json.dumps(r.unknown_fields) if c == "unknown_fields" else getattr(r, c)
                 for c in columns

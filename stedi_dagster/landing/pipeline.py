@@ -19,7 +19,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.step_run import StepRun
-from stedi_dagster.lakehouse.delta import BASIS, CHECK_RESULTS, FINGERPRINT, RUN_ID
+from stedi_dagster.lakehouse.delta import FINGERPRINT, RUN_ID
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
@@ -201,15 +201,15 @@ class LandingDraft:
         if self.previous is None or self.full_refresh or self.last is None:
             return None
         commit = self.last[1]
-        if commit.get(BASIS) != self.basis or CHECK_RESULTS not in commit:
+        results = reuse.recorded_results(commit, self.basis)
+        if results is None:
             return None
         versions, run = json.loads(commit.get(DESCRIBES, "{}")), commit.get(RUN_ID, "")
         names = {t.key.to_user_string(): t.name for t in self.tables}
         return {
-            (names[r["asset"]], r["check"]): r
-            | {"version": versions.get(names[r["asset"]]), "run": run}
-            for r in json.loads(commit[CHECK_RESULTS])
-            if r["asset"] in names
+            (names[asset], check): r | {"version": versions.get(names[asset]), "run": run}
+            for (asset, check), r in results.items()
+            if asset in names
         }
 
     def _on_additions(

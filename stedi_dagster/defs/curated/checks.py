@@ -32,10 +32,11 @@ def no_identifiers(name: str) -> Check:
     number, in any spelling (compared by person key)."""
     table = TABLES[name]
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
-    identifiers = read_sql(__file__, "landing_identifiers")
+    # the landing identifiers: the relation the probe derives from landing (`Check.derived`)
+    identifiers = ("landing_identifiers", read_sql(__file__, "landing_identifiers"))
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
-        engine.create_table("landing_identifiers", identifiers, shared_over=LANDING)
+        engine.create_table(*identifiers, shared_over=LANDING)
         found = {  # each distinct value keyed once, not each row
             column: engine.scalar(
                 f"select coalesce(sum(n), 0) from (select {ident(column)} as value, count(*) as n "
@@ -56,7 +57,7 @@ def no_identifiers(name: str) -> Check:
         # an identifier found is a value of the table's rows that one landing row holds
         grows="violations",
         growing=LANDING,
-        derived=("landing_identifiers", identifiers),
+        derived=identifiers,
     )
 
 
