@@ -3,7 +3,9 @@ are computed once for the steps of a run that read the same data with the same s
 never served to an engine whose views or settings differ."""
 
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, materialized_handmade
 
@@ -101,3 +103,62 @@ def test_a_shared_table_is_kept_for_the_runs_that_follow(definitions, tmp_path):
     kept[0].unlink()
     assert counted(lakehouse)[0] == rows  # computed again, and kept again
     assert kept[0].exists()
+
+
+def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
+    definitions, tmp_path
+):
+    """After new customer files, the consent relations over customer_landing as it is are grown
+    from those kept over its files before and the new files' records, not computed from every
+    record (a mark slipped into the research_consent kept before is in the one kept after), and
+    they hold what computing them from every record gives: a withdrawal, a record as recent as
+    the latest that disagrees with it (no consent), an older record (changes nothing), a new
+    person claiming another's serial, and a grant."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    mark = "'zz-mark', false, null, null, 0"  # a person without consent: no check sees it
+    with lakehouse.connect("customer_landing") as engine:  # as a new process
+        forget_shared(engine)
+        sql = read_sql(consent.__file__, "research_consent")
+        key = engine._shared_key("research_consent", sql, consent.CUSTOMERS)
+        before = lakehouse.shared_tables / f"research_consent-{key[:24]}.parquet"
+        engine.rows(
+            f"copy (select * from read_parquet('{before}') union all select {mark}) "
+            f"to '{before}' (format parquet)"
+        )
+    write_jsonl(
+        tmp_path / "landing" / "customer" / "landing" / "customer-changes.json",
+        [
+            customer("a", "S-A", updated=50, research=None),  # withdraws
+            customer("h", "S-H", updated=10, research=None),  # as recent as h's consent
+            customer("j", "S-J", updated=1, research=None),  # older than j's consent
+            customer("k", "S-A", updated=10, research=9),  # a new person, a's serial
+            customer("b", "S-B", updated=60, research=8),  # grants
+        ],
+    )
+    assert materialize(definitions, lakehouse).success
+
+    kept, computed = kept_and_computed_consent(lakehouse)
+    assert ("zz-mark", False, None, None, 0) in kept["research_consent"]  # grown from before
+    kept["research_consent"].remove(("zz-mark", False, None, None, 0))
+    assert kept == computed
+    consent_of = {r[0]: r[1] for r in computed["research_consent"]}
+    assert [consent_of[f"{p}@x.test"] for p in "ahjkb"] == [False, False, True, True, True]
+    serials = {r[0]: r[1] for r in computed["serial_consent"]}
+    assert serials["s-a"] is False and serials["s-b"] is True
+
+
+def kept_and_computed_consent(lakehouse: Lakehouse) -> tuple[dict, dict]:
+    """The consent relations kept for customer_landing as it is (each must be), and those
+    computed from every landing record, each as its sorted rows."""
+    kept, computed = {}, {}
+    with lakehouse.connect("customer_landing") as engine:
+        forget_shared(engine)  # as a new process: read from the kept files
+        for name in consent.NAMES:
+            held = engine.kept_table(name, read_sql(consent.__file__, name), consent.CUSTOMERS)
+            assert held is not None, f"{name} is not kept"
+            kept[name] = engine.rows(f"select * from {held} order by all")
+    with lakehouse.connect("customer_landing") as engine:
+        for name in consent.NAMES:  # temporary tables, over every record
+            engine.create_table(name, read_sql(consent.__file__, name))
+            computed[name] = engine.rows(f"select * from {name} order by all")
+    return kept, computed

@@ -36,6 +36,7 @@ from stedi_dagster.privacy.macros import erasure_macros, identity_macros
 from stedi_dagster.sql import ident, literal
 
 PARQUET = "(format parquet, compression zstd)"
+PARQUET_VIEW = "select * from read_parquet("  # how a view of Parquet files begins
 # How many tables created `shared_over` views the process's database keeps per name (a run's
 # steps read one or two: over whole tables, and over a table's new rows).
 SHARED_PER_NAME = 4
@@ -57,6 +58,8 @@ class DuckDBEngine:
         self.context = SqlContext({})
         self.prepared: set[str] = set()
         self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its table's key
+        self.views: dict[str, str] = {}  # the temporary views created, by name: their queries
+        self.described: dict[tuple[str, str], dict[str, str]] = {}  # (view, query) -> columns
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
@@ -66,16 +69,31 @@ class DuckDBEngine:
         return self.rows(sql, params)[0][0]
 
     def create_view(self, name: str, sql: str) -> None:
+        if self.views.get(name) == sql:  # DuckDB binds a view again (its files' footers read)
+            return
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
+        self.views[name] = sql
 
     def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
         key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
         if key is None:
+            self.views.pop(name, None)
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
             return
         shared = self._shared(name, key, sql)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
+
+    def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:
+        key = self._shared_key(name, sql, shared_over) if self.shares else None
+        if key is None:
+            return None
+        shared = _shared_name(name, key)
+        held = self._held(_shared_name(name, ""))
+        if shared not in held and not (self.kept_in and self._kept_file(name, key).exists()):
+            return None
+        self.create_table(name, sql, shared_over)
+        return shared
 
     def keep_table(
         self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
@@ -94,11 +112,8 @@ class DuckDBEngine:
         """The name of the table kept under this key in the process's database (where the
         engines of the steps that follow find it; a few such tables per name), computed by
         `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file)."""
-        prefix, shared = _shared_name(name, ""), _shared_name(name, key)
-        held = "select {0}_name from duckdb_{0}s() where not temporary and starts_with({0}_name, ?)"
-        found = {
-            n: kind for kind in ("table", "view") for (n,) in self.rows(held.format(kind), [prefix])
-        }
+        shared = _shared_name(name, key)
+        found = self._held(_shared_name(name, ""))
         if shared not in found:
             self._create_shared(shared, sql, name, key, same_as)
         others = {n: kind for n, kind in found.items() if n != shared}
@@ -106,6 +121,14 @@ class DuckDBEngine:
             for other, kind in others.items():
                 self.con.execute(f"drop {kind} if exists {ident(other)}")
         return shared
+
+    def _held(self, prefix: str) -> dict[str, str]:
+        """The tables and views of the process's database whose names start with `prefix`,
+        with their kind."""
+        held = "select {0}_name from duckdb_{0}s() where not temporary and starts_with({0}_name, ?)"
+        return {
+            n: kind for kind in ("table", "view") for (n,) in self.rows(held.format(kind), [prefix])
+        }
 
     def _create_shared(
         self, shared: str, sql: str, name: str, key: str, same_as: Path | None = None
@@ -148,8 +171,7 @@ class DuckDBEngine:
         the engine's settings; None when the query or a view reads a temporary table, whose
         rows no definition states. (Not of the view `name` of an earlier such table, which its
         SQL names in its opening comment.)"""
-        defined = dict(self.rows("select view_name, sql from duckdb_views() where temporary"))
-        defined.pop(name, None)
+        defined = {view: sql for view, sql in self.views.items() if view != name}
         tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
         tables.discard(name)
         closure: dict[str, str] = {}
@@ -168,11 +190,11 @@ class DuckDBEngine:
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
         option = ", filename = true" if filename else ""
-        read = f"read_parquet({listed}, union_by_name = true{option})"
-        self.create_view(name, f"select * from {read}")
+        self.create_view(name, f"{PARQUET_VIEW}{listed}, union_by_name = true{option})")
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())
+        self.views.pop(name, None)
         self.con.execute(f"create or replace temp table {ident(name)} ({declared})")
         if rows:  # one insert of a list per column (executemany inserts row by row, slowly)
             lists = [list(column) for column in zip(*rows, strict=True)]
@@ -180,7 +202,14 @@ class DuckDBEngine:
             self.con.execute(f"insert into {ident(name)} select {unnested}", lists)
 
     def describe(self, name: str) -> dict[str, str]:
-        return {c: t for c, t, *_ in self.rows(f"describe {ident(name)}")}
+        view = self.views.get(name, "")  # of Parquet files, which are never written again:
+        files = view.startswith(PARQUET_VIEW)  # its columns known once read
+        if files and (name, view) in self.described:
+            return self.described[name, view]
+        columns = {c: t for c, t, *_ in self.rows(f"describe {ident(name)}")}
+        if files:
+            self.described[name, view] = columns
+        return columns
 
     def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
         if spread is None or spread.buckets <= 1:

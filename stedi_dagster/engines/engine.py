@@ -85,6 +85,13 @@ class Engine(Protocol):
         process's database, for the steps of a run that follow)."""
         ...
 
+    def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:
+        """When the table `create_table(name, sql, shared_over)` would create over these views
+        is kept (see `keep_table`), create it (a view of it) and return the name of the
+        relation that holds it, which later queries may read under that name; else None, and
+        nothing is created."""
+        ...
+
     def keep_table(
         self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
     ) -> None:

@@ -148,6 +148,9 @@ class SparkEngine:
     def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
         self.create_view(name, sql)  # a view is computed once per query, as a table would be
 
+    def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:
+        return None  # no table is kept between Spark's steps
+
     def keep_table(
         self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
     ) -> None:

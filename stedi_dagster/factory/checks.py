@@ -57,7 +57,8 @@ class Check:
     reads: tuple[str, ...] = ()  # other tables the probe reads
     # How the check may be evaluated on what a version adds (`factory/drafts.py`), given that it
     # passed on the version before: "violations" when an offending row can only come from new
-    # rows of the table or new rows of the `growing` reads (every other read unchanged);
+    # rows of the table or new rows of the `growing` reads (every other read unchanged; a row
+    # offends or not by itself, so removing rows never makes an offence);
     # "count" when it compares the table's rows with `independent`, an SQL count linear in the
     # `growing` reads (every other read unchanged). "" (the default): always on the whole table.
     grows: str = ""

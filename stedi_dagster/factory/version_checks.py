@@ -12,8 +12,8 @@ import dagster as dg
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
-from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
-from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
+from stedi_dagster.privacy.consent import CUSTOMERS, Growth, consent_relations
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -43,6 +43,8 @@ class VersionChecks:
         results, on_additions = [], []
         for check in checks:
             result = again.get(check.key)
+            if result is None and CUSTOMERS[0] in check.reads:
+                self._consent_relations(engine)
             if result is None and prior is not None:
                 result = self._on_additions(check, engine, settings, *prior)
                 if result is not None:
@@ -56,6 +58,23 @@ class VersionChecks:
         if on_additions:
             metadata["checks_on_additions"] = sorted(on_additions)
         return results, metadata
+
+    def _consent_relations(self, engine: Engine) -> None:
+        """The consent relations over the reads as they are: grown from those over
+        customer_landing as the version before read it, when it only gained files since and
+        they were kept (see `privacy.consent`)."""
+        growth = None
+        if self.last is not None:
+            read = json.loads(self.last[1].get(READ_VERSIONS, "{}")).get(CUSTOMERS[0])
+            change = self.views.since(CUSTOMERS[0], read)
+            if change is not None and change.appended:
+                growth = Growth(
+                    change.before,
+                    change.added,
+                    self.reads[CUSTOMERS[0]].urls,
+                    lambda urls: self.views.attach(engine, CUSTOMERS[0], list(urls)),
+                )
+        consent_relations(engine, growth)
 
     def _prior(self) -> tuple[int, str, dict, dict] | None:
         """For a version that adds to the one before (of the same basis): that version, the run
@@ -83,19 +102,26 @@ class VersionChecks:
         read_versions: dict,
     ) -> dg.AssetCheckResult | None:
         """The check's result from what was added since `version`, where it passed: None when it
-        cannot be (it does not grow, it did not pass, or the table lost rows or a read changed
-        otherwise than by new files of a growing read, for a check not counted over
-        partitions)."""
+        cannot be (it does not grow, it did not pass, or a read changed otherwise than by new
+        files of a growing read, or, for a count not summed over partitions, the table lost
+        rows). A "violations" check is row by row: the rows a version keeps of the one before
+        (its data files not rewritten) offend only against the reads' new files, and the rows
+        it writes (recomputed, or kept in a rewritten file) are tested whole."""
         if not check.grows or not recorded.get(check.name, {}).get("passed"):
             return None
         basis = f"passed at version {version} (run {run[:8]})"
-        changed = None if self.touched else self._appended(check, read_versions)
+        changed = self._appended(check, read_versions)
+        if self.touched and check.grows == "count":
+            changed = None
         if changed is None and check.partitions:
             return self._on_partitions(check, engine, recorded[check.name], read_versions, basis)
         if changed is None or (not self.staged and not changed):
             return None
-        consent_relations(engine)  # over the reads as they are, before any is narrowed
-        what = [f"{self.rows_added} new rows"] if self.staged else []
+        self._consent_relations(engine)  # over the reads as they are, before any is narrowed
+        what = [f"{self.rows_added} new rows"] if self.staged and not self.touched else []
+        if self.staged and self.touched:
+            rows = parquet_rows(self.staged)
+            what = [f"the {rows} rows of the {len(self.staged)} data files this version writes"]
         what += [f"new files of {name}" for name in changed]
         note = ""
         if check.grows == "count":
@@ -168,8 +194,9 @@ class VersionChecks:
         if self.staged:
             self.store.attach(engine, self.table, [str(p) for p in self.staged])
             parts.append(check.probe(engine, settings))
+        held = [f for f in self.current if f not in self.touched]
         if changed:
-            rows_before = self.current
+            rows_before = held
             if not fresh:
                 rows_before = []  # the probe on no rows: the evidence of none found
                 note = (
@@ -181,7 +208,7 @@ class VersionChecks:
                 self.views.attach(engine, name, changed[name].added if name in changed else [])
             parts.append(check.probe(engine, settings))
             self.views.restore(engine, check.reads)
-        self.store.attach(engine, self.table, [*self.current, *(str(p) for p in self.staged)])
+        self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
         for _, more in parts[1:]:
             for k, v in more.items():

@@ -28,6 +28,7 @@ customer_trusted = table_asset(
         "customer_trusted",
         sources=(__file__,),
         inputs=("customer_landing",),
+        keyed=keyed("customer_trusted", ("email",), narrowed=("customer_landing",)),
         checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
         profile=Profile(consent_changes),
         description=(
@@ -45,7 +46,7 @@ accelerometer_trusted = table_asset(
         sources=(__file__,),
         inputs=("accelerometer_landing", "customer_trusted"),
         appends=("accelerometer_landing",),
-        keyed=keyed("accelerometer_trusted", ("user",)),
+        keyed=keyed("accelerometer_trusted", ("user",), narrowed=("accelerometer_landing",)),
         checks=trusted_checks(
             "accelerometer_trusted",
             reads=("accelerometer_landing", "customer_landing"),
@@ -64,7 +65,7 @@ step_trainer_trusted = table_asset(
         sources=(__file__,),
         inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
         appends=("step_trainer_landing",),
-        keyed=keyed("step_trainer_trusted", ("serialNumber",)),
+        keyed=keyed("step_trainer_trusted", ("serialNumber",), narrowed=("step_trainer_landing",)),
         checks=trusted_checks(
             "step_trainer_trusted",
             reads=("step_trainer_landing", "customer_curated", "customer_landing"),
