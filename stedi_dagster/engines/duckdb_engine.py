@@ -74,13 +74,15 @@ class DuckDBEngine:
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
         self.views[name] = sql
 
-    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
+    def create_table(
+        self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
+    ) -> None:
         key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
         if key is None:
             self.views.pop(name, None)
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
             return
-        shared = self._shared(name, key, sql)
+        shared = self._shared(name, key, sql, kept=kept)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
 
@@ -108,14 +110,16 @@ class DuckDBEngine:
         same = self._kept_file(name, shown) if self.kept_in else None
         self._shared(name, key, f"select * from {ident(_shared_name(name, shown))}", same)
 
-    def _shared(self, name: str, key: str, sql: str, same_as: Path | None = None) -> str:
+    def _shared(
+        self, name: str, key: str, sql: str, same_as: Path | None = None, kept: bool = True
+    ) -> str:
         """The name of the table kept under this key in the process's database (where the
         engines of the steps that follow find it; a few such tables per name), computed by
         `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file)."""
         shared = _shared_name(name, key)
         found = self._held(_shared_name(name, ""))
         if shared not in found:
-            self._create_shared(shared, sql, name, key, same_as)
+            self._create_shared(shared, sql, name, key, same_as, kept)
         others = {n: kind for n, kind in found.items() if n != shared}
         if len(others) >= SHARED_PER_NAME:
             for other, kind in others.items():
@@ -131,13 +135,19 @@ class DuckDBEngine:
         }
 
     def _create_shared(
-        self, shared: str, sql: str, name: str, key: str, same_as: Path | None = None
+        self,
+        shared: str,
+        sql: str,
+        name: str,
+        key: str,
+        same_as: Path | None = None,
+        kept: bool = True,
     ) -> None:
         """The shared table: a view of its Parquet file in `kept_in` if an earlier process kept
         it there (read where queried, not loaded: 0.3 s for the consent relations at x1000) or
         `same_as` is a file of the same rows (linked there), else computed by `sql` (and kept
         there)."""
-        if self.kept_in is None:
+        if self.kept_in is None or not kept:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
         kept = self._kept_file(name, key)

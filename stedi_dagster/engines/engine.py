@@ -77,12 +77,15 @@ class Engine(Protocol):
         """A view (replacing any of that name) over a query."""
         ...
 
-    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
+    def create_table(
+        self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
+    ) -> None:
         """A table (replacing any of that name) holding a query's result, computed once. With
         `shared_over` (the views the query reads; it must read no other view, setting or macro
         than the engine's), an engine may compute it once for every engine of the process
         whose views of those are the same and whose settings are (DuckDB keeps it in the
-        process's database, for the steps of a run that follow)."""
+        process's database, for the steps of a run that follow, and, `kept`, for the
+        processes that follow: see `keep_table`)."""
         ...
 
     def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:

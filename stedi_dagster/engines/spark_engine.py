@@ -145,7 +145,9 @@ class SparkEngine:
     def create_view(self, name: str, sql: str) -> None:
         self.frame(sql).createOrReplaceTempView(name)
 
-    def create_table(self, name: str, sql: str, shared_over: Sequence[str] = ()) -> None:
+    def create_table(
+        self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
+    ) -> None:
         self.create_view(name, sql)  # a view is computed once per query, as a table would be
 
     def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:

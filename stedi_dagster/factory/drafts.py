@@ -82,12 +82,13 @@ class Keyed:
     """A table whose rows belong to keys (a person, a Step Trainer serial, a subject), each
     key's rows computed from its inputs' rows of that key alone, so that after any change of
     its inputs only the keys whose rows may have changed are computed again. `affected`: SQL
-    giving those keys (one column), over views `changed_<input>` (the rows each input gained
+    giving those keys (and, as a second column, the person behind each, if it is a
+    pseudonym), over views `changed_<input>` (the rows each input gained
     or lost; none for an input that did not change) and the inputs as they are; a row belongs
     to the keys in any of its `columns`. `narrowed`: for inputs of which the keys' rows need
     few rows, SQL giving those (a superset will do) over the inputs as they are, those narrowed
-    before it (`narrowed_<input>`) and the table `recomputed_keys` (key): the writer computes
-    the keys' rows from them alone."""
+    before it (`narrowed_<input>`) and the table `recomputed_keys` (key, person: null for a key
+    `affected` did not give): the writer computes the keys' rows from them alone."""
 
     columns: tuple[str, ...]
     affected: str
@@ -103,7 +104,13 @@ class Keyed:
 
     def keys(self, engine: Engine) -> list[str]:
         """The keys `affected` gives, over the `changed_<input>` views as they are."""
-        return sorted({str(k) for (k,) in engine.rows(self.affected) if k is not None})
+        return sorted(self.found(engine))
+
+    def found(self, engine: Engine) -> dict[str, str | None]:
+        """The keys `affected` gives, each with what its second column, if it has one, says of
+        the key (the person behind a pseudonym), else None."""
+        rows = engine.rows(self.affected)
+        return {str(k): (more[0] if more else None) for k, *more in rows if k is not None}
 
 
 def keyed(
@@ -265,7 +272,8 @@ class FileDraft:
         inputs as they are; None (build in full) when the keys are many."""
         for name in self.inputs:
             self.views.attach_changed(engine, name, found.get(name))
-        keys = sorted(set(keyed.keys(engine)) | set(pending))
+        persons = keyed.found(engine)
+        keys = sorted(set(persons) | set(pending))
         if len(keys) > MAX_KEYS:
             return None
         self.replace = False
@@ -279,7 +287,7 @@ class FileDraft:
         self.touched, self.staged = touched, kept
         if keys:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
-            self._narrow_to(engine, keyed, keys)
+            self._narrow_to(engine, keyed, [(k, persons.get(k)) for k in keys])
             self.writer(engine, self.lakehouse, path, where, None)
             self.views.restore(engine, [name for name, _ in keyed.narrowed])
             self.rows_added = parquet_rows([path])
@@ -301,11 +309,14 @@ class FileDraft:
             ),
         }
 
-    def _narrow_to(self, engine: Engine, keyed: Keyed, keys: Sequence[str]) -> None:
-        """The views of the inputs `keyed` narrows, over the rows the keys' rows can come from."""
+    def _narrow_to(
+        self, engine: Engine, keyed: Keyed, keys: Sequence[tuple[str, str | None]]
+    ) -> None:
+        """The views of the inputs `keyed` narrows, over the rows the keys' rows can come from
+        (`keys`: each with the person its change found behind it, or None: see `Keyed.found`)."""
         if not keyed.narrowed:
             return
-        engine.fill_table("recomputed_keys", {"key": "VARCHAR"}, [(k,) for k in keys])
+        engine.fill_table("recomputed_keys", {"key": "VARCHAR", "person": "VARCHAR"}, keys)
         for name, sql in keyed.narrowed:
             engine.create_table(f"narrowed_{name}", sql)
         for name, _ in keyed.narrowed:

@@ -35,11 +35,12 @@ class ReadViews:
             for side in (added, removed):
                 engine.create_view(f"{side}_within", f"select * from {side} where {change.within}")
             added, removed = f"{added}_within", f"{removed}_within"
-        engine.create_table(  # computed once for the steps reading the same change
+        engine.create_table(  # computed once for the steps of the run reading the same change
             view,
             f"(select * from {added} except all select * from {removed}) union all "
             f"(select * from {removed} except all select * from {added})",
             shared_over=(added, removed),
+            kept=False,  # a change between two versions: no later run reads it
         )
 
     def narrow(

@@ -1,4 +1,4 @@
--- machine_learning_curated_affected: the pseudonyms of the persons whose pairs may change, as subject or as the step trainer's owner: those with changed accelerometer_trusted readings or a changed customer_curated row, the owners of serials with changed step_trainer_trusted readings, and every customer_curated customer sharing a serial with a changed customer_curated row (one of them owns it)
+-- machine_learning_curated_affected: the pseudonyms (and person keys) of the persons whose pairs may change, as subject or as the step trainer's owner: those with changed accelerometer_trusted readings or a changed customer_curated row, the owners of serials with changed step_trainer_trusted readings, and every customer_curated customer sharing a serial with a changed customer_curated row (one of them owns it)
 with serials as (
     select person_key(serialNumber) as serial from changed_customer_curated
     union
@@ -15,4 +15,4 @@ persons as (
     from customer_curated
     where person_key(serialNumber) in (select serial from serials)
 )
-select pseudonym(person) from persons
+select pseudonym(person), person from persons

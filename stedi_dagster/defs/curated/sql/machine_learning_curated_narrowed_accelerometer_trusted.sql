@@ -1,8 +1,10 @@
 -- machine_learning_curated_narrowed_accelerometer_trusted: the accelerometer_trusted readings that can be in the pairs of the subjects in recomputed_keys: theirs, and those at the milliseconds of the step readings that can (narrowed_step_trainer_trusted)
-with keyed as (
-    select person_key(email) as email
+with keyed as (  -- the persons of the keys: as the change found them, else by their pseudonyms
+    select person as email from recomputed_keys where person is not null
+    union
+    select person_key(email)
     from customer_curated
-    where pseudonym(email) in (select key from recomputed_keys)
+    where pseudonym(email) in (select key from recomputed_keys where person is null)
 ),
 users as (  -- each distinct user keyed once, not each reading
     select user

@@ -1,8 +1,10 @@
 -- machine_learning_curated_narrowed_step_trainer_trusted: the step_trainer_trusted readings that can be in the pairs of the subjects in recomputed_keys: those of the serials they own, and those at the milliseconds of their accelerometer readings
-with keyed as (
-    select person_key(email) as email
+with keyed as (  -- the persons of the keys: as the change found them, else by their pseudonyms
+    select person as email from recomputed_keys where person is not null
+    union
+    select person_key(email)
     from customer_curated
-    where pseudonym(email) in (select key from recomputed_keys)
+    where pseudonym(email) in (select key from recomputed_keys where person is null)
 ),
 owned as (
     select serialNumber
