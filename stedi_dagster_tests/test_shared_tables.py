@@ -2,12 +2,13 @@
 are computed once for the steps of a run that read the same data with the same settings, and
 never served to an engine whose views or settings differ."""
 
+from stedi_dagster.defs.curated import checks as curated_checks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import materialize, write_jsonl
-from stedi_dagster_tests.handmade import customer, materialized_handmade
+from stedi_dagster_tests.handmade import customer, materialized_handmade, reading
 
 COUNT = "select count(*) as n from customer_landing"
 
@@ -162,3 +163,43 @@ def kept_and_computed_consent(lakehouse: Lakehouse) -> tuple[dict, dict]:
             engine.create_table(name, read_sql(consent.__file__, name))
             computed[name] = engine.rows(f"select * from {name} order by all")
     return kept, computed
+
+
+def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_files(
+    definitions, tmp_path
+):
+    """customer_curated's recount reads each landing user's latest reading: after a new
+    accelerometer file, grown from the relation kept before (a mark slipped into it is in the
+    one kept after) and the new file's readings, by person (a later reading in another
+    spelling, an earlier one, a new user), as computing it from every reading gives."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    relation = curated_checks.latest_readings()
+    with lakehouse.connect(*relation.over) as engine:  # as a new process
+        forget_shared(engine)
+        key = engine._shared_key(relation.name, relation.sql, relation.over)
+        before = lakehouse.shared_tables / f"{relation.name}-{key[:24]}.parquet"
+        engine.rows(
+            f"copy (select * from read_parquet('{before}') union all select 'zz-mark', 1) "
+            f"to '{before}' (format parquet)"
+        )
+    write_jsonl(
+        tmp_path / "landing" / "accelerometer" / "landing" / "accelerometer-new.json",
+        [
+            {**reading("a", 900), "user": " A@X.test"},  # later, another spelling
+            reading("f", 50),  # earlier than f's latest
+            reading("k", 300),  # a user new to landing
+        ],
+    )
+    assert materialize(definitions, lakehouse).success
+    with lakehouse.connect(*relation.over) as engine:
+        forget_shared(engine)
+        held = engine.kept_table(relation.name, relation.sql, relation.over)
+        assert held is not None
+        kept = engine.rows(f"select * from {held} order by all")
+    with lakehouse.connect(*relation.over) as engine:
+        computed = engine.rows(f"{relation.sql} order by all")
+    assert ("zz-mark", 1) in kept  # grown from the one before
+    kept.remove(("zz-mark", 1))
+    assert kept == computed
+    latest = dict(computed)
+    assert (latest["a@x.test"], latest["f@x.test"], latest["k@x.test"]) == (900, 500, 300)

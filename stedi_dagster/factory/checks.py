@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.privacy.consent import consent_relations
@@ -78,6 +79,9 @@ class Check:
     # before can offend only through values that the files before gave none of, so they are
     # tested only when the new files give such a value.
     derived: tuple[str, str] = ()
+    # Relations the probe reads (each created `shared_over` the tables it is `over`), which
+    # grow from those kept before when those tables only gained files (`engines/grown.py`).
+    relations: tuple[Relation, ...] = ()
 
     @property
     def name(self) -> str:
@@ -238,16 +242,19 @@ def reconciliation_check(
     reads: tuple[str, ...],
     linear: tuple[str, ...] = (),
     partitions: tuple[tuple[str, str], ...] = (),
+    relations: tuple[Relation, ...] = (),
 ) -> Check:
     """Row count equals an independent count from the inputs: `<table>_count_reconciles.sql`,
     a count linear in the `linear` reads (added rows there add to it); with `partitions`, a sum
     over partitions of them, whose partitions a change reaches `<table>_count_reconciles_reach`
-    gives (see `Check`)."""
+    gives (see `Check`); `relations`: those it reads besides the consent relations."""
     sql = table.sql("_count_reconciles")
     reach = table.sql("_count_reconciles_reach") if partitions else ""
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
+        for relation in relations:
+            engine.create_table(relation.name, relation.sql, shared_over=relation.over)
         rows = engine.scalar(f"select count(*) from {table.name}")
         expected = engine.scalar(sql)
         return rows == expected, {"rows": rows, "independent_count": expected}
@@ -263,6 +270,7 @@ def reconciliation_check(
         independent=sql,
         partitions=partitions,
         reach=reach,
+        relations=relations,
     )
 
 
@@ -271,14 +279,15 @@ def derived_checks(
     reads: tuple[str, ...],
     linear: tuple[str, ...] = (),
     partitions: tuple[tuple[str, str], ...] = (),
+    relations: tuple[Relation, ...] = (),
 ) -> list[Check]:
     """The checks of a trusted or curated table: every table's, consent proven against landing,
     the count reconciled with its inputs (a count linear in the `linear` ones, or summed over
-    `partitions`), and one row per email for customer tables."""
+    `partitions`, reading `relations`), and one row per email for customer tables."""
     checks = [
         *table_checks(table),
         consent_check(table),
-        reconciliation_check(table, reads, linear, partitions),
+        reconciliation_check(table, reads, linear, partitions, relations),
     ]
     if "email" in table.columns:
         checks.append(unique_person_check(table, "email"))

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Files, Growth, Relation, grow
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.factory.increments import Change
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
-from stedi_dagster.privacy.consent import CUSTOMERS, Growth, consent_relations
+from stedi_dagster.privacy.consent import CUSTOMERS, consent_relations
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -49,8 +51,8 @@ class VersionChecks:
                 result = self._on_additions(check, engine, settings, *prior)
                 if result is not None:
                     on_additions.append(check.name)
-                elif check.derived:
-                    self._derive(check, engine, prior[3])
+            if result is None:
+                self._derive(check, engine)
             results.append(result or check.evaluate(engine, settings))
         metadata = {}
         if again:
@@ -63,18 +65,28 @@ class VersionChecks:
         """The consent relations over the reads as they are: grown from those over
         customer_landing as the version before read it, when it only gained files since and
         they were kept (see `privacy.consent`)."""
-        growth = None
-        if self.last is not None:
-            read = json.loads(self.last[1].get(READ_VERSIONS, "{}")).get(CUSTOMERS[0])
-            change = self.views.since(CUSTOMERS[0], read)
-            if change is not None and change.appended:
-                growth = Growth(
-                    change.before,
-                    change.added,
-                    self.reads[CUSTOMERS[0]].urls,
-                    lambda urls: self.views.attach(engine, CUSTOMERS[0], list(urls)),
-                )
-        consent_relations(engine, growth)
+        changed = self._grew(CUSTOMERS)
+        consent_relations(engine, self._growth(engine, changed, CUSTOMERS) if changed else None)
+
+    def _grew(self, reads: Sequence[str]) -> dict[str, Change] | None:
+        """The reads that gained data files since the versions the version before was built
+        and checked from, with their changes, when they lost none; else None."""
+        if self.last is None:
+            return None
+        read_versions = json.loads(self.last[1].get(READ_VERSIONS, "{}"))
+        changes = {read: self.views.since(read, read_versions.get(read)) for read in reads}
+        if any(change is None or change.removed for change in changes.values()):
+            return None
+        return {read: change for read, change in changes.items() if change.added}
+
+    def _growth(self, engine: Engine, changes: dict[str, Change], reads: Sequence[str]) -> Growth:
+        """How the `reads` grew, by the changes of those that did (the others as they are)."""
+        files = {}
+        for name in reads:
+            now = self.reads[name].urls
+            change = changes.get(name)
+            files[name] = Files(change.before, change.added, now) if change else Files(now, [], now)
+        return Growth(files, lambda name, urls: self.views.attach(engine, name, list(urls)))
 
     def _prior(self) -> tuple[int, str, dict, dict] | None:
         """For a version that adds to the one before (of the same basis): that version, the run
@@ -215,44 +227,42 @@ class VersionChecks:
                 metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
         return all(p for p, _ in parts), metadata, note
 
-    def _derive(self, check: Check, engine: Engine, read_versions: dict) -> None:
-        """Before a check with a derived relation (`Check.derived`) is evaluated whole: when its
-        reads only gained files since the versions its last evaluation read, the relation over
-        them as they are kept from the one before and the new files' (see `_fresh`), for the
-        probe to find instead of computing it from every file."""
-        changes = {read: self.views.since(read, read_versions.get(read)) for read in check.reads}
-        if any(change is None or change.removed for change in changes.values()):
-            return
-        changed = {read: change for read, change in changes.items() if change.added}
+    def _derive(self, check: Check, engine: Engine) -> None:
+        """Before a check is evaluated whole: the relations it reads that grow (its derived
+        relation, see `_fresh`, and its `relations`), over its reads as they are, grown from
+        those kept before when the reads only gained files since the version before was checked,
+        for the probe to find instead of computing them from every file."""
+        changed = self._grew(check.reads) if check.derived else None
         if changed:
             self._fresh(check, engine, changed)
+        for relation in check.relations:
+            changed = self._grew(relation.over)
+            if changed:
+                grow(engine, [relation], self._growth(engine, changed, relation.over))
 
     def _fresh(self, check: Check, engine: Engine, changed: dict) -> bool:
         """Whether the rows before may offend against the reads' new files: for a check that
         tests rows against a relation it derives from its reads (`Check.derived`), only when the
         new files give values that the files before gave none of. The relation over the reads
-        as they are now is then kept for the steps and runs that follow (as the union of the
-        one before and the new files', not computed again from every file)."""
+        as they are now is then kept for the steps and runs that follow, grown from the one
+        kept before (`engines/grown.py`: the same file when nothing is new, else the union);
+        when none was kept before, the rows before are tested."""
         if not check.derived:
             return True
         name, sql = check.derived
-        added = f"{name}_of_new_files"
-        for read in check.reads:
-            self.views.attach(engine, read, changed[read].added if read in changed else [])
-        engine.create_table(added, sql)  # of a few files: not shared
-        for read in check.reads:
-            before = changed[read].before if read in changed else self.reads[read].urls
-            self.views.attach(engine, read, before)
-        engine.create_table(name, sql, shared_over=check.reads)  # kept by the run before
-        fresh = engine.scalar(
-            f"select count(*) from {added} a "
-            f"where not exists (select 1 from {name} b where b.value = a.value)"
-        )
-        self.views.restore(engine, check.reads)
-        # over the reads as they are now: the relation before (the same rows, its file linked)
-        # or, with new values, its union with the new files'
-        union = f"select * from {name} union select * from {added}" if fresh else None
-        engine.keep_table(name, sql, check.reads, computed_as=union)
+        added, fresh = f"{name}_of_new_files", 0
+
+        def union(before: str) -> str | None:
+            nonlocal fresh
+            fresh = engine.scalar(
+                f"select count(*) from {added} a "
+                f"where not exists (select 1 from {before} b where b.value = a.value)"
+            )
+            return f"select * from {before} union select * from {added}" if fresh else None
+
+        growth = self._growth(engine, changed, check.reads)
+        if grow(engine, [Relation(name, sql, union)], growth) is None:
+            return True
         return fresh > 0
 
     def _count(

@@ -11,35 +11,26 @@ transform that lets a non-consenting person's row through.
 
 When customer_landing only gained files since relations kept over its files before (by an
 earlier step or run), those over it as it is are grown from them and from its new files' records
-(`sql/<name>_grown.sql`), not computed again from every record: each is exactly what its SQL
-computes (a person's consent from their latest records, wherever they are; the claims a union;
-the subjects of the persons of the new records taken again).
+(`sql/<name>_grown.sql`, `engines/grown.py`), not computed again from every record: each is
+exactly what its SQL computes (a person's consent from their latest records, wherever they are;
+the claims a union; the subjects of the persons of the new records taken again).
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Growth, Relation, grow
 from stedi_dagster.sql import read_sql
 
 RELATIONS = "consent relations"
 NAMES = ("research_consent", "serial_claims", "serial_consent", "consenting_subjects")
-# The relations that a new customer file gives alone (`<name>_of_new_files`), for growing.
-OF_NEW_FILES = ("research_consent", "serial_claims")
-# The relations grown from themselves before; the others are computed from those, as they are.
+# The relations grown from themselves before (see `engines/grown.py`); serial_consent is
+# computed again from the others as they are.
 GROWN = ("research_consent", "serial_claims", "consenting_subjects")
+# Those over the new files alone that the growing reads (consenting_subjects' reads
+# research_consent's).
+OF_NEW_FILES = ("research_consent", "serial_claims")
 CUSTOMERS = ("customer_landing",)
-
-
-@dataclass(frozen=True)
-class Growth:
-    """customer_landing's data files when relations were kept, those added since (none
-    removed), and how to show the view customer_landing over some of its files."""
-
-    before: Sequence[str]
-    added: Sequence[str]
-    now: Sequence[str]
-    attach: Callable[[Sequence[str]], None]
 
 
 def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
@@ -52,31 +43,21 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
     version over which they may have been kept, to grow them from those (see above)."""
     if RELATIONS in engine.prepared:
         return
-    if growth is not None and growth.added:
-        _grow(engine, growth)
-    for name in NAMES:
-        engine.create_table(name, read_sql(__file__, name), shared_over=CUSTOMERS)
+    if growth is None or grow(engine, _relations(), growth) is None:
+        for name in NAMES:
+            engine.create_table(name, read_sql(__file__, name), shared_over=CUSTOMERS)
     engine.prepared.add(RELATIONS)
 
 
-def _grow(engine: Engine, growth: Growth) -> None:
-    """Keep the relations over customer_landing as it is, grown from those kept over its files
-    before and from its new files' records; nothing when those were not all kept."""
-    growth.attach(growth.before)
-    before = {}
-    for name in NAMES:
-        kept = engine.kept_table(name, read_sql(__file__, name), CUSTOMERS)
-        if kept is None:
-            growth.attach(growth.now)
-            return
-        before[name] = kept
-    growth.attach(growth.added)
-    for name in OF_NEW_FILES:  # of a few records: not shared
-        engine.create_table(f"{name}_of_new_files", read_sql(__file__, name))
-    growth.attach(growth.now)
-    for name in NAMES:  # each after those it reads, as they are now
-        sql = read_sql(__file__, name)
-        if name in GROWN:
-            grown = read_sql(__file__, f"{name}_grown", before=before[name])
-            engine.keep_table(name, sql, CUSTOMERS, computed_as=grown)
-        engine.create_table(name, sql, shared_over=CUSTOMERS)
+def _relations() -> list[Relation]:
+    """The consent relations, each with how it grows (`sql/<name>_grown.sql`)."""
+
+    def grown(name: str) -> Callable[[str], str]:
+        return lambda before: read_sql(__file__, f"{name}_grown", before=before)
+
+    return [
+        Relation(n, read_sql(__file__, n), grown(n), of_new_files=n in OF_NEW_FILES)
+        if n in GROWN
+        else Relation(n, read_sql(__file__, n))
+        for n in NAMES
+    ]

@@ -5,6 +5,7 @@ from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
     PAIRED_BY_MILLISECOND,
     curated_checks,
+    latest_readings,
     machine_learning_checks,
     step_features_checks,
 )
@@ -31,7 +32,9 @@ customer_curated = table_asset(
         appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
         keyed=keyed("customer_curated", ("email",), bounded_by="customer_trusted"),
         checks=curated_checks(
-            "customer_curated", reads=("accelerometer_landing", "customer_landing")
+            "customer_curated",
+            reads=("accelerometer_landing", "customer_landing"),
+            relations=(latest_readings(),),
         ),
         description=(
             "One row per trusted customer who has at least one reading in accelerometer_trusted; "

@@ -4,6 +4,7 @@ and no identifier in the training tables."""
 import dagster as dg
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.checks import Check, CheckSettings, Outcome, derived_checks
 from stedi_dagster.sql import ident, read_sql
 from stedi_dagster.tables import TABLES
@@ -14,8 +15,21 @@ def curated_checks(
     reads: tuple[str, ...],
     linear: tuple[str, ...] = (),
     partitions: tuple[tuple[str, str], ...] = (),
+    relations: tuple[Relation, ...] = (),
 ) -> list[Check]:
-    return derived_checks(TABLES[name], reads, linear, partitions)
+    return derived_checks(TABLES[name], reads, linear, partitions, relations)
+
+
+def latest_readings() -> Relation:
+    """Each landing accelerometer user's latest reading (by person key), which customer_curated's
+    recount reads: grown from the one kept before by the latest of both, per person."""
+    name = "landing_latest_readings"
+    return Relation(
+        name,
+        read_sql(__file__, name),
+        lambda before: read_sql(__file__, f"{name}_grown", before=before),
+        over=("accelerometer_landing",),
+    )
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")

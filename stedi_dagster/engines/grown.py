@@ -1,0 +1,78 @@
+"""Relations grown from the ones kept before: when the tables a relation is computed from only
+gained data files since a version over which an engine kept it (`Engine.keep_table`), the
+relation over them as they are is the one kept before merged with the relation over their new
+files alone (`<name>_of_new_files`), by SQL that knows how (a union, a latest per key), instead of
+computed again from every file. The consent relations (`privacy/consent.py`), the landing
+identifiers and each landing user's latest reading (`factory/version_checks.py`) grow so."""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from stedi_dagster.engines.engine import Engine
+
+
+@dataclass(frozen=True)
+class Files:
+    """A read table's data files over which the relations were kept, those it gained since
+    (it lost none), and those it has now, in the order its view lists them."""
+
+    before: Sequence[str]
+    added: Sequence[str]
+    now: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How the tables a relation reads grew (by name), and how to show a view named after one
+    of them over some of its data files."""
+
+    files: Mapping[str, Files]
+    attach: Callable[[str, Sequence[str]], None]
+
+    def show(self, which: str) -> None:
+        """The views of the reads over their files `before`, `added` or `now`."""
+        for name, files in self.files.items():
+            self.attach(name, list(getattr(files, which)))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation `name` computed by `sql` over the reads (and the relations before it), and
+    how it grows: given the name of the relation kept over the reads before, SQL merging it
+    with the ones over the new files alone (None: the same rows as before); for a relation
+    without it, computed again from those before it as they are. `of_new_files`: whether its
+    own SQL over the new files alone (`<name>_of_new_files`) is computed, for `grown` to read
+    (not for one that reads other relations: over the new files they are not at hand)."""
+
+    name: str
+    sql: str
+    grown: Callable[[str], str | None] | None = None
+    of_new_files: bool = True
+    over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
+
+
+def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> dict[str, str] | None:
+    """Keep the relations over the reads as they are, grown from those kept over their files
+    before and computed over their new files (in order: a relation may read those before it),
+    and create them on the engine; the names of the relations kept before, by relation. None,
+    and nothing done, when one that grows was not kept before (the caller computes them)."""
+    reads = tuple(growth.files)
+    growing = [r for r in relations if r.grown is not None]
+    growth.show("before")
+    before = {}
+    for r in growing:
+        held = engine.kept_table(r.name, r.sql, reads)
+        if held is None:
+            growth.show("now")
+            return None
+        before[r.name] = held
+    growth.show("added")
+    for r in growing:  # of a few files: not shared
+        if r.of_new_files:
+            engine.create_table(f"{r.name}_of_new_files", r.sql)
+    growth.show("now")
+    for r in relations:
+        if r.grown is not None:
+            engine.keep_table(r.name, r.sql, reads, computed_as=r.grown(before[r.name]))
+        engine.create_table(r.name, r.sql, shared_over=reads)
+    return before
