@@ -18,7 +18,8 @@ def _png_size(markdown: str) -> tuple[int, int]:
 
 def test_both_charts_come_back_as_png_images_in_markdown():
     series = [(1_000 + 20 * i, 40.0 + i % 7, 1.0 + (i % 5) / 10) for i in range(200)]
-    charts = start_drawing([3, 5, 5, 8, 13, 21], "a1b2c3d4e5f6a7b8c9d0", series)()
+    distribution = [(3, 1), (5, 2), (8, 1), (13, 1), (21, 1)]  # pairs, subjects with that many
+    charts = start_drawing(distribution, "a1b2c3d4e5f6a7b8c9d0", series)()
     assert set(charts) == {"pairs", "subject"}
     expected = {"pairs": "Pairs per subject", "subject": "One subject over time"}
     for name, alt in expected.items():
@@ -29,7 +30,7 @@ def test_both_charts_come_back_as_png_images_in_markdown():
 
 
 def test_a_drawing_that_fails_raises_with_the_drawing_process_error():
-    drawing = start_drawing([1, 2], "subject", [])  # no readings: no time axis to draw
+    drawing = start_drawing([(1, 1), (2, 1)], "subject", [])  # no readings: no time axis
     with pytest.raises(RuntimeError, match="drawing the training profile's charts failed") as e:
         drawing()
     assert "IndexError" in str(e.value)

@@ -18,10 +18,12 @@ class Profile:
     the table and returns the function that makes the metadata, called after the checks (which
     drawing charts may overlap). `shown_again`: its entries, which a version holding the rows of
     the version before shows again from the materialization that computed them (none: computed
-    on every version)."""
+    on every version). `prepare`: called when the step starts building, to start ahead what the
+    profile will need (a process drawing its charts)."""
 
     compute: Callable[[Engine, Lakehouse, str], Callable[[], dict]]
     shown_again: tuple[str, ...] = ()
+    prepare: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

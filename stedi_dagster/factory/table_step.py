@@ -111,6 +111,8 @@ class TableStep:
         spec, lakehouse, name = self.spec, self.lakehouse, self.name
         privacy = lakehouse.privacy
         key = {"pseudonym_key": privacy.require_pseudonym_key()} if spec.pseudonymous else {}
+        if spec.profile and spec.profile.prepare:
+            spec.profile.prepare()
         clock = Stopwatch()
         metadata = new.write(engine)
         metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}

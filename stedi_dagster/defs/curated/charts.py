@@ -2,10 +2,12 @@
 Dagster's tutorials show charts): the distribution of pairs per subject, and one subject's
 distance and acceleration magnitude over time.
 
-They are drawn in a process of their own (`python -m stedi_dagster.defs.curated.charts IN OUT`,
-the data and the two markdown images as JSON files, see `start_drawing`), so that importing
-matplotlib and rendering take neither the step's interpreter lock nor its core while the table's
-checks run. This module imports no Dagster, so the process starts quickly."""
+They are drawn in a process of their own (`python -m stedi_dagster.defs.curated.charts IN OUT`:
+the data and the two markdown images as JSON files, see `Drawing`), started
+when the training table's step starts (`prepare`), so that importing matplotlib and rendering
+take neither the step's interpreter lock nor its core while the table is written and checked.
+The histogram is drawn from the distribution of pairs per subject (a few hundred values), not
+from a count per subject. This module imports no Dagster, so the process starts quickly."""
 
 import base64
 import io
@@ -19,34 +21,74 @@ from pathlib import Path
 HISTOGRAM_BINS = 20
 FIGURE_SIZE = (7.0, 2.8)
 
+# A drawing process started ahead (`prepare`), importing matplotlib while the step works.
+_prepared: "Drawing | None" = None
+
+
+class Drawing:
+    """A process of its own that imports matplotlib at once, then waits for a word on its
+    input, reads its data from a file, draws both charts and writes them to a file (so that
+    neither side ever waits on a full pipe); its errors go to a file too, all in a temporary
+    folder removed once the answer is read, or when the drawing is no longer referenced. A
+    drawing never given its data ends when its parent does (its input closes)."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="stedi-charts-")
+        files = (Path(self.folder.name) / n for n in ("in.json", "out.json", "err.txt"))
+        self.request, self.answer, self.errors = files
+        with self.errors.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(self.request), str(self.answer)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+
+    def draw(
+        self,
+        distribution: Sequence[tuple[int, int]],
+        subject: str,
+        series: Sequence[tuple[int, float, float]],
+    ) -> Callable[[], dict[str, str]]:
+        """Give the process its data; the function returned waits for the charts and returns
+        {"pairs": markdown image, "subject": markdown image}."""
+        data = {"distribution": list(distribution), "subject": subject, "series": list(series)}
+        self.request.write_text(json.dumps(data, default=float))
+        with self.process.stdin:  # the word: the request is whole
+            self.process.stdin.write(b"draw\n")
+
+        def charts() -> dict[str, str]:
+            with self.folder:
+                if self.process.wait():
+                    message = self.errors.read_text(errors="replace")
+                    raise RuntimeError(f"drawing the training profile's charts failed:\n{message}")
+                return json.loads(self.answer.read_text())
+
+        return charts
+
+
+def prepare() -> None:
+    """Start the drawing process of the next `start_drawing` now, so that it imports matplotlib
+    (about 0.5 s) while the training table is written and checked."""
+    global _prepared
+    if _prepared is None or _prepared.process.poll() is not None:
+        _prepared = Drawing()
+
 
 def start_drawing(
-    per_subject: Sequence[int], subject: str, series: Sequence[tuple[int, float, float]]
+    distribution: Sequence[tuple[int, int]],
+    subject: str,
+    series: Sequence[tuple[int, float, float]],
 ) -> Callable[[], dict[str, str]]:
-    """Start drawing both charts in a new process; the function returned waits for them and
-    returns {"pairs": markdown image, "subject": markdown image}. The process reads its data from
-    a file and writes its answer to one (so it never waits on a pipe), in a temporary folder
-    removed once the answer is read, or when it is no longer referenced."""
-    folder = tempfile.TemporaryDirectory(prefix="stedi-charts-")
-    request, answer, errors = (Path(folder.name) / n for n in ("in.json", "out.json", "err.txt"))
-    data = {"per_subject": list(per_subject), "subject": subject, "series": list(series)}
-    request.write_text(json.dumps(data, default=float))
-    with errors.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(request), str(answer)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-    def charts() -> dict[str, str]:
-        with folder:
-            if process.wait():
-                message = errors.read_text(errors="replace")
-                raise RuntimeError(f"drawing the training profile's charts failed:\n{message}")
-            return json.loads(answer.read_text())
-
-    return charts
+    """Draw both charts in a process of their own (the one `prepare` started, if any); the
+    function returned waits for them and returns {"pairs": markdown image, "subject": markdown
+    image}. `distribution`: (pairs, subjects with that many) of the subjects, not a count per
+    subject (456,000 at x1000)."""
+    global _prepared
+    drawing, _prepared = _prepared, None
+    if drawing is None or drawing.process.poll() is not None:
+        drawing = Drawing()
+    return drawing.draw(distribution, subject, series)
 
 
 def png_markdown(figure, alt: str) -> str:
@@ -57,12 +99,13 @@ def png_markdown(figure, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{encoded})"
 
 
-def pairs_chart(per_subject: Sequence[int]) -> str:
+def pairs_chart(distribution: Sequence[tuple[int, int]]) -> str:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=FIGURE_SIZE)
     axes = figure.subplots()
-    axes.hist(per_subject, bins=HISTOGRAM_BINS, color="#4f6fa8", edgecolor="white")
+    pairs, subjects = zip(*distribution, strict=True)
+    axes.hist(pairs, bins=HISTOGRAM_BINS, weights=subjects, color="#4f6fa8", edgecolor="white")
     axes.set_xlabel("training pairs of a subject")
     axes.set_ylabel("subjects")
     axes.set_title("Pairs per subject")
@@ -87,9 +130,13 @@ def subject_chart(subject: str, series: Sequence[tuple[int, float, float]]) -> s
 
 
 def main(request: str, answer: str) -> None:
+    from matplotlib.figure import Figure  # noqa: F401  (imported while the parent works)
+
+    if sys.stdin.readline().strip() != "draw":
+        return  # never given its data: the parent is gone
     data = json.loads(Path(request).read_text())
     charts = {
-        "pairs": pairs_chart(data["per_subject"]),
+        "pairs": pairs_chart(data["distribution"]),
         "subject": subject_chart(data["subject"], data["series"]),
     }
     Path(answer).write_text(json.dumps(charts))

@@ -32,21 +32,26 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callab
     )[0]
     if not pairs:
         return lambda: {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
-    # pairs per subject, the busiest first: the histogram, the subject count and the subject
-    # whose series is drawn, from one aggregation
-    counts = engine.rows(f"select subject_id, count(*) from {table} group by 1 order by 2 desc, 1")
-    per_subject = [n for _, n in counts]
-    subjects = sum(1 for subject_id, _ in counts if subject_id is not None)
-    subject = counts[0][0]
+    # pairs per subject: their distribution (the histogram, its median), the subject count and
+    # the busiest subject (whose series is drawn), from one aggregation
+    engine.create_table(
+        "pairs_per_subject", f"select subject_id, count(*) as n from {table} group by 1"
+    )
+    distribution = engine.rows("select n, count(*) from pairs_per_subject group by 1 order by 1")
+    subjects = engine.scalar("select count(subject_id) from pairs_per_subject")
+    subject = engine.scalar("select subject_id from pairs_per_subject order by n desc, 1 limit 1")
     series = _series(engine, table, subject)
     stats = (pairs, subjects, *measures)  # in the order the markdown lists them
-    charts = start_drawing(per_subject, subject, series)
+    charts = start_drawing(distribution, subject, series)
+    median = _median(distribution)
 
     def metadata() -> dict:
         return {
-            "profile": dg.MetadataValue.md(_markdown(stats, per_subject, series, charts())),
+            "profile": dg.MetadataValue.md(
+                _markdown(stats, distribution, median, series, charts())
+            ),
             "subjects": subjects,
-            "pairs_per_subject_median": float(statistics.median(per_subject)),
+            "pairs_per_subject_median": float(median),
             "distance_mean": round(float(stats[3]), 3),
             "magnitude_mean": round(float(stats[5]), 4),
         }
@@ -54,10 +59,29 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callab
     return metadata
 
 
+def _median(distribution: list[tuple[int, int]]) -> float:
+    """The median of the values a distribution ((value, how many), ascending) counts, as
+    `statistics.median` of them all gives it (the mean of the two middle ones for an even
+    count)."""
+    total = sum(n for _, n in distribution)
+    middle = []
+    seen = 0
+    for value, n in distribution:
+        for position in {(total - 1) // 2, total // 2}:
+            if seen <= position < seen + n:
+                middle.append(value)
+        seen += n
+    return statistics.mean(middle) if len(middle) == 2 else middle[0]
+
+
 def _markdown(
-    stats: tuple, per_subject: list[int], series: list[tuple], charts: dict[str, str]
+    stats: tuple,
+    distribution: list[tuple[int, int]],
+    median: float,
+    series: list[tuple],
+    charts: dict[str, str],
 ) -> str:
-    spread = f"{min(per_subject)} / {statistics.median(per_subject):g} / {max(per_subject)}"
+    spread = f"{distribution[0][0]} / {median:g} / {distribution[-1][0]}"
     span = (series[-1][0] - series[0][0]) / 1000
     return f"""### Training data profile
 
