@@ -4,5 +4,5 @@ from (
     select user, max(timestamp) as latest
     from accelerometer_landing
     group by user
-)
+) users
 group by 1

@@ -4,5 +4,5 @@ from (
     select * from {{before}}
     union all
     select * from landing_latest_readings_of_new_files
-)
+) both_sides
 group by 1
