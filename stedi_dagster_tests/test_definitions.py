@@ -243,20 +243,24 @@ def test_every_table_links_to_the_code_that_computes_it(definitions):
 # change added or removed (`changed_<input>`), and an input narrowed to the keys computed again
 # (`narrowed_<input>`, `recomputed_keys`); `factory/drafts.py` and `factory/increments.py`.
 STEP_RELATIONS = re.compile(r"^(changed|narrowed)_")
-PRIVACY_SQL = Path(__file__).parent.parent / "stedi_dagster" / "privacy" / "sql"
+PACKAGE = Path(__file__).parent.parent / "stedi_dagster"
+# Where the relations that checks compute from tables have their SQL: the consent relations
+# (`privacy/consent.py`), and the curated checks' own (`defs/curated/checks.py`).
+RELATION_SQL = (PACKAGE / "privacy" / "sql", PACKAGE / "defs" / "curated" / "sql")
 
 
 def tables_read(sql: str) -> set[str]:
-    """The tables an SQL statement reads, as sqlglot parses it: the consent relations
-    (`privacy/consent.py`) as the tables their own SQL reads, a step's relations as the inputs
-    they are made from, common table expressions left out."""
+    """The tables an SQL statement reads, as sqlglot parses it: a relation a check computes
+    (the consent relations, each landing user's latest reading) as the tables its own SQL reads,
+    a step's relations as the inputs they are made from, common table expressions left out."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias_or_name for cte in tree.find_all(sqlglot.exp.CTE)}
     read = set()
     for name in {t.name for t in tree.find_all(sqlglot.exp.Table)} - ctes - {"recomputed_keys"}:
-        privacy_sql = PRIVACY_SQL / f"{name}.sql"
-        if privacy_sql.exists():
-            read |= tables_read(privacy_sql.read_text())
+        relation = [folder / f"{name}.sql" for folder in RELATION_SQL if name not in TABLES]
+        found = [path for path in relation if path.exists()]
+        if found:
+            read |= tables_read(found[0].read_text())
         else:
             read.add(STEP_RELATIONS.sub("", name))
     return read
