@@ -116,16 +116,11 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     the latest that disagrees with it (no consent), an older record (changes nothing), a new
     person claiming another's serial, and a grant."""
     lakehouse = materialized_handmade(definitions, tmp_path)
-    mark = "'zz-mark', false, null, null, 0"  # a person without consent: no check sees it
-    with lakehouse.connect("customer_landing") as engine:  # as a new process
-        forget_shared(engine)
-        sql = read_sql(consent.__file__, "research_consent")
-        key = engine._shared_key("research_consent", sql, consent.CUSTOMERS)
-        before = lakehouse.shared_tables / f"research_consent-{key[:24]}.parquet"
-        engine.rows(
-            f"copy (select * from read_parquet('{before}') union all select {mark}) "
-            f"to '{before}' (format parquet)"
-        )
+    sql = read_sql(consent.__file__, "research_consent")
+    # a person without consent: no check sees it
+    mark_kept(
+        lakehouse, "research_consent", sql, consent.CUSTOMERS, "'zz-mark', false, null, null, 0"
+    )
     write_jsonl(
         tmp_path / "landing" / "customer" / "landing" / "customer-changes.json",
         [
@@ -174,14 +169,7 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
     spelling, an earlier one, a new user), as computing it from every reading gives."""
     lakehouse = materialized_handmade(definitions, tmp_path)
     relation = curated_checks.latest_readings()
-    with lakehouse.connect(*relation.over) as engine:  # as a new process
-        forget_shared(engine)
-        key = engine._shared_key(relation.name, relation.sql, relation.over)
-        before = lakehouse.shared_tables / f"{relation.name}-{key[:24]}.parquet"
-        engine.rows(
-            f"copy (select * from read_parquet('{before}') union all select 'zz-mark', 1) "
-            f"to '{before}' (format parquet)"
-        )
+    mark_kept(lakehouse, relation.name, relation.sql, relation.over, "'zz-mark', 1")
     write_jsonl(
         tmp_path / "landing" / "accelerometer" / "landing" / "accelerometer-new.json",
         [
@@ -203,3 +191,16 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
     assert kept == computed
     latest = dict(computed)
     assert (latest["a@x.test"], latest["f@x.test"], latest["k@x.test"]) == (900, 500, 300)
+
+
+def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) -> None:
+    """Slip a row (SQL values) into the relation kept over the tables `over` as they are, as a
+    new process finds it: a relation grown from it holds the row too."""
+    with lakehouse.connect(*over) as engine:
+        forget_shared(engine)
+        key = engine._shared_key(name, sql, over)
+        kept = lakehouse.shared_tables / f"{name}-{key[:24]}.parquet"
+        engine.rows(
+            f"copy (select * from read_parquet('{kept}') union all select {row}) "
+            f"to '{kept}' (format parquet)"
+        )
