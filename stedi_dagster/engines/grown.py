@@ -51,11 +51,11 @@ class Relation:
     over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
 
 
-def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> dict[str, str] | None:
+def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool:
     """Keep the relations over the reads as they are, grown from those kept over their files
     before and computed over their new files (in order: a relation may read those before it),
-    and create them on the engine; the names of the relations kept before, by relation. None,
-    and nothing done, when one that grows was not kept before (the caller computes them)."""
+    and create them on the engine; whether it did. False, and nothing done, when one that grows
+    was not kept before (the caller computes them)."""
     reads = tuple(growth.files)
     growing = [r for r in relations if r.grown is not None]
     growth.show("before")
@@ -64,7 +64,7 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> dict[
         held = engine.kept_table(r.name, r.sql, reads)
         if held is None:
             growth.show("now")
-            return None
+            return False
         before[r.name] = held
     growth.show("added")
     for r in growing:  # of a few files: not shared
@@ -75,4 +75,4 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> dict[
         if r.grown is not None:
             engine.keep_table(r.name, r.sql, reads, computed_as=r.grown(before[r.name]))
         engine.create_table(r.name, r.sql, shared_over=reads)
-    return before
+    return True

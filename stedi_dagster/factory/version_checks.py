@@ -15,7 +15,7 @@ from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
-from stedi_dagster.privacy.consent import CUSTOMERS, consent_relations
+from stedi_dagster.privacy.consent import CUSTOMERS, RELATIONS, consent_relations
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -65,6 +65,8 @@ class VersionChecks:
         """The consent relations over the reads as they are: grown from those over
         customer_landing as the version before read it, when it only gained files since and
         they were kept (see `privacy.consent`)."""
+        if RELATIONS in engine.prepared:  # created by an earlier check of the step
+            return
         changed = self._grew(CUSTOMERS)
         consent_relations(engine, self._growth(engine, changed, CUSTOMERS) if changed else None)
 
@@ -261,7 +263,7 @@ class VersionChecks:
             return f"select * from {before} union select * from {added}" if fresh else None
 
         growth = self._growth(engine, changed, check.reads)
-        if grow(engine, [Relation(name, sql, union)], growth) is None:
+        if not grow(engine, [Relation(name, sql, union)], growth):
             return True
         return fresh > 0
 

@@ -60,18 +60,8 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callab
 
 
 def _median(distribution: list[tuple[int, int]]) -> float:
-    """The median of the values a distribution ((value, how many), ascending) counts, as
-    `statistics.median` of them all gives it (the mean of the two middle ones for an even
-    count)."""
-    total = sum(n for _, n in distribution)
-    middle = []
-    seen = 0
-    for value, n in distribution:
-        for position in {(total - 1) // 2, total // 2}:
-            if seen <= position < seen + n:
-                middle.append(value)
-        seen += n
-    return statistics.mean(middle) if len(middle) == 2 else middle[0]
+    """The median of the values a distribution ((value, how many)) counts."""
+    return statistics.median(value for value, n in distribution for _ in range(n))
 
 
 def _markdown(
