@@ -8,7 +8,7 @@ import pytest
 
 from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.defs.trusted.checks import trusted_checks
-from stedi_dagster.factory.drafts import file_draft
+from stedi_dagster.factory.drafts import Draft, DraftFactory, file_draft
 from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.factory.table_spec import TableSpec
 from stedi_dagster.factory.table_step import TableStep
@@ -107,7 +107,9 @@ def test_a_failed_blocking_check_leaves_the_published_version(lakehouse):
     consent = dg.AssetCheckKey(TABLES["customer_trusted"].key, "all_consented")
     events = []
     step = TableStep(spec, lakehouse, StepRun("plain-2", selected_checks=frozenset({consent})))
-    with pytest.raises(dg.Failure, match="blocking check.*customer_trusted.all_consented"):
+    # the failure names the check and its counts
+    failed = r"blocking check.*customer_trusted.all_consented \(non_consenting_rows [1-9]"
+    with pytest.raises(dg.Failure, match=failed):
         for event in step.events():
             events.append(event)
     found = by_kind(events)
@@ -164,3 +166,82 @@ def test_consent_on_new_rows_alone_still_stops_a_leak(lakehouse):
     assert "3 new rows" in consent.metadata["evaluated_on"].value
     with lakehouse.connect("accelerometer_trusted") as engine:
         assert engine.scalar("select count(*) from accelerometer_trusted") == before
+
+
+class Said:
+    """A step's log, kept."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, msg: str) -> None:
+        self.lines.append(msg)
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(msg)
+
+
+def overtaken(factory: DraftFactory, other: TableStep) -> DraftFactory:
+    """The drafts of `factory`, the first of which, about to commit, is overtaken by the `other`
+    step (another run's) committing its version first."""
+    made: list[Draft] = []
+
+    def draft(run: StepRun, lakehouse: Lakehouse, folder: Path) -> Draft:
+        new = factory(run, lakehouse, folder)
+        if not made:
+            publish = new.publish
+
+            def publish_second(*args, **kwargs):
+                list(other.events())
+                return publish(*args, **kwargs)
+
+            new.publish = publish_second
+        made.append(new)
+        return new
+
+    return draft
+
+
+def test_a_step_another_run_overtook_plans_again_on_that_run_s_version(lakehouse):
+    """Two runs add the same new readings at once: the one committing second computed its
+    additions on the version the other has replaced since; it plans again on the other's
+    version (which holds them: kept), instead of adding the readings a second time."""
+    accelerometer = TableSpec(
+        "accelerometer_trusted",
+        description="Consenting customers' readings.",
+        inputs=("accelerometer_landing", "customer_trusted"),
+        appends=("accelerometer_landing",),
+        checks=trusted_checks(
+            "accelerometer_trusted",
+            reads=("accelerometer_landing", "customer_landing"),
+            linear=("accelerometer_landing",),
+        ),
+    )
+    landing = landing_spec("accelerometer")
+    for spec in (CUSTOMER_LANDING, landing, CUSTOMER_TRUSTED, accelerometer):
+        list(TableStep(spec, lakehouse, StepRun("plain-1")).events())
+    table = TABLES["accelerometer_trusted"]
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        before = engine.scalar("select count(*) from accelerometer_trusted")
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "later.json", [reading("a", 700), reading("a", 701)])
+    list(TableStep(landing, lakehouse, StepRun("plain-2")).events())
+
+    other = TableStep(accelerometer, lakehouse, StepRun("other-run"))
+    said = Said()
+    second = TableStep(
+        accelerometer,
+        lakehouse,
+        StepRun("plain-3", log=said),
+        draft=overtaken(accelerometer.new_draft(), other),
+    )
+    found = by_kind(list(second.events()))
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        assert engine.scalar("select count(*) from accelerometer_trusted") == before + 2
+    assert lakehouse.store.delta.version(table) == 1  # the other run's, and no more
+    (warned,) = [line for line in said.lines if "planning the step again" in line]
+    assert "version 1 was committed by another writer (run other-ru)" in warned
+    assert "computed on version 0" in warned
+    kept = found[dg.MaterializeResult]["accelerometer_trusted"]
+    assert "built by run other-ru" in kept.metadata["kept"]
+    assert all(c.passed for c in found[dg.AssetCheckResult].values())

@@ -5,13 +5,18 @@ was computed from; `stedi history` lists the versions; a lakehouse
 in the earlier one-file layout is named as such and `stedi migrate` adopts it."""
 
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from stedi_dagster import cli
+from stedi_dagster.errors import StaleVersion
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
+from stedi_dagster.lakehouse.delta import RUN_ID
+from stedi_dagster.lakehouse.store import empty_columns
 from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table
 from stedi_dagster_tests.conftest import failed_steps, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import reading, step, write_handmade
@@ -128,3 +133,75 @@ def test_a_lakehouse_of_the_earlier_layout_is_named_and_migrated(definitions, en
     assert env.store.delta.version(TABLES["customer_trusted"]) == 1
     assert cli.main(["migrate"]) == 0
     assert "nothing to migrate" in capsys.readouterr().out
+
+
+def staged_rows(folder: Path, name: str, table, rows: int) -> Path:
+    """A Parquet file of `rows` rows of the table's columns (typed nulls), to commit."""
+    path = folder / f"{name}.parquet"
+    columns = empty_columns(table)
+    sql = f"copy (select {columns} from range({rows})) to '{path}' (format parquet)"
+    duckdb.connect().execute(sql)
+    return path
+
+
+def at_once(lakehouse: Lakehouse, table, staged: list[Path]):
+    """A function committing `staged[i]` as writer i, once all the writers are ready."""
+    start = threading.Barrier(len(staged))
+
+    def write(i: int) -> int:
+        start.wait()
+        return lakehouse.store.delta.commit(table, [staged[i]], f"run-{i}")
+
+    return write
+
+
+def test_writers_that_create_a_table_at_once_leave_one_writer_s_version(tmp_path):
+    """Two runs building a table's first version at the same moment: the table holds one
+    writer's rows, whole (delta-rs alone would rebase the loser's commit as a second CREATE
+    TABLE beside the first: every row twice), and its versions are one writer's each."""
+    table = TABLES["customer_trusted"]
+    writers = 4
+    for attempt in range(8):
+        lakehouse = Lakehouse(
+            landing_root=str(tmp_path), lakehouse_root=str(tmp_path / f"lakehouse-{attempt}")
+        )
+        folder = tmp_path / f"staged-{attempt}"
+        folder.mkdir()
+        staged = [staged_rows(folder, f"w{i}", table, i + 1) for i in range(writers)]
+        with ThreadPoolExecutor(writers) as pool:
+            versions = list(pool.map(at_once(lakehouse, table, staged), range(writers)))
+        delta = lakehouse.store.delta.open(table)
+        (rows,) = (
+            duckdb.connect()
+            .execute("select count(*) from read_parquet(?)", [delta.file_uris()])
+            .fetchone()
+        )
+        assert len(delta.file_uris()) == 1, delta.file_uris()
+        assert rows in range(1, writers + 1)
+        assert sorted(versions) == list(range(writers))  # each committed a version of its own
+        last = lakehouse.store.delta.last_commit(table)[1]
+        assert last[RUN_ID] == f"run-{rows - 1}"  # the last writer's rows are the version
+
+
+def test_an_addition_to_a_version_another_writer_overtook_is_refused(tmp_path):
+    """A commit adding to version 0 after another writer committed version 1 is refused, naming
+    the table and the writer, and leaves version 1 as it was; a replacing commit is made on top
+    of it (the last writer's version wins, whole)."""
+    table = TABLES["customer_trusted"]
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    delta = lakehouse.store.delta
+    assert delta.commit(table, [staged_rows(tmp_path, "first", table, 2)], "run-a") == 0
+    assert (
+        delta.commit(table, [staged_rows(tmp_path, "b", table, 3)], "run-b", replace=False, base=0)
+        == 1
+    )
+    with pytest.raises(
+        StaleVersion,
+        match="customer_trusted: version 1 was committed by another "
+        r"writer \(run run-b\).*computed on version 0",
+    ):
+        delta.commit(table, [staged_rows(tmp_path, "c", table, 5)], "run-c", replace=False, base=0)
+    assert delta.version(table) == 1
+    assert len(rows(delta.files(table))) == 5
+    assert delta.commit(table, [staged_rows(tmp_path, "d", table, 7)], "run-d") == 2
+    assert len(rows(delta.files(table))) == 7

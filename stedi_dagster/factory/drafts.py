@@ -195,7 +195,8 @@ class FileDraft:
             found = increments.changes(
                 self.store, self.last[1], self.basis, self.inputs, self.reads
             )
-        urls = self.store.delta.files(self.table) if self.last is not None else []
+        # the files of the version planned on (another run may have committed one since)
+        urls = self.store.delta.files(self.table, self.last[0]) if self.last is not None else []
         self.current = [self.store.zones.local_copy(u) for u in urls]
         self.urls = dict(zip(self.current, urls, strict=True))
         pending = json.loads(self.last[1].get(KEYS_TO_RECOMPUTE, "[]")) if self.last else []
@@ -335,8 +336,9 @@ class FileDraft:
         removed = [self.urls[f] for f in self.touched]
         if self.changed_rows is not None:
             recorded = recorded | {CHANGED_ROWS: self.changed_rows}
+        base = self.last[0] if self.last is not None else None
         version = self.store.publish(
-            self.table, self.staged, run_id, inputs, recorded, self.replace, removed
+            self.table, self.staged, run_id, inputs, recorded, self.replace, removed, base
         )
         folder = self.store.table_folder(self.table)
         return {self.table.name: {"path": folder, "delta_version": version}}

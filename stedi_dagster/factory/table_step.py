@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.errors import StaleVersion
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings, check_label
 from stedi_dagster.factory.drafts import Draft, DraftFactory
@@ -33,6 +34,8 @@ from stedi_dagster.privacy.masking import masked_markdown
 from stedi_dagster.tables import TABLES, Table
 
 PREVIEW_ROWS = 5
+# How often a step plans its version again when another run committed one first.
+PLANS = 3
 # How many of a table's last materializations are searched for a profile to show again.
 PROFILE_LOOKBACK = 20
 
@@ -74,19 +77,18 @@ class TableStep:
             raise dg.Failure(description=f"{self.name}: {e}{kept}") from e
 
     def _materialize(self) -> Iterator:
-        spec, lakehouse, store = self.spec, self.lakehouse, self.lakehouse.store
-        # a trusted or curated table reads its inputs at the versions recorded with it
-        snapshots = {} if spec.table.zone == "landing" else store.snapshots(spec.reads)
-        pinned = {n: s.version for n, s in snapshots.items()}
-        built_from = {i: pinned[i] for i in spec.inputs if i in pinned}
-        with store.staging() as folder, self.draft(self.run, lakehouse, folder) as new:
-            kept = new.kept(snapshots, spec.inputs)  # also plans the new version
-            if kept is not None and not self.run.full_refresh:
-                yield from self._report_kept(new.tables, kept, built_from)
-                return
-            with lakehouse.connect(*spec.reads, versions=pinned) as engine:
-                results, metadata, published = yield from self._build(engine, new, built_from)
-        for table in new.tables:
+        for attempt in range(PLANS):
+            try:
+                built = yield from self._version()
+                break
+            except StaleVersion as e:  # another run committed first: plan on its version
+                if attempt == PLANS - 1:
+                    raise
+                self.run.log.warning(f"{e}; {self.name}: planning the step again")
+        if built is None:
+            return
+        tables, results, metadata, published, built_from = built
+        for table in tables:
             where = published[table.name]
             version = where["delta_version"]
             meta = metadata[table.name] | {
@@ -100,8 +102,26 @@ class TableStep:
                     f"{self.name}: {rows} rows published to {where['path']} as version {version}"
                 )
             yield self._materialized(table, meta, version)
-        versions = {t.key: published[t.name]["delta_version"] for t in new.tables}
+        versions = {t.key: published[t.name]["delta_version"] for t in tables}
         yield from self._record([reuse.evaluated(r, versions.get(r.asset_key)) for r in results])
+
+    def _version(self) -> Generator[dg.AssetObservation, None, tuple | None]:
+        """Plan, write, audit and publish the step's new version: (its tables, the check
+        results, metadata, where published, the input versions it was built from), or None
+        when the current versions are kept (reported)."""
+        spec, lakehouse, store = self.spec, self.lakehouse, self.lakehouse.store
+        # a trusted or curated table reads its inputs at the versions recorded with it
+        snapshots = {} if spec.table.zone == "landing" else store.snapshots(spec.reads)
+        pinned = {n: s.version for n, s in snapshots.items()}
+        built_from = {i: pinned[i] for i in spec.inputs if i in pinned}
+        with store.staging() as folder, self.draft(self.run, lakehouse, folder) as new:
+            kept = new.kept(snapshots, spec.inputs)  # also plans the new version
+            if kept is not None and not self.run.full_refresh:
+                yield from self._report_kept(new.tables, kept, built_from)
+                return None
+            with lakehouse.connect(*spec.reads, versions=pinned) as engine:
+                results, metadata, published = yield from self._build(engine, new, built_from)
+        return new.tables, results, metadata, published, built_from
 
     def _build(
         self, engine: Engine, new: Draft, built_from: dict[str, int]
@@ -259,12 +279,22 @@ def _blocking_failure(
     ]
     if not failed:
         return None
-    names = ", ".join(check_label(r) for r in failed)
+    names = ", ".join(f"{check_label(r)}{_counts(r.metadata)}" for r in failed)
     return dg.Failure(
         description=f"{name}: blocking check(s) failed: {names}.\n"
         "The previous version of the table stays in place.",
         metadata={check_label(r): dg.MetadataValue.json(_jsonable(r.metadata)) for r in failed},
     )
+
+
+def _counts(metadata: dict) -> str:
+    """A failed check's counts, as its failure names them: " (rows 9, independent_count 8)"."""
+    counts = [
+        f"{k} {v:,}"
+        for k, v in _jsonable(metadata).items()
+        if isinstance(v, int) and not isinstance(v, bool)
+    ]
+    return f" ({', '.join(counts)})" if counts else ""
 
 
 def _jsonable(metadata: dict) -> dict:

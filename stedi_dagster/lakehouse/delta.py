@@ -21,7 +21,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.schema import PrimitiveType
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from stedi_dagster.errors import LakehouseError
+from stedi_dagster.errors import LakehouseError, StaleVersion
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.storage import Storage
 from stedi_dagster.tables import Table
@@ -195,22 +195,30 @@ class DeltaTables:
         replace: bool = True,
         removed: Sequence[str] = (),
         metadata: dict[str, str] | None = None,
+        base: int | None = None,
     ) -> int:
         """Make the staged Parquet files part of the table's new version in one commit (its
         version is returned): each is
         moved or uploaded into the table's folder under a new name, then committed, replacing
         the previous version's files (`replace`) or only the `removed` ones (URLs as `files`
         gives them). A crash before the commit leaves the previous version current; the files
-        it left are removed by a later vacuum. A commit that loses a race with another writer
-        is tried again on top of it (the last writer's version wins, whole)."""
+        it left are removed by a later vacuum.
+
+        Another writer may commit at the same time (two runs): a replacing commit that loses
+        the race is tried again on top of the winner's version (the last writer's version wins,
+        whole); one that adds to a version is never applied to a version it was not computed
+        on (delta-rs would rebase it: rows twice, or files removed that the other added): it
+        is made on version `base` (else the current one), and raises `StaleVersion` when
+        another writer committed since."""
         uri, options = self.uri(table), self.storage_options()
         self.check_layout(table)
         actions = [self._add(table, path) for path in staged]
         now = int(time.time() * 1000)
         removals = [RemoveAction(PurePosixPath(u).name, True, now) for u in removed]
-        properties = CommitProperties(custom_metadata={RUN_ID: run_id or ""} | (metadata or {}))
+        custom = {RUN_ID: run_id or ""} | (metadata or {})
+        once = CommitProperties(custom_metadata=custom, max_commit_retries=0)  # never rebased
         for attempt in range(COMMIT_ATTEMPTS):
-            delta = self.open(table)
+            delta = self.open(table, None if replace else base)
             try:
                 if delta is None:
                     create_table_with_add_actions(
@@ -220,30 +228,51 @@ class DeltaTables:
                         mode="error",
                         name=table.name,
                         storage_options=options,
-                        commit_properties=properties,
+                        commit_properties=once,
                     )
+                    version = 0
                 else:
-                    delta = self._evolve(table, delta, properties)
+                    delta = self._evolve(table, delta, once)
                     delta.create_write_transaction(
                         actions if replace else [*actions, *removals],
                         mode="overwrite" if replace else "append",
                         schema=delta.schema(),
-                        commit_properties=properties,
+                        commit_properties=once,
                     )
+                    version = delta.version() + 1  # on this snapshot, or not at all
                 break
             except (CommitFailedError, DeltaError) as e:
-                lost_race = isinstance(e, CommitFailedError) or "already exists" in str(e)
-                if not lost_race or attempt == COMMIT_ATTEMPTS - 1:
+                if not (isinstance(e, CommitFailedError) or "already exists" in str(e)):
                     raise LakehouseError(f"committing {table.name} at {uri} failed: {e}") from e
+                if not replace:
+                    raise self._stale(table, base if delta is not None else None) from e
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise LakehouseError(
+                        f"committing {table.name} at {uri} failed: other writers committed "
+                        f"first {COMMIT_ATTEMPTS} times: {e}"
+                    ) from e
         delta = DeltaTable(uri, storage_options=options)
-        # a vacuum that removes files commits too: it carries this commit's metadata
-        delta.vacuum(
+        # a vacuum that removes files commits too (its own commits, which may follow another
+        # writer's): they carry this commit's metadata, and the version is the vacuum's
+        vacuumed = delta.vacuum(
             retention_hours=RETENTION_HOURS,
             dry_run=False,
             full=True,
-            commit_properties=properties,
+            commit_properties=CommitProperties(custom_metadata=custom),
         )
-        return delta.version()
+        return delta.version() if vacuumed else version
+
+    def _stale(self, table: Table, base: int | None) -> StaleVersion:
+        """The error of a commit adding to version `base` of the table (None: to no table) that
+        another writer overtook."""
+        latest = self.last_commit(table)
+        version, by = (latest[0], latest[1].get(RUN_ID, "")) if latest else (None, "")
+        computed_on = "no table" if base is None else f"version {base}"
+        return StaleVersion(
+            f"{table.name}: version {version} was committed by another writer (run "
+            f"{str(by)[:8] or 'unknown'}) while this one's changes, computed on {computed_on}, "
+            "were being committed; they were not applied"
+        )
 
     def _evolve(self, table: Table, delta: DeltaTable, properties: CommitProperties) -> DeltaTable:
         """The table with the columns the registry added since its last version (schema
@@ -265,8 +294,9 @@ class DeltaTables:
         added = [f for f in wanted if f.name not in logged]
         if not added:
             return delta
+        version = delta.version()
         delta.alter.add_columns(added, commit_properties=properties)
-        return self.open(table)
+        return self.open(table, version + 1)  # its own commit's, not a later writer's
 
     def _add(self, table: Table, path: Path) -> AddAction:
         """Move (or upload) one staged file into the table's folder; its add action."""

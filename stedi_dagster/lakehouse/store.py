@@ -155,13 +155,14 @@ class TableStore:
         recorded: dict[str, str] | None = None,
         replace: bool = True,
         removed: Sequence[str] = (),
+        base: int | None = None,
     ) -> int:
         """Make the `staged` files the table's new version (or, not `replace`-ing, add them to
-        it) in one Delta commit (its version is returned), recording the versions of the
-        `inputs` it was computed from and the `recorded` metadata (see `factory/reuse.py`), and
-        (not replacing) leaving out the `removed` data files (URLs):
+        version `base`) in one Delta commit (its version is returned), recording the versions
+        of the `inputs` it was computed from and the `recorded` metadata (see
+        `factory/reuse.py`), and (not replacing) leaving out the `removed` data files (URLs):
         readers see old or new, never a mix, and a crash before the commit leaves the previous
-        version current."""
+        version current. `StaleVersion` when another writer committed after `base`."""
         metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else {}
         return self.delta.commit(
             table,
@@ -170,6 +171,7 @@ class TableStore:
             replace=replace,
             removed=removed,
             metadata=metadata | (recorded or {}),
+            base=base,
         )
 
 

@@ -43,11 +43,13 @@ def reader_for(engine: Engine, landing: Table, folder: Path) -> LandingReader:
 
 
 class Change:
-    """A table's new version: data files to add (staged) and to remove (URLs)."""
+    """A table's new version: data files to add (staged) and to remove (URLs) from the version
+    `base` (None: no table yet)."""
 
     def __init__(self) -> None:
         self.added: list[Path] = []
         self.removed: list[str] = []
+        self.base: int | None = None
 
 
 class LandingDraft:
@@ -237,6 +239,7 @@ class LandingDraft:
         added). After a run that stopped between its commits, or for a full refresh, none."""
         delta = self.store.delta.open(table)  # its latest version: the writer holds the lock
         urls = delta.file_uris() if delta else []
+        change.base = delta.version() if delta else None
         if self.previous is None or self.full_refresh:
             change.removed = urls
             return []
@@ -300,7 +303,12 @@ class LandingDraft:
             version = delta.version(table)
             if change.added or change.removed or version is None:
                 version = delta.commit(
-                    table, change.added, run_id, replace=False, removed=change.removed
+                    table,
+                    change.added,
+                    run_id,
+                    replace=False,
+                    removed=change.removed,
+                    base=change.base,
                 )
                 committed = True
             published[table.name] = {"path": delta.uri(table), "delta_version": version}

@@ -30,6 +30,7 @@ from typing import Protocol
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
+from stedi_dagster.errors import StaleVersion
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
@@ -52,6 +53,10 @@ ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
     "or step_trainer_subject_id in (select id from erasure_subjects)",
     "step_features": "subject_id in (select id from erasure_subjects)",
 }
+
+# How often the rows are removed again from a table that a run committed a version of while they
+# were removed from the one before.
+REMOVAL_ATTEMPTS = 3
 
 # The tables from which removing the customer's rows leaves what their step computes from their
 # inputs without the customer's rows: one row per person (or per reading of a person), or per
@@ -231,9 +236,30 @@ def remove_rows(
     removed, per landing file for a table whose rows name theirs (`source_column`), else under
     None; with `changed`, also a temporary table of that name holding them. (`forget_history`
     then removes its earlier versions from storage: the customer's rows may be in any of them,
-    even when the current one holds none.)"""
+    even when the current one holds none.) A run that commits a version of the table meanwhile
+    has the rows removed from its version instead."""
+    for attempt in range(REMOVAL_ATTEMPTS):
+        try:
+            return _remove_rows(engine, lakehouse, table, erased_rows, run_id, changed)
+        except StaleVersion:
+            if attempt == REMOVAL_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _remove_rows(
+    engine: DuckDBEngine,
+    lakehouse: Lakehouse,
+    table: Table,
+    erased_rows: str,
+    run_id: str,
+    changed: str | None,
+) -> dict[str | None, int]:
+    """`remove_rows` on the table's current version; `StaleVersion` if another writer
+    committed a version while it was written."""
     store = lakehouse.store
-    urls = {store.zones.local_copy(u): u for u in store.delta.files(table)}
+    base = store.delta.version(table)
+    urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
     with store.staging() as folder:
         touched, kept, removed = data_files.without(
             list(urls), erased_rows, folder, table.name, engine.con
@@ -249,7 +275,7 @@ def remove_rows(
             sql = f"select {ident(source)}, count(*) from read_parquet(?) where {erased_rows}"
             counts = dict(engine.rows(f"{sql} group by 1", [touched]))
         gone = [urls[f] for f in touched]
-        store.delta.commit(table, kept, run_id, replace=False, removed=gone)
+        store.delta.commit(table, kept, run_id, replace=False, removed=gone, base=base)
     return counts
 
 
