@@ -219,6 +219,7 @@ class DeltaTables:
         once = CommitProperties(custom_metadata=custom, max_commit_retries=0)  # never rebased
         for attempt in range(COMMIT_ATTEMPTS):
             delta = self.open(table, None if replace else base)
+            planned = None if delta is None else delta.version()
             try:
                 if delta is None:
                     create_table_with_add_actions(
@@ -245,7 +246,7 @@ class DeltaTables:
                 if not (isinstance(e, CommitFailedError) or "already exists" in str(e)):
                     raise LakehouseError(f"committing {table.name} at {uri} failed: {e}") from e
                 if not replace:
-                    raise self._stale(table, base if delta is not None else None) from e
+                    raise self._stale(table, planned) from e
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise LakehouseError(
                         f"committing {table.name} at {uri} failed: other writers committed "
