@@ -8,7 +8,8 @@
    the automation may request the table alone);
 3. if a blocking check failed, discards the staged version and fails, so the previous version
    stays current and nothing downstream runs; otherwise commits it as the table's next Delta
-   version (`lakehouse/delta.py`);
+   version (`lakehouse/delta.py`), or, when another run committed a version since the one it
+   planned on (`StaleVersion`), plans again on that version;
 4. reports: a materialization per table (its Delta version as the data version) and a result per
    check, as Dagster event objects (`events`).
 
