@@ -150,23 +150,23 @@ class DuckDBEngine:
         if self.kept_in is None or not kept:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
-        kept = self._kept_file(name, key)
-        if same_as is not None and not kept.exists():
+        path = self._kept_file(name, key)
+        if same_as is not None and not path.exists():
             with contextlib.suppress(OSError):  # pruned meanwhile: computed below
-                os.link(same_as, kept)
-        if kept.exists():
+                os.link(same_as, path)
+        if path.exists():
             try:
-                read = f"select * from read_parquet({literal(str(kept))})"
+                read = f"select * from read_parquet({literal(str(path))})"
                 self.con.execute(f"create view if not exists {ident(shared)} as {read}")
-                os.utime(kept)  # recently used: the last to be pruned
+                os.utime(path)  # recently used: the last to be pruned
                 return
             except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
                 pass
         self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
         self.kept_in.mkdir(parents=True, exist_ok=True)
-        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        partial = path.with_suffix(f".{os.getpid()}.partial")
         self.con.execute(f"copy {ident(shared)} to {literal(str(partial))} {PARQUET}")
-        partial.replace(kept)  # whole or not at all, for a process reading it
+        partial.replace(path)  # whole or not at all, for a process reading it
         for old in _by_age(self.kept_in.glob(f"{name}-*.parquet"))[:-SHARED_PER_NAME]:
             old.unlink(missing_ok=True)
 

@@ -22,6 +22,7 @@ It is idempotent: erasing again removes nothing more and adds an audit entry say
 DuckDB, whichever engine computes the zones.
 """
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -238,13 +239,10 @@ def remove_rows(
     then removes its earlier versions from storage: the customer's rows may be in any of them,
     even when the current one holds none.) A run that commits a version of the table meanwhile
     has the rows removed from its version instead."""
-    for attempt in range(REMOVAL_ATTEMPTS):
-        try:
+    for _ in range(REMOVAL_ATTEMPTS - 1):
+        with contextlib.suppress(StaleVersion):
             return _remove_rows(engine, lakehouse, table, erased_rows, run_id, changed)
-        except StaleVersion:
-            if attempt == REMOVAL_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _remove_rows(engine, lakehouse, table, erased_rows, run_id, changed)
 
 
 def _remove_rows(
