@@ -46,6 +46,9 @@ def main(landing: str, out: str) -> None:
     counts = {}
     Path(out).mkdir(parents=True, exist_ok=True)
     for name, zone in TRANSFORMS.items():
+        if name == "machine_learning_curated":  # the relation its SQL reads (curated/assets.py)
+            keys = read_sql(str(DEFS / "curated" / "assets.py"), "curated_keys")
+            con.execute(f"create table curated_keys as {keys}")
         sql = read_sql(str(DEFS / zone / "assets.py"), name)
         con.execute(f"create table {name} as {sql}")
         con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")

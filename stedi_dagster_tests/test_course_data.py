@@ -7,13 +7,15 @@ still covers the pipeline end to end.
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from stedi_dagster.factory.checks import check_label
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -81,6 +83,23 @@ def test_every_check_passes_but_the_cross_customer_warning(course_run):
         assert pairs == 2700
     assert pairs > 0
     assert crossed.metadata["share"].value == round(pairs / rows, 4)
+
+
+def test_the_plain_duckdb_peer_of_the_benchmark_gives_the_same_counts(course_run, tmp_path):
+    """`bench/plain_duckdb.py` runs the project's SQL on a plain connection, as the benchmark's
+    floor (`make bench`): a command of its own, started as the benchmark starts it."""
+    _, _, counts, landing = course_run
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.plain_duckdb", str(landing), str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    peer = json.loads(done.stdout.splitlines()[-1])
+    assert peer == {name: counts[name] for name in peer}
+    assert set(peer) == {n for n, t in TABLES.items() if t.zone != "landing"}
 
 
 def test_expected_counts_come_from_the_shipped_expectations_file(course_run):

@@ -40,6 +40,16 @@ def accelerometer_folder(lakehouse: Lakehouse) -> Path:
     return Path(lakehouse.landing_root) / "accelerometer" / "landing"
 
 
+def files_recorded(lakehouse: Lakehouse) -> list[str]:
+    """The rows of the accelerometer's files table: one file name each."""
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select file from read_parquet(?) order by all",
+            [lakehouse.ingested.files("accelerometer")],
+        ).fetchall()
+    return [file for (file,) in rows]
+
+
 def test_a_run_with_nothing_new_reads_no_file_and_changes_nothing(definitions, lakehouse):
     before = {name: table_files(lakehouse, t) for name, t in TABLES.items() if t.zone == "landing"}
     result = materialize(definitions, lakehouse)
@@ -87,6 +97,7 @@ def test_rerunning_and_refreshing_never_duplicates_a_row(definitions, lakehouse)
 
 def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lakehouse):
     original = every_row(lakehouse)
+    first = lakehouse.ingested.committed("accelerometer")["accelerometer-1.json"]
     extra = accelerometer_folder(lakehouse) / "accelerometer-2.json"
     write_jsonl(extra, [reading("a", 900)])
     assert materialize(definitions, lakehouse).success
@@ -94,12 +105,20 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
     result = materialize(definitions, lakehouse)
     landing = materialization(result, "accelerometer_landing")
     assert (landing["files_read"], landing["dagster/row_count"]) == (1, 15)
+    # the files ingested: the file kept as it was recorded, the changed one as this run read it
+    records = lakehouse.ingested.committed("accelerometer")
+    assert records["accelerometer-1.json"] == first
+    changed = records["accelerometer-2.json"]
+    assert (changed.lines, changed.rows, changed.run_id) == (3, 3, result.run_id)
+    assert files_recorded(lakehouse) == ["accelerometer-1.json", "accelerometer-2.json"]
     assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 9
     assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
     extra.unlink()
     result = materialize(definitions, lakehouse)
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
     assert every_row(lakehouse) == original
+    assert lakehouse.ingested.committed("accelerometer") == {"accelerometer-1.json": first}
+    assert files_recorded(lakehouse) == ["accelerometer-1.json"]
     # the rows of the file that left are out of the current version's data files
     landing = TABLES["accelerometer_landing"]
     with duckdb.connect() as con:

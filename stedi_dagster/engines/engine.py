@@ -73,6 +73,11 @@ class Engine(Protocol):
         """The first column of a query's first row."""
         ...
 
+    def count(self, name: str) -> int:
+        """The rows of a table or view, counted once while the engine's views, tables and
+        settings stay as they are (a step's checks and metadata ask for the same counts)."""
+        ...
+
     def create_view(self, name: str, sql: str) -> None:
         """A view (replacing any of that name) over a query."""
         ...

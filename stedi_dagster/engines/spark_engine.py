@@ -134,6 +134,8 @@ class SparkEngine:
         self.spark = spark.newSession()
         self.context = context
         self.prepared: set[str] = set()
+        self.counted: dict[str, int] = {}  # rows per table or view, until one is replaced
+        self.named: set[str] = set()  # the tables and views created
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         frame = self.frame(sql, params)
@@ -142,7 +144,19 @@ class SparkEngine:
     def scalar(self, sql: str, params: Params = None) -> Any:
         return self.rows(sql, params)[0][0]
 
+    def _replacing(self, name: str) -> None:
+        """Forget the counts when a table or view is created again (another may read it)."""
+        if name in self.named:
+            self.counted.clear()
+        self.named.add(name)
+
+    def count(self, name: str) -> int:
+        if name not in self.counted:
+            self.counted[name] = self.scalar(f"select count(*) from {ident(name)}")
+        return self.counted[name]
+
     def create_view(self, name: str, sql: str) -> None:
+        self._replacing(name)
         self.frame(sql).createOrReplaceTempView(name)
 
     def create_table(
@@ -159,6 +173,7 @@ class SparkEngine:
         pass  # no table is kept between Spark's steps
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
+        self._replacing(name)
         listed = [str(p) for p in paths]
         reader = self.spark.read.option("mergeSchema", "true")
         frame = self._run(lambda: reader.parquet(*listed), f"reading {listed}")
@@ -170,6 +185,7 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
+        self._replacing(name)
         frame = self.spark.createDataFrame([tuple(r) for r in rows], spark_schema(columns))
         frame.createOrReplaceTempView(name)
 

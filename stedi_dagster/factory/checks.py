@@ -172,7 +172,7 @@ def keys_not_null_check(table: Table) -> Check:
 
 def expected_count_check(table: Table) -> Check:
     def probe(engine: Engine, settings: CheckSettings) -> Outcome:
-        rows = engine.scalar(f"select count(*) from {table.name}")
+        rows = engine.count(table.name)
         expected = (settings.expectations or {}).get(table.name)
         if expected is None:
             return True, {"rows": rows, "expected": "no expectation configured"}
@@ -255,7 +255,7 @@ def reconciliation_check(
         consent_relations(engine)
         for relation in relations:
             engine.create_table(relation.name, relation.sql, shared_over=relation.over)
-        rows = engine.scalar(f"select count(*) from {table.name}")
+        rows = engine.count(table.name)
         expected = engine.scalar(sql)
         return rows == expected, {"rows": rows, "independent_count": expected}
 

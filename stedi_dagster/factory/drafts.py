@@ -17,6 +17,7 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory import increments, reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.read_views import ReadViews
@@ -232,7 +233,7 @@ class FileDraft:
         known before it is written); customer_curated, bounded by customer_trusted, was spread
         over 159 files of 2,900 rows at x1000 by accelerometer_trusted's 40 million rows."""
         inputs = [keyed.bounded_by] if keyed.bounded_by else self.inputs
-        rows = max((engine.scalar(f"select count(*) from {name}") for name in inputs), default=0)
+        rows = max((engine.count(name) for name in inputs), default=0)
         return Spread(keyed.columns[0], -(-rows // data_files.BUCKET_ROWS))
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
@@ -364,12 +365,15 @@ def sql_draft(
     appends: Sequence[str] = (),
     keyed: Keyed | None = None,
     partitions: Sequence[tuple[str, str]] = (),
+    relations: Sequence[Relation] = (),
 ) -> DraftFactory:
     """The table computed by one SQL statement (`sql/<name>.sql`), streamed by the engine into
     the staged file; a `select *` from a landing table leaves its extra fields behind (they stay
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
     `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
-    `increments`). `keyed`: how it is maintained per key (see `Keyed`)."""
+    `increments`). `keyed`: how it is maintained per key (see `Keyed`). `relations`: tables
+    the SQL reads, each computed from the inputs it is `over` as they are (never narrowed to a
+    pass) and kept for the steps and runs that read the same versions of them."""
     table = TABLES[name]
     sql = table.sql()
     added_sql = table.sql("_added") if table.sql_file("_added").exists() else None
@@ -378,6 +382,8 @@ def sql_draft(
         def write(
             engine: Engine, _: Lakehouse, path: Path, where: str, spread: Spread | None
         ) -> list[Path]:
+            for relation in relations:
+                engine.create_table(relation.name, relation.sql, shared_over=relation.over)
             computed = f"{name}_computed"
             engine.create_view(computed, statement)
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
@@ -389,5 +395,6 @@ def sql_draft(
 
     adder = writer(added_sql) if added_sql else None
     code = sql + (added_sql or "") + (keyed.affected if keyed else "")
+    code += "".join(relation.sql for relation in relations)
     code += "".join(sql for _, sql in keyed.narrowed) if keyed else ""
     return file_draft(name, writer(sql), code, appends, adder, keyed, partitions)

@@ -73,11 +73,13 @@ class ReadViews:
             self.within(engine, name, files(name), other, "pass_partitions")
 
     def within(self, engine: Engine, name: str, urls: list[str], column: str, values: str) -> None:
-        """A view of table `name` over these data files, of the rows whose `column` is in the
-        column `value` of table `values` alone."""
+        """A view `name` of the rows of table `name` in these data files whose `column` is in
+        the column `value` of table `values` alone (a table `<name>_within`, computed once:
+        the queries that read it read it more than once, each time a scan of the column)."""
         self.attach(engine, name, urls, f"{name}_whole")
         kept = f"{ident(column)} in (select value from {values})"
-        engine.create_view(name, f"select * from {name}_whole where {kept}")
+        engine.create_table(f"{name}_within", f"select * from {name}_whole where {kept}")
+        engine.create_view(name, f"select * from {name}_within")
 
     def since(self, name: str, version: int | None) -> Change | None:
         """How a table the step reads changed since `version` (`increments.since`), each table

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.checks import Check
 from stedi_dagster.factory.drafts import DraftFactory, Keyed, sql_draft
 from stedi_dagster.lakehouse import Lakehouse
@@ -36,6 +37,8 @@ class TableSpec:
     - `appends`: the inputs whose new rows the SQL turns into new rows of the table alone
       (`increments`), each only with the rows of the same partition of the `partitions` inputs
       (input -> column), if given; `keyed`: how it is maintained per key (`drafts.Keyed`);
+    - `relations`: tables its SQL reads, computed from inputs they are `over` and kept per
+      version of those (`drafts.sql_draft`);
     - `pseudonymous`: its SQL uses pseudonym(), so the step first makes sure a key applies;
     - `profile`: metadata computed from the new version (`Profile`);
     - `sources`: the Python files that compute it (its definition's module among them), linked
@@ -50,6 +53,7 @@ class TableSpec:
     appends: tuple[str, ...] = ()
     partitions: tuple[tuple[str, str], ...] = ()
     keyed: Keyed | None = None
+    relations: tuple[Relation, ...] = ()
     draft: DraftFactory | None = None
     also: Mapping[str, str] = field(default_factory=dict)
     pseudonymous: bool = False
@@ -87,4 +91,6 @@ class TableSpec:
 
     def new_draft(self) -> DraftFactory:
         """What stages the table's next version: the `draft`, else its SQL's."""
-        return self.draft or sql_draft(self.name, self.appends, self.keyed, self.partitions)
+        return self.draft or sql_draft(
+            self.name, self.appends, self.keyed, self.partitions, self.relations
+        )

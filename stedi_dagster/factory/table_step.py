@@ -264,7 +264,7 @@ class Stopwatch:
 def _table_metadata(engine: Engine, table: Table) -> dict:
     rows = engine.rows(f"select * from {table.name} limit {PREVIEW_ROWS}")
     return {
-        "dagster/row_count": engine.scalar(f"select count(*) from {table.name}"),
+        "dagster/row_count": engine.count(table.name),
         "preview": dg.MetadataValue.md(masked_markdown(list(table.columns), rows)),
     }
 

@@ -187,7 +187,7 @@ class VersionChecks:
                     self.views.attach(engine, name, urls)
             expected += sign * engine.scalar(check.independent)
         self.views.restore(engine, check.reads)
-        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        rows = engine.count(self.table.name)
         return check.result(
             rows == expected,
             {"rows": rows, "independent_count": expected},
@@ -273,7 +273,7 @@ class VersionChecks:
         """The table's rows against the independent count recorded before plus what the reads'
         new rows add to it: one pass per changed read, as in `_add` (a count over partitions:
         of the partitions of the new rows alone)."""
-        rows = engine.scalar(f"select count(*) from {self.table.name}")
+        rows = engine.count(self.table.name)
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
             self.views.narrow(engine, changed, i, check.partitions)

@@ -5,9 +5,12 @@ applies.
 """
 
 import json
+from typing import TYPE_CHECKING
 
 from stedi_dagster.errors import LakehouseError
-from stedi_dagster.lakehouse.storage import Storage
+
+if TYPE_CHECKING:  # imported by the lakehouse package, whose resource imports this module
+    from stedi_dagster.lakehouse.storage import Storage
 
 PRIVACY_FOLDER = "_privacy"
 ERASURE_LIST = "erasure_list.jsonl"
@@ -17,7 +20,7 @@ DEVELOPMENT_PSEUDONYM_KEY = b"stedi-local-development-key"
 
 
 class PrivacyRecords:
-    def __init__(self, zones: Storage, pseudonym_key: str | None):
+    def __init__(self, zones: "Storage", pseudonym_key: str | None):
         self.zones, self.pseudonym_key = zones, pseudonym_key
 
     def erasure_keys(self) -> list[tuple[str, str]]:

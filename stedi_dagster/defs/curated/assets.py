@@ -10,9 +10,11 @@ from stedi_dagster.defs.curated.checks import (
     step_features_checks,
 )
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.drafts import file_draft, keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
+from stedi_dagster.sql import read_sql
 
 # The training pairs and their features are maintained per subject (as the phone's wearer or the
 # Step Trainer's owner); the erasure job removes the rows of the subjects an erasure reaches and
@@ -23,6 +25,9 @@ TRAINING_PAIRS_KEYED = keyed(
     narrowed=("step_trainer_trusted", "accelerometer_trusted"),
 )
 STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",))
+CURATED_KEYS = Relation(
+    "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",)
+)
 
 customer_curated = table_asset(
     TableSpec(
@@ -51,6 +56,7 @@ machine_learning_curated = table_asset(
         appends=("step_trainer_trusted", "accelerometer_trusted"),
         partitions=PAIRED_BY_MILLISECOND,  # new readings pair with those of their millisecond
         keyed=TRAINING_PAIRS_KEYED,
+        relations=(CURATED_KEYS,),
         checks=machine_learning_checks(),
         description=(
             "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted "

@@ -40,8 +40,8 @@ def all_lines_accounted(dataset: str) -> Check:
         return not (stale or gone or off), {
             "files": totals[0],
             "json_lines": totals[1],
-            "rows": engine.scalar(f"select count(*) from {table.name}"),
-            "quarantined": engine.scalar(f"select count(*) from {quarantine.name}"),
+            "rows": engine.count(table.name),
+            "quarantined": engine.count(quarantine.name),
             "erased": totals[2],
             "files_not_ingested_at_current_version": stale[:EVIDENCE_ROWS],
             "files_held_but_gone": gone[:EVIDENCE_ROWS],
@@ -116,7 +116,7 @@ def no_vanished_fields(dataset: str) -> Check:
         return not vanished, {
             "vanished_fields": vanished,
             "new_rows": new_rows,
-            "files_read": engine.scalar(f"select count(*) from {dataset}_read"),
+            "files_read": engine.count(f"{dataset}_read"),
             "non_null_in_new_rows": dict(zip(fields, in_new, strict=True)),
         }
 
@@ -159,7 +159,7 @@ def quarantined_rows(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
-        rows = engine.scalar(f"select count(*) from {table.name}")
+        rows = engine.count(table.name)
         reasons = engine.rows(
             f"select reason, count(*) from {table.name} group by reason order by 2 desc, 1 "
             f"limit {EVIDENCE_ROWS}"
@@ -193,7 +193,7 @@ def quarantine_fraction(dataset: str) -> Check:
     table = quarantine_table(dataset)
 
     def probe(engine: Engine, settings: CheckSettings) -> Outcome:
-        rows = engine.scalar(f"select count(*) from {table.name}")
+        rows = engine.count(table.name)
         lines = engine.scalar(f"select coalesce(sum(lines), 0) from {dataset}_files")
         fraction = rows / lines if lines else 0.0
         limit = settings.quarantine_max_fraction

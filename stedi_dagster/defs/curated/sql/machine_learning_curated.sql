@@ -1,7 +1,7 @@
 -- machine_learning_curated: each trusted step-trainer reading paired with the trusted accelerometer readings of its millisecond (ml_pairing 'same_customer': of its owner only); people appear only as pseudonyms
-with owner as (
-    select person_key(serialNumber) as serialNumber, min(person_key(email)) as email
-    from customer_curated
+with owner as (  -- curated_keys: the person keys of customer_curated (sql/curated_keys.sql)
+    select serialNumber, min(email) as email
+    from curated_keys
     group by 1
 ),
 serials as (  -- each distinct serial keyed once, not each reading
@@ -14,7 +14,7 @@ users as (  -- each distinct user keyed once, not each reading
 ),
 subject as (  -- pseudonyms (a keyed hash each) of the persons these readings reach alone
     select email, pseudonym(email) as id  -- of the person key: the same id
-    from (select person_key(email) as email from customer_curated)
+    from (select email from curated_keys)
     where email in (select email from users)
        or email in (select email from owner where serialNumber in (select serialKey from serials))
 )
