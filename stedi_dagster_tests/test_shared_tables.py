@@ -1,6 +1,7 @@
 """Tables an engine creates `shared_over` views (the consent relations, the landing identifiers)
 are computed once for the steps of a run that read the same data with the same settings, and
-never served to an engine whose views or settings differ."""
+never served to an engine whose views or settings differ; the rows an engine counts are counted
+again once a view they may read is created again."""
 
 from stedi_dagster.defs.curated import checks as curated_checks
 from stedi_dagster.lakehouse import Lakehouse
@@ -204,3 +205,28 @@ def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) 
             f"copy (select * from read_parquet('{kept}') union all select {row}) "
             f"to '{kept}' (format parquet)"
         )
+
+
+def assert_counts_follow_the_views(engine) -> None:
+    """An engine's `count` of a view, and of a view reading it, before and after that one is
+    created again over other rows; a view of a new name changes no count."""
+    engine.create_view("numbers", "select * from (values (1), (2), (3)) as t(n)")
+    engine.create_view("positive", "select * from numbers where n > 1")
+    assert (engine.count("numbers"), engine.count("positive")) == (3, 2)
+    engine.create_view("other", "select 1 as n")
+    assert engine.counts.counted == {"numbers": 3, "positive": 2}
+    engine.create_view("numbers", "select * from (values (1), (2), (3), (4), (5)) as t(n)")
+    assert engine.counts.counted == {}
+    assert engine.count("numbers") == 5
+    engine.create_view("positive", "select * from numbers where n > 1")  # Spark binds it anew
+    assert engine.count("positive") == 4
+    engine.fill_table("numbers_table", {"n": "BIGINT"}, [(1,), (2,)])
+    assert engine.count("numbers_table") == 2
+    engine.fill_table("numbers_table", {"n": "BIGINT"}, [(1,)])
+    assert engine.count("numbers_table") == 1
+
+
+def test_a_count_is_counted_again_when_a_view_it_reads_is_created_again(tmp_path):
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    with lakehouse.connect() as engine:
+        assert_counts_follow_the_views(engine)

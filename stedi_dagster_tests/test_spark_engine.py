@@ -33,6 +33,7 @@ from stedi_dagster_tests.conftest import (
 from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
+from stedi_dagster_tests.test_shared_tables import assert_counts_follow_the_views
 
 pytestmark = pytest.mark.spark
 
@@ -363,6 +364,10 @@ def test_settings_and_the_erasure_list_reach_spark_sql(spark_con):
         [f"  {ERASED_EMAIL.upper()} ", ERASED_EMAIL],
     )
     assert rows == [("any_time", True, False, False)]
+
+
+def test_a_count_on_spark_is_counted_again_when_a_view_it_reads_is_created_again(spark_con):
+    assert_counts_follow_the_views(spark_con)
 
 
 def test_a_spark_error_names_the_statement(spark_con):

@@ -28,6 +28,7 @@ import duckdb
 from stedi_dagster.engines.engine import (
     BUCKET_COLUMN,
     Params,
+    RowCounts,
     Spread,
     SqlContext,
     spread_files,
@@ -61,8 +62,7 @@ class DuckDBEngine:
         self.views: dict[str, str] = {}  # the temporary views created, by name: their queries
         self.described: dict[tuple[str, str], dict[str, str]] = {}  # (view, query) -> columns
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
-        self.counted: dict[str, int] = {}  # rows per table or view, until one is replaced
-        self.named: set[str] = set()  # the tables and views created
+        self.counts = RowCounts()
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -70,28 +70,20 @@ class DuckDBEngine:
     def scalar(self, sql: str, params: Params = None) -> Any:
         return self.rows(sql, params)[0][0]
 
-    def _replacing(self, name: str) -> None:
-        """Forget the counts when a table or view is created again (another may read it)."""
-        if name in self.named:
-            self.counted.clear()
-        self.named.add(name)
-
     def count(self, name: str) -> int:
-        if name not in self.counted:
-            self.counted[name] = self.scalar(f"select count(*) from {ident(name)}")
-        return self.counted[name]
+        return self.counts.of(name, lambda: self.scalar(f"select count(*) from {ident(name)}"))
 
     def create_view(self, name: str, sql: str) -> None:
         if self.views.get(name) == sql:  # DuckDB binds a view again (its files' footers read)
             return
-        self._replacing(name)
+        self.counts.creating(name)
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
         self.views[name] = sql
 
     def create_table(
         self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
     ) -> None:
-        self._replacing(name)
+        self.counts.creating(name)
         key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
         if key is None:
             self.views.pop(name, None)
@@ -219,7 +211,7 @@ class DuckDBEngine:
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())
-        self._replacing(name)
+        self.counts.creating(name)
         self.views.pop(name, None)
         self.con.execute(f"create or replace temp table {ident(name)} ({declared})")
         if rows:  # one insert of a list per column (executemany inserts row by row, slowly)
@@ -258,7 +250,7 @@ class DuckDBEngine:
         """The settings as variables, the pseudonym key's pads, and the privacy macros with the
         erasure list (`privacy/macros.py`)."""
         self.context = context
-        self.counted.clear()
+        self.counts.forget()
         for name, value in context.variables.items():
             self.con.execute(f"set variable {name} = ?", [value])
         if context.hmac_pads is not None:

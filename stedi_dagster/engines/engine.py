@@ -7,7 +7,7 @@ temporary and private to it, and are named after the tables they stand for.
 
 import hashlib
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,29 @@ def spread_files(out: Path, path: Path) -> list[Path]:
     ]
     shutil.rmtree(out)
     return files
+
+
+class RowCounts:
+    """The rows an engine counted per table or view, forgotten whenever one it created is
+    created again (another may read it): a step's checks and metadata ask for the same counts."""
+
+    def __init__(self) -> None:
+        self.counted: dict[str, int] = {}
+        self.named: set[str] = set()
+
+    def of(self, name: str, count: Callable[[], int]) -> int:
+        if name not in self.counted:
+            self.counted[name] = count()
+        return self.counted[name]
+
+    def creating(self, name: str) -> None:
+        if name in self.named:
+            self.forget()
+        self.named.add(name)
+
+    def forget(self) -> None:
+        """Every count (what the queries compute changed: settings, macros)."""
+        self.counted.clear()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,14 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from stedi_dagster.engines.engine import BUCKET_COLUMN, Params, Spread, SqlContext, spread_files
+from stedi_dagster.engines.engine import (
+    BUCKET_COLUMN,
+    Params,
+    RowCounts,
+    Spread,
+    SqlContext,
+    spread_files,
+)
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.privacy.identity import person_key_sql
 from stedi_dagster.sql import ident
@@ -134,8 +141,7 @@ class SparkEngine:
         self.spark = spark.newSession()
         self.context = context
         self.prepared: set[str] = set()
-        self.counted: dict[str, int] = {}  # rows per table or view, until one is replaced
-        self.named: set[str] = set()  # the tables and views created
+        self.counts = RowCounts()
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         frame = self.frame(sql, params)
@@ -144,19 +150,11 @@ class SparkEngine:
     def scalar(self, sql: str, params: Params = None) -> Any:
         return self.rows(sql, params)[0][0]
 
-    def _replacing(self, name: str) -> None:
-        """Forget the counts when a table or view is created again (another may read it)."""
-        if name in self.named:
-            self.counted.clear()
-        self.named.add(name)
-
     def count(self, name: str) -> int:
-        if name not in self.counted:
-            self.counted[name] = self.scalar(f"select count(*) from {ident(name)}")
-        return self.counted[name]
+        return self.counts.of(name, lambda: self.scalar(f"select count(*) from {ident(name)}"))
 
     def create_view(self, name: str, sql: str) -> None:
-        self._replacing(name)
+        self.counts.creating(name)
         self.frame(sql).createOrReplaceTempView(name)
 
     def create_table(
@@ -173,7 +171,7 @@ class SparkEngine:
         pass  # no table is kept between Spark's steps
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
-        self._replacing(name)
+        self.counts.creating(name)
         listed = [str(p) for p in paths]
         reader = self.spark.read.option("mergeSchema", "true")
         frame = self._run(lambda: reader.parquet(*listed), f"reading {listed}")
@@ -185,7 +183,7 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
-        self._replacing(name)
+        self.counts.creating(name)
         frame = self.spark.createDataFrame([tuple(r) for r in rows], spark_schema(columns))
         frame.createOrReplaceTempView(name)
 
