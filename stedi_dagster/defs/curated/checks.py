@@ -32,6 +32,13 @@ def latest_readings() -> Relation:
     )
 
 
+def curated_owners() -> Relation:
+    """Each serial's owner among the curated customers, which the training pairs' recount
+    reads: computed once per version of customer_curated (before and after a change) and kept."""
+    name = "curated_owners"
+    return Relation(name, read_sql(__file__, name), over=("customer_curated",))
+
+
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
 # The training pairs pair readings of the same millisecond alone: their SQL and their recount
 # are sums over milliseconds, whose partitions these columns are.
@@ -107,6 +114,7 @@ def machine_learning_checks() -> list[Check]:
             linear=("step_trainer_trusted", "accelerometer_trusted"),
             # and a sum over milliseconds: a change counts again those it reaches
             partitions=PAIRED_BY_MILLISECOND,
+            relations=(curated_owners(),),
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),

@@ -7,11 +7,7 @@ from (
         select serialNumber, person_key(serialNumber) as serial
         from (select distinct serialNumber from step_trainer_trusted)
     ) k on s.serialNumber = k.serialNumber
-    join (
-        select person_key(serialNumber) as serialNumber, min(person_key(email)) as email
-        from customer_curated
-        group by 1
-    ) o on k.serial = o.serialNumber
+    join curated_owners o on k.serial = o.serialNumber  -- sql/curated_owners.sql
     group by all
 ) s
 join (
