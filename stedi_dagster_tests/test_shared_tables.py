@@ -106,6 +106,15 @@ def test_a_shared_table_is_kept_for_the_runs_that_follow(definitions, tmp_path):
     assert counted(lakehouse)[0] == rows  # computed again, and kept again
     assert kept[0].exists()
 
+    # the database's view of a kept file that was pruned since (by the files of newer keys, or
+    # by an erasure) is made again, not read
+    with lakehouse.connect() as engine:
+        forget_shared(engine)
+    assert counted(lakehouse)[0] == rows  # the process's database holds a view of the file
+    kept[0].unlink()
+    assert counted(lakehouse)[0] == rows
+    assert kept[0].exists()
+
 
 def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     definitions, tmp_path

@@ -125,6 +125,13 @@ class DuckDBEngine:
         `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file)."""
         shared = _shared_name(name, key)
         found = self._held(_shared_name(name, ""))
+        if found.get(shared) == "view" and self.kept_in is not None:  # of its kept file
+            path = self._kept_file(name, key)
+            try:
+                os.utime(path)  # recently used: the last to be pruned
+            except FileNotFoundError:  # pruned by the kept files of newer keys: made again
+                self.con.execute(f"drop view {ident(shared)}")
+                del found[shared]
         if shared not in found:
             self._create_shared(shared, sql, name, key, same_as, kept)
         others = {n: kind for n, kind in found.items() if n != shared}

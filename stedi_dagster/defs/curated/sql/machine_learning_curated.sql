@@ -1,12 +1,13 @@
 -- machine_learning_curated: each trusted step-trainer reading paired with the trusted accelerometer readings of its millisecond (ml_pairing 'same_customer': of its owner only); people appear only as pseudonyms
-with owner as (  -- curated_keys: the person keys of customer_curated (sql/curated_keys.sql)
-    select serialNumber, min(email) as email
-    from curated_keys
-    group by 1
-),
-serials as (  -- each distinct serial keyed once, not each reading
+with serials as (  -- each distinct serial keyed once, not each reading
     select serialNumber, person_key(serialNumber) as serialKey
     from (select distinct serialNumber from step_trainer_trusted)
+),
+owner as (  -- of these serials (curated_keys: customer_curated's person keys, kept per version)
+    select serialNumber, min(email) as email
+    from curated_keys
+    where serialNumber in (select serialKey from serials)
+    group by 1
 ),
 users as (  -- each distinct user keyed once, not each reading
     select user, person_key(user) as email
