@@ -50,6 +50,11 @@ class Relation:
     of_new_files: bool = True
     over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
 
+    def create(self, engine: Engine) -> None:
+        """The relation on the engine, over the views of the tables it is `over` as they are
+        shown now: computed once per version of them and kept (`Engine.create_table`)."""
+        engine.create_table(self.name, self.sql, shared_over=self.over)
+
 
 def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool:
     """Keep the relations over the reads as they are, grown from those kept over their files

@@ -254,7 +254,7 @@ def reconciliation_check(
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
         for relation in relations:
-            engine.create_table(relation.name, relation.sql, shared_over=relation.over)
+            relation.create(engine)
         rows = engine.count(table.name)
         expected = engine.scalar(sql)
         return rows == expected, {"rows": rows, "independent_count": expected}

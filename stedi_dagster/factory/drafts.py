@@ -383,7 +383,7 @@ def sql_draft(
             engine: Engine, _: Lakehouse, path: Path, where: str, spread: Spread | None
         ) -> list[Path]:
             for relation in relations:
-                engine.create_table(relation.name, relation.sql, shared_over=relation.over)
+                relation.create(engine)
             computed = f"{name}_computed"
             engine.create_view(computed, statement)
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]

@@ -286,7 +286,7 @@ def _independent(check: Check, engine: Engine) -> int:
     """A count check's independent count over the reads' views as they are shown now, with the
     relations it reads over them."""
     for relation in check.relations:
-        engine.create_table(relation.name, relation.sql, shared_over=relation.over)
+        relation.create(engine)
     return engine.scalar(check.independent)
 
 
