@@ -13,6 +13,7 @@ Customers (email: serial, records):
 Step trainer S-X belongs to nobody.
 """
 
+import shutil
 from pathlib import Path
 
 from stedi_dagster.lakehouse import Lakehouse
@@ -120,3 +121,31 @@ def materialized_handmade(definitions, root: Path, **settings) -> Lakehouse:
     )
     assert materialize(definitions, lakehouse).success
     return lakehouse
+
+
+class AsBuilt:
+    """The handmade data materialized once at `root` (a module's fixture), and put back as it
+    was built for each test that asks: at the same path, so that every absolute path the
+    lakehouse holds (its catalog's views, its kept tables) stays true, with the files' times
+    kept, and no test sees another's changes."""
+
+    def __init__(self, definitions, root: Path, **settings):
+        self.root, self.settings = root, settings
+        write_handmade(root / "landing")
+        self.result = materialize(definitions, self.lakehouse())
+        assert self.result.success
+        self.saved = root.with_name(f"{root.name}-as-built")
+        shutil.copytree(root, self.saved, symlinks=True)
+
+    def lakehouse(self) -> Lakehouse:
+        return Lakehouse(
+            landing_root=str(self.root / "landing"),
+            lakehouse_root=str(self.root / "lakehouse"),
+            **self.settings,
+        )
+
+    def restore(self) -> Lakehouse:
+        """The lakehouse as it was built (its landing files too)."""
+        shutil.rmtree(self.root)
+        shutil.copytree(self.saved, self.root, symlinks=True)
+        return self.lakehouse()

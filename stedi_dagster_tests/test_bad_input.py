@@ -27,18 +27,25 @@ from stedi_dagster_tests.handmade import (
     CUSTOMERS,
     EXPECTED_ROWS,
     STEP_TRAINER,
-    materialized_handmade,
+    AsBuilt,
     write_handmade,
 )
 
 WARNING_ONLY = {"machine_learning_curated.cross_customer_pairs": "WARN"}
 
 
-@pytest.fixture
-def lakehouse(definitions, tmp_path) -> Lakehouse:
+@pytest.fixture(scope="module")
+def built(definitions, tmp_path_factory) -> AsBuilt:
     """The handmade data, materialized; quarantine may hold up to all lines (so that one bad
     line among a dozen does not stop the run)."""
-    return materialized_handmade(definitions, tmp_path, quarantine_max_fraction=1.0)
+    return AsBuilt(
+        definitions, tmp_path_factory.mktemp("bad-input") / "handmade", quarantine_max_fraction=1.0
+    )
+
+
+@pytest.fixture
+def lakehouse(built) -> Lakehouse:
+    return built.restore()
 
 
 def landing_file(lakehouse: Lakehouse, dataset: str, name: str) -> Path:

@@ -27,21 +27,22 @@ from stedi_dagster_tests.conftest import (
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
+from stedi_dagster_tests.handmade import EXPECTED_ROWS, AsBuilt, write_handmade
 from stedi_dagster_tests.test_consent_rules import pseudonym
 
 
-@pytest.fixture
-def lakehouse(definitions, tmp_path) -> Lakehouse:
+@pytest.fixture(scope="module")
+def built(definitions, tmp_path_factory) -> AsBuilt:
     """The handmade data, materialized once and all checks passing."""
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    result = materialize(definitions, lakehouse)
-    assert result.success
-    assert failed_checks(result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
-    return lakehouse
+    built = AsBuilt(definitions, tmp_path_factory.mktemp("checks") / "handmade")
+    assert failed_checks(built.result) == {"machine_learning_curated.cross_customer_pairs": "WARN"}
+    return built
+
+
+@pytest.fixture
+def lakehouse(built) -> Lakehouse:
+    """The handmade lakehouse as it was built, for a test to break on purpose."""
+    return built.restore()
 
 
 def tamper(lakehouse: Lakehouse, table: str, sql: str) -> None:

@@ -1,21 +1,26 @@
 """Faults survived with nothing lost: a run killed with SIGKILL while it writes leaves every table
-readable at a whole version and the next run completes; steps in parallel processes share no lock;
-consent withdrawn in a newer customer file leaves trusted and curated on the next automatic run."""
+readable at a whole version and the next run completes; steps in parallel processes share no lock
+while the catalog answers readers in another process; consent withdrawn in a newer customer file
+leaves trusted and curated on the next automatic run."""
 
 import hashlib
 import os
 import signal
 import subprocess
+import threading
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from stedi_dagster.defs.landing.sensors import customer_landing_files
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
+from stedi_dagster.lakehouse.catalog import catalog_path
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     NOTHING_QUARANTINED,
@@ -26,6 +31,7 @@ from stedi_dagster_tests.conftest import (
 )
 from stedi_dagster_tests.handmade import customer, write_handmade
 from stedi_dagster_tests.test_cli import BIN, run
+from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 
 pytestmark = pytest.mark.slow
@@ -80,7 +86,35 @@ def test_a_run_killed_while_writing_leaves_whole_tables_and_the_next_run_complet
     assert list(staging.iterdir()) == []  # the orphan is cleaned up
 
 
-def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
+def test_steps_in_parallel_processes_share_no_lock_while_the_catalog_answers(course_data, tmp_path):
+    """The multiprocess job on the course data: every step in a process of its own, none
+    waiting on another's lock, while readers in this process hold read-only connections to the
+    catalog that the steps rewrite as they publish (from the moment it first exists): each
+    answer is a whole table's count, and the last ones are the published counts."""
+    catalog = DuckDBResource(
+        database=catalog_path(str(tmp_path / "lh")),
+        connection_config={"access_mode": "READ_ONLY"},
+    )
+    answers: dict[str, set[int]] = {}
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            time.sleep(0.02)
+            if not Path(catalog.database).exists():
+                continue  # written whole (a rename) by the first step that publishes
+            try:
+                with catalog.get_connection() as con:
+                    views = con.execute(
+                        "select view_name from duckdb_views() where not internal"
+                    ).fetchall()
+                    for (name,) in views:
+                        n = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+                        answers.setdefault(name, set()).add(n)
+            except Exception as e:  # noqa: BLE001 - collected and asserted on below
+                errors.append(e)
+
     env = {
         "STEDI_LANDING_ROOT": str(course_data),
         "STEDI_LAKEHOUSE_ROOT": str(tmp_path / "lh"),
@@ -89,7 +123,16 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
         "PATH": f"{BIN}:{os.environ['PATH']}",
     }
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    done = run([str(BIN / "dg"), "launch", "--job", "lakehouse_parallel"], env, timeout=600)
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        done = run([str(BIN / "dg"), "launch", "--job", "lakehouse_parallel"], env, timeout=600)
+    finally:
+        time.sleep(0.5)  # a last round of reads after the run
+        stop.set()
+        for reader in readers:
+            reader.join(timeout=30)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Executing steps using multiprocess executor" in output
@@ -103,10 +146,14 @@ def test_steps_in_parallel_processes_share_no_lock(course_data, tmp_path):
     # from the run's events: the processes' interleaved console lines may split a word
     assert len(set(evaluated)) == len(evaluated) == len(EXPECTED_CHECKS)
     assert "Could not set lock" not in output
-    con = duckdb.connect()
-    lakehouse = Lakehouse(landing_root=str(course_data), lakehouse_root=str(tmp_path / "lh"))
-    files = lakehouse.store.files(TABLES["machine_learning_curated"])
-    assert con.execute("select count(*) from read_parquet(?)", [files]).fetchall() == [(43681,)]
+    assert errors == []
+    assert set(answers) == set(TABLES)  # every zone was answered
+    with catalog.get_connection() as con:
+        final = {
+            name: con.execute(f"select count(*) from {name}").fetchall()[0][0] for name in TABLES
+        }
+    assert {name: final[name] for name in COURSE_COUNTS} == COURSE_COUNTS
+    assert all(final[name] in seen for name, seen in answers.items())
 
 
 def test_withdrawn_consent_leaves_trusted_and_curated_on_the_next_automatic_run(

@@ -22,7 +22,7 @@ from stedi_dagster_tests.conftest import (
 )
 from stedi_dagster_tests.handmade import (
     EXPECTED_ROWS,
-    materialized_handmade,
+    AsBuilt,
     reading,
     write_handmade,
 )
@@ -31,9 +31,14 @@ from stedi_dagster_tests.test_erasure import erase
 FULL_REFRESH = {"stedi/full_refresh": "true"}
 
 
+@pytest.fixture(scope="module")
+def built(definitions, tmp_path_factory) -> AsBuilt:
+    return AsBuilt(definitions, tmp_path_factory.mktemp("incremental") / "handmade")
+
+
 @pytest.fixture
-def lakehouse(definitions, tmp_path) -> Lakehouse:
-    return materialized_handmade(definitions, tmp_path)
+def lakehouse(built) -> Lakehouse:
+    return built.restore()
 
 
 def accelerometer_folder(lakehouse: Lakehouse) -> Path:

@@ -16,18 +16,18 @@ from stedi_dagster.factory.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES, files_table
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
-from stedi_dagster_tests.handmade import reading, write_handmade
+from stedi_dagster_tests.handmade import AsBuilt, reading, write_handmade
+
+
+@pytest.fixture(scope="module")
+def built(definitions, tmp_path_factory) -> AsBuilt:
+    return AsBuilt(definitions, tmp_path_factory.mktemp("maintained") / "handmade")
 
 
 @pytest.fixture
-def first(definitions, tmp_path) -> tuple[Lakehouse, dg.ExecuteInProcessResult]:
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    result = materialize(definitions, lakehouse)
-    assert result.success
-    return lakehouse, result
+def first(built) -> tuple[Lakehouse, dg.ExecuteInProcessResult]:
+    """The handmade lakehouse after its first run, and that run."""
+    return built.restore(), built.result
 
 
 def versions(lakehouse: Lakehouse) -> dict[str, int | None]:

@@ -337,7 +337,7 @@ def test_catalog_and_profile_pages(page, dagster_dev):
     page.screenshot(path=SCREENSHOTS / "profile.png")
     assert profile.is_visible()
     assert visible(page, "Pairs per subject")
-    # the charts are images the browser decoded and shows (PNG data in the markdown)
+    # the charts are images the browser decoded and shows (SVG data in the markdown)
     for chart in ("Pairs per subject", "One subject over time"):
         image = page.locator(f"img[alt='{chart}']")
         assert image.is_visible()

@@ -15,16 +15,13 @@ from stedi_dagster.tables import TABLES, Table
 
 @dataclass(frozen=True)
 class Profile:
-    """Metadata computed from a table's new version: `compute(engine, lakehouse, name)` queries
-    the table and returns the function that makes the metadata, called after the checks (which
-    drawing charts may overlap). `shown_again`: its entries, which a version holding the rows of
-    the version before shows again from the materialization that computed them (none: computed
-    on every version). `prepare`: called when the step starts building, to start ahead what the
-    profile will need (a process drawing its charts)."""
+    """Metadata computed from a table's new version once its checks pass: `compute(engine,
+    lakehouse, name)` queries the table and returns the metadata. `shown_again`: its entries,
+    which a version holding the rows of the version before shows again from the materialization
+    that computed them (none: computed on every version)."""
 
-    compute: Callable[[Engine, Lakehouse, str], Callable[[], dict]]
+    compute: Callable[[Engine, Lakehouse, str], dict]
     shown_again: tuple[str, ...] = ()
-    prepare: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -132,18 +132,9 @@ class TableStep:
         spec, lakehouse, name = self.spec, self.lakehouse, self.name
         privacy = lakehouse.privacy
         key = {"pseudonym_key": privacy.require_pseudonym_key()} if spec.pseudonymous else {}
-        if spec.profile and spec.profile.prepare:
-            spec.profile.prepare()
         clock = Stopwatch()
         metadata = new.write(engine)
         metadata[name] |= key | {"engine": lakehouse.engine, "write_seconds": clock.lap()}
-        # the profile queries the new table now; its charts are drawn while the checks run
-        # (the last materialization's, when the table holds the same rows)
-        profiled = None
-        if spec.profile:
-            again = self._profile_again(spec.profile.shown_again, new.same_rows_as)
-            profiled = (lambda: again) if again else spec.profile.compute(engine, lakehouse, name)
-        clock.lap()
         # Every check guards publication, whichever were selected (a sensor or automation may
         # request the asset alone); unselected ones are reported as evaluations too.
         # (on the whole new version, or as the draft can prove the same: `drafts.FileDraft`)
@@ -159,8 +150,9 @@ class TableStep:
             raise failure
         for table in new.tables:
             metadata[table.name] |= _table_metadata(engine, table)
-        if profiled:
-            metadata[name] |= profiled()
+        if spec.profile:  # the last materialization's, when the table holds the same rows
+            again = self._profile_again(spec.profile.shown_again, new.same_rows_as)
+            metadata[name] |= again or spec.profile.compute(engine, lakehouse, name)
         clock.lap()  # previews and profile are reporting, neither writing nor checking
         rows = {t.name: metadata[t.name]["dagster/row_count"] for t in new.tables}
         recorded = reuse.recording(new.basis, new.reads, results, rows)

@@ -1,7 +1,7 @@
 """Curated zone: customers with accelerometer data, the machine-learning training table, and the
 step-detection features computed from it with Polars."""
 
-from stedi_dagster.defs.curated import charts, step_features
+from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
     PAIRED_BY_MILLISECOND,
     curated_checks,
@@ -69,7 +69,6 @@ machine_learning_curated = table_asset(
         profile=Profile(
             machine_learning_profile,
             shown_again=("profile", *PROFILE_KEYS),
-            prepare=charts.prepare,  # the charts' process imports matplotlib meanwhile
         ),
     )
 )

@@ -4,11 +4,10 @@ magnitude over time). Subjects appear only as their pseudonyms; the aggregates
 are computed by the engine and only their small results reach Python."""
 
 import statistics
-from collections.abc import Callable
 
 import dagster as dg
 
-from stedi_dagster.defs.curated.charts import start_drawing
+from stedi_dagster.defs.curated.charts import pairs_chart, subject_chart
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
 
@@ -16,11 +15,9 @@ from stedi_dagster.lakehouse import Lakehouse
 PROFILE_KEYS = ("subjects", "pairs_per_subject_median", "distance_mean", "magnitude_mean")
 
 
-def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callable[[], dict]:
-    """The training table's materialization metadata, `profile` (markdown with two charts) and
-    statistics: the aggregates are queried now and the charts start drawing in their own process;
-    the function returned waits for them and returns the metadata (so that the drawing overlaps
-    the checks' queries)."""
+def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> dict:
+    """The training table's materialization metadata: `profile` (markdown with two charts) and
+    statistics."""
     pairs, *measures = engine.rows(
         f"""
         select count(*),
@@ -31,7 +28,7 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callab
         """
     )[0]
     if not pairs:
-        return lambda: {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
+        return {"profile": dg.MetadataValue.md("No rows: nothing to profile.")}
     # pairs per subject: their distribution (the histogram, its median), the subject count and
     # the busiest subject (whose series is drawn), from one aggregation
     engine.create_table(
@@ -42,21 +39,15 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> Callab
     subject = engine.scalar("select subject_id from pairs_per_subject order by n desc, 1 limit 1")
     series = _series(engine, table, subject)
     stats = (pairs, subjects, *measures)  # in the order the markdown lists them
-    charts = start_drawing(distribution, subject, series)
+    charts = {"pairs": pairs_chart(distribution), "subject": subject_chart(subject, series)}
     median = _median(distribution)
-
-    def metadata() -> dict:
-        return {
-            "profile": dg.MetadataValue.md(
-                _markdown(stats, distribution, median, series, charts())
-            ),
-            "subjects": subjects,
-            "pairs_per_subject_median": float(median),
-            "distance_mean": round(float(stats[3]), 3),
-            "magnitude_mean": round(float(stats[5]), 4),
-        }
-
-    return metadata
+    return {
+        "profile": dg.MetadataValue.md(_markdown(stats, distribution, median, series, charts)),
+        "subjects": subjects,
+        "pairs_per_subject_median": float(median),
+        "distance_mean": round(float(stats[3]), 3),
+        "magnitude_mean": round(float(stats[5]), 4),
+    }
 
 
 def _median(distribution: list[tuple[int, int]]) -> float:

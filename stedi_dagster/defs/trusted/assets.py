@@ -1,7 +1,5 @@
 """Trusted zone: only customers who consented to research, and only their readings."""
 
-from collections.abc import Callable
-
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory.drafts import keyed
@@ -12,7 +10,7 @@ from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 
 
-def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> Callable[[], dict]:
+def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> dict:
     """customer_trusted's metadata: how many persons' consent this version grants or withdraws
     against the version it replaces (attached as `<name>_previous`; no rows before the first),
     counted, never named."""
@@ -20,7 +18,7 @@ def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> Callable
     replaced = None if store.is_materialized(table) else []  # the current version, or none
     store.attach(engine, table, replaced, view=f"{name}_previous")
     granted, withdrawn = engine.rows(read_sql(__file__, "consent_changes"))[0]
-    return lambda: {"consent_granted": granted, "consent_withdrawn": withdrawn}
+    return {"consent_granted": granted, "consent_withdrawn": withdrawn}
 
 
 customer_trusted = table_asset(
