@@ -185,7 +185,7 @@ def test_a_training_table_with_the_same_rows_shows_the_profile_it_had(definition
         landing_root=str(write_handmade(tmp_path / "landing")),
         lakehouse_root=str(tmp_path / "lakehouse"),
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # the runs' materializations, in memory
         first = materialize(definitions, lakehouse, instance=instance)
         assert materialize(definitions, lakehouse, instance=instance).success  # keeps all
         write_jsonl(accelerometer_folder(lakehouse) / "unpaired.json", [reading("a", 999, 9.0)])
