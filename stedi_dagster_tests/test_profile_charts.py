@@ -70,3 +70,13 @@ def test_a_long_series_keeps_each_pixel_column_s_extremes():
     (distance, _) = svg(markdown, "One subject over time").findall(f"{SVG}polyline")
     ys = [float(p.split(",")[1]) for p in distance.get("points").split()]
     assert min(ys) < TOP + 5 and max(ys) > BOTTOM - 5  # the teeth's tops and bottoms kept
+
+
+def test_an_instant_without_a_value_is_left_out_of_its_line():
+    series = [(0, 40.0, 1.0), (20, None, 1.2), (40, 45.0, None), (60, 41.0, 1.1)]
+    distance, magnitude = svg(subject_chart("s", series), "One subject over time").findall(
+        f"{SVG}polyline"
+    )
+    assert len(distance.get("points").split()) == len(magnitude.get("points").split()) == 3
+    nothing = svg(subject_chart("s", [(0, None, None)]), "One subject over time")
+    assert [line.get("points") for line in nothing.findall(f"{SVG}polyline")] == ["", ""]

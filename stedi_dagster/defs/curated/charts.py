@@ -50,7 +50,7 @@ def pairs_chart(distribution: Sequence[tuple[int, int]]) -> str:
     return _markdown(body, "Pairs per subject")
 
 
-def subject_chart(subject: str, series: Sequence[tuple[int, float, float]]) -> str:
+def subject_chart(subject: str, series: Sequence[tuple[int, float | None, float | None]]) -> str:
     """One subject's (epoch ms, distance, magnitude) over time, as a markdown image."""
     start = series[0][0]
     seconds = [(t - start) / 1000 for t, _, _ in series]
@@ -125,11 +125,13 @@ class Scale:
         return marks
 
 
-def _line(x: Scale, y: Scale, xs: list[float], ys: list[float], color: str) -> str:
-    """A polyline, keeping the lowest and highest value of each pixel column."""
+def _line(x: Scale, y: Scale, xs: list[float], ys: list[float | None], color: str) -> str:
+    """A polyline, keeping the lowest and highest value of each pixel column (an instant
+    without a value, such as a reading without its distance, is left out)."""
     columns: dict[int, list[tuple[float, float]]] = {}
     for a, b in zip(xs, ys, strict=True):
-        columns.setdefault(round(x(a)), []).append((x(a), y(b)))
+        if b is not None:
+            columns.setdefault(round(x(a)), []).append((x(a), y(b)))
     points = []
     for column in columns.values():
         kept = column if len(column) <= 2 else [min(column, key=_y), max(column, key=_y)]
@@ -143,8 +145,9 @@ def _y(point: tuple[float, float]) -> float:
 
 
 def _span(values) -> tuple[float, float]:
-    listed = list(values)
-    return min(listed), max(listed)
+    """The lowest and highest of the values that are not None ((0, 1) if none is)."""
+    listed = [v for v in values if v is not None]
+    return (min(listed), max(listed)) if listed else (0, 1)
 
 
 def _step(raw: float) -> float:
