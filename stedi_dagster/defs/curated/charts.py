@@ -54,13 +54,14 @@ def subject_chart(subject: str, series: Sequence[tuple[int, float | None, float 
     """One subject's (epoch ms, distance, magnitude) over time, as a markdown image."""
     start = series[0][0]
     seconds = [(t - start) / 1000 for t, _, _ in series]
+    distances, magnitudes = [d for _, d, _ in series], [m for _, _, m in series]
     x = Scale(0, max(seconds[-1], 1), LEFT, RIGHT)
-    distance = Scale(*_span(d for _, d, _ in series), BOTTOM, TOP, nice=True)
-    magnitude = Scale(*_span(m for _, _, m in series), BOTTOM, TOP, nice=True)
+    distance = Scale(*_span(distances), BOTTOM, TOP, nice=True)
+    magnitude = Scale(*_span(magnitudes), BOTTOM, TOP, nice=True)
     body = [
         *distance.grid(),
-        _line(x, distance, seconds, [d for _, d, _ in series], BLUE),
-        _line(x, magnitude, seconds, [m for _, _, m in series], ORANGE),
+        _line(x, distance, seconds, distances, BLUE),
+        _line(x, magnitude, seconds, magnitudes, ORANGE),
         *x.axis_bottom("seconds since the subject's first pair"),
         *distance.axis_left("distanceFromObject (cm)", BLUE),
         *magnitude.axis_right("acceleration magnitude", ORANGE),
@@ -131,7 +132,8 @@ def _line(x: Scale, y: Scale, xs: list[float], ys: list[float | None], color: st
     columns: dict[int, list[tuple[float, float]]] = {}
     for a, b in zip(xs, ys, strict=True):
         if b is not None:
-            columns.setdefault(round(x(a)), []).append((x(a), y(b)))
+            at = x(a)
+            columns.setdefault(round(at), []).append((at, y(b)))
     points = []
     for column in columns.values():
         kept = column if len(column) <= 2 else [min(column, key=_y), max(column, key=_y)]
@@ -144,7 +146,7 @@ def _y(point: tuple[float, float]) -> float:
     return point[1]
 
 
-def _span(values) -> tuple[float, float]:
+def _span(values: list[float | None]) -> tuple[float, float]:
     """The lowest and highest of the values that are not None ((0, 1) if none is)."""
     listed = [v for v in values if v is not None]
     return (min(listed), max(listed)) if listed else (0, 1)
