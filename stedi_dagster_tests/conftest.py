@@ -33,10 +33,11 @@ COURSE_EXPECTATIONS = PROJECT_ROOT / "expectations" / "udacity-starter.json"
 # environment) compile with C1 alone: they live a minute on small data, where tiered C2
 # compilation costs more CPU than it saves (a run of the handmade data: 84 s of JVM CPU in 48 s,
 # 55 s with C1 alone), and the two test workers share two cores. The JIT level changes no result.
+TEST_JVM_OPTION = "-XX:TieredStopAtLevel=1"
 os.environ.setdefault(
     "PYSPARK_SUBMIT_ARGS",
-    "--driver-java-options -XX:TieredStopAtLevel=1 "
-    "--conf spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1 pyspark-shell",
+    f"--driver-java-options {TEST_JVM_OPTION} "
+    f"--conf spark.executor.extraJavaOptions={TEST_JVM_OPTION} pyspark-shell",
 )
 # What the quarantine tables hold when every landing line is good.
 NOTHING_QUARANTINED = {quarantine_table(d).name: 0 for d in LANDING_DATASETS}

@@ -112,13 +112,18 @@ def write_handmade(root: Path) -> Path:
     return write_landing(root, CUSTOMERS, ACCELEROMETER, STEP_TRAINER)
 
 
+def handmade_at(root: Path, **settings) -> Lakehouse:
+    """The lakehouse at `root/lakehouse` over the landing files at `root/landing` (where
+    `write_handmade` puts the handmade data)."""
+    return Lakehouse(
+        landing_root=str(root / "landing"), lakehouse_root=str(root / "lakehouse"), **settings
+    )
+
+
 def materialized_handmade(definitions, root: Path, **settings) -> Lakehouse:
     """A lakehouse at `root` over the handmade data (`root/landing`), materialized once."""
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(root / "landing")),
-        lakehouse_root=str(root / "lakehouse"),
-        **settings,
-    )
+    write_handmade(root / "landing")
+    lakehouse = handmade_at(root, **settings)
     assert materialize(definitions, lakehouse).success
     return lakehouse
 
@@ -132,20 +137,13 @@ class AsBuilt:
     def __init__(self, definitions, root: Path, **settings):
         self.root, self.settings = root, settings
         write_handmade(root / "landing")
-        self.result = materialize(definitions, self.lakehouse())
+        self.result = materialize(definitions, handmade_at(root, **settings))
         assert self.result.success
         self.saved = root.with_name(f"{root.name}-as-built")
         shutil.copytree(root, self.saved, symlinks=True)
-
-    def lakehouse(self) -> Lakehouse:
-        return Lakehouse(
-            landing_root=str(self.root / "landing"),
-            lakehouse_root=str(self.root / "lakehouse"),
-            **self.settings,
-        )
 
     def restore(self) -> Lakehouse:
         """The lakehouse as it was built (its landing files too)."""
         shutil.rmtree(self.root)
         shutil.copytree(self.saved, self.root, symlinks=True)
-        return self.lakehouse()
+        return handmade_at(self.root, **self.settings)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from stedi_dagster_tests.conftest import TEST_JVM_OPTION
 from stedi_dagster_tests.s3_server import free_port
 
 
@@ -45,7 +46,7 @@ def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
 @contextmanager
 def standalone_cluster(work: Path, cores: int = 2, memory: str = "2g") -> Iterator[Cluster]:
     env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": "127.0.0.1"}
-    env.setdefault("SPARK_DAEMON_JAVA_OPTS", "-XX:TieredStopAtLevel=1")  # as conftest's JVMs
+    env.setdefault("SPARK_DAEMON_JAVA_OPTS", TEST_JVM_OPTION)  # as the tests' other JVMs
     port, web, worker_web = free_port(), free_port(), free_port()
     cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{web}")
     work.mkdir(parents=True, exist_ok=True)
