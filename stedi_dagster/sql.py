@@ -23,6 +23,13 @@ def ident(name: str, quote: str = '"') -> str:
     return quote + name.replace(quote, quote * 2) + quote
 
 
+def words(sql: str) -> set[str]:
+    """The words of an SQL text but its opening comment (which says in words what it computes,
+    naming tables it does not read): every relation it reads among them."""
+    body = re.sub(r"\A(\s*--[^\n]*(\n|\Z))+", "", sql)
+    return set(re.findall(r"[\w$]+", body))
+
+
 def literal(text: str) -> str:
     """A string as an SQL string literal (for statements that cannot take parameters)."""
     return "'" + text.replace("'", "''") + "'"

@@ -41,25 +41,30 @@ def spread_files(out: Path, path: Path) -> list[Path]:
 
 class RowCounts:
     """The rows an engine counted per table or view, forgotten whenever one it created is
-    created again (another may read it): a step's checks and metadata ask for the same counts."""
+    created again (another may read it): a step's checks and metadata ask for the same counts.
+    A count `kept` is of a key that states the rows (a view's definition down to its data
+    files, and the settings): forgotten only with the settings."""
 
     def __init__(self) -> None:
         self.counted: dict[str, int] = {}
+        self.kept: dict[str, int] = {}
         self.named: set[str] = set()
 
-    def of(self, name: str, count: Callable[[], int]) -> int:
-        if name not in self.counted:
-            self.counted[name] = count()
-        return self.counted[name]
+    def of(self, name: str, count: Callable[[], int], kept: bool = False) -> int:
+        counted = self.kept if kept else self.counted
+        if name not in counted:
+            counted[name] = count()
+        return counted[name]
 
     def creating(self, name: str) -> None:
         if name in self.named:
-            self.forget()
+            self.counted.clear()
         self.named.add(name)
 
     def forget(self) -> None:
         """Every count (what the queries compute changed: settings, macros)."""
         self.counted.clear()
+        self.kept.clear()
 
 
 @dataclass(frozen=True)

@@ -38,15 +38,16 @@ class Growth:
 @dataclass(frozen=True)
 class Relation:
     """A relation `name` computed by `sql` over the reads (and the relations before it), and
-    how it grows: given the name of the relation kept over the reads before, SQL merging it
-    with the ones over the new files alone (None: the same rows as before); for a relation
+    how it grows: given the engine and the name of the relation kept over the reads before,
+    SQL merging it with the ones over the new files alone (None: the same rows as before, which
+    it may query the engine to find); for a relation
     without it, computed again from those before it as they are. `of_new_files`: whether its
     own SQL over the new files alone (`<name>_of_new_files`) is computed, for `grown` to read
     (not for one that reads other relations: over the new files they are not at hand)."""
 
     name: str
     sql: str
-    grown: Callable[[str], str | None] | None = None
+    grown: Callable[[Engine, str], str | None] | None = None
     of_new_files: bool = True
     over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
 
@@ -78,6 +79,6 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool:
     growth.show("now")
     for r in relations:
         if r.grown is not None:
-            engine.keep_table(r.name, r.sql, reads, computed_as=r.grown(before[r.name]))
+            engine.keep_table(r.name, r.sql, reads, computed_as=r.grown(engine, before[r.name]))
         engine.create_table(r.name, r.sql, shared_over=reads)
     return True

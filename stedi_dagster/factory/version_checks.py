@@ -254,11 +254,11 @@ class VersionChecks:
         name, sql = check.derived
         added, fresh = f"{name}_of_new_files", 0
 
-        def union(before: str) -> str | None:
-            nonlocal fresh
+        def union(_: Engine, before: str) -> str | None:
+            nonlocal fresh  # (the values before looked up by the new ones, not the reverse)
             fresh = engine.scalar(
-                f"select count(*) from {added} a "
-                f"where not exists (select 1 from {before} b where b.value = a.value)"
+                f"select count(*) from (select value from {added} except "
+                f"select value from {before} where value in (select value from {added}))"
             )
             return f"select * from {before} union select * from {added}" if fresh else None
 

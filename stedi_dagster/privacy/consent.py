@@ -52,8 +52,8 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
 def _relations() -> list[Relation]:
     """The consent relations, each with how it grows (`sql/<name>_grown.sql`)."""
 
-    def grown(name: str) -> Callable[[str], str]:
-        return lambda before: read_sql(__file__, f"{name}_grown", before=before)
+    def grown(name: str) -> Callable[[Engine, str], str]:
+        return lambda _, before: read_sql(__file__, f"{name}_grown", before=before)
 
     return [
         Relation(n, read_sql(__file__, n), grown(n), of_new_files=n in OF_NEW_FILES)

@@ -22,14 +22,17 @@ def curated_checks(
 
 def latest_readings() -> Relation:
     """Each landing accelerometer user's latest reading (by person key), which customer_curated's
-    recount reads: grown from the one kept before by the latest of both, per person."""
+    recount reads: grown from the one kept before by the latest of both, per person; the one
+    before itself (not written again: 0.2 s at x1000) when the new files give no person a
+    later reading or a first one."""
     name = "landing_latest_readings"
-    return Relation(
-        name,
-        read_sql(__file__, name),
-        lambda before: read_sql(__file__, f"{name}_grown", before=before),
-        over=("accelerometer_landing",),
-    )
+
+    def grown(engine: Engine, before: str) -> str | None:
+        if not engine.scalar(read_sql(__file__, f"{name}_later", before=before)):
+            return None
+        return read_sql(__file__, f"{name}_grown", before=before)
+
+    return Relation(name, read_sql(__file__, name), grown, over=("accelerometer_landing",))
 
 
 def curated_owners() -> Relation:
