@@ -16,13 +16,16 @@ from pathlib import Path
 from stedi_dagster.engines import SqlContext
 from stedi_dagster.engines.duckdb_engine import duckdb_engine
 from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
-from stedi_dagster.sql import read_sql
+from stedi_dagster.sql import read_sql, words
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 
 DEFS = Path(__file__).resolve().parent.parent / "stedi_dagster" / "defs"
 FEATURES_MODEL = (
     Path(__file__).resolve().parent / "dbt" / "models" / "curated" / "step_features_curated.sql"
 )
+# The relations the tables' SQL reads, by zone (kept per version of the tables they are over in
+# the project: defs/<zone>/assets.py), created here before the SQL that names them.
+RELATIONS = {"trusted_persons": "trusted", "curated_keys": "curated"}
 TRANSFORMS = {
     "customer_trusted": "trusted",
     "accelerometer_trusted": "trusted",
@@ -46,10 +49,11 @@ def main(landing: str, out: str) -> None:
     counts = {}
     Path(out).mkdir(parents=True, exist_ok=True)
     for name, zone in TRANSFORMS.items():
-        if name == "machine_learning_curated":  # the relation its SQL reads (curated/assets.py)
-            keys = read_sql(str(DEFS / "curated" / "assets.py"), "curated_keys")
-            con.execute(f"create table curated_keys as {keys}")
         sql = read_sql(str(DEFS / zone / "assets.py"), name)
+        for relation, where in RELATIONS.items():  # those its SQL reads, over tables before it
+            if relation in words(sql):
+                computed = read_sql(str(DEFS / where / "assets.py"), relation)
+                con.execute(f"create or replace table {relation} as {computed}")
         con.execute(f"create table {name} as {sql}")
         con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")
         counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]

@@ -246,7 +246,11 @@ STEP_RELATIONS = re.compile(r"^(changed|narrowed)_")
 PACKAGE = Path(__file__).parent.parent / "stedi_dagster"
 # Where the relations that checks compute from tables have their SQL: the consent relations
 # (`privacy/consent.py`), and the curated checks' own (`defs/curated/checks.py`).
-RELATION_SQL = (PACKAGE / "privacy" / "sql", PACKAGE / "defs" / "curated" / "sql")
+RELATION_SQL = (
+    PACKAGE / "privacy" / "sql",
+    PACKAGE / "defs" / "trusted" / "sql",
+    PACKAGE / "defs" / "curated" / "sql",
+)
 
 
 def tables_read(sql: str) -> set[str]:

@@ -392,6 +392,9 @@ def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_pat
         (path,) = map(Path, lakehouse.store.files(TABLES[name]))
         staged = path.with_name(path.name + ".weaker")
         with lakehouse.connect(*landing, "customer_trusted", "accelerometer_trusted") as engine:
+            # the kept person keys its SQL reads, keyed the weaker way too
+            persons = trusted_assets.TRUSTED_PERSONS
+            engine.create_table(persons.name, weaker_key(persons.sql))
             engine.write_parquet(weaker_key(sql), staged)
         staged.replace(path)
     pat = "select count(*) from customer_trusted where person_key(email) = 'pat.doe@x.test'"

@@ -30,7 +30,7 @@ from stedi_dagster.lakehouse.delta import (
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import ident, literal, words
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 
@@ -372,18 +372,22 @@ def sql_draft(
     in landing until adopted). `appends`: the inputs the SQL is linear in, or, when there is a
     `sql/<name>_added.sql`, those whose new rows it turns into the table's new rows (see
     `increments`). `keyed`: how it is maintained per key (see `Keyed`). `relations`: tables
-    the SQL reads, each computed from the inputs it is `over` as they are (never narrowed to a
-    pass) and kept for the steps and runs that read the same versions of them."""
+    the SQL (or its adder) reads, each computed from the inputs it is `over` as they are (never
+    narrowed to a pass) and kept for the steps and runs that read the same versions of them;
+    a statement creates those it names."""
     table = TABLES[name]
     sql = table.sql()
     added_sql = table.sql("_added") if table.sql_file("_added").exists() else None
 
     def writer(statement: str) -> FileWriter:
+        read = words(statement)  # the relations it reads among them
+
         def write(
             engine: Engine, _: Lakehouse, path: Path, where: str, spread: Spread | None
         ) -> list[Path]:
             for relation in relations:
-                relation.create(engine)
+                if relation.name in read:
+                    relation.create(engine)
             computed = f"{name}_computed"
             engine.create_view(computed, statement)
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]

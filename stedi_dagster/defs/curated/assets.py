@@ -10,6 +10,7 @@ from stedi_dagster.defs.curated.checks import (
     step_features_checks,
 )
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
+from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.drafts import file_draft, keyed
 from stedi_dagster.factory.table_asset import table_asset
@@ -36,6 +37,7 @@ customer_curated = table_asset(
         inputs=("customer_trusted", "accelerometer_trusted"),
         appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
         keyed=keyed("customer_curated", ("email",), bounded_by="customer_trusted"),
+        relations=(TRUSTED_PERSONS, CURATED_KEYS),  # the adder reads both, the SQL the first
         checks=curated_checks(
             "customer_curated",
             reads=("accelerometer_landing", "customer_landing"),

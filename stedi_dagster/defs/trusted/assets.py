@@ -2,12 +2,19 @@
 
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.drafts import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
+
+# Each trusted customer's person key, email and consent date, which the SQL of accelerometer_trusted
+# and customer_curated reads: computed once per version of customer_trusted and kept.
+TRUSTED_PERSONS = Relation(
+    "trusted_persons", read_sql(__file__, "trusted_persons"), over=("customer_trusted",)
+)
 
 
 def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> dict:
@@ -45,6 +52,7 @@ accelerometer_trusted = table_asset(
         inputs=("accelerometer_landing", "customer_trusted"),
         appends=("accelerometer_landing",),
         keyed=keyed("accelerometer_trusted", ("user",), narrowed=("accelerometer_landing",)),
+        relations=(TRUSTED_PERSONS,),
         checks=trusted_checks(
             "accelerometer_trusted",
             reads=("accelerometer_landing", "customer_landing"),
