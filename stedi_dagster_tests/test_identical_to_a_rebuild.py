@@ -316,7 +316,10 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     assert kept == every
     # landing's keys on the data files the run added (the others are the version before's)
     landing = materialization(added, "accelerometer_landing")
-    assert landing["checks_on_additions"] == ["accelerometer_landing.keys_not_null"]
+    assert landing["checks_on_additions"] == [
+        "accelerometer_landing.all_lines_accounted",
+        "accelerometer_landing.keys_not_null",
+    ]
     assert materialization(added, "customer_landing")["rows_added"] == 0  # kept: none evaluated
     landing_keys = next(
         e
@@ -324,6 +327,15 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
         if check_label(e) == "accelerometer_landing.keys_not_null"
     )
     assert "the 1 data files this run adds" in landing_keys.metadata["evaluated_on"].value
+    accounted = next(
+        e
+        for e in added.get_asset_check_evaluations()
+        if check_label(e) == "accelerometer_landing.all_lines_accounted"
+    )
+    assert accounted.passed
+    assert "the 1 landing files whose record or rows this run changed" in (
+        accounted.metadata["evaluated_on"].value
+    )
     checks_only = dg.AssetSelection.checks_for_assets(*(t.key for t in TABLES.values()))
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert whole.success

@@ -10,6 +10,7 @@ import pytest
 
 from stedi_dagster.cli import main as stedi
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.landing.duckdb_reader import DuckDBReader
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     check_outcomes,
@@ -26,6 +27,7 @@ from stedi_dagster_tests.handmade import (
     reading,
     write_handmade,
 )
+from stedi_dagster_tests.test_bad_input import evaluation
 from stedi_dagster_tests.test_erasure import erase
 
 FULL_REFRESH = {"stedi/full_refresh": "true"}
@@ -118,6 +120,10 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
     assert files_recorded(lakehouse) == ["accelerometer-1.json", "accelerometer-2.json"]
     assert materialization(result, "accelerometer_trusted")["dagster/row_count"] == 9
     assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"]
+    assert (
+        "the 1 landing files whose record or rows this run changed"
+        in (evaluation(result, "accelerometer_landing.all_lines_accounted")["evaluated_on"])
+    )
     extra.unlink()
     result = materialize(definitions, lakehouse)
     assert materialization(result, "accelerometer_landing")["dagster/row_count"] == 12
@@ -131,6 +137,37 @@ def test_a_changed_file_is_read_again_and_a_removed_one_leaves(definitions, lake
             "select distinct source_file from read_parquet(?)", [lakehouse.store.files(landing)]
         ).fetchall()
     assert sources == [("accelerometer-1.json",)]
+
+
+def test_lines_are_accounted_on_the_files_a_run_changed(definitions, lakehouse, monkeypatch):
+    """Once it passed, all_lines_accounted counts the lines and rows of the files a run read
+    (and of those with rows in a data file it rewrote) alone, every other file's rows being in
+    data files of the version where it passed: a row of a new file lost between reading and
+    staging fails it, naming that file, and nothing is published."""
+    read = DuckDBReader.read
+
+    def losing_a_row(self, files):
+        done = read(self, files)
+        for path in done.staged.get("accelerometer_landing", []):
+            with duckdb.connect() as con:
+                con.execute(
+                    "copy (select * from read_parquet(?) offset 1) to ? (format parquet)",
+                    [str(path), f"{path}.x"],
+                )
+            Path(f"{path}.x").replace(path)
+        return done
+
+    monkeypatch.setattr(DuckDBReader, "read", losing_a_row)
+    before = table_files(lakehouse, TABLES["accelerometer_landing"])
+    write_jsonl(accelerometer_folder(lakehouse) / "later.json", [reading("a", 950)] * 2)
+    result = materialize(definitions, lakehouse)
+    accounted = evaluation(result, "accelerometer_landing.all_lines_accounted")
+    assert not accounted["passed"]
+    assert "the 1 landing files whose record or rows" in accounted["evaluated_on"]
+    assert accounted["unaccounted_files"] == [
+        "later.json: 2 lines, 1 rows + 0 quarantined + 0 erased"
+    ]
+    assert table_files(lakehouse, TABLES["accelerometer_landing"]) == before
 
 
 def test_full_refresh_from_the_command_line(lakehouse, monkeypatch, capsys, tmp_path):

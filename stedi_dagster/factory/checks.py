@@ -36,11 +36,14 @@ def check_label(result: dg.AssetCheckResult | dg.AssetCheckEvaluation) -> str:
 class CheckSettings:
     """What a check reads besides its engine's tables: the expected row counts (None when no
     expectations file applies), the largest fraction of a dataset's lines that may be
-    quarantined, and the landing folder (the files a dataset holds now)."""
+    quarantined, the landing folder (the files a dataset holds now), and the landing files a
+    check growing by files is evaluated on."""
 
     expectations: dict[str, int] | None
     quarantine_max_fraction: float
     landing: LandingFolder
+    # for a check that grows by "files": the landing files it is evaluated on (None: all)
+    files: frozenset[str] | None = None
 
     @classmethod
     def of(cls, lakehouse: Lakehouse) -> "CheckSettings":
@@ -61,7 +64,9 @@ class Check:
     # rows of the table or new rows of the `growing` reads (every other read unchanged; a row
     # offends or not by itself, so removing rows never makes an offence);
     # "count" when it compares the table's rows with `independent`, an SQL count linear in the
-    # `growing` reads (every other read unchanged). "" (the default): always on the whole table.
+    # `growing` reads (every other read unchanged); "files" (a landing check) when it holds or
+    # fails per landing file, so that a file whose rows and record a run did not change stays as
+    # it was (see `CheckSettings.files`). "" (the default): always on the whole table.
     grows: str = ""
     growing: tuple[str, ...] = ()
     independent: str = ""

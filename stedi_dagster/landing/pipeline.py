@@ -23,6 +23,7 @@ from stedi_dagster.lakehouse.delta import FINGERPRINT, RUN_ID
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
@@ -71,6 +72,9 @@ class LandingDraft:
         self.previous: dict[str, FileRecord] | None = None
         self.changes = {t.name: Change() for t in self.tables}
         self.held: dict[str, list[str]] = {}  # per table, its data files the new version keeps
+        # the landing files whose record or rows the run changes: those it reads, and those
+        # with rows in a data file it rewrites
+        self.changed_files: set[str] = set()
         self.staged_records = folder / f"{dataset}_files.parquet"
         self._lock = self.ingested.lock(dataset)
 
@@ -87,7 +91,7 @@ class LandingDraft:
         adds the files under the folder that are no landing files, named by a check)."""
         self.landing_folder = self.landing_folder.listed(self.dataset)  # the checks' listing too
         listed, self.unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
-        self.urls = {PurePosixPath(u).name: u for u in listed}
+        self.urls = {file_name(u): u for u in listed}
         self.versions = {name: listed[url] for name, url in self.urls.items()}
         self.previous = self.ingested.read(self.dataset)
         fields = self.landing.fields
@@ -126,6 +130,7 @@ class LandingDraft:
         originals = {r.sha256: name for name, r in kept.items() if r.duplicate_of is None}
         self.records = dict(kept)
         read = sorted(set(urls) - set(kept))
+        self.changed_files.update(read)
         local = {name: self._plain_copy(i, urls[name]) for i, name in enumerate(read)}
         documents = {name: kind for name in read if (kind := json_document(local[name]))}
         with NewFiles(read, local, self.versions, originals, documents) as files:
@@ -180,10 +185,11 @@ class LandingDraft:
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
     ) -> tuple[list, dict]:
-        """Every check on the new version (the folder as the plan listed it): on the data files
-        this run adds alone for a check whose offending rows can only be new rows of its table
-        (`Check.grows` "violations", reading no other table), when it passed on the version
-        before; every other on the whole version."""
+        """Every check on the new version (the folder as the plan listed it), when it passed on
+        the version before: on the data files this run adds alone for a check whose offending
+        rows can only be new rows of its table (`Check.grows` "violations", reading no other
+        table), on the landing files whose record or rows the run changed for one that holds per
+        file ("files"); every other on the whole version."""
         settings = replace(settings, landing=self.landing_folder)
         prior = self._prior()
         results, on_additions = [], []
@@ -192,9 +198,12 @@ class LandingDraft:
             if check.grows == "violations" and not check.reads and recorded.get("passed"):
                 results.append(self._on_additions(check, engine, settings, recorded))
                 on_additions.append(f"{check.table.name}.{check.name}")
+            elif check.grows == "files" and recorded.get("passed"):
+                results.append(self._on_files(check, engine, settings, recorded))
+                on_additions.append(f"{check.table.name}.{check.name}")
             else:
                 results.append(check.evaluate(engine, settings))
-        return results, {"checks_on_additions": on_additions} if on_additions else {}
+        return results, {"checks_on_additions": sorted(on_additions)} if on_additions else {}
 
     def _prior(self) -> dict[tuple[str, str], dict] | None:
         """The check results recorded with the versions this run adds to (of the same basis), by
@@ -232,6 +241,22 @@ class LandingDraft:
             f"those of {before}, where it passed",
         )
 
+    def _on_files(
+        self, check: Check, engine: Engine, settings: CheckSettings, recorded: dict
+    ) -> dg.AssetCheckResult:
+        """The check on the landing files whose record or rows this run changed (see
+        `changed_files`); every other file's record and rows are those of the version before,
+        where it passed."""
+        files = frozenset(self.changed_files)
+        passed, metadata = check.probe(engine, replace(settings, files=files))
+        before = f"version {recorded['version']} (run {recorded['run'][:8]})"
+        return check.result(
+            passed,
+            metadata,
+            f"the {len(files)} landing files whose record or rows this run changed; every "
+            f"other file's are those of {before}, where it passed",
+        )
+
     def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
         """The table's current data files that stay in the new version, as local paths: those
         holding only rows of kept files stay as they are, those holding only rows of files that
@@ -263,6 +288,8 @@ class LandingDraft:
             if dropping < rows:
                 rewritten = self.folder / f"{table.name}-rewritten-{len(change.added)}.parquet"
                 engine.view_parquet("rewriting", [path])
+                moved = f"select distinct {source} from rewriting"
+                self.changed_files.update(name for (name,) in engine.rows(moved))
                 engine.write_parquet(
                     f"select * from rewriting where {source} not in (select file from dropped)",
                     rewritten,

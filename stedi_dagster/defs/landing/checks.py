@@ -3,7 +3,6 @@ schema does not know and fields no longer sent named, no file under the landing 
 without a word, and the quarantine small enough to trust the rest."""
 
 import json
-from pathlib import PurePosixPath
 
 import dagster as dg
 
@@ -16,18 +15,21 @@ from stedi_dagster.factory.checks import (
     schema_check,
     table_checks,
 )
-from stedi_dagster.sql import ident, read_sql
+from stedi_dagster.lakehouse.storage import file_name
+from stedi_dagster.sql import ident, literal, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, landing_table, quarantine_table
 
 
 def all_lines_accounted(dataset: str) -> Check:
     table, quarantine = landing_table(dataset), quarantine_table(dataset)
-    sql = read_sql(__file__, "unaccounted_lines", dataset=dataset)
 
     def probe(engine: Engine, settings: CheckSettings) -> Outcome:
+        which = "true"  # the files whose lines are counted (the rows' count is pruned to them)
+        if settings.files is not None:
+            which = f"file in ({', '.join(map(literal, sorted(settings.files))) or 'null'})"
+        sql = read_sql(__file__, "unaccounted_lines", dataset=dataset, which=which)
         current = {
-            PurePosixPath(url).name: version
-            for url, version in settings.landing.versions(dataset).items()
+            file_name(url): version for url, version in settings.landing.versions(dataset).items()
         }
         recorded = dict(engine.rows(f"select file, version from {dataset}_files"))
         stale = sorted(name for name in current if recorded.get(name) != current[name])
@@ -57,6 +59,7 @@ def all_lines_accounted(dataset: str) -> Check:
         "For every landing file at its current version: rows here + lines in quarantine + lines "
         "of erased customers = non-blank lines in the file (counted without parsing JSON).",
         probe,
+        grows="files",
     )
 
 
