@@ -16,10 +16,10 @@ of rows is counted once.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import BASIS, CHANGED_ROWS, INPUTS
+from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.sql import literal, select_columns
 from stedi_dagster.tables import TABLES, Table
@@ -83,8 +83,8 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
     if before is None:
         return None
     was = Snapshot(version, before.file_uris())
-    added = [u for u in now.urls if PurePosixPath(u).name not in was.files]
-    removed = [u for u in was.urls if PurePosixPath(u).name not in now.files]
+    added = [u for u in now.urls if file_name(u) not in was.files]
+    removed = [u for u in was.urls if file_name(u) not in now.files]
     within = None
     if removed:
         commits = store.delta.commits_since(TABLES[name], version)

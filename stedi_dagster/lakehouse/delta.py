@@ -23,7 +23,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from stedi_dagster.errors import LakehouseError, StaleVersion
 from stedi_dagster.lakehouse import scratch
-from stedi_dagster.lakehouse.storage import Storage
+from stedi_dagster.lakehouse.storage import Storage, file_name
 from stedi_dagster.tables import Table
 
 # Each column type (DuckDB's name, as tables.py uses it) as Delta's schema names it.
@@ -214,7 +214,7 @@ class DeltaTables:
         self.check_layout(table)
         actions = [self._add(table, path) for path in staged]
         now = int(time.time() * 1000)
-        removals = [RemoveAction(PurePosixPath(u).name, True, now) for u in removed]
+        removals = [RemoveAction(file_name(u), True, now) for u in removed]
         custom = {RUN_ID: run_id or ""} | (metadata or {})
         once = CommitProperties(custom_metadata=custom, max_commit_retries=0)  # never rebased
         for attempt in range(COMMIT_ATTEMPTS):
@@ -351,8 +351,8 @@ class DeltaTables:
         """Whether storage holds more than the current version: data files it does not use, or
         log entries of versions before the last checkpoint (or before it, without one)."""
         folder = self.uri(table)
-        current = {PurePosixPath(url).name for url in delta.file_uris()}
-        stored = {PurePosixPath(url).name for url in self.zones.glob(f"{folder}/*.parquet")}
+        current = {file_name(url) for url in delta.file_uris()}
+        stored = {file_name(url) for url in self.zones.glob(f"{folder}/*.parquet")}
         if stored - current:
             return True
         logged = [

@@ -188,18 +188,23 @@ class IngestedFiles:
 
 def _records(names: list[str], rows: list[tuple]) -> dict[str, FileRecord]:
     """Records by file name from rows of a files table's data files (columns `names`): a column
-    a file lacks, or a null, takes the field's default."""
-    fields = FileRecord.__dataclass_fields__.values()
+    a file lacks, or a null, takes the field's default. (Per row only what a row needs: at
+    x1000 a run reads 8,814 records, which a loop over every field of every row took 0.1 s.)"""
+    fields = list(FileRecord.__dataclass_fields__.values())
     at = [names.index(f.name) if f.name in names else None for f in fields]
     defaults = [None if f.default is MISSING else f.default for f in fields]
+    in_order = at == list(range(len(fields)))
+    # the fields whose null (or absence) is not their default's: filled in per row
+    filled = [i for i, d in enumerate(defaults) if d is not None]
     unknown = list(FileRecord.__dataclass_fields__).index("unknown_fields")
     records = {}
     for row in rows:
-        values = [
-            default if i is None or row[i] is None else row[i]
-            for i, default in zip(at, defaults, strict=True)
-        ]
-        values[unknown] = json.loads(values[unknown]) if values[unknown] else {}
+        values = list(row) if in_order else [None if i is None else row[i] for i in at]
+        for i in filled:
+            if values[i] is None:
+                values[i] = defaults[i]
+        text = values[unknown]
+        values[unknown] = json.loads(text) if text and text != "{}" else {}
         record = FileRecord(*values)
         records[record.file] = record
     return records

@@ -23,6 +23,12 @@ from fsspec.implementations.local import LocalFileSystem
 from stedi_dagster.errors import LakehouseError
 
 
+def file_name(url: str) -> str:
+    """The last part of a URL or local path: its file's name (what `PurePosixPath(url).name`
+    gives, without a path object per file: a landing folder lists thousands)."""
+    return url.rsplit("/", 1)[-1]
+
+
 def is_remote(url: str) -> bool:
     return "://" in url and not url.startswith("file://")
 

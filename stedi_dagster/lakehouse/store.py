@@ -10,12 +10,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse.delta import INPUTS, DeltaTables
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
-from stedi_dagster.lakehouse.storage import Storage
+from stedi_dagster.lakehouse.storage import Storage, file_name
 from stedi_dagster.sql import ident, select_columns
 from stedi_dagster.tables import TABLES, Table, files_table
 
@@ -32,7 +32,7 @@ class Snapshot:
     @cached_property  # asked once per file of another version, when comparing with it
     def files(self) -> frozenset[str]:
         """The names of its data files: two versions with the same ones hold the same rows."""
-        return frozenset(PurePosixPath(u).name for u in self.urls)
+        return frozenset(file_name(u) for u in self.urls)
 
 
 class TableStore:

@@ -9,7 +9,6 @@ the folder's state, so opening the UI on an up-to-date lakehouse starts no run."
 
 import hashlib
 import json
-from pathlib import PurePosixPath
 
 import dagster as dg
 
@@ -17,6 +16,7 @@ from stedi_dagster.defs.landing.checks import landing_checks
 from stedi_dagster.defs.schema_changes import column_schema_change
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.tables import LANDING_DATASETS, landing_table, quarantine_table
 
 SENSOR_INTERVAL_SECONDS = 30
@@ -56,7 +56,7 @@ def landing_sensor(dataset: str) -> dg.SensorDefinition:
         context.update_cursor(current)
         landing, _ = lakehouse.landing.split(dataset, versions)
         held = lakehouse.ingested.read(dataset)
-        names = {PurePosixPath(u).name: v for u, v in landing.items()}
+        names = {file_name(u): v for u, v in landing.items()}
         new = [n for n, v in names.items() if getattr((held or {}).get(n), "version", None) != v]
         if first_tick and held is not None and not new and set(held) == set(names):
             return dg.SkipReason(
