@@ -343,6 +343,42 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     assert verdicts(added, ("landing",)) == verdicts(whole, ("landing",))
 
 
+def test_a_recount_of_relations_that_kept_their_rows_is_the_one_recorded(definitions, tmp_path):
+    """customer_curated's recount counts relations alone (the consent relations, each landing
+    user's latest reading): after a new reading that is nobody's latest, both hold the rows
+    they held, and the independent count recorded with the version before is compared with the
+    table's rows as they are, as "Execute checks" would compute it; a row lost from the table
+    since fails it."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    write_jsonl(folder / "earlier.json", [reading("a", 150)])  # a's latest stays 200
+    added = materialize(definitions, lakehouse)
+    assert added.success
+    assert "count_reconciles" in materialization(added, "customer_curated")["checks_on_additions"]
+    label = "customer_curated.count_reconciles"
+    (recount,) = [e for e in added.get_asset_check_evaluations() if check_label(e) == label]
+    assert "the independent count recorded at version" in recount.metadata["evaluated_on"].value
+    checks_only = dg.AssetSelection.checks_for_assets(TABLES["customer_curated"].key)
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert verdicts(added)[label] == verdicts(whole)[label] == (True, RECOUNTED)
+    (path,) = lakehouse.store.files(TABLES["customer_curated"])  # a row lost since
+    with duckdb.connect() as con:
+        con.execute(f"copy (select * from '{path}' offset 1) to '{path}.x' (format parquet)")
+    Path(f"{path}.x").replace(path)
+    write_jsonl(folder / "earlier-2.json", [reading("a", 160)])
+    again = materialize(definitions, lakehouse)
+    (recount,) = [e for e in again.get_asset_check_evaluations() if check_label(e) == label]
+    assert not recount.passed and "recorded at version" in recount.metadata["evaluated_on"].value
+    assert verdicts(again)[label] == (False, {"rows": 2, "independent_count": 3})
+
+
+RECOUNTED = {"rows": 3, "independent_count": 3}  # a, f and h
+
+
 def test_an_identifier_new_to_landing_is_sought_in_the_rows_before(definitions, tmp_path):
     """The rows before are tested against a new landing file's identifiers when one of them is
     new to landing: a value the training pairs hold, written into landing in another spelling,

@@ -3,6 +3,10 @@ are computed once for the steps of a run that read the same data with the same s
 never served to an engine whose views or settings differ; the rows an engine counts are counted
 again once a view they may read is created again."""
 
+from pathlib import Path
+
+import duckdb
+
 from stedi_dagster.defs.curated import checks as curated_checks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
@@ -225,11 +229,12 @@ def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) 
         )
 
 
-def assert_counts_follow_the_views(engine, by_definition: bool = False) -> None:
+def assert_counts_follow_the_views(engine, folder: Path, by_definition: bool = False) -> None:
     """An engine's `count` of a view, and of a view reading it, before and after that one is
     created again over other rows: counted once while they stay as they are (a view of a new
     name changes no count); `by_definition`, also once per definition of a view over no
-    temporary table, however often it is created again (DuckDB)."""
+    temporary table, however often it is created again (DuckDB). A view over local data files,
+    or with the rows of one, is counted from the files' footers, without a query."""
     queries = []
     scalar = engine.scalar
 
@@ -260,10 +265,46 @@ def assert_counts_follow_the_views(engine, by_definition: bool = False) -> None:
     engine.create_view("from_table", "select * from numbers_table")  # over a temporary table
     assert engine.count("from_table") == 1
     engine.fill_table("numbers_table", {"n": "BIGINT"}, [(1,), (2,), (3,)])
+    engine.create_view("from_table", "select * from numbers_table")  # Spark binds it anew
     assert engine.count("from_table") == 3
+    files = [folder / "numbers-1.parquet", folder / "numbers-2.parquet"]
+    for path, rows in zip(files, (3, 4), strict=True):
+        with duckdb.connect() as con:
+            con.execute(f"copy (select range as n from range({rows})) to '{path}' (format parquet)")
+    queries.clear()
+    engine.view_parquet("numbers_files", [str(p) for p in files])
+    engine.create_view("numbers_shown", "select n from numbers_files", rows_of="numbers_files")
+    assert (engine.count("numbers_shown"), engine.count("numbers_files")) == (7, 7)
+    engine.create_view("numbers_some", "select n from numbers_files where n > 0")
+    assert engine.count("numbers_some") == 5
+    assert len(queries) == 1  # the filtered one alone
 
 
 def test_a_count_is_counted_again_when_a_view_it_reads_is_created_again(tmp_path):
     lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
     with lakehouse.connect() as engine:
-        assert_counts_follow_the_views(engine, by_definition=True)
+        assert_counts_follow_the_views(engine, tmp_path, by_definition=True)
+
+
+def test_data_files_of_one_schema_are_read_by_position_and_others_by_name(tmp_path):
+    """A DuckDB view over data files of one schema reads them without union_by_name (which
+    merges every file's schema again whenever a query binds the view); files of other columns
+    (a column added since some were written) are read by name, the missing column null; a file
+    written again under its name is looked at again."""
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    first, second, third = (str(tmp_path / f"{name}.parquet") for name in "abc")
+    with duckdb.connect() as con:
+        for path in (first, second):
+            con.execute(f"copy (select 1 as n, 'x' as s) to '{path}' (format parquet)")
+        con.execute(f"copy (select 2 as n) to '{third}' (format parquet)")
+    with lakehouse.connect() as engine:
+        engine.view_parquet("same", [first, second])
+        assert "union_by_name" not in engine.views["same"]
+        engine.view_parquet("mixed", [first, third])
+        assert "union_by_name = true" in engine.views["mixed"]
+        assert engine.rows("select * from mixed order by n") == [(1, "x"), (2, None)]
+        with duckdb.connect() as con:
+            con.execute(f"copy (select 3 as n) to '{second}' (format parquet)")
+        engine.view_parquet("rewritten", [first, second])
+        assert "union_by_name = true" in engine.views["rewritten"]
+        assert engine.rows("select * from rewritten order by n") == [(1, "x"), (3, None)]

@@ -382,8 +382,10 @@ def test_settings_and_the_erasure_list_reach_spark_sql(spark_con):
     assert rows == [("any_time", True, False, False)]
 
 
-def test_a_count_on_spark_is_counted_again_when_a_view_it_reads_is_created_again(spark_con):
-    assert_counts_follow_the_views(spark_con)
+def test_a_count_on_spark_is_counted_again_when_a_view_it_reads_is_created_again(
+    spark_con, tmp_path
+):
+    assert_counts_follow_the_views(spark_con, tmp_path)
 
 
 def test_a_spark_error_names_the_statement(spark_con):

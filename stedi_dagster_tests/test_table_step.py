@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from stedi_dagster.defs.landing.checks import landing_checks
+from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.factory.drafts import Draft, DraftFactory, file_draft
 from stedi_dagster.factory.step_run import StepRun
@@ -128,6 +129,7 @@ def test_consent_on_new_rows_alone_still_stops_a_leak(lakehouse):
     sql = TABLES["accelerometer_trusted"].sql()
 
     def write(engine, _, path: Path, where: str, spread) -> list[Path]:
+        TRUSTED_PERSONS.create(engine)  # which the SQL reads
         rows = f" where {where}" if where else ""
         return engine.write_parquet(f"select {columns} from ({sql}){rows}", path, spread)
 
@@ -211,6 +213,7 @@ def test_a_step_another_run_overtook_plans_again_on_that_run_s_version(lakehouse
         description="Consenting customers' readings.",
         inputs=("accelerometer_landing", "customer_trusted"),
         appends=("accelerometer_landing",),
+        relations=(TRUSTED_PERSONS,),
         checks=trusted_checks(
             "accelerometer_trusted",
             reads=("accelerometer_landing", "customer_landing"),

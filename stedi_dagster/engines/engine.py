@@ -27,6 +27,13 @@ class Spread:
     buckets: int
 
 
+def footer_rows(con: Any, paths: Sequence[str]) -> int:
+    """The rows of Parquet files from their footers (read on a DuckDB connection `con`, whose
+    database keeps them: a count over 318 data files at x1000 took 4 ms instead of 20 ms)."""
+    sql = "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)"
+    return con.execute(sql, [list(paths)]).fetchall()[0][0]
+
+
 def spread_files(out: Path, path: Path) -> list[Path]:
     """The files of a write partitioned by BUCKET_COLUMN into folder `out`, moved out of its
     `stedi_bucket=<n>` folders (which readers would take for a column) to `<stem>-<i>.parquet`
@@ -43,12 +50,15 @@ class RowCounts:
     """The rows an engine counted per table or view, forgotten whenever one it created is
     created again (another may read it): a step's checks and metadata ask for the same counts.
     A count `kept` is of a key that states the rows (a view's definition down to its data
-    files, and the settings): forgotten only with the settings."""
+    files, and the settings): forgotten only with the settings. It also knows which views are
+    over data files, or have the rows of one (a projection), whose footers give their count."""
 
     def __init__(self) -> None:
         self.counted: dict[str, int] = {}
         self.kept: dict[str, int] = {}
         self.named: set[str] = set()
+        self.files: dict[str, list[str]] = {}  # a view over data files -> those files
+        self.rows_of: dict[str, str] = {}  # a view -> the view whose rows it has
 
     def of(self, name: str, count: Callable[[], int], kept: bool = False) -> int:
         counted = self.kept if kept else self.counted
@@ -56,10 +66,28 @@ class RowCounts:
             counted[name] = count()
         return counted[name]
 
-    def creating(self, name: str) -> None:
+    def creating(
+        self, name: str, files: Sequence[str] | None = None, rows_of: str | None = None
+    ) -> None:
+        """A table or view `name` is created (over these data `files`, or with the rows of the
+        view `rows_of`)."""
         if name in self.named:
             self.counted.clear()
         self.named.add(name)
+        self.files.pop(name, None)
+        self.rows_of.pop(name, None)
+        if files is not None:
+            self.files[name] = [str(f) for f in files]
+        if rows_of is not None:
+            self.rows_of[name] = rows_of
+
+    def data_files(self, name: str) -> list[str] | None:
+        """The data files whose rows the view `name` has, one for one, if it is known."""
+        seen = set()
+        while name in self.rows_of and name not in seen:
+            seen.add(name)
+            name = self.rows_of[name]
+        return self.files.get(name)
 
     def forget(self) -> None:
         """Every count (what the queries compute changed: settings, macros)."""
@@ -103,11 +131,13 @@ class Engine(Protocol):
 
     def count(self, name: str) -> int:
         """The rows of a table or view, counted once while the engine's views, tables and
-        settings stay as they are (a step's checks and metadata ask for the same counts)."""
+        settings stay as they are (a step's checks and metadata ask for the same counts); a view
+        over local data files (or with the rows of one) from their footers."""
         ...
 
-    def create_view(self, name: str, sql: str) -> None:
-        """A view (replacing any of that name) over a query."""
+    def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
+        """A view (replacing any of that name) over a query; `rows_of`: a view whose rows it
+        has, one for one (it selects some of its columns), which it is counted as."""
         ...
 
     def create_table(

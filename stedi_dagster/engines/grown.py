@@ -57,11 +57,12 @@ class Relation:
         engine.create_table(self.name, self.sql, shared_over=self.over)
 
 
-def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool:
+def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool | None:
     """Keep the relations over the reads as they are, grown from those kept over their files
     before and computed over their new files (in order: a relation may read those before it),
-    and create them on the engine; whether it did. False, and nothing done, when one that grows
-    was not kept before (the caller computes them)."""
+    and create them on the engine; whether every one that grows holds the rows it held before
+    (its growth said so). None, and nothing done, when one that grows was not kept before (the
+    caller computes them)."""
     reads = tuple(growth.files)
     growing = [r for r in relations if r.grown is not None]
     growth.show("before")
@@ -70,15 +71,18 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool:
         held = engine.kept_table(r.name, r.sql, reads)
         if held is None:
             growth.show("now")
-            return False
+            return None
         before[r.name] = held
     growth.show("added")
     for r in growing:  # of a few files: not shared
         if r.of_new_files:
             engine.create_table(f"{r.name}_of_new_files", r.sql)
     growth.show("now")
+    same = True
     for r in relations:
         if r.grown is not None:
-            engine.keep_table(r.name, r.sql, reads, computed_as=r.grown(engine, before[r.name]))
+            merged = r.grown(engine, before[r.name])
+            same = same and merged is None
+            engine.keep_table(r.name, r.sql, reads, computed_as=merged)
         engine.create_table(r.name, r.sql, shared_over=reads)
-    return True
+    return same

@@ -35,6 +35,7 @@ from stedi_dagster.engines.engine import (
     RowCounts,
     Spread,
     SqlContext,
+    footer_rows,
     spread_files,
 )
 from stedi_dagster.errors import LakehouseError
@@ -76,6 +77,16 @@ def spark_errors(context: str) -> Iterator[None]:
 DUCKDB_TYPES: dict[str, str] = {}
 for _duckdb, _spark in EXTERNAL_TYPES.items():
     DUCKDB_TYPES.setdefault(_spark, _duckdb)
+
+
+@cache
+def _footers() -> Any:
+    """A DuckDB database for the rows of local Parquet files, from their footers (kept)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("set global parquet_metadata_cache = true")
+    return con
 
 
 def spark_type(duckdb_type: str) -> str:
@@ -151,10 +162,18 @@ class SparkEngine:
         return self.rows(sql, params)[0][0]
 
     def count(self, name: str) -> int:
+        files = self.counts.data_files(name)
+        if files is not None and not any("://" in f for f in files):  # local: no Spark job
+
+            def from_footers() -> int:
+                with _footers().cursor() as con:
+                    return footer_rows(con, files)
+
+            return self.counts.of(name, from_footers)
         return self.counts.of(name, lambda: self.scalar(f"select count(*) from {ident(name)}"))
 
-    def create_view(self, name: str, sql: str) -> None:
-        self.counts.creating(name)
+    def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
+        self.counts.creating(name, rows_of=rows_of)
         self.frame(sql).createOrReplaceTempView(name)
 
     def create_table(
@@ -171,7 +190,7 @@ class SparkEngine:
         pass  # no table is kept between Spark's steps
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
-        self.counts.creating(name)
+        self.counts.creating(name, files=paths)
         listed = [str(p) for p in paths]
         reader = self.spark.read.option("mergeSchema", "true")
         frame = self._run(lambda: reader.parquet(*listed), f"reading {listed}")

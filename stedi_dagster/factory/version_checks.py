@@ -16,6 +16,8 @@ from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
 from stedi_dagster.privacy.consent import CUSTOMERS, RELATIONS, consent_relations
+from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
+from stedi_dagster.sql import words
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -51,8 +53,10 @@ class VersionChecks:
                 result = self._on_additions(check, engine, settings, *prior)
                 if result is not None:
                     on_additions.append(check.name)
-            if result is None:
-                self._derive(check, engine)
+            if result is None and self._derive(check, engine) and prior is not None:
+                result = self._same_count(check, engine, *prior)
+                if result is not None:
+                    on_additions.append(check.name)
             results.append(result or check.evaluate(engine, settings))
         metadata = {}
         if again:
@@ -229,18 +233,52 @@ class VersionChecks:
                 metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
         return all(p for p, _ in parts), metadata, note
 
-    def _derive(self, check: Check, engine: Engine) -> None:
+    def _derive(self, check: Check, engine: Engine) -> bool:
         """Before a check is evaluated whole: the relations it reads that grow (its derived
         relation, see `_fresh`, and its `relations`), over its reads as they are, grown from
         those kept before when the reads only gained files since the version before was checked,
-        for the probe to find instead of computing them from every file."""
+        for the probe to find instead of computing them from every file. Whether it has
+        `relations` and each holds the rows it held when the version before was checked (the
+        tables it is over did not change since, or it grew to the same rows)."""
         changed = self._grew(check.reads) if check.derived else None
         if changed:
             self._fresh(check, engine, changed)
+        same = bool(check.relations)
         for relation in check.relations:
             changed = self._grew(relation.over)
             if changed:
-                grow(engine, [relation], self._growth(engine, changed, relation.over))
+                grown = grow(engine, [relation], self._growth(engine, changed, relation.over))
+                same = same and grown is True
+            else:
+                same = same and changed is not None
+        return same
+
+    def _same_count(
+        self,
+        check: Check,
+        engine: Engine,
+        version: int,
+        run: str,
+        recorded: dict,
+        read_versions: dict,
+    ) -> dg.AssetCheckResult | None:
+        """A count whose independent SQL reads only relations (none of the check's reads
+        directly), each holding the rows it held when the version before was checked (see
+        `_derive`; the consent relations: customer_landing unchanged since): the table's rows
+        against the independent count recorded then; None when it cannot be."""
+        evidence = recorded.get(check.name, {}).get("metadata", {})
+        read = words(check.independent)
+        if "independent_count" not in evidence or read & set(check.reads):
+            return None
+        if read & set(CONSENT_RELATIONS) and self._grew(CUSTOMERS) != {}:
+            return None
+        expected, rows = evidence["independent_count"], engine.count(self.table.name)
+        return check.result(
+            rows == expected,
+            {"rows": rows, "independent_count": expected},
+            f"the table's rows; the independent count recorded at version {version} (run "
+            f"{run[:8]}), the relations it counts holding the rows they held then",
+        )
 
     def _fresh(self, check: Check, engine: Engine, changed: dict) -> bool:
         """Whether the rows before may offend against the reads' new files: for a check that
@@ -263,7 +301,7 @@ class VersionChecks:
             return f"select * from {before} union select * from {added}" if fresh else None
 
         growth = self._growth(engine, changed, check.reads)
-        if not grow(engine, [Relation(name, sql, union)], growth):
+        if grow(engine, [Relation(name, sql, union)], growth) is None:
             return True
         return fresh > 0
 

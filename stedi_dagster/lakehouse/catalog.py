@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock
 
+from stedi_dagster.engines.duckdb_engine import file_columns
+from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import is_remote
 from stedi_dagster.lakehouse.store import empty_columns
@@ -62,16 +64,20 @@ def create_views(
     table names."""
     snapshots = lakehouse.store.snapshots(TABLES if names is None else names)
     current = {name: snapshot.urls for name, snapshot in snapshots.items()}
-    for name, files in current.items():
-        table = TABLES[name]
-        if files:  # a saved view can't take bound parameters: the paths are quoted literals
-            source = f"read_parquet([{', '.join(literal(f) for f in files)}], union_by_name = true)"
-            present = [c for c, *_ in con.execute(f"describe select * from {source}").fetchall()]
-            hidden = set(table.stored_columns) - set(table.columns)
-            select = select_columns(table.columns, present, source, hidden)
-        else:
-            select = f"{empty_columns(table)} where false"
-        con.execute(f"create or replace view {ident(name)} as select {select}")
+    with scratch.cursor() as footers:
+        for name, files in current.items():
+            table = TABLES[name]
+            if files:  # a saved view can't take bound parameters: the paths are quoted literals
+                schema = file_columns(footers, files)  # (each file's read once per process)
+                by_name = ", union_by_name = true" if schema is None or not schema[1] else ""
+                source = f"read_parquet([{', '.join(literal(f) for f in files)}]{by_name})"
+                described = None if schema else con.execute(f"describe select * from {source}")
+                present = schema[0] if schema else [c for c, *_ in described.fetchall()]
+                hidden = set(table.stored_columns) - set(table.columns)
+                select = select_columns(table.columns, present, source, hidden)
+            else:
+                select = f"{empty_columns(table)} where false"
+            con.execute(f"create or replace view {ident(name)} as select {select}")
     return list(current)
 
 

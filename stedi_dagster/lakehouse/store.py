@@ -95,8 +95,8 @@ class TableStore:
         """A view named after the table over its current version (or the given data files, or
         the given version): its columns in the registry's order (then any other the files have,
         for the schema check to see), a landing table's source file left out; data files written
-        before a column was added (schema evolution) read it as null. Also `<table>_stored`
-        with the source file, and for a landing table `<table>_file_rows` (file, rows): the rows
+        before a column was added (schema evolution) read it as null. For a landing table also
+        `<table>_stored`, with the source file, and `<table>_file_rows` (file, rows): the rows
         each landing file has in it. `view` names the view instead of the table's name."""
         if paths is None:
             paths = self.files(table, version)
@@ -108,10 +108,13 @@ class TableStore:
             present = engine.describe(parquet)
             hidden = set(table.stored_columns) - set(table.columns)  # a landing source_file
             shown = select_columns(table.columns, present, parquet, hidden)
-            engine.create_view(name, f"select {shown}")
-            engine.create_view(
-                stored, f"select {select_columns(table.stored_columns, present, parquet)}"
-            )
+            engine.create_view(name, f"select {shown}", rows_of=parquet)
+            if source:  # (a view of every data file binds again each footer they have)
+                engine.create_view(
+                    stored,
+                    f"select {select_columns(table.stored_columns, present, parquet)}",
+                    rows_of=parquet,
+                )
         else:
             engine.create_view(name, f"select {empty_columns(table)} where false")
         if source:

@@ -43,7 +43,7 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
     version over which they may have been kept, to grow them from those (see above)."""
     if RELATIONS in engine.prepared:
         return
-    if growth is None or not grow(engine, _relations(), growth):
+    if growth is None or grow(engine, _relations(), growth) is None:
         for name in NAMES:
             engine.create_table(name, read_sql(__file__, name), shared_over=CUSTOMERS)
     engine.prepared.add(RELATIONS)
