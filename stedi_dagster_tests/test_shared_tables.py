@@ -290,7 +290,7 @@ def test_data_files_of_one_schema_are_read_by_position_and_others_by_name(tmp_pa
     """A DuckDB view over data files of one schema reads them without union_by_name (which
     merges every file's schema again whenever a query binds the view); files of other columns
     (a column added since some were written) are read by name, the missing column null; a file
-    written again under its name is looked at again."""
+    written again under its name is looked at again by the steps that follow."""
     lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
     first, second, third = (str(tmp_path / f"{name}.parquet") for name in "abc")
     with duckdb.connect() as con:
@@ -303,8 +303,9 @@ def test_data_files_of_one_schema_are_read_by_position_and_others_by_name(tmp_pa
         engine.view_parquet("mixed", [first, third])
         assert "union_by_name = true" in engine.views["mixed"]
         assert engine.rows("select * from mixed order by n") == [(1, "x"), (2, None)]
-        with duckdb.connect() as con:
-            con.execute(f"copy (select 3 as n) to '{second}' (format parquet)")
+    with duckdb.connect() as con:
+        con.execute(f"copy (select 3 as n) to '{second}' (format parquet)")
+    with lakehouse.connect() as engine:  # a later step's
         engine.view_parquet("rewritten", [first, second])
         assert "union_by_name = true" in engine.views["rewritten"]
         assert engine.rows("select * from rewritten order by n") == [(1, "x"), (3, None)]

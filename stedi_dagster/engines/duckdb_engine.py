@@ -66,6 +66,7 @@ class DuckDBEngine:
         self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its table's key
         self.views: dict[str, str] = {}  # the temporary views created, by name: their queries
         self.described: dict[tuple[str, str], dict[str, str]] = {}  # (view, query) -> columns
+        self.schemas: dict[tuple[str, ...], tuple[list[str], bool] | None] = {}  # see view_parquet
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
         self.counts = RowCounts()
 
@@ -233,7 +234,10 @@ class DuckDBEngine:
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
         option = ", filename = true" if filename else ""
-        schema = file_columns(self.con, [str(p) for p in paths])
+        listed_paths = tuple(str(p) for p in paths)
+        if listed_paths not in self.schemas:  # (files do not change during a step)
+            self.schemas[listed_paths] = file_columns(self.con, listed_paths)
+        schema = self.schemas[listed_paths]
         if schema is None or not schema[1]:
             option = f", union_by_name = true{option}"
         self.create_view(name, f"{PARQUET_VIEW}{listed}{option})")

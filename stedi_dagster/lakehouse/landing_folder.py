@@ -64,6 +64,7 @@ class LandingFolder:
     def __init__(self, storage: Storage, listings: dict[str, dict[str, str]] | None = None):
         self.storage = storage
         self._listings = listings or {}
+        self._splits: dict[str, tuple[dict[str, str], list[str]]] = {}  # of the kept listings
 
     def folder(self, dataset: str) -> str:
         return self.storage.url(dataset, "landing")
@@ -110,7 +111,11 @@ class LandingFolder:
         return sorted(self.versions(dataset))
 
     def _split(self, dataset: str) -> tuple[dict[str, str], list[str]]:
-        return self.split(dataset, self.listing(dataset))
+        if dataset not in self._listings:  # listed again each time
+            return self.split(dataset, self.listing(dataset))
+        if dataset not in self._splits:  # split once (a plan and the checks ask for it)
+            self._splits[dataset] = self.split(dataset, self._listings[dataset])
+        return self._splits[dataset]
 
     def split(self, dataset: str, listing: dict[str, str]) -> tuple[dict[str, str], list[str]]:
         """A listing of the dataset's folder (see `listing`) split into its landing files (url ->
