@@ -360,6 +360,7 @@ def duckdb_engine(
 # with union_by_name, which merges every file's schema again each time a query binds the view
 # (3.5 ms more per query over the 318 data files of a table at x1000).
 _COLUMNS: dict[tuple[str, int, int], tuple[tuple[str, str], ...]] = {}
+MAX_FILES_KNOWN = 200_000
 
 
 def file_columns(
@@ -375,6 +376,8 @@ def file_columns(
     except OSError:  # gone: the query naming it says so
         return None
     unknown = [p for p, key in keys.items() if key not in _COLUMNS]
+    if unknown and len(_COLUMNS) > MAX_FILES_KNOWN:  # a long-lived process (`dagster dev`)
+        _COLUMNS.clear()
     if unknown:
         found = con.execute(
             "select file_name, list((name, duckdb_type) order by column_id) "
