@@ -91,9 +91,15 @@ class DuckDBEngine:
         return self.counts.of(key, count, kept=True)
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
+        self._view(name, sql, rows_of=rows_of)
+
+    def _view(
+        self, name: str, sql: str, rows_of: str | None = None, files: Sequence[str] | None = None
+    ) -> None:
+        """A view (see `create_view`), or one over these data `files` (`view_parquet`)."""
         if self.views.get(name) == sql:  # DuckDB binds a view again (its files' footers read)
             return
-        self.counts.creating(name, rows_of=rows_of)
+        self.counts.creating(name, files=files, rows_of=rows_of)
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
         self.views[name] = sql
 
@@ -232,16 +238,14 @@ class DuckDBEngine:
         return hashlib.sha256(stated.encode()).hexdigest()
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
-        listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
-        option = ", filename = true" if filename else ""
-        listed_paths = tuple(str(p) for p in paths)
-        if listed_paths not in self.schemas:  # (files do not change during a step)
-            self.schemas[listed_paths] = file_columns(self.con, listed_paths)
-        schema = self.schemas[listed_paths]
-        if schema is None or not schema[1]:
-            option = f", union_by_name = true{option}"
-        self.create_view(name, f"{PARQUET_VIEW}{listed}{option})")
-        self.counts.files[name] = [str(p) for p in paths]
+        files = tuple(str(p) for p in paths)
+        if files not in self.schemas:  # (files do not change during a step)
+            self.schemas[files] = file_columns(self.con, files)
+        schema = self.schemas[files]
+        option = "" if schema is not None and schema[1] else ", union_by_name = true"
+        option += ", filename = true" if filename else ""
+        listed = "[" + ", ".join(map(literal, files)) + "]"
+        self._view(name, f"{PARQUET_VIEW}{listed}{option})", files=files)
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())

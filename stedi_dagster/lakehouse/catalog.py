@@ -71,8 +71,11 @@ def create_views(
                 schema = file_columns(footers, files)  # (each file's read once per process)
                 by_name = ", union_by_name = true" if schema is None or not schema[1] else ""
                 source = f"read_parquet([{', '.join(literal(f) for f in files)}]{by_name})"
-                described = None if schema else con.execute(f"describe select * from {source}")
-                present = schema[0] if schema else [c for c, *_ in described.fetchall()]
+                if schema is None:  # remote files: DuckDB reads their columns
+                    described = con.execute(f"describe select * from {source}").fetchall()
+                    present = [c for c, *_ in described]
+                else:
+                    present = schema[0]
                 hidden = set(table.stored_columns) - set(table.columns)
                 select = select_columns(table.columns, present, source, hidden)
             else:

@@ -21,6 +21,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.schema import PrimitiveType
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
+from stedi_dagster.engines.engine import footer_rows
 from stedi_dagster.errors import LakehouseError, StaleVersion
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.storage import Storage, file_name
@@ -382,10 +383,7 @@ def parquet_rows(paths: Sequence[str | Path]) -> int:
     if not paths:
         return 0
     with scratch.cursor() as con:
-        return con.execute(
-            "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
-            [[str(p) for p in paths]],
-        ).fetchall()[0][0]
+        return footer_rows(con, [str(p) for p in paths])
 
 
 def add_action(name: str, path: Path) -> AddAction:
