@@ -2,6 +2,7 @@
 only new or changed landing files, re-running anything never duplicates a row, and a full refresh
 (one job, one command) gives exactly what the incremental runs built."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -69,6 +70,38 @@ def test_a_run_with_nothing_new_reads_no_file_and_changes_nothing(definitions, l
     )
     after = {name: table_files(lakehouse, t) for name, t in TABLES.items() if t.zone == "landing"}
     assert after == before  # no commit, no data file written
+
+
+def test_a_run_with_nothing_new_reports_the_files_as_the_run_that_read_them(definitions, lakehouse):
+    """It keeps the versions from the listing alone (the files at their versions are those the
+    last commit holds) and reports their figures as recorded; a file at a new version under the
+    same name is read again."""
+    folder = accelerometer_folder(lakehouse)
+    write_jsonl(folder / "accelerometer-2.json", [reading("a", 900 + i) for i in range(40)])
+    write_jsonl(folder / "accelerometer-3.json", [reading("a", 1000)])
+    (folder / "accelerometer-empty.json").write_text("")
+    # a copy, read first (files are read by name): the original is the duplicate, 1 line of 54
+    copy = folder / "accelerometer-3 (copy).json"
+    copy.write_bytes((folder / "accelerometer-3.json").read_bytes())
+    read = materialize(definitions, lakehouse)
+    kept = materialize(definitions, lakehouse)
+    figures = {
+        "accelerometer_landing": ("source_files", "json_lines", "erased_lines"),
+        "accelerometer_quarantine": ("duplicate_files", "empty_files"),
+    }
+    for table, names in figures.items():
+        before, now = materialization(read, table), materialization(kept, table)
+        assert {n: now[n] for n in names} == {n: before[n] for n in names}, table
+    landing = materialization(kept, "accelerometer_landing")
+    assert (landing["files_read"], landing["source_files"], landing["json_lines"]) == (0, 5, 54)
+    quarantine = materialization(kept, "accelerometer_quarantine")
+    assert quarantine["duplicate_files"] == ["accelerometer-3.json"]
+    assert quarantine["empty_files"] == ["accelerometer-empty.json"]
+    changed = folder / "accelerometer-2.json"
+    mtime = changed.stat().st_mtime_ns + 10**9
+    os.utime(changed, ns=(mtime, mtime))  # the same bytes at a new version
+    again = materialization(materialize(definitions, lakehouse), "accelerometer_landing")
+    assert (again["files_read"], again["files_kept"], again["dagster/row_count"]) == (1, 4, 53)
 
 
 def test_a_hundred_new_files_are_the_only_ones_read(definitions, lakehouse):

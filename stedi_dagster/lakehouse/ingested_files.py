@@ -26,8 +26,13 @@ from stedi_dagster.lakehouse.delta import RUN_ID, DeltaTables
 from stedi_dagster.sql import literal, select_columns
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
-# The commit metadata of a files table: the landing and quarantine versions it describes.
+# The commit metadata of a files table: the landing and quarantine versions it describes; a hash
+# of the landing files it holds at their versions (`plan.listing_hash`), and the landing step's
+# metadata of those files, with which a run that finds the same listing keeps the versions
+# without reading the records.
 DESCRIBES = "stedi/describes"
+LISTED = "stedi/listed"
+SUMMARY = "stedi/summary"
 LOCK_FOLDER = "_locks"
 
 

@@ -20,12 +20,12 @@ from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.lakehouse.delta import FINGERPRINT, RUN_ID
-from stedi_dagster.lakehouse.ingested_files import DESCRIBES, FileRecord
+from stedi_dagster.lakehouse.ingested_files import DESCRIBES, LISTED, SUMMARY, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.landing.plan import still_valid
+from stedi_dagster.landing.plan import listing_hash, still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
 from stedi_dagster.landing.scan import json_document
 from stedi_dagster.sql import ident
@@ -93,10 +93,6 @@ class LandingDraft:
         listed, self.unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
         self.urls = {file_name(u): u for u in listed}
         self.versions = {name: listed[url] for name, url in self.urls.items()}
-        self.previous = self.ingested.read(self.dataset)
-        fields = self.landing.fields
-        kept = {} if self.full_refresh else still_valid(self.previous or {}, self.versions, fields)
-        self.kept_records = kept
         self.reads = reads
         self.basis = reuse.basis(
             self.lakehouse,
@@ -107,23 +103,45 @@ class LandingDraft:
         last = self.store.delta.last_commit(files_table(self.dataset))
         self.last = last
         self.recorded_fingerprint = last[1].get(FINGERPRINT) if last else None
-        if last is None or kept != self.previous or set(self.urls) != set(kept):
+        if last is None or self.full_refresh:
+            self.previous = None if last is None else self.ingested.read(self.dataset)
+            self.kept_records = {}
             return None
-        commit = last[1]
-        described = json.loads(commit.get(DESCRIBES, "{}"))
+        if (same := self._same_listing(last[1], fingerprint)) is not None:
+            return same
+        self.previous = self.ingested.read(self.dataset)
+        kept = still_valid(self.previous or {}, self.versions, self.landing.fields)
+        self.kept_records = kept
+        if kept != self.previous or set(self.urls) != set(kept):
+            return None
+        described = json.loads(last[1].get(DESCRIBES, "{}"))
         if set(described) != {t.name for t in self.tables}:
             return None
-        metadata = {
+        return reuse.kept(last[1], fingerprint, described, self._kept_metadata(kept))
+
+    def _same_listing(self, commit: dict, fingerprint: str) -> reuse.Kept | None:
+        """The current versions kept without reading the records, when the last commit holds
+        the files listed now at their versions, describes the landing and quarantine tables'
+        current versions and recorded this step's fingerprint; else None."""
+        if commit.get(LISTED) != listing_hash(self.versions, self.landing.fields):
+            return None
+        described = json.loads(commit.get(DESCRIBES, "{}"))
+        if described != self.ingested.latest_versions(self.dataset):
+            return None  # a run stopped between its commits
+        return reuse.kept(commit, fingerprint, described, json.loads(commit.get(SUMMARY, "{}")))
+
+    def _kept_metadata(self, records: dict[str, FileRecord]) -> dict[str, dict]:
+        """The landing step's metadata of versions holding `records` that it keeps."""
+        return {
             self.landing.name: {
-                "source_files": len(kept),
+                "source_files": len(records),
                 "files_read": 0,
-                "files_kept": len(kept),
-                "json_lines": sum(r.lines for r in kept.values()),
-                "erased_lines": sum(r.erased for r in kept.values()),
+                "files_kept": len(records),
+                "json_lines": sum(r.lines for r in records.values()),
+                "erased_lines": sum(r.erased for r in records.values()),
             },
-            self.quarantine.name: self._quarantine_metadata(kept),
+            self.quarantine.name: self._quarantine_metadata(records),
         }
-        return reuse.kept(commit, fingerprint, described, metadata)
 
     def write(self, engine: Engine) -> dict[str, dict]:
         urls, unrecognized, kept = self.urls, self.unrecognized, self.kept_records
@@ -343,5 +361,12 @@ class LandingDraft:
         # (checks evaluated again after a change of settings or code: kept by the next run)
         fingerprint = (recorded or {}).get(FINGERPRINT)
         if committed or self.records != self.previous or fingerprint != self.recorded_fingerprint:
-            self.ingested.commit(self.dataset, self.staged_records, run_id, recorded)
+            held = {name: r.version for name, r in self.records.items()}
+            listing = {
+                LISTED: listing_hash(held, self.landing.fields),
+                SUMMARY: json.dumps(self._kept_metadata(self.records)),
+            }
+            self.ingested.commit(
+                self.dataset, self.staged_records, run_id, (recorded or {}) | listing
+            )
         return published
