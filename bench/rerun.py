@@ -163,11 +163,11 @@ def run_scale(
     first = sorted(folder.glob("*.json"))[0]
     with first.open() as f:
         readings = [json.loads(next(f)) for _ in range(lines)]
-    figures[f"new {lines}-line file"] = []
+    new_file = figures[f"new {lines}-line file"] = []
     for i in range(1, repeat + 1):  # each file's readings i ms after those of the first file
         later = [json.dumps(r | {"timestamp": r["timestamp"] + i}) + "\n" for r in readings]
         (folder / f"accelerometer-rerun-new-{i}.json").write_text("".join(later))
-        figures[f"new {lines}-line file"].append(timed(command, env)[0])
+        new_file.append(timed(command, env)[0])
     if consent_changes:
         figures |= change_consent(work, landing, env, command)
     figures["floor"] = [timed(floor, env)[0] for _ in range(repeat)]

@@ -12,7 +12,7 @@ results, each saying which version it evaluated and in which run.
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -93,6 +93,13 @@ def fingerprint(basis: str, reads: dict[str, Snapshot]) -> str:
 def read_hashes(reads: dict[str, Snapshot]) -> dict[str, str]:
     """Per table read, a hash of its data files' names."""
     return {n: _hash({"files": sorted(s.files)}) for n, s in reads.items()}
+
+
+def listing_hash(versions: dict[str, str], fields: Collection[str]) -> str:
+    """A hash of landing files by name at their versions (name -> version), and of the schema's
+    `fields`: equal for a listing of the files a landing step's records hold, as they were read
+    (a field adopted since may make a held file one to read again, see `plan.still_valid`)."""
+    return _hash({"fields": sorted(fields), "files": sorted(versions.items())})
 
 
 def _hash(parts: dict) -> str:

@@ -27,7 +27,7 @@ from stedi_dagster.sql import literal, select_columns
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
 # The commit metadata of a files table: the landing and quarantine versions it describes; a hash
-# of the landing files it holds at their versions (`plan.listing_hash`), and the landing step's
+# of the landing files it holds at their versions (`reuse.listing_hash`), and the landing step's
 # metadata of those files, with which a run that finds the same listing keeps the versions
 # without reading the records.
 DESCRIBES = "stedi/describes"

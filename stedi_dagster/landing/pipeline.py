@@ -25,7 +25,7 @@ from stedi_dagster.lakehouse.landing_folder import compression, decompressed
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.landing.plan import listing_hash, still_valid
+from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.landing.reading import Ingested, LandingReader, NewFiles
 from stedi_dagster.landing.scan import json_document
 from stedi_dagster.sql import ident
@@ -103,16 +103,13 @@ class LandingDraft:
         last = self.store.delta.last_commit(files_table(self.dataset))
         self.last = last
         self.recorded_fingerprint = last[1].get(FINGERPRINT) if last else None
-        if last is None or self.full_refresh:
-            self.previous = None if last is None else self.ingested.read(self.dataset)
-            self.kept_records = {}
-            return None
-        if (same := self._same_listing(last[1], fingerprint)) is not None:
+        if last and not self.full_refresh and (same := self._same_listing(last[1], fingerprint)):
             return same
         self.previous = self.ingested.read(self.dataset)
-        kept = still_valid(self.previous or {}, self.versions, self.landing.fields)
+        fields = self.landing.fields
+        kept = {} if self.full_refresh else still_valid(self.previous or {}, self.versions, fields)
         self.kept_records = kept
-        if kept != self.previous or set(self.urls) != set(kept):
+        if last is None or kept != self.previous or set(self.urls) != set(kept):
             return None
         described = json.loads(last[1].get(DESCRIBES, "{}"))
         if set(described) != {t.name for t in self.tables}:
@@ -123,7 +120,7 @@ class LandingDraft:
         """The current versions kept without reading the records, when the last commit holds
         the files listed now at their versions, describes the landing and quarantine tables'
         current versions and recorded this step's fingerprint; else None."""
-        if commit.get(LISTED) != listing_hash(self.versions, self.landing.fields):
+        if commit.get(LISTED) != reuse.listing_hash(self.versions, self.landing.fields):
             return None
         described = json.loads(commit.get(DESCRIBES, "{}"))
         if described != self.ingested.latest_versions(self.dataset):
@@ -363,7 +360,7 @@ class LandingDraft:
         if committed or self.records != self.previous or fingerprint != self.recorded_fingerprint:
             held = {name: r.version for name, r in self.records.items()}
             listing = {
-                LISTED: listing_hash(held, self.landing.fields),
+                LISTED: reuse.listing_hash(held, self.landing.fields),
                 SUMMARY: json.dumps(self._kept_metadata(self.records)),
             }
             self.ingested.commit(

@@ -1,8 +1,6 @@
 """Which landing files a run reads: those new or changed since the last run, and which of them
 duplicate a file already held."""
 
-import hashlib
-import json
 from collections.abc import Collection
 
 from stedi_dagster.lakehouse.ingested_files import FileRecord
@@ -25,14 +23,6 @@ def still_valid(
         for name in orphans:
             del kept[name]
     return kept
-
-
-def listing_hash(versions: dict[str, str], fields: Collection[str]) -> str:
-    """A hash of landing files by name at their versions (name -> version), and of the schema's
-    `fields`: equal for a listing of the files a run's records hold, as they were read (a field
-    adopted since may make a held file one to read again, see `still_valid`)."""
-    text = json.dumps([sorted(fields), sorted(versions.items())])
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def identify(
