@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.defs.curated import checks as curated_checks
+from stedi_dagster.engines.duckdb_engine import SHARED_PER_NAME
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
@@ -209,11 +210,27 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
     # linked for the new version of landing, not written again
     folder = tmp_path / "landing" / "accelerometer" / "landing"
     write_jsonl(folder / "accelerometer-older.json", [reading("a", 100), reading("k", 299)])
-    before = {p.stat().st_ino for p in lakehouse.shared_tables.glob(f"{relation.name}-*")}
+    before = set(lakehouse.shared_tables.glob(f"{relation.name}-*"))
     result = materialize(definitions, lakehouse)
     assert result.success and check_outcomes(result)["customer_curated.count_reconciles"]
-    inodes = [p.stat().st_ino for p in lakehouse.shared_tables.glob(f"{relation.name}-*")]
-    assert len(inodes) == len(before) + 1 and set(inodes) == before  # a link to the one before
+    (new,) = set(lakehouse.shared_tables.glob(f"{relation.name}-*")) - before
+    assert new.is_symlink() and new.resolve() in before  # a link to the one before
+
+    # however many such runs follow, the relation of landing as it is stays kept (each key's
+    # link has a time of its own: the one the next run reads is never the one pruned), and the
+    # files kept per relation stay few
+    for i in range(2 * SHARED_PER_NAME):
+        write_jsonl(folder / f"accelerometer-older-{i}.json", [reading("f", 10 + i)])
+        assert materialize(definitions, lakehouse).success
+        with lakehouse.connect(*relation.over) as engine:
+            forget_shared(engine)  # as a new process: read from the kept files
+            held = engine.kept_table(relation.name, relation.sql, relation.over)
+            assert held is not None, f"run {i}: the relation of landing as it is was pruned"
+            rows = engine.rows(f"select * from {held} where email <> 'zz-mark' order by all")
+            assert rows == computed
+        names = list(lakehouse.shared_tables.glob(f"{relation.name}-*"))
+        files = {p.resolve() for p in names}
+        assert len(names) <= SHARED_PER_NAME + 1 and all(f.is_file() for f in files)
 
 
 def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) -> None:

@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -149,9 +149,8 @@ class DuckDBEngine:
         shared = _shared_name(name, key)
         found = self._held(_shared_name(name, ""))
         if found.get(shared) == "view" and self.kept_in is not None:  # of its kept file
-            path = self._kept_file(name, key)
             try:
-                os.utime(path)  # recently used: the last to be pruned
+                _used(self._kept_file(name, key))
             except FileNotFoundError:  # pruned by the kept files of newer keys: made again
                 self.con.execute(f"drop view {ident(shared)}")
                 del found[shared]
@@ -182,20 +181,22 @@ class DuckDBEngine:
     ) -> None:
         """The shared table: a view of its Parquet file in `kept_in` if an earlier process kept
         it there (read where queried, not loaded: 0.3 s for the consent relations at x1000) or
-        `same_as` is a file of the same rows (linked there), else computed by `sql` (and kept
-        there)."""
+        `same_as` is a file of the same rows (a symbolic link to it made there), else computed
+        by `sql` (and kept there)."""
         if self.kept_in is None or not kept:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
         path = self._kept_file(name, key)
         if same_as is not None and not path.exists():
             with contextlib.suppress(OSError):  # pruned meanwhile: computed below
-                os.link(same_as, path)
+                path.unlink(missing_ok=True)  # a link whose file was pruned
+                path.symlink_to(same_as.resolve().name)  # to the file, not to another link
         if path.exists():
             try:
                 read = f"select * from read_parquet({literal(str(path))})"
                 self.con.execute(f"create view if not exists {ident(shared)} as {read}")
-                os.utime(path)  # recently used: the last to be pruned
+                _used(path)
+                _prune(self.kept_in, name)
                 return
             except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
                 pass
@@ -207,8 +208,7 @@ class DuckDBEngine:
             f"{KEPT_PARQUET}"
         )
         partial.replace(path)  # whole or not at all, for a process reading it
-        for old in _by_age(self.kept_in.glob(f"{name}-*.parquet"))[:-SHARED_PER_NAME]:
-            old.unlink(missing_ok=True)
+        _prune(self.kept_in, name)
 
     def _kept_file(self, name: str, key: str) -> Path:
         """The Parquet file in `kept_in` of the table `name` kept under this key."""
@@ -312,15 +312,33 @@ class DuckDBEngine:
             self.con.execute(statement)
 
 
-def _by_age(files: Iterable[Path]) -> list[Path]:
-    """Files from the least recently modified, leaving out those removed meanwhile."""
+def _used(path: Path) -> None:
+    """Mark a kept file as recently used (the last to be pruned): a link to another key's file
+    of the same rows, and that file."""
+    os.utime(path, follow_symlinks=False)
+    if path.is_symlink():
+        os.utime(path)
+
+
+def _prune(folder: Path, name: str) -> None:
+    """Remove the kept files of table `name` in `folder` but the SHARED_PER_NAME most recently
+    used and the files those link to. Each key has a name of its own whose time says when it
+    was last used: a hard link would share its file's time with every other key of the same
+    rows, and the key a run reads next could be pruned first."""
     dated = []
-    for file in files:
+    for file in folder.glob(f"{name}-*.parquet"):
         try:
-            dated.append((file.stat().st_mtime, file))
-        except FileNotFoundError:
+            dated.append((file.lstat().st_mtime, file))
+        except FileNotFoundError:  # removed meanwhile
             continue
-    return [file for _, file in sorted(dated)]
+    recent = [file for _, file in sorted(dated)][-SHARED_PER_NAME:]
+    kept = {f.name for f in recent}
+    for file in recent:
+        with contextlib.suppress(OSError):  # not a link, or removed meanwhile
+            kept.add(os.readlink(file))
+    for _, file in dated:
+        if file.name not in kept:
+            file.unlink(missing_ok=True)
 
 
 def _shared_name(name: str, key: str) -> str:
