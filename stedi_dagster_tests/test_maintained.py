@@ -13,10 +13,10 @@ from dagster._core.loader import LoadingContextForTest
 
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.tables import TABLES, files_table
-from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
-from stedi_dagster_tests.handmade import AsBuilt, reading, write_handmade
+from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl
+from stedi_dagster_tests.handmade import AsBuilt, materialized_handmade, reading, write_handmade
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +166,34 @@ def test_a_table_is_stale_while_an_input_has_a_newer_version(definitions, tmp_pa
     assert status("customer_trusted") == ("FRESH", [])
     assert materialize(definitions, lakehouse, instance=instance).success
     assert status("accelerometer_trusted") == ("FRESH", [])
+
+
+def test_small_data_files_are_merged_and_what_reads_them_stays_incremental(
+    definitions, tmp_path, monkeypatch
+):
+    """However many runs add a few rows each, a table keeps few data files: a commit that would
+    leave more than MAX_SMALL_FILES small ones merges those of the version before into one
+    (`data_files_merged`), and the tables reading it find no row added or removed by the merge:
+    they add the new rows alone; every table equals a full refresh."""
+    monkeypatch.setattr(data_files, "MAX_SMALL_FILES", 2)
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    folder = Path(lakehouse.landing_root) / "accelerometer" / "landing"
+    tables = ("accelerometer_landing", "accelerometer_trusted", "customer_curated")
+    merged = dict.fromkeys(tables, 0)
+    for i in range(6):
+        write_jsonl(folder / f"accelerometer-more-{i}.json", [reading("a", 20_000 + i)])
+        result = materialize(definitions, lakehouse)
+        assert result.success
+        for name in tables:
+            merged[name] += materialization(result, name).get("data_files_merged", 0)
+            files = lakehouse.store.files(TABLES[name])
+            assert len(files) <= data_files.MAX_SMALL_FILES + 1, f"run {i}: {name}: {files}"
+        for name in ("accelerometer_trusted", "customer_curated"):  # never computed again
+            built = materialization(result, name)["built"]
+            assert built.startswith(("added to", "unchanged")), f"run {i}: {name}: {built}"
+    assert merged["accelerometer_landing"] >= 2 and merged["accelerometer_trusted"] >= 2
+    maintained = every_row(lakehouse)
+    times = sorted(t for user, t, *_ in maintained["accelerometer_trusted"] if t >= 20_000)
+    assert times == [20_000 + i for i in range(6)]  # each new reading once
+    assert materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"}).success
+    assert every_row(lakehouse) == maintained

@@ -337,12 +337,27 @@ class FileDraft:
         removed = [self.urls[f] for f in self.touched]
         if self.changed_rows is not None:
             recorded = recorded | {CHANGED_ROWS: self.changed_rows}
+        merge = data_files.Merge()
+        if not self.replace and (self.staged or self.touched):  # its small files merged
+            held = {f: self.urls[f] for f in self.current if f not in self.touched}
+            merge = data_files.merged(held, self.folder, self.table.name)
         base = self.last[0] if self.last is not None else None
         version = self.store.publish(
-            self.table, self.staged, run_id, inputs, recorded, self.replace, removed, base
+            self.table,
+            [*self.staged, *merge.added],
+            run_id,
+            inputs,
+            recorded,
+            self.replace,
+            [*removed, *merge.removed],
+            base,
+            merge.merged,
         )
         folder = self.store.table_folder(self.table)
-        return {self.table.name: {"path": folder, "delta_version": version}}
+        published = {"path": folder, "delta_version": version}
+        if merge.removed:
+            published["data_files_merged"] = len(merge.removed)
+        return {self.table.name: published}
 
 
 def file_draft(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stedi_dagster.lakehouse import scratch
-from stedi_dagster.lakehouse.delta import BASIS, CHANGED_ROWS, INPUTS
+from stedi_dagster.lakehouse.delta import BASIS, CHANGED_ROWS, INPUTS, MERGED
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.sql import literal, select_columns
@@ -88,10 +88,25 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
     within = None
     if removed:
         commits = store.delta.commits_since(TABLES[name], version)
+        added, removed = unmerged(commits, was, added, removed)
         changed = [c.get(CHANGED_ROWS) for c in commits]
-        if commits and all(changed):
+        if removed and commits and all(changed):
             within = " or ".join(f"({c})" for c in changed)
     return Change(was.urls, added, removed, within)
+
+
+def unmerged(
+    commits: Sequence[dict], was: Snapshot, added: list[str], removed: list[str]
+) -> tuple[list[str], list[str]]:
+    """The data files added and removed since version `was`, less those of the commits since
+    that merged data files of that version into one (`MERGED`): the merged file holds their
+    rows, which neither left nor arrived."""
+    for commit in commits:
+        for into, sources in json.loads(commit.get(MERGED, "{}")).items():
+            if set(sources) <= was.files and into in {file_name(u) for u in added}:
+                added = [u for u in added if file_name(u) != into]
+                removed = [u for u in removed if file_name(u) not in sources]
+    return added, removed
 
 
 def same_rows(table: Table, paths: Sequence[str], others: Sequence[str]) -> bool:

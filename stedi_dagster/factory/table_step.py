@@ -92,7 +92,8 @@ class TableStep:
         for table in tables:
             where = published[table.name]
             version = where["delta_version"]
-            meta = metadata[table.name] | {
+            meta = metadata[table.name] | where  # with data_files_merged, when it merged any
+            meta |= {
                 "path": dg.MetadataValue.path(where["path"]),
                 "dagster/column_schema": table.column_schema,
                 "delta_version": version,

@@ -3,6 +3,7 @@ customer's rows removed), or spread over files by key so that such a rewrite sta
 
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ from stedi_dagster.engines.duckdb_engine import PARQUET
 from stedi_dagster.engines.engine import spread_files
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
+from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.sql import ident, literal
 
 # The rows of one data file of a table maintained per key (see `buckets`), and the most data files
@@ -20,6 +22,14 @@ from stedi_dagster.sql import ident, literal
 # again rewrite one file, a 30th of the table or less.
 BUCKET_ROWS = 250_000
 MAX_BUCKETS = 32
+
+
+# A data file of fewer rows than SMALL_ROWS is small: what a run appends, or the rows of the keys
+# it computed again. A commit that would leave more than MAX_SMALL_FILES of them in a table
+# merges those of the version before into one (`merged`), so that however many runs add to a
+# table, its data files stay about as many as its buckets.
+SMALL_ROWS = BUCKET_ROWS // 10
+MAX_SMALL_FILES = 8
 
 
 def buckets(rows: int) -> int:
@@ -77,3 +87,46 @@ def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
         )
     path.unlink()
     return spread_files(out, folder / path.name)
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Small data files of a table's version (`removed`: their URLs) written into one (`into`,
+    staged), or nothing (no file)."""
+
+    into: Path | None = None
+    removed: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> list[Path]:
+        return [self.into] if self.into is not None else []
+
+    @property
+    def merged(self) -> dict[Path, list[str]]:
+        """What the commit records (`DeltaTables.commit`): the new file, by the names of those
+        merged into it."""
+        return {self.into: [file_name(u) for u in self.removed]} if self.into else {}
+
+
+def merged(held: dict[str, str], folder: Path, stem: str) -> Merge:
+    """When more than MAX_SMALL_FILES of the data files a table's new version keeps (`held`:
+    local path -> URL) hold fewer than SMALL_ROWS rows each, those merged into one file in
+    `folder` (a column some of them lack read as null in their rows, as a reader of the table
+    reads it); else nothing."""
+    if len(held) <= MAX_SMALL_FILES:
+        return Merge()
+    with scratch.cursor() as con:
+        counted = con.execute(
+            "select file_name, sum(num_rows) from parquet_file_metadata(?) group by 1",
+            [list(held)],
+        ).fetchall()
+        small = sorted(file for file, rows in counted if rows < SMALL_ROWS)
+        if len(small) <= MAX_SMALL_FILES:
+            return Merge()
+        path = folder / f"{stem}-merged.parquet"
+        listed = ", ".join(literal(f) for f in small)
+        con.execute(
+            f"copy (select * from read_parquet([{listed}], union_by_name = true)) "
+            f"to {literal(str(path))} {PARQUET}"
+        )
+    return Merge(path, tuple(held[f] for f in small))

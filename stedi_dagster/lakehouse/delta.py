@@ -48,6 +48,10 @@ KEYS_TO_RECOMPUTE = "stedi/keys_to_recompute"
 # it computed again: SQL true of those rows (its other rows are those of the version before), so
 # that a table reading it finds the rows it changed among those alone (`factory/increments.py`).
 CHANGED_ROWS = "stedi/changed_rows"
+# A commit that merged small data files of the version before into one (`data_files.merged`):
+# JSON {the new file's name: [the names of the files merged into it]}. Their rows are the same:
+# a table reading it finds no row added or removed by the merge (`factory/increments.py`).
+MERGED = "stedi/merged"
 # What a step records with the versions it commits, to keep them in a later step that would
 # compute the same (`factory/reuse.py`): its fingerprint and basis, its check results, the rows
 # per table.
@@ -197,13 +201,15 @@ class DeltaTables:
         removed: Sequence[str] = (),
         metadata: dict[str, str] | None = None,
         base: int | None = None,
+        merged: dict[Path, list[str]] | None = None,
     ) -> int:
         """Make the staged Parquet files part of the table's new version in one commit (its
         version is returned): each is
         moved or uploaded into the table's folder under a new name, then committed, replacing
         the previous version's files (`replace`) or only the `removed` ones (URLs as `files`
-        gives them). A crash before the commit leaves the previous version current; the files
-        it left are removed by a later vacuum.
+        gives them). `merged`: staged files holding the rows of removed ones, by the names of
+        those (recorded as MERGED). A crash before the commit leaves the previous version
+        current; the files it left are removed by a later vacuum.
 
         Another writer may commit at the same time (two runs): a replacing commit that loses
         the race is tried again on top of the winner's version (the last writer's version wins,
@@ -217,6 +223,9 @@ class DeltaTables:
         now = int(time.time() * 1000)
         removals = [RemoveAction(file_name(u), True, now) for u in removed]
         custom = {RUN_ID: run_id or ""} | (metadata or {})
+        if merged:
+            names = {path: action.path for path, action in zip(staged, actions, strict=True)}
+            custom[MERGED] = json.dumps({names[p]: sorted(f) for p, f in merged.items()})
         once = CommitProperties(custom_metadata=custom, max_commit_retries=0)  # never rebased
         for attempt in range(COMMIT_ATTEMPTS):
             delta = self.open(table, None if replace else base)

@@ -159,13 +159,15 @@ class TableStore:
         replace: bool = True,
         removed: Sequence[str] = (),
         base: int | None = None,
+        merged: dict[Path, list[str]] | None = None,
     ) -> int:
         """Make the `staged` files the table's new version (or, not `replace`-ing, add them to
         version `base`) in one Delta commit (its version is returned), recording the versions
         of the `inputs` it was computed from and the `recorded` metadata (see
-        `factory/reuse.py`), and (not replacing) leaving out the `removed` data files (URLs):
-        readers see old or new, never a mix, and a crash before the commit leaves the previous
-        version current. `StaleVersion` when another writer committed after `base`."""
+        `factory/reuse.py`), and (not replacing) leaving out the `removed` data files (URLs),
+        `merged` ones among them (see `DeltaTables.commit`): readers see old or new, never a
+        mix, and a crash before the commit leaves the previous version current. `StaleVersion`
+        when another writer committed after `base`."""
         metadata = {INPUTS: json.dumps(inputs, sort_keys=True)} if inputs is not None else {}
         return self.delta.commit(
             table,
@@ -175,6 +177,7 @@ class TableStore:
             removed=removed,
             metadata=metadata | (recorded or {}),
             base=base,
+            merged=merged,
         )
 
 

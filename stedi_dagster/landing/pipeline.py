@@ -19,6 +19,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.step_run import StepRun
+from stedi_dagster.lakehouse import data_files
 from stedi_dagster.lakehouse.delta import FINGERPRINT, RUN_ID
 from stedi_dagster.lakehouse.ingested_files import DESCRIBES, LISTED, SUMMARY, FileRecord
 from stedi_dagster.lakehouse.landing_folder import compression, decompressed
@@ -72,6 +73,7 @@ class LandingDraft:
         self.previous: dict[str, FileRecord] | None = None
         self.changes = {t.name: Change() for t in self.tables}
         self.held: dict[str, list[str]] = {}  # per table, its data files the new version keeps
+        self.held_urls: dict[str, str] = {}  # their URLs, by local path
         # the landing files whose record or rows the run changes: those it reads, and those
         # with rows in a data file it rewrites
         self.changed_files: set[str] = set()
@@ -284,6 +286,7 @@ class LandingDraft:
             change.removed = urls
             return []
         local = {self.zones.local_copy(url): url for url in urls}
+        self.held_urls.update(local)
         dropped = sorted(set(self.previous) - kept)
         if not dropped or not local:
             return list(local)
@@ -343,17 +346,23 @@ class LandingDraft:
         for table in self.tables:
             change, delta = self.changes[table.name], self.store.delta
             version = delta.version(table)
+            published[table.name] = {"path": delta.uri(table)}
             if change.added or change.removed or version is None:
+                held = {f: self.held_urls[f] for f in self.held.get(table.name, [])}
+                merge = data_files.merged(held, self.folder, table.name)  # its small files
                 version = delta.commit(
                     table,
-                    change.added,
+                    [*change.added, *merge.added],
                     run_id,
                     replace=False,
-                    removed=change.removed,
+                    removed=[*change.removed, *merge.removed],
                     base=change.base,
+                    merged=merge.merged,
                 )
                 committed = True
-            published[table.name] = {"path": delta.uri(table), "delta_version": version}
+                if merge.removed:
+                    published[table.name]["data_files_merged"] = len(merge.removed)
+            published[table.name]["delta_version"] = version
         # they name the versions they describe; and what this step recorded, when it differs
         # (checks evaluated again after a change of settings or code: kept by the next run)
         fingerprint = (recorded or {}).get(FINGERPRINT)
