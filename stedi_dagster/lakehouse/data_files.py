@@ -19,7 +19,7 @@ from stedi_dagster.sql import ident, literal
 # such a table is spread over: beyond MAX_BUCKETS * BUCKET_ROWS rows its files grow instead. Each
 # data file costs every view and query over the table a footer to bind (at x1000, 318 files of
 # accelerometer_trusted made a new file's run 0.3 s slower than at x100); a key's rows computed
-# again rewrite one file, a 30th of the table or less.
+# again rewrite one file, a 32nd of the table or less.
 BUCKET_ROWS = 250_000
 MAX_BUCKETS = 32
 
