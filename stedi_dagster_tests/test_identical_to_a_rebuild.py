@@ -114,7 +114,7 @@ def test_any_sequence_of_events_and_runs_ends_as_a_full_refresh_would(
     # seeds 0 and 1 keep every data file as written; 2 and 3 merge a table's small ones as soon
     # as it holds more than two (each pair of seeds plays every kind of event)
     if seed < 2:
-        monkeypatch.setattr(data_files, "SMALL_ROWS", 0)
+        monkeypatch.setattr(data_files, "SMALL_BYTES", 0)
     else:
         monkeypatch.setattr(data_files, "MAX_SMALL_FILES", 2)
     rng = random.Random(seed)

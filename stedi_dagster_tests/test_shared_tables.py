@@ -219,7 +219,7 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
     # however many such runs follow, the relation of landing as it is stays kept (each key's
     # link has a time of its own: the one the next run reads is never the one pruned), and the
     # files kept per relation stay few
-    for i in range(2 * SHARED_PER_NAME):
+    for i in range(SHARED_PER_NAME + 1):
         write_jsonl(folder / f"accelerometer-older-{i}.json", [reading("f", 10 + i)])
         assert materialize(definitions, lakehouse).success
         with lakehouse.connect(*relation.over) as engine:

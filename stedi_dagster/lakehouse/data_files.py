@@ -1,6 +1,7 @@
 """Data files of a table rewritten: without some rows (a key's rows computed again, an erased
 customer's rows removed), or spread over files by key so that such a rewrite stays small."""
 
+import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ BUCKET_ROWS = 250_000
 MAX_BUCKETS = 32
 
 
-# A data file of fewer rows than SMALL_ROWS is small: what a run appends, or the rows of the keys
-# it computed again. A commit that would leave more than MAX_SMALL_FILES of them in a table
-# merges those of the version before into one (`merged`), so that however many runs add to a
-# table, its data files stay about as many as its buckets.
-SMALL_ROWS = BUCKET_ROWS // 10
+# A data file of fewer bytes than SMALL_BYTES is small: what a run appends, or the rows of the
+# keys it computed again (a bucket holds 250,000 rows or more: 0.7 MB and more at x100). A commit
+# that would leave more than MAX_SMALL_FILES of them in a table merges those of the version before
+# into one (`merged`), so that however many runs add to a table, its data files stay about as
+# many as its buckets. (Told by size, not rows: no footer read, 138 of them at x1000.)
+SMALL_BYTES = 256 * 1024
 MAX_SMALL_FILES = 8
 
 
@@ -110,21 +112,17 @@ class Merge:
 
 def merged(held: dict[str, str], folder: Path, stem: str) -> Merge:
     """When more than MAX_SMALL_FILES of the data files a table's new version keeps (`held`:
-    local path -> URL) hold fewer than SMALL_ROWS rows each, those merged into one file in
-    `folder` (a column some of them lack read as null in their rows, as a reader of the table
-    reads it); else nothing."""
+    local path -> URL) are smaller than SMALL_BYTES, those merged into one file in `folder` (a
+    column some of them lack read as null in their rows, as a reader of the table reads it);
+    else nothing."""
     if len(held) <= MAX_SMALL_FILES:
         return Merge()
+    small = sorted(file for file in held if os.path.getsize(file) < SMALL_BYTES)
+    if len(small) <= MAX_SMALL_FILES:
+        return Merge()
+    path = folder / f"{stem}-merged.parquet"
+    listed = ", ".join(literal(f) for f in small)
     with scratch.cursor() as con:
-        counted = con.execute(
-            "select file_name, sum(num_rows) from parquet_file_metadata(?) group by 1",
-            [list(held)],
-        ).fetchall()
-        small = sorted(file for file, rows in counted if rows < SMALL_ROWS)
-        if len(small) <= MAX_SMALL_FILES:
-            return Merge()
-        path = folder / f"{stem}-merged.parquet"
-        listed = ", ".join(literal(f) for f in small)
         con.execute(
             f"copy (select * from read_parquet([{listed}], union_by_name = true)) "
             f"to {literal(str(path))} {PARQUET}"

@@ -78,6 +78,7 @@ class LandingDraft:
         # with rows in a data file it rewrites
         self.changed_files: set[str] = set()
         self.staged_records = folder / f"{dataset}_files.parquet"
+        self._listed_hash: str | None = None  # of the listing's versions (see `_listing_hash`)
         self._lock = self.ingested.lock(dataset)
 
     def __enter__(self) -> "LandingDraft":
@@ -122,12 +123,21 @@ class LandingDraft:
         """The current versions kept without reading the records, when the last commit holds
         the files listed now at their versions, describes the landing and quarantine tables'
         current versions and recorded this step's fingerprint; else None."""
-        if commit.get(LISTED) != reuse.listing_hash(self.versions, self.landing.fields):
+        if commit.get(LISTED) != self._listing_hash(self.versions):
             return None
         described = json.loads(commit.get(DESCRIBES, "{}"))
         if described != self.ingested.latest_versions(self.dataset):
             return None  # a run stopped between its commits
         return reuse.kept(commit, fingerprint, described, json.loads(commit.get(SUMMARY, "{}")))
+
+    def _listing_hash(self, versions: dict[str, str]) -> str:
+        """`reuse.listing_hash` of these versions, hashed once for the listing's (the plan's and
+        the commit's, when every file listed is held: 6 ms at x1000)."""
+        if versions != self.versions:
+            return reuse.listing_hash(versions, self.landing.fields)
+        if self._listed_hash is None:
+            self._listed_hash = reuse.listing_hash(self.versions, self.landing.fields)
+        return self._listed_hash
 
     def _kept_metadata(self, records: dict[str, FileRecord]) -> dict[str, dict]:
         """The landing step's metadata of versions holding `records` that it keeps."""
@@ -369,7 +379,7 @@ class LandingDraft:
         if committed or self.records != self.previous or fingerprint != self.recorded_fingerprint:
             held = {name: r.version for name, r in self.records.items()}
             listing = {
-                LISTED: reuse.listing_hash(held, self.landing.fields),
+                LISTED: self._listing_hash(held),
                 SUMMARY: json.dumps(self._kept_metadata(self.records)),
             }
             self.ingested.commit(
