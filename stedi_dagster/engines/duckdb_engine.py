@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from stedi_dagster.engines import kept_files
 from stedi_dagster.engines.engine import (
     BUCKET_COLUMN,
     Params,
@@ -150,7 +151,7 @@ class DuckDBEngine:
         found = self._held(_shared_name(name, ""))
         if found.get(shared) == "view" and self.kept_in is not None:  # of its kept file
             try:
-                _used(self._kept_file(name, key))
+                kept_files.used(self._kept_file(name, key))
             except FileNotFoundError:  # pruned by the kept files of newer keys: made again
                 self.con.execute(f"drop view {ident(shared)}")
                 del found[shared]
@@ -195,8 +196,8 @@ class DuckDBEngine:
             try:
                 read = f"select * from read_parquet({literal(str(path))})"
                 self.con.execute(f"create view if not exists {ident(shared)} as {read}")
-                _used(path)
-                _prune(self.kept_in, name)
+                kept_files.used(path)
+                kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
             except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
                 pass
@@ -208,7 +209,7 @@ class DuckDBEngine:
             f"{KEPT_PARQUET}"
         )
         partial.replace(path)  # whole or not at all, for a process reading it
-        _prune(self.kept_in, name)
+        kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
 
     def _kept_file(self, name: str, key: str) -> Path:
         """The Parquet file in `kept_in` of the table `name` kept under this key."""
@@ -310,35 +311,6 @@ class DuckDBEngine:
         ).hexdigest()
         for statement in erasure_macros(kind for kind, _ in erased):
             self.con.execute(statement)
-
-
-def _used(path: Path) -> None:
-    """Mark a kept file as recently used (the last to be pruned): a link to another key's file
-    of the same rows, and that file."""
-    os.utime(path, follow_symlinks=False)
-    if path.is_symlink():
-        os.utime(path)
-
-
-def _prune(folder: Path, name: str) -> None:
-    """Remove the kept files of table `name` in `folder` but the SHARED_PER_NAME most recently
-    used and the files those link to. Each key has a name of its own whose time says when it
-    was last used: a hard link would share its file's time with every other key of the same
-    rows, and the key a run reads next could be pruned first."""
-    dated = []
-    for file in folder.glob(f"{name}-*.parquet"):
-        try:
-            dated.append((file.lstat().st_mtime, file))
-        except FileNotFoundError:  # removed meanwhile
-            continue
-    recent = [file for _, file in sorted(dated)][-SHARED_PER_NAME:]
-    kept = {f.name for f in recent}
-    for file in recent:
-        with contextlib.suppress(OSError):  # not a link, or removed meanwhile
-            kept.add(os.readlink(file))
-    for _, file in dated:
-        if file.name not in kept:
-            file.unlink(missing_ok=True)
 
 
 def _shared_name(name: str, key: str) -> str:
