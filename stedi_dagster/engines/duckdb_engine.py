@@ -187,17 +187,19 @@ class DuckDBEngine:
         if self.kept_in is None or not kept:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
-        path = self._kept_file(name, key)
+        path, linked = self._kept_file(name, key), False
         if same_as is not None and not path.exists():
             with contextlib.suppress(OSError):  # pruned meanwhile: computed below
                 path.unlink(missing_ok=True)  # a link whose file was pruned
                 path.symlink_to(same_as.resolve().name)  # to the file, not to another link
+                linked = True
         if path.exists():
             try:
                 read = f"select * from read_parquet({literal(str(path))})"
                 self.con.execute(f"create view if not exists {ident(shared)} as {read}")
                 kept_files.used(path)
-                kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
+                if linked:  # a new name kept: the least recently used go
+                    kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
             except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
                 pass

@@ -354,10 +354,7 @@ class FileDraft:
             merge.merged,
         )
         folder = self.store.table_folder(self.table)
-        published = {"path": folder, "delta_version": version}
-        if merge.removed:
-            published["data_files_merged"] = len(merge.removed)
-        return {self.table.name: published}
+        return {self.table.name: {"path": folder, "delta_version": version} | merge.metadata}
 
 
 def file_draft(

@@ -104,6 +104,11 @@ class Merge:
         return [self.into] if self.into is not None else []
 
     @property
+    def metadata(self) -> dict[str, int]:
+        """What the materialization says of it: `data_files_merged`, when there are any."""
+        return {"data_files_merged": len(self.removed)} if self.removed else {}
+
+    @property
     def merged(self) -> dict[Path, list[str]]:
         """What the commit records (`DeltaTables.commit`): the new file, by the names of those
         merged into it."""

@@ -72,13 +72,12 @@ class LandingDraft:
         self.recorded_fingerprint: str | None = None
         self.previous: dict[str, FileRecord] | None = None
         self.changes = {t.name: Change() for t in self.tables}
-        self.held: dict[str, list[str]] = {}  # per table, its data files the new version keeps
-        self.held_urls: dict[str, str] = {}  # their URLs, by local path
+        # per table, its data files the new version keeps: local path -> URL
+        self.held: dict[str, dict[str, str]] = {}
         # the landing files whose record or rows the run changes: those it reads, and those
         # with rows in a data file it rewrites
         self.changed_files: set[str] = set()
         self.staged_records = folder / f"{dataset}_files.parquet"
-        self._listed_hash: str | None = None  # of the listing's versions (see `_listing_hash`)
         self._lock = self.ingested.lock(dataset)
 
     def __enter__(self) -> "LandingDraft":
@@ -96,6 +95,7 @@ class LandingDraft:
         listed, self.unrecognized = self.landing_folder.contents(self.dataset)  # url -> version
         self.urls = {file_name(u): u for u in listed}
         self.versions = {name: listed[url] for name, url in self.urls.items()}
+        self.listed_hash = reuse.listing_hash(self.versions, self.landing.fields)
         self.reads = reads
         self.basis = reuse.basis(
             self.lakehouse,
@@ -123,21 +123,12 @@ class LandingDraft:
         """The current versions kept without reading the records, when the last commit holds
         the files listed now at their versions, describes the landing and quarantine tables'
         current versions and recorded this step's fingerprint; else None."""
-        if commit.get(LISTED) != self._listing_hash(self.versions):
+        if commit.get(LISTED) != self.listed_hash:
             return None
         described = json.loads(commit.get(DESCRIBES, "{}"))
         if described != self.ingested.latest_versions(self.dataset):
             return None  # a run stopped between its commits
         return reuse.kept(commit, fingerprint, described, json.loads(commit.get(SUMMARY, "{}")))
-
-    def _listing_hash(self, versions: dict[str, str]) -> str:
-        """`reuse.listing_hash` of these versions, hashed once for the listing's (the plan's and
-        the commit's, when every file listed is held: 6 ms at x1000)."""
-        if versions != self.versions:
-            return reuse.listing_hash(versions, self.landing.fields)
-        if self._listed_hash is None:
-            self._listed_hash = reuse.listing_hash(self.versions, self.landing.fields)
-        return self._listed_hash
 
     def _kept_metadata(self, records: dict[str, FileRecord]) -> dict[str, dict]:
         """The landing step's metadata of versions holding `records` that it keeps."""
@@ -284,8 +275,8 @@ class LandingDraft:
             f"other file's are those of {before}, where it passed",
         )
 
-    def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> list[str]:
-        """The table's current data files that stay in the new version, as local paths: those
+    def _held(self, engine: Engine, table: Table, kept: set[str], change: Change) -> dict[str, str]:
+        """The table's current data files that stay in the new version (local path -> URL): those
         holding only rows of kept files stay as they are, those holding only rows of files that
         changed or left are removed, the others are rewritten without those rows (staged as
         added). After a run that stopped between its commits, or for a full refresh, none."""
@@ -294,12 +285,11 @@ class LandingDraft:
         change.base = delta.version() if delta else None
         if self.previous is None or self.full_refresh:
             change.removed = urls
-            return []
+            return {}
         local = {self.zones.local_copy(url): url for url in urls}
-        self.held_urls.update(local)
         dropped = sorted(set(self.previous) - kept)
         if not dropped or not local:
-            return list(local)
+            return local
         source = ident(table.source_column)
         engine.view_parquet("held", list(local), filename=True)
         engine.fill_table("dropped", {"file": "VARCHAR"}, [(name,) for name in dropped])
@@ -323,7 +313,7 @@ class LandingDraft:
                     rewritten,
                 )
                 change.added.append(rewritten)
-        return sorted(stays)
+        return {path: local[path] for path in sorted(stays)}
 
     def _plain_copy(self, number: int, url: str) -> str:
         """A local plain-text copy of a landing file (downloaded from S3, decompressed)."""
@@ -358,7 +348,7 @@ class LandingDraft:
             version = delta.version(table)
             published[table.name] = {"path": delta.uri(table)}
             if change.added or change.removed or version is None:
-                held = {f: self.held_urls[f] for f in self.held.get(table.name, [])}
+                held = self.held.get(table.name, {})
                 merge = data_files.merged(held, self.folder, table.name)  # its small files
                 version = delta.commit(
                     table,
@@ -370,8 +360,7 @@ class LandingDraft:
                     merged=merge.merged,
                 )
                 committed = True
-                if merge.removed:
-                    published[table.name]["data_files_merged"] = len(merge.removed)
+                published[table.name] |= merge.metadata
             published[table.name]["delta_version"] = version
         # they name the versions they describe; and what this step recorded, when it differs
         # (checks evaluated again after a change of settings or code: kept by the next run)
@@ -379,7 +368,9 @@ class LandingDraft:
         if committed or self.records != self.previous or fingerprint != self.recorded_fingerprint:
             held = {name: r.version for name, r in self.records.items()}
             listing = {
-                LISTED: self._listing_hash(held),
+                LISTED: self.listed_hash
+                if held == self.versions  # hashed once for the plan and the commit
+                else reuse.listing_hash(held, self.landing.fields),
                 SUMMARY: json.dumps(self._kept_metadata(self.records)),
             }
             self.ingested.commit(
