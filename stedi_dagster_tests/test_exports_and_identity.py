@@ -24,7 +24,7 @@ from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy.identity import erasure_hash
-from stedi_dagster.privacy.pseudonyms import pseudonym
+from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY, pseudonym
 from stedi_dagster.privacy.records import ERASURE_LIST
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
@@ -39,8 +39,11 @@ from stedi_dagster_tests.conftest import (
 from stedi_dagster_tests.handmade import customer
 from stedi_dagster_tests.test_checks_fail import run_check
 
-# Every behaviour is asserted on both engines; Spark's runs need PySpark and Java (marker `spark`).
-ENGINES = ("duckdb", pytest.param("spark", marks=pytest.mark.spark))
+# Every behaviour is asserted on both engines. Spark's run (PySpark and Java: marker `spark`) reads
+# the landing files from S3 and publishes to S3 (the test server: marker `s3`), so the same run
+# also proves local[2] with both roots on S3.
+ENGINES = ("duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.s3]))
+S3_PSEUDONYM_KEY = DEVELOPMENT_PSEUDONYM_KEY.decode()  # the same subject ids as on local disk
 ARRAY = "the file is a JSON array, not newline-delimited JSON"
 PRETTY = "the file is pretty-printed JSON (objects over several lines), not newline-delimited JSON"
 
@@ -123,6 +126,22 @@ def exports_lakehouse(landing: Path, root: Path, engine: str) -> Lakehouse:
     )
 
 
+def exports_on_s3(landing: Path, s3, s3_endpoint: str) -> Lakehouse:
+    """The export-like landing files uploaded to s3://exports/landing (every file, the ignored
+    and unrecognized ones too), and a Spark lakehouse on s3://exports/lakehouse over them."""
+    s3.mkdir("exports")
+    for f in sorted(p for p in landing.rglob("*") if p.is_file()):
+        s3.put_file(str(f), f"exports/landing/{f.relative_to(landing).as_posix()}")
+    return Lakehouse(
+        landing_root="s3://exports/landing",
+        lakehouse_root="s3://exports/lakehouse",
+        s3_endpoint_url=s3_endpoint,
+        pseudonym_key=S3_PSEUDONYM_KEY,
+        quarantine_max_fraction=1.0,
+        engine="spark",
+    )
+
+
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> tuple[Path, Path]:
     """The export-like landing files, and the folder the engines' lakehouses go in."""
@@ -131,14 +150,18 @@ def exports(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(definitions, exports):
+def runs(definitions, exports, request):
     """engine -> (lakehouse, result) over the same export-like landing files, each engine's run
-    made when a test first asks for it."""
+    made when a test first asks for it (Spark's on S3)."""
     landing, root = exports
 
     class Runs(dict):
         def __missing__(self, engine: str):
-            lakehouse = exports_lakehouse(landing, root, engine)
+            if engine == "spark":
+                s3 = request.getfixturevalue("s3")
+                lakehouse = exports_on_s3(landing, s3, request.getfixturevalue("s3_endpoint"))
+            else:
+                lakehouse = exports_lakehouse(landing, root, engine)
             self[engine] = lakehouse, materialize(definitions, lakehouse)
             return self[engine]
 
@@ -313,6 +336,24 @@ def test_two_spellings_of_one_email_give_one_pseudonym(runs, engine):
 
 
 @pytest.mark.spark
+@pytest.mark.s3
+def test_spark_on_s3_publishes_each_table_version_in_one_put(runs, s3):
+    """local[2] reaches S3 as the DuckDB engine does: landing files and inputs copied to the
+    driver's disk once per version, each new table version uploaded in one PUT (one data file
+    and one log entry per curated table)."""
+    _, result = runs["spark"]
+    assert result.success
+    assert materialization(result, "machine_learning_curated")["engine"] == "spark"
+    published = s3.find("exports/lakehouse/curated")
+    assert sorted(re.sub(r"part-[0-9a-f]{32}", "part-<uuid>", o) for o in published) == [
+        f"exports/lakehouse/curated/{name}/{file}"
+        for name in ("customer_curated", "machine_learning_curated", "step_features_curated")
+        for file in (f"_delta_log/{0:020}.json", "part-<uuid>.parquet")
+    ]
+
+
+@pytest.mark.spark
+@pytest.mark.s3
 def test_both_engines_publish_the_same_rows(runs):
     tables = {
         engine: {

@@ -5,7 +5,6 @@ Both engines must publish identical rows in every table, the same Parquet schema
 records of the files ingested and the same check results."""
 
 import json
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -22,16 +21,13 @@ from stedi_dagster.privacy.records import ERASURE_LIST
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
 from stedi_dagster_tests.conftest import (
-    NOTHING_QUARANTINED,
     check_outcomes,
     failed_checks,
-    failed_steps,
     materialization,
     materialize,
     row_counts,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import EXPECTED_ROWS, write_handmade
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 from stedi_dagster_tests.test_definitions import EXPECTED_CHECKS
 from stedi_dagster_tests.test_shared_tables import assert_counts_follow_the_views
@@ -411,29 +407,3 @@ def test_s3_roots_with_a_cluster_master_are_refused_before_spark_starts(tmp_path
         lakehouse.connect(),
     ):
         pass
-
-
-def test_spark_local_with_both_roots_on_s3(definitions, s3, s3_endpoint, tmp_path):
-    """local[2] reaches S3 as the DuckDB engine does: landing files and inputs copied to the
-    driver's disk once per version, each new table version uploaded in one PUT."""
-    landing = write_handmade(tmp_path / "landing")
-    s3.mkdir("spark-engine")
-    for f in landing.rglob("*.json"):
-        s3.put_file(str(f), f"spark-engine/landing/{f.relative_to(landing)}")
-    lakehouse = Lakehouse(
-        landing_root="s3://spark-engine/landing",
-        lakehouse_root="s3://spark-engine/lakehouse",
-        s3_endpoint_url=s3_endpoint,
-        pseudonym_key="s3-test-key",
-        engine="spark",
-    )
-    result = materialize(definitions, lakehouse)
-    assert result.success, failed_steps(result)
-    assert row_counts(result) == EXPECTED_ROWS | NOTHING_QUARANTINED
-    assert materialization(result, "machine_learning_curated")["engine"] == "spark"
-    published = s3.find("spark-engine/lakehouse/curated")
-    assert sorted(re.sub(r"part-[0-9a-f]{32}", "part-<uuid>", o) for o in published) == [
-        f"spark-engine/lakehouse/curated/{name}/{file}"
-        for name in ("customer_curated", "machine_learning_curated", "step_features_curated")
-        for file in (f"_delta_log/{0:020}.json", "part-<uuid>.parquet")
-    ]

@@ -113,7 +113,7 @@ def group_members(pgid: int) -> list[str]:
 def stop_process_group(process: subprocess.Popen) -> None:
     """Stop dagster dev and everything it started (webserver, daemon, code servers)."""
     os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10  # what has not stopped by then is killed
+    deadline = time.monotonic() + 3  # what has not stopped by then is killed
     while group_members(process.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     if group_members(process.pid):
@@ -226,21 +226,26 @@ def test_run_launched_through_graphql_materializes_and_checks_everything(dagster
 
 
 def wait_until_quiet(dev: DagsterDev, seconds: float = 240) -> None:
-    """Wait until no run is queued or running (the landing sensors and the automation sensor
-    start runs of their own when dagster dev starts)."""
+    """Wait until no run is queued or running and every sensor (the landing sensors, the
+    automation sensor: they start runs of their own when dagster dev starts) has finished a tick
+    since the last run ended: the next run, if any, would have been requested by then."""
     deadline = time.monotonic() + seconds
-    quiet_since = None
     while time.monotonic() < deadline:
-        active = dev.gql(
-            "{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) { "
-            "... on Runs { results { runId } } } }"
-        )["runsOrError"]["results"]
-        if active:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 35:  # longer than a sensor interval
-            return
+        runs = dev.gql("{ runsOrError { ... on Runs { results { status endTime } } } }")
+        runs = runs["runsOrError"]["results"]
+        if all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+            ended = max((r["endTime"] or 0 for r in runs), default=0)
+            sensors = dev.gql(
+                "query Sensors($selector: RepositorySelector!) { sensorsOrError("
+                "repositorySelector: $selector) { ... on Sensors { results { name sensorState { "
+                "ticks(limit: 1) { status timestamp } } } } } }",
+                {"selector": LOCATION},
+            )["sensorsOrError"]["results"]
+            ticks = [s["sensorState"]["ticks"] for s in sensors]
+            if sensors and all(
+                t and t[0]["status"] != "STARTED" and t[0]["timestamp"] > ended for t in ticks
+            ):
+                return
         time.sleep(1)
     raise AssertionError("runs kept starting")
 
