@@ -2,14 +2,13 @@
 
 A landing table's draft is `landing.pipeline.LandingDraft`; a trusted or curated table's is a
 `FileDraft`: its version kept (see `reuse`), the rows its inputs' new rows give added (see
-`increments`), the rows of the keys an input's change reaches computed again (see `Keyed`), or
+`increments`), the rows of the keys an input's change reaches computed again (see `keyed`), or
 built in full by a writer into one Parquet file; over views of its inputs (`read_views`), and
 checked as `version_checks` says.
 """
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +19,7 @@ from stedi_dagster.engines.engine import Spread
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory import increments, reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
+from stedi_dagster.factory.keyed import MAX_KEYS, MAX_KEYS_RECORDED, Keyed
 from stedi_dagster.factory.read_views import ReadViews
 from stedi_dagster.factory.step_run import StepRun
 from stedi_dagster.factory.version_checks import VersionChecks
@@ -30,7 +30,7 @@ from stedi_dagster.lakehouse.delta import (
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
-from stedi_dagster.sql import ident, literal, words
+from stedi_dagster.sql import ident, words
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
 
@@ -70,65 +70,6 @@ DraftFactory = Callable[[StepRun, Lakehouse, Path], Draft]
 # the table's columns), only the rows it is true of; with a Spread, over files by key if it can
 # (else the draft spreads the one file). Returns the files written.
 FileWriter = Callable[[Engine, Lakehouse, Path, str, Spread | None], list[Path]]
-
-# More keys than this to compute again: the table is built in full instead.
-MAX_KEYS = 10_000
-# More keys than this: a commit does not record the rows it changed (`CHANGED_ROWS`), which a
-# table reading it then finds by comparing every row of the files it rewrote.
-MAX_KEYS_RECORDED = 1_000
-
-
-@dataclass(frozen=True)
-class Keyed:
-    """A table whose rows belong to keys (a person, a Step Trainer serial, a subject), each
-    key's rows computed from its inputs' rows of that key alone, so that after any change of
-    its inputs only the keys whose rows may have changed are computed again. `affected`: SQL
-    giving those keys (and, as a second column, the person behind each, if it is a
-    pseudonym), over views `changed_<input>` (the rows each input gained
-    or lost; none for an input that did not change) and the inputs as they are; a row belongs
-    to the keys in any of its `columns`. `narrowed`: for inputs of which the keys' rows need
-    few rows, SQL giving those (a superset will do) over the inputs as they are, those narrowed
-    before it (`narrowed_<input>`) and the table `recomputed_keys` (key, person: null for a key
-    `affected` did not give): the writer computes the keys' rows from them alone."""
-
-    columns: tuple[str, ...]
-    affected: str
-    narrowed: tuple[tuple[str, str], ...] = ()
-    bounded_by: str = ""  # an input with at least as many rows as the table, if one has
-
-    def rows_of(self, keys: Sequence[str]) -> str:
-        """SQL: whether a row belongs to any of the keys (false for none)."""
-        if not keys:
-            return "false"
-        listed = ", ".join(literal(k) for k in keys)
-        return " or ".join(f"{ident(c)} in ({listed})" for c in self.columns)
-
-    def keys(self, engine: Engine) -> list[str]:
-        """The keys `affected` gives, over the `changed_<input>` views as they are."""
-        return sorted(self.found(engine))
-
-    def found(self, engine: Engine) -> dict[str, str | None]:
-        """The keys `affected` gives, each with what its second column, if it has one, says of
-        the key (the person behind a pseudonym), else None."""
-        rows = engine.rows(self.affected)
-        return {str(k): (more[0] if more else None) for k, *more in rows if k is not None}
-
-
-def keyed(
-    name: str, columns: Sequence[str], narrowed: Sequence[str] = (), bounded_by: str = ""
-) -> Keyed:
-    """Table `name` maintained per key: its rows belong to the keys in `columns`, its
-    `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
-    the rows of each input in `narrowed` (in that order) that the keys' rows can come from;
-    `bounded_by`: an input that has at least as many rows as the table (its rows size the
-    table's data files; else its largest input's do)."""
-    table = TABLES[name]
-    return Keyed(
-        tuple(columns),
-        table.sql("_affected"),
-        tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
-        bounded_by,
-    )
 
 
 class FileDraft:

@@ -6,7 +6,7 @@ for rows added to that input, exactly the output rows to add. When the only inpu
 changed since the table's version are such inputs, and they only gained data files (Delta
 appends), the step computes the new rows alone and appends them; when none changed, it adds
 nothing. Rows an input lost or changed (a file removed or rewritten) are for a table maintained
-per key (`drafts.Keyed`); anything else (a change of settings or code, a missing record of the
+per key (`keyed.Keyed`); anything else (a change of settings or code, a missing record of the
 versions built from, a version no longer held) builds the table in full.
 
 For two changed inputs A and B, new = old + Q(A_added, B_before) + Q(A_now, B_added): each pair

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.checks import Check
-from stedi_dagster.factory.drafts import DraftFactory, Keyed, sql_draft
+from stedi_dagster.factory.drafts import DraftFactory, sql_draft
+from stedi_dagster.factory.keyed import Keyed
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.tables import TABLES, Table
 
@@ -33,7 +34,7 @@ class TableSpec:
 
     - `appends`: the inputs whose new rows the SQL turns into new rows of the table alone
       (`increments`), each only with the rows of the same partition of the `partitions` inputs
-      (input -> column), if given; `keyed`: how it is maintained per key (`drafts.Keyed`);
+      (input -> column), if given; `keyed`: how it is maintained per key (`keyed.Keyed`);
     - `relations`: tables its SQL reads, computed from inputs they are `over` and kept per
       version of those (`drafts.sql_draft`);
     - `pseudonymous`: its SQL uses pseudonym(), so the step first makes sure a key applies;

@@ -12,7 +12,8 @@ from stedi_dagster.defs.curated.checks import (
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
 from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.factory.drafts import file_draft, keyed
+from stedi_dagster.factory.drafts import file_draft
+from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.sql import read_sql

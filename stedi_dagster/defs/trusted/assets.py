@@ -3,7 +3,7 @@
 from stedi_dagster.defs.trusted.checks import trusted_checks
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.factory.drafts import keyed
+from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.lakehouse import Lakehouse

@@ -1,0 +1,68 @@
+"""Tables maintained per key: which rows a change of their inputs reaches (`Keyed`), as each
+table's SQL files say (`keyed`); a `drafts.FileDraft` computes those keys' rows again."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stedi_dagster.engines import Engine
+from stedi_dagster.sql import ident, literal
+from stedi_dagster.tables import TABLES
+
+# More keys than this to compute again: the table is built in full instead.
+MAX_KEYS = 10_000
+# More keys than this: a commit does not record the rows it changed (`CHANGED_ROWS`), which a
+# table reading it then finds by comparing every row of the files it rewrote.
+MAX_KEYS_RECORDED = 1_000
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A table whose rows belong to keys (a person, a Step Trainer serial, a subject), each
+    key's rows computed from its inputs' rows of that key alone, so that after any change of
+    its inputs only the keys whose rows may have changed are computed again. `affected`: SQL
+    giving those keys (and, as a second column, the person behind each, if it is a
+    pseudonym), over views `changed_<input>` (the rows each input gained
+    or lost; none for an input that did not change) and the inputs as they are; a row belongs
+    to the keys in any of its `columns`. `narrowed`: for inputs of which the keys' rows need
+    few rows, SQL giving those (a superset will do) over the inputs as they are, those narrowed
+    before it (`narrowed_<input>`) and the table `recomputed_keys` (key, person: null for a key
+    `affected` did not give): the writer computes the keys' rows from them alone."""
+
+    columns: tuple[str, ...]
+    affected: str
+    narrowed: tuple[tuple[str, str], ...] = ()
+    bounded_by: str = ""  # an input with at least as many rows as the table, if one has
+
+    def rows_of(self, keys: Sequence[str]) -> str:
+        """SQL: whether a row belongs to any of the keys (false for none)."""
+        if not keys:
+            return "false"
+        listed = ", ".join(literal(k) for k in keys)
+        return " or ".join(f"{ident(c)} in ({listed})" for c in self.columns)
+
+    def keys(self, engine: Engine) -> list[str]:
+        """The keys `affected` gives, over the `changed_<input>` views as they are."""
+        return sorted(self.found(engine))
+
+    def found(self, engine: Engine) -> dict[str, str | None]:
+        """The keys `affected` gives, each with what its second column, if it has one, says of
+        the key (the person behind a pseudonym), else None."""
+        rows = engine.rows(self.affected)
+        return {str(k): (more[0] if more else None) for k, *more in rows if k is not None}
+
+
+def keyed(
+    name: str, columns: Sequence[str], narrowed: Sequence[str] = (), bounded_by: str = ""
+) -> Keyed:
+    """Table `name` maintained per key: its rows belong to the keys in `columns`, its
+    `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
+    the rows of each input in `narrowed` (in that order) that the keys' rows can come from;
+    `bounded_by`: an input that has at least as many rows as the table (its rows size the
+    table's data files; else its largest input's do)."""
+    table = TABLES[name]
+    return Keyed(
+        tuple(columns),
+        table.sql("_affected"),
+        tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
+        bounded_by,
+    )
