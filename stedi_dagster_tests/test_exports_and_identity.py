@@ -14,6 +14,7 @@ Identifiers that are only white space are quarantined, naming the field.
 import gzip
 import json
 import re
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,8 @@ def runs(definitions, exports, request):
     made when a test first asks for it (Spark's on S3)."""
     landing, root = exports
 
+    readers = ExitStack()
+
     class Runs(dict):
         def __missing__(self, engine: str):
             if engine == "spark":
@@ -165,7 +168,20 @@ def runs(definitions, exports, request):
             self[engine] = lakehouse, materialize(definitions, lakehouse)
             return self[engine]
 
-    return Runs()
+        def rows(self, engine: str, sql: str) -> list[tuple]:
+            """A query's rows over the tables of `engine`'s run, read by DuckDB through one
+            connection per run (its tables change no more; on S3 a connection costs a second)."""
+            if engine not in readers_of:
+                lakehouse = self[engine][0]
+                names = [n for n in TABLES if lakehouse.store.is_materialized(TABLES[n])]
+                readers_of[engine] = readers.enter_context(
+                    lakehouse.connect(*names, engine="duckdb")
+                )
+            return readers_of[engine].rows(sql)
+
+    readers_of: dict = {}
+    with readers:
+        yield Runs()
 
 
 def rows(lakehouse: Lakehouse, sql: str) -> list[tuple]:
@@ -195,8 +211,8 @@ def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
         "pretty.json": (len(PRETTY_TEXT.splitlines()), 0, len(PRETTY_TEXT.splitlines()), None),
     }
     assert check_outcomes(result)["accelerometer_landing.all_lines_accounted"] is True
-    quarantined = rows(
-        lakehouse,
+    quarantined = runs.rows(
+        engine,
         "select file, line, reason from accelerometer_quarantine "
         "where file in ('sam.json.gz', 'pat.json.zst') order by file",
     )
@@ -208,9 +224,9 @@ def test_compressed_and_renamed_files_land_with_exact_accounting(runs, engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_json_documents_are_quarantined_saying_what_the_file_is(runs, engine):
-    lakehouse, result = runs[engine]
-    found = rows(
-        lakehouse,
+    _, result = runs[engine]
+    found = runs.rows(
+        engine,
         "select file, count(*), min(line), max(line), min(reason), max(reason), "
         "count(record) from accelerometer_quarantine "
         "where file in ('array.json', 'pretty.json') group by file order by file",
@@ -226,9 +242,9 @@ def test_json_documents_are_quarantined_saying_what_the_file_is(runs, engine):
     assert reasons["pretty.json"][0] == reasons["pretty.json"][1]
     assert reasons["pretty.json"][0].startswith(PRETTY)
     # nothing of theirs became a row (their timestamps were 105 to 107)
-    assert rows(lakehouse, "select count(*) from accelerometer_landing where timestamp >= 105") == [
-        (0,)
-    ]
+    assert runs.rows(
+        engine, "select count(*) from accelerometer_landing where timestamp >= 105"
+    ) == [(0,)]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -252,20 +268,20 @@ def test_files_that_are_no_landing_files_are_named_while_the_run_succeeds(runs, 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_withdrawal_under_another_spelling_removes_the_customer_everywhere(runs, engine):
-    lakehouse, result = runs[engine]
+    _, result = runs[engine]
     pat = "pat.doe@x.test"
     for table in ("customer_trusted", "customer_curated"):
-        assert rows(lakehouse, f"select person_key(email) from {table}") == [("sam.roe@x.test",)]
+        assert runs.rows(engine, f"select person_key(email) from {table}") == [("sam.roe@x.test",)]
     # Pat's readings landed (under two padded spellings) and none went further
-    assert rows(
-        lakehouse,
+    assert runs.rows(
+        engine,
         f"select count(*) from accelerometer_landing where person_key(user) = '{pat}'",
     ) == [(2,)]
-    assert rows(
-        lakehouse, f"select count(*) from accelerometer_trusted where person_key(user) = '{pat}'"
+    assert runs.rows(
+        engine, f"select count(*) from accelerometer_trusted where person_key(user) = '{pat}'"
     ) == [(0,)]
-    assert rows(
-        lakehouse,
+    assert runs.rows(
+        engine,
         "select count(*) from step_trainer_trusted where person_key(serialNumber) = 's-pat'",
     ) == [(0,)]
     ids = {pseudonym(pat)}
@@ -273,16 +289,15 @@ def test_a_withdrawal_under_another_spelling_removes_the_customer_everywhere(run
         ("machine_learning_curated", "subject_id, step_trainer_subject_id"),
         ("step_features_curated", "subject_id, subject_id"),
     ):
-        found = rows(lakehouse, f"select {columns} from {table}")
+        found = runs.rows(engine, f"select {columns} from {table}")
         assert found and ids.isdisjoint({i for pair in found for i in pair})
     assert all(ok for name, ok in check_outcomes(result).items() if "consented" in name)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_identifiers_that_are_only_white_space_are_quarantined_naming_the_field(runs, engine):
-    lakehouse, _ = runs[engine]
-    found = rows(
-        lakehouse,
+    found = runs.rows(
+        engine,
         "select 'customer', line, reason from customer_quarantine "
         "union all select 'accelerometer', line, reason from accelerometer_quarantine "
         "where file = 'blank.jsonl' "
@@ -297,8 +312,8 @@ def test_identifiers_that_are_only_white_space_are_quarantined_naming_the_field(
         ("step_trainer", 5, "key field serialNumber is empty or only white space"),
     ]
     # no person was made of them: no empty key anywhere in landing
-    assert rows(
-        lakehouse,
+    assert runs.rows(
+        engine,
         "select (select count(*) from customer_landing where person_key(email) = '' "
         "or person_key(serialNumber) = ''), "
         "(select count(*) from accelerometer_landing where person_key(user) = ''), "
@@ -308,13 +323,12 @@ def test_identifiers_that_are_only_white_space_are_quarantined_naming_the_field(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_readings_and_serials_in_other_spellings_join_their_customer(runs, engine):
-    lakehouse, _ = runs[engine]
     # Sam's readings in four spellings: 100, 101, 102 (sam.json.gz), 103, 104
-    assert rows(lakehouse, "select timestamp from accelerometer_trusted order by 1") == [
+    assert runs.rows(engine, "select timestamp from accelerometer_trusted order by 1") == [
         (t,) for t in (100, 101, 102, 103, 104)
     ]
     # Sam's serial as "s-sam ", "S-SAM" and "S-Sam"
-    assert rows(lakehouse, "select sensorReadingTime from step_trainer_trusted order by 1") == [
+    assert runs.rows(engine, "select sensorReadingTime from step_trainer_trusted order by 1") == [
         (100,),
         (101,),
         (102,),
@@ -323,9 +337,9 @@ def test_readings_and_serials_in_other_spellings_join_their_customer(runs, engin
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_two_spellings_of_one_email_give_one_pseudonym(runs, engine):
-    lakehouse, result = runs[engine]
-    pairs = rows(
-        lakehouse,
+    _, result = runs[engine]
+    pairs = runs.rows(
+        engine,
         "select distinct subject_id, step_trainer_subject_id from machine_learning_curated",
     )
     assert pairs == [(pseudonym("sam.roe@x.test"), pseudonym("sam.roe@x.test"))]
