@@ -111,6 +111,15 @@ EXTRA_COLUMN = "extra_fields"
 SOURCE_COLUMN = "source_file"
 
 
+# The customer tables' data files hold row groups of this many rows (DuckDB's default is 122,880):
+# a customer's row is wide (ten columns, most of them text), and reading a few rows decodes their
+# row groups whole: at x1000, the customers a new reading adds to customer_curated looked up in
+# customer_trusted 31 -> 8.5 ms, a preview of five rows 20 -> 5 ms; a full scan is as fast, the
+# files 2% larger. The narrow tables (readings, pairs) keep DuckDB's size: more row groups would
+# cost every view of them more footer to bind.
+CUSTOMER_ROW_GROUP_ROWS = 16_384
+
+
 # The Dagster definitions, a folder per zone, each with the SQL of its tables and checks in `sql/`.
 DEFS_FOLDER = Path(__file__).parent / "defs"
 
@@ -126,6 +135,8 @@ class Table:
     # the column of its data files naming each row's landing file: a landing table's SOURCE_COLUMN
     # (not one of its columns), a quarantine table's `file`; None for the others
     source_column: str | None = None
+    # rows per Parquet row group of its data files as DuckDB writes them (None: DuckDB's 122,880)
+    row_group_rows: int | None = None
 
     @property
     def fields(self) -> dict[str, str]:
@@ -203,10 +214,13 @@ def _table(
     keys: tuple[str, ...],
     dataset: str = "",
     source_column: str | None = None,
+    row_group_rows: int | None = None,
 ) -> Table:
     descriptions = {c: d for c, d in _DESCRIPTIONS.items() if c in columns}
     dataset = dataset or name.removesuffix(f"_{zone}")
-    return Table(name, zone, dict(columns), keys, dataset, descriptions, source_column)
+    return Table(
+        name, zone, dict(columns), keys, dataset, descriptions, source_column, row_group_rows
+    )
 
 
 def _landing(name: str, columns: dict[str, str], keys: tuple[str, ...]) -> Table:
@@ -230,7 +244,13 @@ TABLES: dict[str, Table] = {
         _quarantine("customer"),
         _quarantine("accelerometer"),
         _quarantine("step_trainer"),
-        _table("customer_trusted", "trusted", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _table(
+            "customer_trusted",
+            "trusted",
+            CUSTOMER_COLUMNS,
+            ("email", "serialNumber"),
+            row_group_rows=CUSTOMER_ROW_GROUP_ROWS,
+        ),
         _table("accelerometer_trusted", "trusted", ACCELEROMETER_COLUMNS, ("user", "timestamp")),
         _table(
             "step_trainer_trusted",
@@ -238,7 +258,13 @@ TABLES: dict[str, Table] = {
             STEP_TRAINER_COLUMNS,
             ("serialNumber", "sensorReadingTime"),
         ),
-        _table("customer_curated", "curated", CUSTOMER_COLUMNS, ("email", "serialNumber")),
+        _table(
+            "customer_curated",
+            "curated",
+            CUSTOMER_COLUMNS,
+            ("email", "serialNumber"),
+            row_group_rows=CUSTOMER_ROW_GROUP_ROWS,
+        ),
         _table(
             "machine_learning_curated",
             "curated",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster._core.definitions.data_version import CachingStaleStatusResolver
 from dagster._core.loader import LoadingContextForTest
@@ -14,9 +15,15 @@ from dagster._core.loader import LoadingContextForTest
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
 from stedi_dagster.lakehouse import Lakehouse, data_files
-from stedi_dagster.tables import TABLES, files_table
+from stedi_dagster.tables import CUSTOMER_ROW_GROUP_ROWS, TABLES, files_table
 from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl
-from stedi_dagster_tests.handmade import AsBuilt, materialized_handmade, reading, write_handmade
+from stedi_dagster_tests.handmade import (
+    AsBuilt,
+    customer,
+    materialized_handmade,
+    reading,
+    write_handmade,
+)
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +204,49 @@ def test_small_data_files_are_merged_and_what_reads_them_stays_incremental(
     assert times == [20_000 + i for i in range(5)]  # each new reading once
     assert materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"}).success
     assert every_row(lakehouse) == maintained
+
+
+def row_groups(lakehouse: Lakehouse, name: str) -> list[int]:
+    """The rows of each row group of a table's current data files."""
+    files = lakehouse.store.files(TABLES[name])
+    found = duckdb.connect().execute(
+        "select distinct file_name, row_group_id, row_group_num_rows from parquet_metadata(?)",
+        [files],
+    )
+    return [rows for _, _, rows in found.fetchall()]
+
+
+def test_customer_tables_keep_small_row_groups_as_built_and_as_rewritten(definitions, tmp_path):
+    """The customer tables' data files hold row groups of about CUSTOMER_ROW_GROUP_ROWS rows (a
+    lookup of a few customers, a preview of five rows, decodes little of their wide rows), as a
+    full build writes them and as the rewrite of a data file holding a withdrawn customer's rows
+    writes it again; the readings keep DuckDB's row groups."""
+    n = CUSTOMER_ROW_GROUP_ROWS + 2_000
+    # DuckDB's row group size is a least: a group may end within the vector (2,048 rows) past it
+    most = CUSTOMER_ROW_GROUP_ROWS + 2_048
+    landing = tmp_path / "landing"
+    people = [f"p{i}" for i in range(n)]
+    write_jsonl(
+        landing / "customer" / "landing" / "customers.json",
+        [customer(p, f"S-{p}", research=5) for p in people],
+    )
+    readings = [reading(p, 100) for p in people]
+    write_jsonl(landing / "accelerometer" / "landing" / "readings.json", readings)
+    write_jsonl(
+        landing / "step_trainer" / "landing" / "steps.json",
+        [{"sensorReadingTime": 100, "serialNumber": "S-p0", "distanceFromObject": 1}],
+    )
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    assert materialize(definitions, lakehouse).success
+    for name in ("customer_trusted", "customer_curated"):
+        groups = row_groups(lakehouse, name)
+        assert sum(groups) == n and len(groups) > 1 and max(groups) <= most, (name, groups)
+    assert row_groups(lakehouse, "accelerometer_trusted") == [n]
+    withdrawal = customer("p1", "S-p1", updated=20, research=None)
+    write_jsonl(landing / "customer" / "landing" / "withdrawal.json", [withdrawal])
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    for name in ("customer_trusted", "customer_curated"):
+        assert materialization(result, name)["built"] == "recomputed: the rows of 1 email values"
+        groups = row_groups(lakehouse, name)
+        assert sum(groups) == n - 1 and len(groups) > 1 and max(groups) <= most, (name, groups)

@@ -37,12 +37,24 @@ from stedi_dagster.engines.engine import (
 from stedi_dagster.privacy.macros import erasure_macros, identity_macros
 from stedi_dagster.sql import ident, literal, words
 
-PARQUET = "(format parquet, compression zstd)"
+
+def parquet_options(row_group_rows: int | None = None, partition_by: str = "") -> str:
+    """COPY's options for a table's data files: zstd, in row groups of `row_group_rows` rows
+    (None: DuckDB's 122,880), one folder per value of `partition_by`, if given."""
+    options = ["format parquet", "compression zstd"]
+    if row_group_rows:
+        options.append(f"row_group_size {row_group_rows}")
+    if partition_by:
+        options.append(f"partition_by ({partition_by})")
+    return f"({', '.join(options)})"
+
+
+PARQUET = parquet_options()
 # A kept table's file (see `DuckDBEngine`) is sorted by its first column (the person key or value
 # the steps look up) in small row groups: a join with a few new rows then reads the row groups
 # of their keys alone, DuckDB pushing the join's keys into the scan (at x1000 a lookup of a few
 # keys in the landing identifiers read 8 ms instead of 60 ms).
-KEPT_PARQUET = "(format parquet, compression zstd, row_group_size 16384)"
+KEPT_PARQUET = parquet_options(16_384)
 PARQUET_VIEW = "select * from read_parquet("  # how a view of Parquet files begins
 # How many tables created `shared_over` views the process's database keeps per name (a run's
 # steps read one or two: over whole tables, and over a table's new rows).
@@ -270,15 +282,21 @@ class DuckDBEngine:
             self.described[name, view] = columns
         return columns
 
-    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
+    def write_parquet(
+        self,
+        sql: str,
+        path: Path,
+        spread: Spread | None = None,
+        row_group_rows: int | None = None,
+    ) -> list[Path]:
         if spread is None or spread.buckets <= 1:
-            self.con.execute(f"copy ({sql}) to {literal(str(path))} {PARQUET}")
+            options = parquet_options(row_group_rows)
+            self.con.execute(f"copy ({sql}) to {literal(str(path))} {options}")
             return [path]
         out, key = path.with_name(f"{path.stem}-buckets"), ident(spread.column)
         self.con.execute(
             f"copy (select *, hash({key}) % {spread.buckets} as {BUCKET_COLUMN} from ({sql})) "
-            f"to {literal(str(out))} "
-            f"(format parquet, compression zstd, partition_by ({BUCKET_COLUMN}))"
+            f"to {literal(str(out))} {parquet_options(row_group_rows, BUCKET_COLUMN)}"
         )
         return spread_files(out, path)
 

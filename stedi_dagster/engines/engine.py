@@ -183,10 +183,17 @@ class Engine(Protocol):
         """A table's or view's columns and their types, as DuckDB names them."""
         ...
 
-    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
+    def write_parquet(
+        self,
+        sql: str,
+        path: Path,
+        spread: Spread | None = None,
+        row_group_rows: int | None = None,
+    ) -> list[Path]:
         """Stage a query's result as exactly one Parquet file (zstd) at `path`, or, `spread`,
         as Parquet files beside it (`<stem>-<i>.parquet`), each key's rows in one; the files
-        written."""
+        written. `row_group_rows`: the rows of a row group (`Table.row_group_rows`; Spark sizes
+        its row groups in bytes and leaves it)."""
         ...
 
     def close(self) -> None: ...

@@ -210,7 +210,13 @@ class SparkEngine:
         dtypes = self._run(lambda: self.spark.table(name).dtypes, f"describe {name}")
         return {c: DUCKDB_TYPES.get(t, t.upper()) for c, t in dtypes}
 
-    def write_parquet(self, sql: str, path: Path, spread: Spread | None = None) -> list[Path]:
+    def write_parquet(
+        self,
+        sql: str,
+        path: Path,
+        spread: Spread | None = None,
+        row_group_rows: int | None = None,  # Spark's row groups are sized in bytes
+    ) -> list[Path]:
         if spread is None or spread.buckets <= 1:
             write_parquet_file(self.frame(sql), path)
             return [path]

@@ -164,7 +164,7 @@ class FileDraft:
             return built | {"rows_added": 0, "rows_removed": 0, "same_rows": True}
         self.rows_added = parquet_rows(files)
         if self.keyed is not None and len(files) == 1:  # a writer that does not spread its rows
-            files = data_files.bucketed(files[0], self.keyed.columns[0], self.folder)
+            files = data_files.bucketed(files[0], self.keyed.columns[0], self.folder, self.table)
         self.staged = files
         return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
 
@@ -224,9 +224,7 @@ class FileDraft:
         where = rows_of_keys if keys else ""
         if len(keys) <= MAX_KEYS_RECORDED:
             self.changed_rows = rows_of_keys
-        touched, kept, removed = data_files.without(
-            self.current, where, self.folder, self.table.name
-        )
+        touched, kept, removed = data_files.without(self.current, where, self.folder, self.table)
         self.touched, self.staged = touched, kept
         if keys:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
@@ -281,7 +279,7 @@ class FileDraft:
         merge = data_files.Merge()
         if not self.replace and (self.staged or self.touched):  # its small files merged
             held = {f: self.urls[f] for f in self.current if f not in self.touched}
-            merge = data_files.merged(held, self.folder, self.table.name)
+            merge = data_files.merged(held, self.folder, self.table)
         base = self.last[0] if self.last is not None else None
         version = self.store.publish(
             self.table,
@@ -346,7 +344,9 @@ def sql_draft(
             kept = [c for c in engine.describe(computed) if c != EXTRA_COLUMN or c in table.columns]
             columns = ", ".join(ident(c) for c in kept)
             rows = f" where {where}" if where else ""
-            return engine.write_parquet(f"select {columns} from {computed}{rows}", path, spread)
+            return engine.write_parquet(
+                f"select {columns} from {computed}{rows}", path, spread, table.row_group_rows
+            )
 
         return write
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.engines.duckdb_engine import PARQUET
+from stedi_dagster.engines.duckdb_engine import parquet_options
 from stedi_dagster.engines.engine import spread_files
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.sql import ident, literal
+from stedi_dagster.tables import Table
 
 # The rows of one data file of a table maintained per key (see `buckets`), and the most data files
 # such a table is spread over: beyond MAX_BUCKETS * BUCKET_ROWS rows its files grow instead. Each
@@ -43,13 +44,13 @@ def without(
     files: Sequence[str],
     where: str,
     folder: Path,
-    stem: str,
+    table: Table,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[list[str], list[Path], int]:
-    """The data files holding rows that `where` (an SQL condition on their columns, run on
-    `con` if it needs what a connection prepared) is true of, each written again into `folder`
-    without those rows: (those files, their new versions (none for a file left empty), the rows
-    left out)."""
+    """The data files of `table` holding rows that `where` (an SQL condition on their columns,
+    run on `con` if it needs what a connection prepared) is true of, each written again into
+    `folder` without those rows: (those files, their new versions (none for a file left empty),
+    the rows left out)."""
     if not files or not where:
         return [], [], 0
     listed = ", ".join(literal(f) for f in files)
@@ -60,20 +61,22 @@ def without(
         ).fetchall()
         written = []
         for i, (file, _) in enumerate(found):
-            path = folder / f"{stem}-kept-{i}.parquet"
+            path = folder / f"{table.name}-kept-{i}.parquet"
             con.execute(
                 f"copy (select * from read_parquet({literal(file)}) "
-                f"where not coalesce({where}, false)) to {literal(str(path))} {PARQUET}"
+                f"where not coalesce({where}, false)) to {literal(str(path))} "
+                f"{parquet_options(table.row_group_rows)}"
             )
             written.append(path)
     kept = [p for p in written if parquet_rows([p])]
     return [f for f, _ in found], kept, sum(n for _, n in found)
 
 
-def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
-    """The rows of the Parquet file at `path` spread over files (as many as `buckets` says) by
-    their key (`column`), keys taken in the order of their hashes: the rows of one key stay
-    together, so that computing a key's rows again writes one such file again, not the table."""
+def bucketed(path: Path, column: str, folder: Path, table: Table) -> list[Path]:
+    """The rows of `table` in the Parquet file at `path` spread over files (as many as `buckets`
+    says) by their key (`column`), keys taken in the order of their hashes: the rows of one key
+    stay together, so that computing a key's rows again writes one such file again, not the
+    table."""
     count = buckets(parquet_rows([path]))
     if count <= 1:
         return [path]
@@ -85,7 +88,7 @@ def bucketed(path: Path, column: str, folder: Path) -> list[Path]:
             f"* {count} // count(*) over () as stedi_bucket "
             f"from (select distinct {key} from read_parquet({file}))) k "
             f"on t.{key} is not distinct from k.{key}) to {literal(str(out))} "
-            "(format parquet, compression zstd, partition_by (stedi_bucket))"
+            f"{parquet_options(table.row_group_rows, 'stedi_bucket')}"
         )
     path.unlink()
     return spread_files(out, folder / path.name)
@@ -115,8 +118,8 @@ class Merge:
         return {self.into: [file_name(u) for u in self.removed]} if self.into else {}
 
 
-def merged(held: dict[str, str], folder: Path, stem: str) -> Merge:
-    """When more than MAX_SMALL_FILES of the data files a table's new version keeps (`held`:
+def merged(held: dict[str, str], folder: Path, table: Table) -> Merge:
+    """When more than MAX_SMALL_FILES of the data files `table`'s new version keeps (`held`:
     local path -> URL) are smaller than SMALL_BYTES, those merged into one file in `folder` (a
     column some of them lack read as null in their rows, as a reader of the table reads it);
     else nothing."""
@@ -125,11 +128,11 @@ def merged(held: dict[str, str], folder: Path, stem: str) -> Merge:
     small = sorted(file for file in held if os.path.getsize(file) < SMALL_BYTES)
     if len(small) <= MAX_SMALL_FILES:
         return Merge()
-    path = folder / f"{stem}-merged.parquet"
+    path = folder / f"{table.name}-merged.parquet"
     listed = ", ".join(literal(f) for f in small)
     with scratch.cursor() as con:
         con.execute(
             f"copy (select * from read_parquet([{listed}], union_by_name = true)) "
-            f"to {literal(str(path))} {PARQUET}"
+            f"to {literal(str(path))} {parquet_options(table.row_group_rows)}"
         )
     return Merge(path, tuple(held[f] for f in small))

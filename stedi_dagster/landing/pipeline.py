@@ -349,7 +349,7 @@ class LandingDraft:
             published[table.name] = {"path": delta.uri(table)}
             if change.added or change.removed or version is None:
                 held = self.held.get(table.name, {})
-                merge = data_files.merged(held, self.folder, table.name)  # its small files
+                merge = data_files.merged(held, self.folder, table)  # its small files
                 version = delta.commit(
                     table,
                     [*change.added, *merge.added],

@@ -260,7 +260,7 @@ def _remove_rows(
     urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
     with store.staging() as folder:
         touched, kept, removed = data_files.without(
-            list(urls), erased_rows, folder, table.name, engine.con
+            list(urls), erased_rows, folder, table, engine.con
         )
         if changed is not None:
             store.attach(engine, table, touched, view=f"{changed}_files")
