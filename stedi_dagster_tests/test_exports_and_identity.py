@@ -156,7 +156,7 @@ def runs(definitions, exports, request):
     made when a test first asks for it (Spark's on S3)."""
     landing, root = exports
 
-    readers = ExitStack()
+    readers, opened = ExitStack(), {}  # engine -> the DuckDB connection its run is read through
 
     class Runs(dict):
         def __missing__(self, engine: str):
@@ -169,24 +169,24 @@ def runs(definitions, exports, request):
             return self[engine]
 
         def rows(self, engine: str, sql: str) -> list[tuple]:
-            """A query's rows over the tables of `engine`'s run, read by DuckDB through one
-            connection per run (its tables change no more; on S3 a connection costs a second)."""
-            if engine not in readers_of:
-                lakehouse = self[engine][0]
-                names = [n for n in TABLES if lakehouse.store.is_materialized(TABLES[n])]
-                readers_of[engine] = readers.enter_context(
-                    lakehouse.connect(*names, engine="duckdb")
-                )
-            return readers_of[engine].rows(sql)
+            """A query's rows over the tables of `engine`'s run, read through one connection per
+            run (its tables change no more; on S3 a connection costs a second)."""
+            if engine not in opened:
+                opened[engine] = readers.enter_context(reader(self[engine][0]))
+            return opened[engine].rows(sql)
 
-    readers_of: dict = {}
     with readers:
         yield Runs()
 
 
-def rows(lakehouse: Lakehouse, sql: str) -> list[tuple]:
+def reader(lakehouse: Lakehouse):
+    """A DuckDB connection to every table the lakehouse has materialized (a context manager)."""
     names = [name for name in TABLES if lakehouse.store.is_materialized(TABLES[name])]
-    with lakehouse.connect(*names, engine="duckdb") as engine:
+    return lakehouse.connect(*names, engine="duckdb")
+
+
+def rows(lakehouse: Lakehouse, sql: str) -> list[tuple]:
+    with reader(lakehouse) as engine:
         return engine.rows(sql)
 
 
@@ -369,13 +369,12 @@ def test_spark_on_s3_publishes_each_table_version_in_one_put(runs, s3):
 @pytest.mark.spark
 @pytest.mark.s3
 def test_both_engines_publish_the_same_rows(runs):
-    tables = {}
-    for engine in ("duckdb", "spark"):
-        lakehouse = runs[engine][0]
-        with lakehouse.connect(*TABLES, engine="duckdb") as reader:  # once (on S3: slower)
-            tables[engine] = {
-                name: sorted(reader.rows(f"select * from {name}"), key=repr) for name in TABLES
-            }
+    tables = {
+        engine: {
+            name: sorted(runs.rows(engine, f"select * from {name}"), key=repr) for name in TABLES
+        }
+        for engine in ("duckdb", "spark")
+    }
     assert tables["spark"] == tables["duckdb"]
     assert check_outcomes(runs["spark"][1]) == check_outcomes(runs["duckdb"][1])
 
