@@ -24,7 +24,7 @@ from stedi_dagster.defs.curated import assets as curated_assets
 from stedi_dagster.defs.trusted import assets as trusted_assets
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.privacy.identity import erasure_hash
+from stedi_dagster.privacy.identity import erasure_hash, person_key
 from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY, pseudonym
 from stedi_dagster.privacy.records import ERASURE_LIST
 from stedi_dagster.sql import read_sql
@@ -397,6 +397,38 @@ def test_erasure_under_another_spelling_keeps_every_spelling_out(definitions, tm
         "(select count(*) from accelerometer_landing), "
         "(select coalesce(sum(erased), 0) from accelerometer_files)",
     ) == [(2, 2, 8)]
+
+
+def test_the_erasure_job_removes_every_spelling_of_the_person(definitions, tmp_path):
+    """Erasing Sam (asked under yet another spelling) removes, in the job itself, every row whose
+    email, user or serial is Sam's by its person key, however it is spelled (the job finds them by
+    the values the erasure list's test is true of): from landing and from every trusted and
+    curated table; Pat's, Kim's and the other rows stay."""
+    from stedi_dagster_tests.test_erasure import erase
+
+    lakehouse = exports_lakehouse(write_exports(tmp_path / "landing"), tmp_path, "duckdb")
+    assert materialize(definitions, lakehouse).success
+    owners = {"customer": "email", "accelerometer": "user", "step_trainer": "serialNumber"}
+    sams = {"sam.roe@x.test", "s-sam"}
+
+    def rows_by_owner() -> dict[str, tuple[int, int]]:
+        """Per table of a landing dataset: (Sam's rows, everyone else's)."""
+        found = {}
+        for name, table in TABLES.items():
+            if table.dataset not in owners or name.endswith("_quarantine"):
+                continue
+            owner = owners[table.dataset]
+            values = [v for (v,) in rows(lakehouse, f"select {owner} from {name}")]
+            sam = sum(1 for v in values if v is not None and person_key(v) in sams)
+            found[name] = (sam, len(values) - sam)
+        return found
+
+    before = rows_by_owner()
+    assert all(before[n][0] for n in ("accelerometer_landing", "step_trainer_landing"))
+    assert before["accelerometer_landing"][0] >= 5  # in four spellings
+    assert erase(definitions, lakehouse, f"{EM_SPACE}sam.ROE@x.test\r").success
+    after = rows_by_owner()
+    assert after == {name: (0, others) for name, (_, others) in before.items()}
 
 
 def test_json_documents_are_recognized_without_parsing_newline_delimited_files(tmp_path):

@@ -144,3 +144,37 @@ def test_the_key_skips_its_regular_expression_only_where_no_end_is_white_space()
         ).fetchall()[0][0]
     assert not set(skipped) & set(padded)
     assert set(skipped) == {chr(c) for c in range(ord("!"), 0x85)} | set(plain)
+
+
+def test_erased_rows_found_by_value_are_those_the_row_by_row_test_finds(values):
+    """The erasure job and the landing reader find an erased customer's rows by the key values
+    the erasure list's test is true of (`erased_by_value`), tested once per distinct value:
+    over every code point padded with white space (and nulls, and a value listed twice), the
+    same rows as the test made on each row; none when the list holds no entry of the kind."""
+    from stedi_dagster.engines.duckdb_engine import duckdb_engine
+    from stedi_dagster.privacy.erased_values import erased_by_value
+    from stedi_dagster.privacy.identity import erased_row
+
+    listed = ["\tAlice@X.test \t", " S-1234\t", "b", "\u00df"]  # emails; b and ß are values too
+    engine = duckdb_engine(SqlContext(variables={}))
+    try:
+        engine.set_erasure_list([("email", erasure_hash(v)) for v in listed])
+        engine.create_table(
+            "readings",
+            f"select value as user from read_parquet('{values}') "
+            "union all select * from (values (null), ('ALICE@x.test'), ('alice@x.test'))",
+        )
+        by_value = erased_by_value(engine.con, "accelerometer", "readings")
+        found = "select count(*) filter (where {}), count(*) from readings"
+        assert engine.rows(found.format(by_value)) == engine.rows(
+            found.format(erased_row("accelerometer"))
+        )
+        keys = {person_key(v) for v in listed}
+        users = [u for (u,) in engine.rows("select user from readings")]
+        expected = sum(1 for u in users if u is not None and person_key(u) in keys)
+        assert engine.rows(found.format(by_value)) == [(expected, len(users))]
+        assert expected > 4 * 4  # each listed value, alone and padded in three ways
+        steps = "(select value as serialNumber from readings)"  # no serial listed
+        assert erased_by_value(engine.con, "step_trainer", steps) == "false"
+    finally:
+        engine.close()

@@ -40,7 +40,8 @@ from stedi_dagster.landing.reading import (
     line_problems,
 )
 from stedi_dagster.landing.scan import non_blank_lines, numbered_lines
-from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
+from stedi_dagster.privacy.erased_values import erased_by_value
+from stedi_dagster.privacy.identity import PERSON_KEYS
 from stedi_dagster.sql import ident, json_path, literal, read_sql
 from stedi_dagster.tables import EXTRA_COLUMN, SOURCE_COLUMN, Table, quarantine_table
 
@@ -153,10 +154,11 @@ class DuckDBReader:
             out.unlink(missing_ok=True)
             raise _failed(table, batch, e) from e
         non_null = " + ".join(f"({ident(c)} is not null)::bigint" for c in table.fields)
+        rows = f"read_parquet({literal(str(out))})"
+        erased = erased_by_value(self.con, table.dataset, rows)
         stats = self.con.execute(
             f"select {SOURCE_COLUMN}, count(*), count(*) filter (where {incomplete_rows(table)}), "
-            f"count(*) filter (where {erased_row(table.dataset)}), sum({non_null}) "
-            f"from read_parquet({literal(str(out))}) group by all"
+            f"count(*) filter (where {erased}), sum({non_null}) from {rows} group by all"
         ).fetchall()
         counts = {name: (rows, incomplete, erased) for name, rows, incomplete, erased, _ in stats}
         fields = {name: non_null_fields for name, *_, non_null_fields in stats}
@@ -188,9 +190,10 @@ class DuckDBReader:
                 continue
             if rows:
                 data = batch.with_name(f"{batch.stem}-landed.parquet")
-                erased = erased_row(self.landing.dataset)
+                read = f"read_parquet({literal(str(batch))})"
+                erased = erased_by_value(self.con, self.landing.dataset, read)
                 self.con.execute(
-                    f"copy (select * from read_parquet({literal(str(batch))}) "
+                    f"copy (select * from {read} "
                     f"where {SOURCE_COLUMN} in (select unnest(?)) and not {erased}) "
                     f"to {literal(str(data))} {PARQUET}",
                     [taken],

@@ -24,7 +24,7 @@ DuckDB, whichever engine computes the zones.
 
 import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,6 +35,7 @@ from stedi_dagster.errors import StaleVersion
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.sql import ident, json_path, literal, read_sql
@@ -47,12 +48,10 @@ from stedi_dagster.tables import (
     quarantine_table,
 )
 
-# The rows of each table that belong to a customer on the erasure list (or, for the training
-# table and its features, to one of the emails being erased, as pseudonyms).
-ERASED_ROWS = {dataset: erased_row(dataset) for dataset in LANDING_DATASETS} | {
-    "machine_learning": "subject_id in (select id from erasure_subjects) "
-    "or step_trainer_subject_id in (select id from erasure_subjects)",
-    "step_features": "subject_id in (select id from erasure_subjects)",
+# The columns of the training table and its features that name subjects (pseudonyms).
+SUBJECT_COLUMNS = {
+    "machine_learning": ("subject_id", "step_trainer_subject_id"),
+    "step_features": ("subject_id",),
 }
 
 # How often the rows are removed again from a table that a run committed a version of while they
@@ -166,7 +165,8 @@ def _erase_from_derived(
     steps = {n: (store.delta.last_commit(TABLES[n]) or (None, None))[1] for n in derived}
     removed, left, recompute = {}, {}, {}
     for name in derived:  # each after the tables it reads
-        table, where = TABLES[name], ERASED_ROWS[TABLES[name].dataset]
+        table = TABLES[name]
+        where = erased_rows(table.dataset, erased_ids)
         keyed = maintained_per_key.get(name)
         if keyed is not None:
             reached = keyed.keys(engine)  # over the `changed_` tables of its inputs
@@ -176,7 +176,7 @@ def _erase_from_derived(
         erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}")
         removed[name] = sum(erased.values())
         if keyed is not None:  # the customer's own rows, and the others' left to compute
-            own = ERASED_ROWS[table.dataset]
+            own = erased_rows(table.dataset, erased_ids)
             removed[name] = engine.scalar(f"select count(*) from changed_{name} where {own}")
             recompute[name] = sum(erased.values()) - removed[name]
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
@@ -258,6 +258,7 @@ def _remove_rows(
     store = lakehouse.store
     base = store.delta.version(table)
     urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
+    erased_rows = per_value(engine, table, list(urls), erased_rows)
     with store.staging() as folder:
         touched, kept, removed = data_files.without(
             list(urls), erased_rows, folder, table, engine.con
@@ -275,6 +276,32 @@ def _remove_rows(
         gone = [urls[f] for f in touched]
         store.delta.commit(table, kept, run_id, replace=False, removed=gone, base=base)
     return counts
+
+
+def erased_rows(dataset: str, subjects: Collection[str]) -> str:
+    """SQL: whether a row of a trusted or curated table of the dataset belongs to a customer on
+    the erasure list: by its key field (`erased_row`), or, in the training table and its
+    features, by the pseudonyms of the emails being erased (`subjects`), listed."""
+    columns = SUBJECT_COLUMNS.get(dataset)
+    if columns is None:
+        return erased_row(dataset)
+    if not subjects:
+        return "false"
+    listed = ", ".join(literal(s) for s in sorted(subjects))
+    return " or ".join(f"{ident(c)} in ({listed})" for c in columns)
+
+
+def per_value(engine: DuckDBEngine, table: Table, files: Sequence[str], condition: str) -> str:
+    """`condition` (SQL over the rows of `table` in data `files`) with the erasure list's test of
+    the table's key field (`erased_row`) made once per distinct value the files hold
+    (`erased_by_value`); only the values still in the files are listed: those of the customers
+    erased before are gone from them."""
+    test = erased_row(table.dataset) if table.dataset in PERSON_KEYS else None
+    if not files or test is None or test not in condition:
+        return condition
+    listed = ", ".join(literal(f) for f in files)
+    rows = f"read_parquet([{listed}], union_by_name = true)"
+    return condition.replace(test, erased_by_value(engine.con, table.dataset, rows))
 
 
 def record_inputs(

@@ -93,8 +93,9 @@ def erasure_hash(value: str) -> str:
     return hashlib.sha256(person_key(value).encode()).hexdigest()
 
 
-def erased_row(dataset: str) -> str:
+def erased_row(dataset: str, value: str | None = None) -> str:
     """SQL: whether a row of the dataset's landing table belongs to a customer on the erasure
-    list (by its email, or for step-trainer readings its serial number)."""
+    list (by its email, or for step-trainer readings its serial number); or, given `value` (SQL),
+    whether that value of the dataset's key field is on the list."""
     key, kind = PERSON_KEYS[dataset]
-    return f"erased('{kind}', {ident(key)})"
+    return f"erased('{kind}', {value or ident(key)})"
