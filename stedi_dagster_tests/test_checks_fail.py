@@ -170,6 +170,31 @@ def test_null_key_fails_keys_not_null(definitions, lakehouse):
     assert value(keys, "null_keys") == {"user": 6, "timestamp": 0}
 
 
+def test_null_keys_from_footers_agree_with_a_count_and_give_way_where_they_cannot_say(tmp_path):
+    """keys_not_null reads the nulls of a view over data files from their footers' statistics:
+    the same counts as a query; None (the query then) where a file lacks the column."""
+    import duckdb
+
+    from stedi_dagster.engines.engine import footer_nulls
+
+    con = duckdb.connect()
+    a, b, c = (str(tmp_path / f"{n}.parquet") for n in "abc")
+    con.execute(
+        f"copy (select case when i % 7 = 0 then null else i end as k, i as t "
+        f"from range(100000) r(i)) to '{a}' (format parquet, row_group_size 10000)"
+    )
+    con.execute(f"copy (select null::bigint as k, 1 as t) to '{b}' (format parquet)")
+    con.execute(f"copy (select 1 as t) to '{c}' (format parquet)")  # no column k
+    counted = con.execute(
+        "select count(*) filter (where k is null), count(*) filter (where t is null) "
+        "from read_parquet(?, union_by_name = true)",
+        [[a, b]],
+    ).fetchall()[0]
+    assert footer_nulls(con, [a, b], ["k", "t"]) == dict(zip("kt", counted, strict=True))
+    assert counted == (14286 + 1, 0)
+    assert footer_nulls(con, [a, c], ["k", "t"]) is None
+
+
 def test_duplicate_customer_fails_unique_email(definitions, lakehouse):
     tamper(lakehouse, "customer_curated", "select * from t union all select * from t limit 4")
     unique = run_check(definitions, lakehouse, "customer_curated.unique_email")

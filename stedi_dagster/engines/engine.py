@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from stedi_dagster.sql import ident
+
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 # The column a partitioned write puts each row's file number in (never a table's column).
@@ -32,6 +34,34 @@ def footer_rows(con: Any, paths: Sequence[str]) -> int:
     database keeps them: a count over 318 data files at x1000 took 4 ms instead of 20 ms)."""
     sql = "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)"
     return con.execute(sql, [list(paths)]).fetchall()[0][0]
+
+
+def footer_nulls(con: Any, paths: Sequence[str], columns: Sequence[str]) -> dict[str, int] | None:
+    """The nulls of each column of Parquet files from the statistics in their footers (read on a
+    DuckDB connection `con`), or None when they cannot say: a file without the column (a view
+    reads it as null there) or a row group whose statistics do not count its nulls. (At x1000,
+    accelerometer_landing's 138 data files: 0.03 s instead of a scan of 0.4 s.)"""
+    found = con.execute(
+        "select path_in_schema, count(distinct file_name), "
+        "count(*) filter (where stats_null_count is null), coalesce(sum(stats_null_count), 0) "
+        "from parquet_metadata(?) where path_in_schema in (select unnest(?)) group by 1",
+        [list(paths), list(columns)],
+    ).fetchall()
+    stats = {column: (files, unknown, nulls) for column, files, unknown, nulls in found}
+    files = len(set(paths))
+    if any(c not in stats or stats[c][0] != files or stats[c][1] for c in columns):
+        return None
+    return {c: int(stats[c][2]) for c in columns}
+
+
+def counted_nulls(engine: "Engine", name: str, columns: Sequence[str]) -> dict[str, int]:
+    """The nulls of each column of a table or view, counted by a query."""
+    counts = engine.rows(
+        "select "
+        + ", ".join(f"count(*) filter (where {ident(c)} is null)" for c in columns)
+        + f" from {ident(name)}"
+    )[0]
+    return dict(zip(columns, counts, strict=True))
 
 
 def spread_files(out: Path, path: Path) -> list[Path]:
@@ -133,6 +163,12 @@ class Engine(Protocol):
         """The rows of a table or view, counted once while the engine's views, tables and
         settings stay as they are (a step's checks and metadata ask for the same counts); a view
         over local data files (or with the rows of one) from their footers."""
+        ...
+
+    def null_counts(self, name: str, columns: Sequence[str]) -> dict[str, int]:
+        """The nulls of each of these columns of a table or view; for a view over local data
+        files (or with the rows of one, its columns by name) from their footers' statistics
+        when they count them (`footer_nulls`)."""
         ...
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:

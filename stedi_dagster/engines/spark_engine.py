@@ -35,6 +35,8 @@ from stedi_dagster.engines.engine import (
     RowCounts,
     Spread,
     SqlContext,
+    counted_nulls,
+    footer_nulls,
     footer_rows,
     spread_files,
 )
@@ -171,6 +173,15 @@ class SparkEngine:
 
             return self.counts.of(name, from_footers)
         return self.counts.of(name, lambda: self.scalar(f"select count(*) from {ident(name)}"))
+
+    def null_counts(self, name: str, columns: Sequence[str]) -> dict[str, int]:
+        files = self.counts.data_files(name)
+        if files and not any("://" in f for f in files):  # local: no Spark job
+            with _footers().cursor() as con:
+                found = footer_nulls(con, files, columns)
+            if found is not None:
+                return found
+        return counted_nulls(self, name, columns)
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
         self.counts.creating(name, rows_of=rows_of)

@@ -158,12 +158,7 @@ def keys_not_null_check(table: Table) -> Check:
     keys = table.keys
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
-        counts = engine.rows(
-            "select "
-            + ", ".join(f"count(*) filter (where {ident(k)} is null)" for k in keys)
-            + f" from {table.name}"
-        )[0]
-        nulls = dict(zip(keys, counts, strict=True))
+        nulls = engine.null_counts(table.name, keys)
         return sum(nulls.values()) == 0, {"null_keys": dg.MetadataValue.json(nulls)}
 
     return Check(
