@@ -126,7 +126,8 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
 ):
     """After new customer files, the consent relations over customer_landing as it is are grown
     from those kept over its files before and the new files' records, not computed from every
-    record (a mark slipped into the research_consent kept before is in the one kept after), and
+    record (a mark slipped into research_consent and serial_consent kept before is in those kept
+    after), and
     they hold what computing them from every record gives: a withdrawal, a record as recent as
     the latest that disagrees with it (no consent), an older record (changes nothing), a new
     person claiming another's serial, and a grant."""
@@ -136,6 +137,8 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     mark_kept(
         lakehouse, "research_consent", sql, consent.CUSTOMERS, "'zz-mark', false, null, null, 0"
     )
+    serials = read_sql(consent.__file__, "serial_consent")  # a serial nobody claims anew
+    mark_kept(lakehouse, "serial_consent", serials, consent.CUSTOMERS, "'zz-serial', true, 0")
     write_jsonl(
         tmp_path / "landing" / "customer" / "landing" / "customer-changes.json",
         [
@@ -151,6 +154,7 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     kept, computed = kept_and_computed_consent(lakehouse)
     assert ("zz-mark", False, None, None, 0) in kept["research_consent"]  # grown from before
     kept["research_consent"].remove(("zz-mark", False, None, None, 0))
+    kept["serial_consent"].remove(("zz-serial", True, 0))  # grown from before, not computed
     assert kept == computed
     consent_of = {r[0]: r[1] for r in computed["research_consent"]}
     assert [consent_of[f"{p}@x.test"] for p in "ahjkb"] == [False, False, True, True, True]
@@ -238,6 +242,8 @@ def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) 
     new process finds it: a relation grown from it holds the row too."""
     with lakehouse.connect(*over) as engine:
         forget_shared(engine)
+        if name in consent.NAMES:  # the consent relations it reads, as the kept ones
+            consent.consent_relations(engine)
         key = engine._shared_key(name, sql, over)
         kept = lakehouse.shared_tables / f"{name}-{key[:24]}.parquet"
         engine.rows(

@@ -13,7 +13,7 @@ When customer_landing only gained files since relations kept over its files befo
 earlier step or run), those over it as it is are grown from them and from its new files' records
 (`sql/<name>_grown.sql`, `engines/grown.py`), not computed again from every record: each is
 exactly what its SQL computes (a person's consent from their latest records, wherever they are;
-the claims a union; the subjects of the persons of the new records taken again).
+the claims a union; the serials and the subjects of the persons of the new records computed again).
 """
 
 from collections.abc import Callable
@@ -24,9 +24,6 @@ from stedi_dagster.sql import read_sql
 
 RELATIONS = "consent relations"
 NAMES = ("research_consent", "serial_claims", "serial_consent", "consenting_subjects")
-# The relations grown from themselves before (see `engines/grown.py`); serial_consent is
-# computed again from the others as they are.
-GROWN = ("research_consent", "serial_claims", "consenting_subjects")
 # Those over the new files alone that the growing reads (consenting_subjects' reads
 # research_consent's).
 OF_NEW_FILES = ("research_consent", "serial_claims")
@@ -50,14 +47,12 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
 
 
 def _relations() -> list[Relation]:
-    """The consent relations, each with how it grows (`sql/<name>_grown.sql`)."""
+    """The consent relations, each with how it grows (`sql/<name>_grown.sql`), in the order
+    they read each other."""
 
     def grown(name: str) -> Callable[[Engine, str], str]:
         return lambda _, before: read_sql(__file__, f"{name}_grown", before=before)
 
     return [
-        Relation(n, read_sql(__file__, n), grown(n), of_new_files=n in OF_NEW_FILES)
-        if n in GROWN
-        else Relation(n, read_sql(__file__, n))
-        for n in NAMES
+        Relation(n, read_sql(__file__, n), grown(n), of_new_files=n in OF_NEW_FILES) for n in NAMES
     ]
