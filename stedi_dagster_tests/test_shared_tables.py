@@ -3,6 +3,7 @@ are computed once for the steps of a run that read the same data with the same s
 never served to an engine whose views or settings differ; the rows an engine counts are counted
 again once a view they may read is created again."""
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -160,6 +161,37 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     assert [consent_of[f"{p}@x.test"] for p in "ahjkb"] == [False, False, True, True, True]
     serials = {r[0]: r[1] for r in computed["serial_consent"]}
     assert serials["s-a"] is False and serials["s-b"] is True
+
+
+def test_grown_consent_relations_are_kept_as_the_files_before_and_a_part(definitions, tmp_path):
+    """A withdrawal, then a grant: research_consent, serial_claims and serial_consent are kept as
+    the file kept before (the same base both times) and a part of the rows that changed, not
+    written again whole; read back by a new process, each is what computing it from every
+    record gives; pruning keeps the base the parts read."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    folder = lakehouse.shared_tables
+    customers = tmp_path / "landing" / "customer" / "landing"
+    bases = []
+    for i, record in enumerate(
+        [
+            customer("a", "S-A", updated=50, research=None),
+            customer("b", "S-B", updated=60, research=8),
+        ]
+    ):
+        write_jsonl(customers / f"customer-change-{i}.json", [record])
+        assert materialize(definitions, lakehouse).success
+        kept, computed = kept_and_computed_consent(lakehouse)
+        assert kept == computed
+        manifests = {
+            name: sorted(folder.glob(f"{name}-*.part.json"))
+            for name in ("research_consent", "serial_claims", "serial_consent")
+        }
+        assert all(manifests.values()), manifests
+        bases.append({json.loads(m[-1].read_text())["base"] for m in manifests.values()})
+        assert all((folder / base).exists() for base in bases[-1])
+    assert bases[0] == bases[1]  # the second part replaces the first over the same base
+    consent_of = {r[0]: r[1] for r in computed["research_consent"]}
+    assert (consent_of["a@x.test"], consent_of["b@x.test"]) == (False, True)
 
 
 def kept_and_computed_consent(lakehouse: Lakehouse) -> tuple[dict, dict]:

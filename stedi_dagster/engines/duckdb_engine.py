@@ -28,6 +28,7 @@ from stedi_dagster.engines import kept_files
 from stedi_dagster.engines.engine import (
     BUCKET_COLUMN,
     Params,
+    Part,
     RowCounts,
     Spread,
     SqlContext,
@@ -147,40 +148,56 @@ class DuckDBEngine:
             return None
         shared = _shared_name(name, key)
         held = self._held(_shared_name(name, ""))
-        if shared not in held and not (self.kept_in and self._kept_file(name, key).exists()):
+        if shared not in held and not (self.kept_in and kept_files.found(self.kept_in, name, key)):
             return None
         self.create_table(name, sql, shared_over)
         return shared
 
     def keep_table(
-        self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
+        self,
+        name: str,
+        sql: str,
+        shared_over: Sequence[str],
+        computed_as: str | None = None,
+        part: Part | None = None,
     ) -> None:
         key = self._shared_key(name, sql, shared_over) if self.shares else None
         if key is None:
             return
         if computed_as is not None:
-            self._shared(name, key, computed_as)
+            self._shared(name, key, computed_as, part=part)
             return
         shown = self.shown[name]  # the same rows: its kept file linked, not written again
-        same = self._kept_file(name, shown) if self.kept_in else None
+        same = kept_files.file(self.kept_in, name, shown) if self.kept_in else None
+        same = same if same is not None and same.exists() else None  # (not a part)
         self._shared(name, key, f"select * from {ident(_shared_name(name, shown))}", same)
 
     def _shared(
-        self, name: str, key: str, sql: str, same_as: Path | None = None, kept: bool = True
+        self,
+        name: str,
+        key: str,
+        sql: str,
+        same_as: Path | None = None,
+        kept: bool = True,
+        part: Part | None = None,
     ) -> str:
         """The name of the table kept under this key in the process's database (where the
         engines of the steps that follow find it; a few such tables per name), computed by
-        `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file)."""
+        `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file; or, a
+        `part`, kept as one if it can be)."""
         shared = _shared_name(name, key)
         found = self._held(_shared_name(name, ""))
-        if found.get(shared) == "view" and self.kept_in is not None:  # of its kept file
+        if found.get(shared) == "view" and self.kept_in is not None:  # of its kept files
+            held = kept_files.found(self.kept_in, name, key)
             try:
-                kept_files.used(self._kept_file(name, key))
+                if held is None:
+                    raise FileNotFoundError(name)
+                held.used()
             except FileNotFoundError:  # pruned by the kept files of newer keys: made again
                 self.con.execute(f"drop view {ident(shared)}")
                 del found[shared]
         if shared not in found:
-            self._create_shared(shared, sql, name, key, same_as, kept)
+            self._create_shared(shared, sql, name, key, same_as, kept, part)
         others = {n: kind for n, kind in found.items() if n != shared}
         if len(others) >= SHARED_PER_NAME:
             for other, kind in others.items():
@@ -203,25 +220,29 @@ class DuckDBEngine:
         key: str,
         same_as: Path | None = None,
         kept: bool = True,
+        part: Part | None = None,
     ) -> None:
-        """The shared table: a view of its Parquet file in `kept_in` if an earlier process kept
+        """The shared table: a view of its Parquet files in `kept_in` if an earlier process kept
         it there (read where queried, not loaded: 0.3 s for the consent relations at x1000) or
         `same_as` is a file of the same rows (a symbolic link to it made there), else computed
-        by `sql` (and kept there)."""
+        by `sql` (and kept there: as a `part` of the one kept before, while it is small)."""
         if self.kept_in is None or not kept:
             self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
             return
-        path, linked = self._kept_file(name, key), False
+        path, linked = kept_files.file(self.kept_in, name, key), False
         if same_as is not None and not path.exists():
             with contextlib.suppress(OSError):  # pruned meanwhile: computed below
                 path.unlink(missing_ok=True)  # a link whose file was pruned
                 path.symlink_to(same_as.resolve().name)  # to the file, not to another link
                 linked = True
-        if path.exists():
+        held = kept_files.found(self.kept_in, name, key)
+        if held is None and part is not None:
+            held = self._keep_part(name, key, part)
+            linked = held is not None
+        if held is not None:
             try:
-                read = f"select * from read_parquet({literal(str(path))})"
-                self.con.execute(f"create view if not exists {ident(shared)} as {read}")
-                kept_files.used(path)
+                self.con.execute(f"create view if not exists {ident(shared)} as {held.query()}")
+                held.used()
                 if linked:  # a new name kept: the least recently used go
                     kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
@@ -237,9 +258,16 @@ class DuckDBEngine:
         partial.replace(path)  # whole or not at all, for a process reading it
         kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
 
-    def _kept_file(self, name: str, key: str) -> Path:
-        """The Parquet file in `kept_in` of the table `name` kept under this key."""
-        return self.kept_in / f"{name}-{key[:24]}.parquet"
+    def _keep_part(self, name: str, key: str, part: Part) -> kept_files.Kept | None:
+        """The table kept under this key as a part of the one kept before (see `Part`), when
+        that one is kept in files and the part stays small; else None."""
+        before_key = part.before.removeprefix(_shared_name(name, ""))
+        before = kept_files.found(self.kept_in, name, before_key)
+        if before is None:
+            return None
+        return kept_files.keep_part(
+            self.con, self.kept_in, name, key, before, part.rows, part.key, KEPT_PARQUET
+        )
 
     def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes (as table `name`), as a hash: of the query, of

@@ -126,6 +126,19 @@ class RowCounts:
 
 
 @dataclass(frozen=True)
+class Part:
+    """How a table to keep differs from one kept before (`before`: the name of the relation
+    holding it): `rows` (SQL) in place of its rows of the values of column `key` they hold, every
+    value that changed among them; with no key, rows it gained. An engine may keep the table as
+    that one's files and a small file of these rows (`kept_files.keep_part`) instead of writing
+    it whole."""
+
+    before: str
+    rows: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
 class SqlContext:
     """What the project's SQL may use besides tables: the settings (`getvariable('name')`), the
     pseudonym key (`pseudonym(value)`: HMAC-SHA256, computed from the key's pads) and the erasure
@@ -195,14 +208,19 @@ class Engine(Protocol):
         ...
 
     def keep_table(
-        self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
+        self,
+        name: str,
+        sql: str,
+        shared_over: Sequence[str],
+        computed_as: str | None = None,
+        part: Part | None = None,
     ) -> None:
         """Keep for the engines that follow the table `create_table(name, sql, shared_over)`
         would create over these views, unless it is kept already: its rows computed by
         `computed_as` (a query of the same rows from tables at hand, e.g. a union of the table
-        over fewer files and over the others), or (None) those of the table `name` as this
-        engine created it last, `shared_over` other views; an engine that keeps no table does
-        nothing."""
+        over fewer files and over the others; kept as `part` of the one kept before, if given,
+        while that stays small), or (None) those of the table `name` as this engine created it
+        last, `shared_over` other views; an engine that keeps no table does nothing."""
         ...
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:

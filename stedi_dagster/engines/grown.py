@@ -8,7 +8,7 @@ identifiers and each landing user's latest reading (`factory/version_checks.py`)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from stedi_dagster.engines.engine import Engine
+from stedi_dagster.engines.engine import Engine, Part
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,27 @@ class Relation:
     grown: Callable[[Engine, str], str | None] | None = None
     of_new_files: bool = True
     over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
+    # For one grown by its rows of some values of a column computed again (or by rows added):
+    # SQL of those rows, given the name of the relation kept before, and the column ("": rows
+    # added), so that it is kept as the one before and a part (`Part`), not written whole.
+    part: Callable[[str], str] | None = None
+    part_key: str = ""
 
     def create(self, engine: Engine) -> None:
         """The relation on the engine, over the views of the tables it is `over` as they are
         shown now: computed once per version of them and kept (`Engine.create_table`)."""
         engine.create_table(self.name, self.sql, shared_over=self.over)
+
+
+def with_part(before: str, part: str, key: str) -> str:
+    """SQL: the relation kept before (named `before`) with the rows `part` (SQL) in place of its
+    rows of the values of column `key` they hold (no key: with them added; see `Part`)."""
+    if not key:
+        return f"select * from {before} union all select * from ({part})"
+    return (
+        f"select * from {before} b anti join ({part}) p on b.{key} = p.{key} "
+        f"union all select * from ({part})"
+    )
 
 
 def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool | None:
@@ -83,6 +99,9 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool 
         if r.grown is not None:
             merged = r.grown(engine, before[r.name])
             same = same and merged is None
-            engine.keep_table(r.name, r.sql, reads, computed_as=merged)
+            part = None
+            if merged is not None and r.part is not None:
+                part = Part(before[r.name], r.part(before[r.name]), r.part_key)
+            engine.keep_table(r.name, r.sql, reads, computed_as=merged, part=part)
         engine.create_table(r.name, r.sql, shared_over=reads)
     return same

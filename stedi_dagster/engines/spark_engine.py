@@ -32,6 +32,7 @@ from sqlglot import exp
 from stedi_dagster.engines.engine import (
     BUCKET_COLUMN,
     Params,
+    Part,
     RowCounts,
     Spread,
     SqlContext,
@@ -196,7 +197,12 @@ class SparkEngine:
         return None  # no table is kept between Spark's steps
 
     def keep_table(
-        self, name: str, sql: str, shared_over: Sequence[str], computed_as: str | None = None
+        self,
+        name: str,
+        sql: str,
+        shared_over: Sequence[str],
+        computed_as: str | None = None,
+        part: Part | None = None,
     ) -> None:
         pass  # no table is kept between Spark's steps
 

@@ -11,15 +11,15 @@ transform that lets a non-consenting person's row through.
 
 When customer_landing only gained files since relations kept over its files before (by an
 earlier step or run), those over it as it is are grown from them and from its new files' records
-(`sql/<name>_grown.sql`, `engines/grown.py`), not computed again from every record: each is
-exactly what its SQL computes (a person's consent from their latest records, wherever they are;
-the claims a union; the serials and the subjects of the persons of the new records computed again).
+(`sql/<name>_part.sql`, `sql/consenting_subjects_grown.sql`, `engines/grown.py`), not computed
+again from every record, and kept as the files before and a small part of the rows that changed
+(`engines/kept_files.py`), not written again whole: each is exactly what its SQL computes (a
+person's consent from their latest records, wherever they are; the claims a union; the serials
+and the subjects of the persons of the new records computed again).
 """
 
-from collections.abc import Callable
-
 from stedi_dagster.engines import Engine
-from stedi_dagster.engines.grown import Growth, Relation, grow
+from stedi_dagster.engines.grown import Growth, Relation, grow, with_part
 from stedi_dagster.sql import read_sql
 
 RELATIONS = "consent relations"
@@ -27,6 +27,10 @@ NAMES = ("research_consent", "serial_claims", "serial_consent", "consenting_subj
 # Those over the new files alone that the growing reads (consenting_subjects' reads
 # research_consent's).
 OF_NEW_FILES = ("research_consent", "serial_claims")
+# Those grown by their rows of some values of a column computed again (`sql/<name>_part.sql`;
+# "": by rows added), kept as the relation before and a part (see `engines/grown.py`);
+# consenting_subjects loses a withdrawn person's row, and is written whole (`_grown.sql`).
+PARTS = {"research_consent": "email", "serial_claims": "", "serial_consent": "serialNumber"}
 CUSTOMERS = ("customer_landing",)
 
 
@@ -47,12 +51,30 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
 
 
 def _relations() -> list[Relation]:
-    """The consent relations, each with how it grows (`sql/<name>_grown.sql`), in the order
-    they read each other."""
+    """The consent relations, each with how it grows (`sql/<name>_part.sql` or
+    `sql/<name>_grown.sql`), in the order they read each other."""
+    return [_relation(name) for name in NAMES]
 
-    def grown(name: str) -> Callable[[Engine, str], str]:
-        return lambda _, before: read_sql(__file__, f"{name}_grown", before=before)
 
-    return [
-        Relation(n, read_sql(__file__, n), grown(n), of_new_files=n in OF_NEW_FILES) for n in NAMES
-    ]
+def _relation(name: str) -> Relation:
+    sql, of_new_files = read_sql(__file__, name), name in OF_NEW_FILES
+    if name not in PARTS:
+        return Relation(
+            name,
+            sql,
+            lambda _, before: read_sql(__file__, f"{name}_grown", before=before),
+            of_new_files,
+        )
+    key = PARTS[name]
+
+    def part(before: str) -> str:
+        return read_sql(__file__, f"{name}_part", before=before)
+
+    return Relation(
+        name,
+        sql,
+        lambda _, before: with_part(before, part(before), key),
+        of_new_files,
+        part=part,
+        part_key=key,
+    )
