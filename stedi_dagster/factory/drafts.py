@@ -48,6 +48,7 @@ class Draft(Protocol):
     basis: str  # set by `kept`
     reads: dict[str, Snapshot]  # set by `kept`
     same_rows_as: int | None  # after `write`: the version before, if its rows are the same
+    changed_rows: str | None  # after `write`: SQL true of every row added or removed, if known
 
     def __enter__(self) -> "Draft": ...
     def __exit__(self, *exc) -> None: ...

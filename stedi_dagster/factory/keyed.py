@@ -5,7 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
+from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.sql import ident, literal, words
 from stedi_dagster.tables import TABLES
 
 # More keys than this to compute again: the table is built in full instead.
@@ -32,6 +34,7 @@ class Keyed:
     affected: str
     narrowed: tuple[tuple[str, str], ...] = ()
     bounded_by: str = ""  # an input with at least as many rows as the table, if one has
+    consent: bool = False  # whether `affected` reads the consent relations (privacy/consent.py)
 
     def rows_of(self, keys: Sequence[str]) -> str:
         """SQL: whether a row belongs to any of the keys (false for none)."""
@@ -47,6 +50,8 @@ class Keyed:
     def found(self, engine: Engine) -> dict[str, str | None]:
         """The keys `affected` gives, each with what its second column, if it has one, says of
         the key (the person behind a pseudonym), else None."""
+        if self.consent:  # over customer_landing as it is: kept, or grown, by an earlier step
+            consent_relations(engine)
         rows = engine.rows(self.affected)
         return {str(k): (more[0] if more else None) for k, *more in rows if k is not None}
 
@@ -60,9 +65,11 @@ def keyed(
     `bounded_by`: an input that has at least as many rows as the table (its rows size the
     table's data files; else its largest input's do)."""
     table = TABLES[name]
+    affected = table.sql("_affected")
     return Keyed(
         tuple(columns),
-        table.sql("_affected"),
+        affected,
         tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
         bounded_by,
+        consent=bool(words(affected) & set(CONSENT_RELATIONS)),
     )

@@ -17,11 +17,12 @@ from stedi_dagster.tables import TABLES, Table
 @dataclass(frozen=True)
 class Profile:
     """Metadata computed from a table's new version once its checks pass: `compute(engine,
-    lakehouse, name)` queries the table and returns the metadata. `shown_again`: its entries,
-    which a version holding the rows of the version before shows again from the materialization
-    that computed them (none: computed on every version)."""
+    lakehouse, name, changed_rows)` queries the table and returns the metadata (`changed_rows`:
+    SQL true of every row the version added or removed, when its draft knows; None). `shown_again`:
+    its entries, which a version holding the rows of the version before shows again from the
+    materialization that computed them (none: computed on every version)."""
 
-    compute: Callable[[Engine, Lakehouse, str], dict]
+    compute: Callable[[Engine, Lakehouse, str, str | None], dict]
     shown_again: tuple[str, ...] = ()
 
 

@@ -153,7 +153,8 @@ class TableStep:
             metadata[table.name] |= _table_metadata(engine, table)
         if spec.profile:  # the last materialization's, when the table holds the same rows
             again = self._profile_again(spec.profile.shown_again, new.same_rows_as)
-            metadata[name] |= again or spec.profile.compute(engine, lakehouse, name)
+            changed = new.changed_rows
+            metadata[name] |= again or spec.profile.compute(engine, lakehouse, name, changed)
         clock.lap()  # previews and profile are reporting, neither writing nor checking
         rows = {t.name: metadata[t.name]["dagster/row_count"] for t in new.tables}
         recorded = reuse.recording(new.basis, new.reads, results, rows)

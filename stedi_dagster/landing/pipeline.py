@@ -59,6 +59,7 @@ class LandingDraft:
     staged by `write`, committed by `publish`. Holds the dataset's landing lock meanwhile."""
 
     same_rows_as = None  # a step with no new landing file keeps the version instead (`kept`)
+    changed_rows = None
 
     def __init__(self, run: StepRun, lakehouse: Lakehouse, dataset: str, folder: Path):
         self.run, self.dataset, self.folder = run, dataset, folder

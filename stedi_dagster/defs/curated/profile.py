@@ -15,7 +15,7 @@ from stedi_dagster.lakehouse import Lakehouse
 PROFILE_KEYS = ("subjects", "pairs_per_subject_median", "distance_mean", "magnitude_mean")
 
 
-def machine_learning_profile(engine: Engine, _: Lakehouse, table: str) -> dict:
+def machine_learning_profile(engine: Engine, _: Lakehouse, table: str, __: str | None) -> dict:
     """The training table's materialization metadata: `profile` (markdown with two charts) and
     statistics."""
     pairs, *measures = engine.rows(

@@ -17,14 +17,19 @@ TRUSTED_PERSONS = Relation(
 )
 
 
-def consent_changes(engine: Engine, lakehouse: Lakehouse, name: str) -> dict:
+def consent_changes(
+    engine: Engine, lakehouse: Lakehouse, name: str, changed_rows: str | None
+) -> dict:
     """customer_trusted's metadata: how many persons' consent this version grants or withdraws
     against the version it replaces (attached as `<name>_previous`; no rows before the first),
-    counted, never named."""
+    counted, never named; compared among the rows the version changed (`changed_rows`: those of
+    the emails it computed again, every spelling of their persons), when known: every other
+    row is in both."""
     store, table = lakehouse.store, TABLES[name]
     replaced = None if store.is_materialized(table) else []  # the current version, or none
     store.attach(engine, table, replaced, view=f"{name}_previous")
-    granted, withdrawn = engine.rows(read_sql(__file__, "consent_changes"))[0]
+    sql = read_sql(__file__, "consent_changes", changed=changed_rows or "true")
+    granted, withdrawn = engine.rows(sql)[0]
     return {"consent_granted": granted, "consent_withdrawn": withdrawn}
 
 
