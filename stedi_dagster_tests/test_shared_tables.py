@@ -128,10 +128,12 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     """After new customer files, the consent relations over customer_landing as it is are grown
     from those kept over its files before and the new files' records, not computed from every
     record (a mark slipped into research_consent and serial_consent kept before is in those kept
-    after), and
-    they hold what computing them from every record gives: a withdrawal, a record as recent as
-    the latest that disagrees with it (no consent), an older record (changes nothing), a new
-    person claiming another's serial, and a grant."""
+    after), and they hold what computing them from every record gives: a withdrawal, a record as
+    recent as the latest that disagrees with it (no consent), an older record (changes nothing),
+    a new person claiming another's serial, and a grant. research_consent, serial_claims and
+    serial_consent are kept as the file kept before and a part of the rows that changed, and
+    after another change as a part over the same file (read back by a new process, each is what
+    computing it gives; pruning keeps the file the parts read)."""
     lakehouse = materialized_handmade(definitions, tmp_path)
     sql = read_sql(consent.__file__, "research_consent")
     # a person without consent: no check sees it
@@ -162,36 +164,30 @@ def test_the_consent_relations_grow_from_those_kept_and_the_new_customer_files(
     serials = {r[0]: r[1] for r in computed["serial_consent"]}
     assert serials["s-a"] is False and serials["s-b"] is True
 
+    bases = [kept_bases(lakehouse)]
+    write_jsonl(  # h grants at last: a second part over the same files
+        tmp_path / "landing" / "customer" / "landing" / "customer-more.json",
+        [customer("h", "S-H", updated=70, research=11)],
+    )
+    assert materialize(definitions, lakehouse).success
+    kept, computed = kept_and_computed_consent(lakehouse)
+    kept["research_consent"].remove(("zz-mark", False, None, None, 0))
+    kept["serial_consent"].remove(("zz-serial", True, 0))
+    assert kept == computed
+    assert {r[0]: r[1] for r in computed["research_consent"]}["h@x.test"] is True
+    bases.append(kept_bases(lakehouse))
+    assert bases[0] == bases[1]
 
-def test_grown_consent_relations_are_kept_as_the_files_before_and_a_part(definitions, tmp_path):
-    """A withdrawal, then a grant: research_consent, serial_claims and serial_consent are kept as
-    the file kept before (the same base both times) and a part of the rows that changed, not
-    written again whole; read back by a new process, each is what computing it from every
-    record gives; pruning keeps the base the parts read."""
-    lakehouse = materialized_handmade(definitions, tmp_path)
-    folder = lakehouse.shared_tables
-    customers = tmp_path / "landing" / "customer" / "landing"
-    bases = []
-    for i, record in enumerate(
-        [
-            customer("a", "S-A", updated=50, research=None),
-            customer("b", "S-B", updated=60, research=8),
-        ]
-    ):
-        write_jsonl(customers / f"customer-change-{i}.json", [record])
-        assert materialize(definitions, lakehouse).success
-        kept, computed = kept_and_computed_consent(lakehouse)
-        assert kept == computed
-        manifests = {
-            name: sorted(folder.glob(f"{name}-*.part.json"))
-            for name in ("research_consent", "serial_claims", "serial_consent")
-        }
-        assert all(manifests.values()), manifests
-        bases.append({json.loads(m[-1].read_text())["base"] for m in manifests.values()})
-        assert all((folder / base).exists() for base in bases[-1])
-    assert bases[0] == bases[1]  # the second part replaces the first over the same base
-    consent_of = {r[0]: r[1] for r in computed["research_consent"]}
-    assert (consent_of["a@x.test"], consent_of["b@x.test"]) == (False, True)
+
+def kept_bases(lakehouse: Lakehouse) -> dict[str, str]:
+    """The file each relation kept as a part reads (its newest part's), which must be there."""
+    folder, bases = lakehouse.shared_tables, {}
+    for name in ("research_consent", "serial_claims", "serial_consent"):
+        manifests = sorted(folder.glob(f"{name}-*.part.json"), key=lambda m: m.stat().st_mtime)
+        assert manifests, f"{name} is not kept as a part"
+        bases[name] = json.loads(manifests[-1].read_text())["base"]
+        assert (folder / bases[name]).exists()
+    return bases
 
 
 def kept_and_computed_consent(lakehouse: Lakehouse) -> tuple[dict, dict]:
@@ -364,3 +360,45 @@ def test_data_files_of_one_schema_are_read_by_position_and_others_by_name(tmp_pa
         engine.view_parquet("rewritten", [first, second])
         assert "union_by_name = true" in engine.views["rewritten"]
         assert engine.rows("select * from rewritten order by n") == [(1, "x"), (3, None)]
+
+
+def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_path):
+    """kept_files on its own: a part holds the rows of the keys that changed, read in place of
+    the base's rows of those keys; a part over a part keeps the first's other keys over the same
+    base; a part beyond PART_ROWS rows and an eighth of its base is not kept (written whole by
+    the caller); pruning keeps the base every recent part reads."""
+    from stedi_dagster.engines import kept_files
+    from stedi_dagster.engines.duckdb_engine import KEPT_PARQUET
+
+    con = duckdb.connect()
+    base = kept_files.file(tmp_path, "t", "a" * 24)
+    con.execute(
+        f"copy (select i as k, i * 10 as v from range(100000) r(i)) to '{base}' {KEPT_PARQUET}"
+    )
+    first = kept_files.keep_part(
+        con,
+        tmp_path,
+        "t",
+        "b" * 24,
+        kept_files.Kept(base),
+        "select 1 as k, -1 as v",
+        "k",
+        KEPT_PARQUET,
+    )
+    second = kept_files.keep_part(
+        con, tmp_path, "t", "c" * 24, first, "select 2 as k, -2 as v", "k", KEPT_PARQUET
+    )
+    assert first is not None and second is not None and second.base == base
+    rows = dict(con.execute(second.query()).fetchall())
+    assert len(rows) == 100000 and (rows[1], rows[2], rows[3]) == (-1, -2, 30)
+    assert kept_files.found(tmp_path, "t", "c" * 24) == second
+    many = "select i as k, 0 as v from range(70000) r(i)"  # > 65,536 and > 100,000 / 8
+    assert (
+        kept_files.keep_part(con, tmp_path, "t", "d" * 24, second, many, "k", KEPT_PARQUET) is None
+    )
+    for key in "efgh":  # newer tables of other rows: the oldest keys go, not what they read
+        path = kept_files.file(tmp_path, "t", key * 24)
+        con.execute(f"copy (select 1 as k, 1 as v) to '{path}' {KEPT_PARQUET}")
+    kept_files.prune(tmp_path, "t", 5)  # the part "c" and four files
+    assert kept_files.found(tmp_path, "t", "c" * 24) == second and base.exists()
+    assert kept_files.found(tmp_path, "t", "b" * 24) is None
