@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.defs.curated import checks as curated_checks
-from stedi_dagster.engines.duckdb_engine import SHARED_PER_NAME
+from stedi_dagster.engines.shared_tables import SHARED_PER_NAME
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
@@ -368,7 +368,7 @@ def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_
     base; a part beyond PART_ROWS rows and an eighth of its base is not kept (written whole by
     the caller); pruning keeps the base every recent part reads."""
     from stedi_dagster.engines import kept_files
-    from stedi_dagster.engines.duckdb_engine import KEPT_PARQUET
+    from stedi_dagster.engines.shared_tables import KEPT_PARQUET
 
     con = duckdb.connect()
     base = kept_files.file(tmp_path, "t", "a" * 24)

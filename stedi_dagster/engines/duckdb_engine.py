@@ -6,14 +6,13 @@ its own. With a root on S3 the connection is a database of its own, with the s3f
 registered on it.
 
 A table created `shared_over` views is kept in the process's database for the steps that follow,
-and, given a folder (`kept_in`: the lakehouse's, on local disk), as a Parquet file there for the
-runs that follow: the consent relations of an unchanged customer_landing are read where queried
+and, given a folder (`kept_in`: the lakehouse's, on local disk), as Parquet files there for the
+runs that follow (`shared_tables.py`): the consent relations of an unchanged customer_landing are read where queried
 (a view of the file) instead of computed (about 2 s at scale 1000). `keep_table` keeps a table
 for views it was not computed over (the landing identifiers of landing as it is, from those of
 landing before and of its new files: `factory/version_checks.py`).
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -24,7 +23,6 @@ from typing import Any
 
 import duckdb
 
-from stedi_dagster.engines import kept_files
 from stedi_dagster.engines.engine import (
     BUCKET_COLUMN,
     Params,
@@ -37,36 +35,12 @@ from stedi_dagster.engines.engine import (
     footer_rows,
     spread_files,
 )
+from stedi_dagster.engines.parquet import parquet_options
+from stedi_dagster.engines.shared_tables import SharedTables, shared_name
 from stedi_dagster.privacy.macros import erasure_macros, identity_macros
 from stedi_dagster.sql import ident, literal, words
 
-
-def parquet_options(
-    row_group_rows: int | None = None, partition_by: str = "", compression: str = "zstd"
-) -> str:
-    """COPY's options for a table's data files: zstd (or `compression`), in row groups of
-    `row_group_rows` rows (None: DuckDB's 122,880), one folder per value of `partition_by`, if
-    given."""
-    options = ["format parquet", f"compression {compression}"]
-    if row_group_rows:
-        options.append(f"row_group_size {row_group_rows}")
-    if partition_by:
-        options.append(f"partition_by ({partition_by})")
-    return f"({', '.join(options)})"
-
-
-PARQUET = parquet_options()
-# A kept table's file (see `DuckDBEngine`) is sorted by its first column (the person key or value
-# the steps look up) in small row groups: a join with a few new rows then reads the row groups
-# of their keys alone, DuckDB pushing the join's keys into the scan (at x1000 a lookup of a few
-# keys in the landing identifiers read 8 ms instead of 60 ms). Snappy, not zstd: a kept file is a
-# cache, written whenever what it is computed from changes (research_consent at x1000, 956,000
-# rows: 0.44 -> 0.28 s, its scans 0.11 -> 0.09 s; the files 1.6 times larger).
-KEPT_PARQUET = parquet_options(16_384, compression="snappy")
 PARQUET_VIEW = "select * from read_parquet("  # how a view of Parquet files begins
-# How many tables created `shared_over` views the process's database keeps per name (a run's
-# steps read one or two: over whole tables, and over a table's new rows).
-SHARED_PER_NAME = 4
 
 
 class DuckDBEngine:
@@ -81,7 +55,8 @@ class DuckDBEngine:
         """`shares`: whether `con` is a cursor of the process's database, where tables created
         `shared_over` views are kept for the engines that follow; `kept_in`: the folder where
         they are also kept as Parquet files for the processes that follow."""
-        self.con, self.shares, self.kept_in = con, shares, kept_in
+        self.con, self.shares = con, shares
+        self.shared = SharedTables(con, kept_in)
         self.context = SqlContext({})
         self.prepared: set[str] = set()
         self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its table's key
@@ -138,7 +113,7 @@ class DuckDBEngine:
             self.views.pop(name, None)
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
             return
-        shared = self._shared(name, key, sql, kept=kept)
+        shared = self.shared.table(name, key, sql, kept=kept)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
 
@@ -146,12 +121,10 @@ class DuckDBEngine:
         key = self._shared_key(name, sql, shared_over) if self.shares else None
         if key is None:
             return None
-        shared = _shared_name(name, key)
-        held = self._held(_shared_name(name, ""))
-        if shared not in held and not (self.kept_in and kept_files.found(self.kept_in, name, key)):
+        if not self.shared.held(name, key):
             return None
         self.create_table(name, sql, shared_over)
-        return shared
+        return shared_name(name, key)
 
     def keep_table(
         self,
@@ -165,114 +138,11 @@ class DuckDBEngine:
         if key is None:
             return
         if computed_as is not None:
-            self._shared(name, key, computed_as, part=part)
+            self.shared.table(name, key, computed_as, part=part)
             return
         shown = self.shown[name]  # the same rows: its kept file linked, not written again
-        same = kept_files.file(self.kept_in, name, shown) if self.kept_in else None
-        same = same if same is not None and same.exists() else None  # (not a part)
-        self._shared(name, key, f"select * from {ident(_shared_name(name, shown))}", same)
-
-    def _shared(
-        self,
-        name: str,
-        key: str,
-        sql: str,
-        same_as: Path | None = None,
-        kept: bool = True,
-        part: Part | None = None,
-    ) -> str:
-        """The name of the table kept under this key in the process's database (where the
-        engines of the steps that follow find it; a few such tables per name), computed by
-        `sql` if it is not there yet (or, `same_as` a kept file of its rows, that file; or, a
-        `part`, kept as one if it can be)."""
-        shared = _shared_name(name, key)
-        found = self._held(_shared_name(name, ""))
-        if found.get(shared) == "view" and self.kept_in is not None:  # of its kept files
-            held = kept_files.found(self.kept_in, name, key)
-            try:
-                if held is None:
-                    raise FileNotFoundError(name)
-                held.used()
-            except FileNotFoundError:  # pruned by the kept files of newer keys: made again
-                self.con.execute(f"drop view {ident(shared)}")
-                del found[shared]
-        if shared not in found:
-            self._create_shared(shared, sql, name, key, same_as, kept, part)
-        others = {n: kind for n, kind in found.items() if n != shared}
-        if len(others) >= SHARED_PER_NAME:
-            for other, kind in others.items():
-                self.con.execute(f"drop {kind} if exists {ident(other)}")
-        return shared
-
-    def _held(self, prefix: str) -> dict[str, str]:
-        """The tables and views of the process's database whose names start with `prefix`,
-        with their kind."""
-        held = "select {0}_name from duckdb_{0}s() where not temporary and starts_with({0}_name, ?)"
-        return {
-            n: kind for kind in ("table", "view") for (n,) in self.rows(held.format(kind), [prefix])
-        }
-
-    def _create_shared(
-        self,
-        shared: str,
-        sql: str,
-        name: str,
-        key: str,
-        same_as: Path | None = None,
-        kept: bool = True,
-        part: Part | None = None,
-    ) -> None:
-        """The shared table: a view of its Parquet files in `kept_in` if an earlier process kept
-        it there (read where queried, not loaded: 0.3 s for the consent relations at x1000) or
-        `same_as` is a file of the same rows (a symbolic link to it made there), else computed
-        by `sql` (and kept there: as a `part` of the one kept before, while it is small)."""
-        if self.kept_in is None or not kept:
-            self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
-            return
-        path, linked = kept_files.file(self.kept_in, name, key), False
-        if same_as is not None and not path.exists():
-            with contextlib.suppress(OSError):  # pruned meanwhile: computed below
-                path.unlink(missing_ok=True)  # a link whose file was pruned
-                path.symlink_to(same_as.resolve().name)  # to the file, not to another link
-                linked = True
-        held = kept_files.found(self.kept_in, name, key)
-        if held is None and part is not None:
-            kept = self._keep_part(name, key, part)
-            if kept is not None:  # and held in memory, as a table computed here is: the plans
-                # joining it rely on its rows' count (a view of its files made a withdrawal's
-                # recount at x100 build its hash table on 8 million readings: 0.1 -> 1.2 s)
-                self.con.execute(f"create table if not exists {ident(shared)} as {kept.query()}")
-                kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
-                return
-        if held is not None:
-            try:
-                self.con.execute(f"create view if not exists {ident(shared)} as {held.query()}")
-                held.used()
-                if linked:  # a new name kept: the least recently used go
-                    kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
-                return
-            except (duckdb.IOException, FileNotFoundError):  # pruned meanwhile by another process
-                pass
-        self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
-        self.kept_in.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        self.con.execute(
-            f"copy (select * from {ident(shared)} order by 1) to {literal(str(partial))} "
-            f"{KEPT_PARQUET}"
-        )
-        partial.replace(path)  # whole or not at all, for a process reading it
-        kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
-
-    def _keep_part(self, name: str, key: str, part: Part) -> kept_files.Kept | None:
-        """The table kept under this key as a part of the one kept before (see `Part`), when
-        that one is kept in files and the part stays small; else None."""
-        before_key = part.before.removeprefix(_shared_name(name, ""))
-        before = kept_files.found(self.kept_in, name, before_key)
-        if before is None:
-            return None
-        return kept_files.keep_part(
-            self.con, self.kept_in, name, key, before, part.rows, part.key, KEPT_PARQUET
-        )
+        same = f"select * from {ident(shared_name(name, shown))}"
+        self.shared.table(name, key, same, same_as=self.shared.kept_file(name, shown))
 
     def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes (as table `name`), as a hash: of the query, of
@@ -376,12 +246,6 @@ class DuckDBEngine:
         ).hexdigest()
         for statement in erasure_macros(kind for kind, _ in erased):
             self.con.execute(statement)
-
-
-def _shared_name(name: str, key: str) -> str:
-    """The name in the process's database of the table `name` kept under this key (with no key:
-    the prefix of all such tables)."""
-    return f"stedi_shared_{name}_{key[:24]}"
 
 
 def duckdb_engine(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.engines.duckdb_engine import parquet_options
 from stedi_dagster.engines.engine import spread_files
+from stedi_dagster.engines.parquet import parquet_options
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.lakehouse.storage import file_name

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.engines.duckdb_engine import PARQUET, DuckDBEngine
+from stedi_dagster.engines.duckdb_engine import DuckDBEngine
+from stedi_dagster.engines.parquet import PARQUET
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.ingested_files import FileRecord
 from stedi_dagster.landing.reading import (
