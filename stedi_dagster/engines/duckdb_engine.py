@@ -9,9 +9,8 @@ A table created `shared_over` views is kept in the process's database for the st
 and, given a folder (`kept_in`: the lakehouse's, on local disk), as Parquet files there for the
 runs that follow (`shared_tables.py`): the consent relations of an unchanged customer_landing
 are read where queried (a view of the file) instead of computed (about 2 s at scale 1000).
-`keep_table` keeps a table
-for views it was not computed over (the landing identifiers of landing as it is, from those of
-landing before and of its new files: `factory/version_checks.py`).
+`keep_table` keeps a table for views it was not computed over (the landing identifiers of
+landing as it is, from those of landing before and of its new files: `factory/version_checks.py`).
 """
 
 import hashlib
