@@ -368,12 +368,12 @@ def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_
     base; a part beyond PART_ROWS rows and an eighth of its base is not kept (written whole by
     the caller); pruning keeps the base every recent part reads."""
     from stedi_dagster.engines import kept_files
-    from stedi_dagster.engines.shared_tables import KEPT_PARQUET
 
     con = duckdb.connect()
     base = kept_files.file(tmp_path, "t", "a" * 24)
     con.execute(
-        f"copy (select i as k, i * 10 as v from range(100000) r(i)) to '{base}' {KEPT_PARQUET}"
+        f"copy (select i as k, i * 10 as v from range(100000) r(i)) to '{base}' "
+        f"{kept_files.KEPT_PARQUET}"
     )
     first = kept_files.keep_part(
         con,
@@ -383,22 +383,19 @@ def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_
         kept_files.Kept(base),
         "select 1 as k, -1 as v",
         "k",
-        KEPT_PARQUET,
     )
     second = kept_files.keep_part(
-        con, tmp_path, "t", "c" * 24, first, "select 2 as k, -2 as v", "k", KEPT_PARQUET
+        con, tmp_path, "t", "c" * 24, first, "select 2 as k, -2 as v", "k"
     )
     assert first is not None and second is not None and second.base == base
     rows = dict(con.execute(second.query()).fetchall())
     assert len(rows) == 100000 and (rows[1], rows[2], rows[3]) == (-1, -2, 30)
     assert kept_files.found(tmp_path, "t", "c" * 24) == second
     many = "select i as k, 0 as v from range(70000) r(i)"  # > 65,536 and > 100,000 / 8
-    assert (
-        kept_files.keep_part(con, tmp_path, "t", "d" * 24, second, many, "k", KEPT_PARQUET) is None
-    )
+    assert kept_files.keep_part(con, tmp_path, "t", "d" * 24, second, many, "k") is None
     for key in "efgh":  # newer tables of other rows: the oldest keys go, not what they read
         path = kept_files.file(tmp_path, "t", key * 24)
-        con.execute(f"copy (select 1 as k, 1 as v) to '{path}' {KEPT_PARQUET}")
+        con.execute(f"copy (select 1 as k, 1 as v) to '{path}' {kept_files.KEPT_PARQUET}")
     kept_files.prune(tmp_path, "t", 5)  # the part "c" and four files
     assert kept_files.found(tmp_path, "t", "c" * 24) == second and base.exists()
     assert kept_files.found(tmp_path, "t", "b" * 24) is None

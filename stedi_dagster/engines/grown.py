@@ -50,11 +50,24 @@ class Relation:
     grown: Callable[[Engine, str], str | None] | None = None
     of_new_files: bool = True
     over: tuple[str, ...] = ()  # the tables it reads, if it says (a check's own relations)
-    # For one grown by its rows of some values of a column computed again (or by rows added):
-    # SQL of those rows, given the name of the relation kept before, and the column ("": rows
-    # added), so that it is kept as the one before and a part (`Part`), not written whole.
+    # Instead of `grown`, for one grown by its rows of some values of a column computed again (or
+    # by rows added): SQL of those rows, given the name of the relation kept before, and the
+    # column ("": rows added); it is then kept as the one before and a part (`Part`), not
+    # written whole, and merged with it by `with_part`.
     part: Callable[[str], str] | None = None
     part_key: str = ""
+
+    @property
+    def grows(self) -> bool:
+        return self.grown is not None or self.part is not None
+
+    def growth(self, engine: Engine, before: str) -> tuple[str | None, Part | None]:
+        """SQL of the relation grown from the one kept before (named `before`; None: the same
+        rows), and the part it differs by, if it grows by one."""
+        if self.part is None:
+            return self.grown(engine, before), None
+        rows = self.part(before)
+        return with_part(before, rows, self.part_key), Part(before, rows, self.part_key)
 
     def create(self, engine: Engine) -> None:
         """The relation on the engine, over the views of the tables it is `over` as they are
@@ -84,7 +97,7 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool 
     (its growth said so). None, and nothing done, when one that grows was not kept before (the
     caller computes them)."""
     reads = tuple(growth.files)
-    growing = [r for r in relations if r.grown is not None]
+    growing = [r for r in relations if r.grows]
     growth.show("before")
     before = {}
     for r in growing:
@@ -100,12 +113,9 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool 
     growth.show("now")
     same = True
     for r in relations:
-        if r.grown is not None:
-            merged = r.grown(engine, before[r.name])
+        if r.grows:
+            merged, part = r.growth(engine, before[r.name])
             same = same and merged is None
-            part = None
-            if merged is not None and r.part is not None:
-                part = Part(before[r.name], r.part(before[r.name]), r.part_key)
             engine.keep_table(r.name, r.sql, reads, computed_as=merged, part=part)
         engine.create_table(r.name, r.sql, shared_over=reads)
     return same

@@ -13,8 +13,16 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.engines.grown import with_part
+from stedi_dagster.engines.parquet import parquet_options
 from stedi_dagster.sql import ident, literal
 
+# A kept table's file is sorted by its first column (the person key or value the steps look up)
+# in small row groups: a join with a few new rows then reads the row groups of their keys alone,
+# DuckDB pushing the join's keys into the scan (at x1000 a lookup of a few keys in the landing
+# identifiers read 8 ms instead of 60 ms). Snappy, not zstd: a kept file is a cache, written
+# whenever what it is computed from changes (research_consent at x1000, 956,000 rows: 0.44 ->
+# 0.28 s, its scans 0.11 -> 0.09 s; the files 1.6 times larger).
+KEPT_PARQUET = parquet_options(16_384, compression="snappy")
 PART = ".part"
 # A part is kept while it holds at most this many rows, or an eighth of its base's: beyond, the
 # table is written whole again (each query of a part reads both files and joins them).
@@ -68,6 +76,16 @@ def found(folder: Path, name: str, key: str) -> Kept | None:
     return Kept(base, part, manifest["key"])
 
 
+def write(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
+    """Write a relation (a table's name) to a kept file at `path`, sorted by its first column,
+    whole or not at all for a process reading it."""
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    con.execute(
+        f"copy (select * from {relation} order by 1) to {literal(str(partial))} {KEPT_PARQUET}"
+    )
+    partial.replace(path)
+
+
 def keep_part(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
@@ -76,7 +94,6 @@ def keep_part(
     before: Kept,
     rows: str,
     part_key: str,
-    options: str,
 ) -> Kept | None:
     """Keep the table `name` under this key as the table kept `before` with `rows` (SQL: its rows
     of the values of column `part_key` that changed, all of them present; with no key, the rows it
@@ -100,11 +117,7 @@ def keep_part(
     if held > max(PART_ROWS, base_rows // PART_SHARE):
         return None
     part = file(folder, name, key).with_suffix(f"{PART}.parquet")
-    partial = part.with_suffix(f".{os.getpid()}.partial")
-    con.execute(
-        f"copy (select * from stedi_kept_part order by 1) to {literal(str(partial))} {options}"
-    )
-    partial.replace(part)
+    write(con, "stedi_kept_part", part)
     manifest = _manifest(part)
     written = manifest.with_suffix(f".{os.getpid()}.partial")
     written.write_text(json.dumps({"base": before.base.name, "key": part_key}))

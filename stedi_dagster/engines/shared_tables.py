@@ -5,23 +5,14 @@ and, given a folder (`kept_in`), as Parquet files there (`kept_files.py`) for th
 follow, which read them where queried instead of computing them again."""
 
 import contextlib
-import os
 from pathlib import Path
 
 import duckdb
 
 from stedi_dagster.engines import kept_files
 from stedi_dagster.engines.engine import Part
-from stedi_dagster.engines.parquet import parquet_options
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import ident
 
-# A kept table's file is sorted by its first column (the person key or value the steps look up)
-# in small row groups: a join with a few new rows then reads the row groups of their keys alone,
-# DuckDB pushing the join's keys into the scan (at x1000 a lookup of a few keys in the landing
-# identifiers read 8 ms instead of 60 ms). Snappy, not zstd: a kept file is a cache, written
-# whenever what it is computed from changes (research_consent at x1000, 956,000 rows: 0.44 ->
-# 0.28 s, its scans 0.11 -> 0.09 s; the files 1.6 times larger).
-KEPT_PARQUET = parquet_options(16_384, compression="snappy")
 # How many tables created `shared_over` views the process's database keeps per name (a run's
 # steps read one or two: over whole tables, and over a table's new rows).
 SHARED_PER_NAME = 4
@@ -69,10 +60,11 @@ class SharedTables:
         if found.get(shared) == "view" and self.kept_in is not None:  # of its kept files
             held = kept_files.found(self.kept_in, name, key)
             try:
-                if held is None:
-                    raise FileNotFoundError(name)
-                held.used()
-            except FileNotFoundError:  # pruned by the kept files of newer keys: made again
+                if held is not None:
+                    held.used()
+            except FileNotFoundError:  # pruned meanwhile
+                held = None
+            if held is None:  # pruned by the kept files of newer keys: made again
                 self.con.execute(f"drop view {ident(shared)}")
                 del found[shared]
         if shared not in found:
@@ -118,11 +110,12 @@ class SharedTables:
                 linked = True
         held = kept_files.found(self.kept_in, name, key)
         if held is None and part is not None:
-            kept = self._keep_part(name, key, part)
-            if kept is not None:  # and held in memory, as a table computed here is: the plans
+            written = self._keep_part(name, key, part)
+            if written is not None:  # and held in memory, as a table computed here is: the plans
                 # joining it rely on its rows' count (a view of its files made a withdrawal's
                 # recount at x100 build its hash table on 8 million readings: 0.1 -> 1.2 s)
-                self.con.execute(f"create table if not exists {ident(shared)} as {kept.query()}")
+                query = written.query()
+                self.con.execute(f"create table if not exists {ident(shared)} as {query}")
                 kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
         if held is not None:
@@ -136,12 +129,7 @@ class SharedTables:
                 pass
         self.con.execute(f"create table if not exists {ident(shared)} as {sql}")
         self.kept_in.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        self.con.execute(
-            f"copy (select * from {ident(shared)} order by 1) to {literal(str(partial))} "
-            f"{KEPT_PARQUET}"
-        )
-        partial.replace(path)  # whole or not at all, for a process reading it
+        kept_files.write(self.con, ident(shared), path)
         kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
 
     def _keep_part(self, name: str, key: str, part: Part) -> kept_files.Kept | None:
@@ -151,6 +139,4 @@ class SharedTables:
         before = kept_files.found(self.kept_in, name, before_key)
         if before is None:
             return None
-        return kept_files.keep_part(
-            self.con, self.kept_in, name, key, before, part.rows, part.key, KEPT_PARQUET
-        )
+        return kept_files.keep_part(self.con, self.kept_in, name, key, before, part.rows, part.key)

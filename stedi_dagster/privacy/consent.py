@@ -19,7 +19,7 @@ and the subjects of the persons of the new records computed again).
 """
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.engines.grown import Growth, Relation, grow, with_part
+from stedi_dagster.engines.grown import Growth, Relation, grow
 from stedi_dagster.sql import read_sql
 
 RELATIONS = "consent relations"
@@ -65,16 +65,10 @@ def _relation(name: str) -> Relation:
             lambda _, before: read_sql(__file__, f"{name}_grown", before=before),
             of_new_files,
         )
-    key = PARTS[name]
-
-    def part(before: str) -> str:
-        return read_sql(__file__, f"{name}_part", before=before)
-
     return Relation(
         name,
         sql,
-        lambda _, before: with_part(before, part(before), key),
-        of_new_files,
-        part=part,
-        part_key=key,
+        of_new_files=of_new_files,
+        part=lambda before: read_sql(__file__, f"{name}_part", before=before),
+        part_key=PARTS[name],
     )
