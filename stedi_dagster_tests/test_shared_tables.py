@@ -9,12 +9,13 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.defs.curated import checks as curated_checks
+from stedi_dagster.defs.trusted.assets import ACCELEROMETER_SPELLINGS
 from stedi_dagster.engines.shared_tables import SHARED_PER_NAME
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.sql import read_sql
-from stedi_dagster_tests.conftest import check_outcomes, materialize, write_jsonl
+from stedi_dagster_tests.conftest import check_outcomes, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, materialized_handmade, reading
 
 COUNT = "select count(*) as n from customer_landing"
@@ -263,6 +264,49 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
         names = list(lakehouse.shared_tables.glob(f"{relation.name}-*"))
         files = {p.resolve() for p in names}
         assert len(names) <= SHARED_PER_NAME + 1 and all(f.is_file() for f in files)
+
+
+def test_the_spellings_grow_with_the_new_files_and_find_every_spelling_of_a_withdrawn_person(
+    definitions, tmp_path
+):
+    """Each landing user's spellings, with their person keys, are kept per version of
+    accelerometer_landing: after a new file, grown from those kept before (a mark slipped into
+    them is in those kept after) by the spellings the file adds, kept as a part, as computing
+    them from every reading gives. A withdrawal then computes again the rows of every spelling
+    of the person, found there: none of their readings is left in any spelling."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    relation = ACCELEROMETER_SPELLINGS
+    mark_kept(lakehouse, relation.name, relation.sql, relation.over, "'zz-mark', 'ZZ-Mark '")
+    write_jsonl(
+        tmp_path / "landing" / "accelerometer" / "landing" / "accelerometer-new.json",
+        [{**reading("a", 900), "user": " A@X.test"}, reading("k", 300), reading("f", 901)],
+    )
+    assert materialize(definitions, lakehouse).success
+    with lakehouse.connect(*relation.over) as engine:
+        forget_shared(engine)
+        held = engine.kept_table(relation.name, relation.sql, relation.over)
+        assert held is not None
+        kept = engine.rows(f"select * from {held} order by all")
+    with lakehouse.connect(*relation.over) as engine:
+        computed = engine.rows(f"{relation.sql} order by all")
+    assert ("zz-mark", "ZZ-Mark ") in kept  # grown from the one before
+    kept.remove(("zz-mark", "ZZ-Mark "))
+    assert kept == computed
+    assert {s for p, s in computed if p == "a@x.test"} == {"a@x.test", " A@X.test"}
+    assert list(lakehouse.shared_tables.glob(f"{relation.name}-*.part.json"))
+
+    write_jsonl(  # a withdraws: the rows of both spellings go
+        tmp_path / "landing" / "customer" / "landing" / "customer-withdrawal.json",
+        [customer("a", "S-A", updated=50, research=None)],
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    assert materialization(result, "accelerometer_trusted")["keys_recomputed"] == 2
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        left = engine.scalar(
+            "select count(*) from accelerometer_trusted where person_key(user) = 'a@x.test'"
+        )
+    assert left == 0
 
 
 def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) -> None:

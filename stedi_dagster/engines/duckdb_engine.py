@@ -16,7 +16,7 @@ landing as it is, from those of landing before and of its new files: `factory/ve
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from stedi_dagster.engines.engine import (
     footer_rows,
     spread_files,
 )
+from stedi_dagster.engines.file_facts import kept_facts
 from stedi_dagster.engines.parquet import parquet_options
 from stedi_dagster.engines.shared_tables import SharedTables, shared_name
 from stedi_dagster.privacy.macros import erasure_macros, identity_macros
@@ -65,6 +66,7 @@ class DuckDBEngine:
         self.schemas: dict[tuple[str, ...], tuple[list[str], bool] | None] = {}  # see view_parquet
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
         self.counts = RowCounts()
+        self.facts: dict[str, str] = {}  # a table `per_file` made -> its query
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -90,6 +92,19 @@ class DuckDBEngine:
         files = self.counts.data_files(name)
         found = footer_nulls(self.con, files, columns) if files else None
         return found if found is not None else counted_nulls(self, name, columns)
+
+    def per_file(self, name: str, table: str, query: Callable[[str], str]) -> None:
+        files, kept_in = self.counts.data_files(table), self.shared.kept_in
+        facts = kept_facts(self.con, kept_in, query, files) if files and kept_in else None
+        if facts is None:  # its files unknown or remote, or nothing kept: computed whole
+            self.facts.pop(name, None)
+            self.create_table(name, query(f"select * from {ident(table)}"))
+            return
+        listed = ", ".join(literal(str(path)) for path in facts)
+        sql = f"select * from read_parquet([{listed}])"
+        if self.facts.get(name) != sql:  # the same files' facts: the table made last will do
+            self.create_table(name, sql)
+            self.facts[name] = sql
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
         self._view(name, sql, rows_of=rows_of)

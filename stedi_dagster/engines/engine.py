@@ -184,6 +184,13 @@ class Engine(Protocol):
         when they count them (`footer_nulls`)."""
         ...
 
+    def per_file(self, name: str, table: str, query: Callable[[str], str]) -> None:
+        """A table `name` holding what `query` (given the SQL of some rows of the view `table`)
+        computes over each data file of `table` alone, all together: an engine may keep each
+        file's result and compute it once (`file_facts.py`), or compute it over the whole view
+        at once (the same rows when `query` aggregates per a key and its consumers sum)."""
+        ...
+
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
         """A view (replacing any of that name) over a query; `rows_of`: a view whose rows it
         has, one for one (it selects some of its columns), which it is counted as."""

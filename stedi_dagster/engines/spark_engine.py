@@ -20,7 +20,7 @@ on: on local disk a rename is atomic, on S3 the single upload is.
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -183,6 +183,9 @@ class SparkEngine:
             if found is not None:
                 return found
         return counted_nulls(self, name, columns)
+
+    def per_file(self, name: str, table: str, query: Callable[[str], str]) -> None:
+        self.create_table(name, query(f"select * from {ident(table)}"))
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
         self.counts.creating(name, rows_of=rows_of)

@@ -192,14 +192,16 @@ def unique_person_check(table: Table, column: str) -> Check:
     key = f"person_key({ident(column)})"
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
+        # one pass: the persons with more than one row, and how many rows more they have
         dupes = engine.rows(
-            f"select {key}, count(*) from {table.name} "
-            f"group by 1 having count(*) > 1 order by 2 desc, 1 limit {EVIDENCE_ROWS}"
+            f"select key, n, sum(n - 1) over () from (select {key} as key, count(*) as n "
+            f"from {table.name} group by 1 having count(*) > 1) order by 2 desc, 1 "
+            f"limit {EVIDENCE_ROWS}"
         )
-        extra = engine.scalar(f"select count(*) - count(distinct {key}) from {table.name}")
+        extra = dupes[0][2] if dupes else 0
         return extra == 0, {
             "duplicate_rows": extra,
-            "examples": [f"{mask(column, v)} x{n}" for v, n in dupes],
+            "examples": [f"{mask(column, v)} x{n}" for v, n, _ in dupes],
         }
 
     description = (

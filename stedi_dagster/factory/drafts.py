@@ -16,7 +16,7 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.engine import Spread
-from stedi_dagster.engines.grown import Relation
+from stedi_dagster.engines.grown import Relation, grow
 from stedi_dagster.factory import increments, reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.keyed import MAX_KEYS, MAX_KEYS_RECORDED, Keyed
@@ -143,8 +143,11 @@ class FileDraft:
         self.current = [self.store.zones.local_copy(u) for u in urls]
         self.urls = dict(zip(self.current, urls, strict=True))
         pending = json.loads(self.last[1].get(KEYS_TO_RECOMPUTE, "[]")) if self.last else []
+        adding = found is not None and not pending and increments.appendable(found, self.appends)
+        if self.keyed is not None:
+            self._keep_relations(engine, self.keyed, found or {}, needed=not adding)
         metadata = None
-        if found is not None and not pending and increments.appendable(found, self.appends):
+        if found is not None and adding:
             metadata = self._add(engine, found)
         elif found is not None and self.keyed is not None:
             metadata = self._recompute(engine, found, self.keyed, pending)
@@ -153,6 +156,23 @@ class FileDraft:
         held = [] if self.replace else [f for f in self.current if f not in self.touched]
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         return {self.table.name: metadata}
+
+    def _keep_relations(
+        self, engine: Engine, keyed: Keyed, found: dict[str, increments.Change], needed: bool
+    ) -> None:
+        """The relations `keyed.affected` reads, over the reads as they are, kept for this run's
+        steps and the runs that follow: grown from those kept over a read's files before, when
+        it only gained files since the version before was built (whether or not the step reads
+        them: a run that adds rows keeps them current for one that computes keys again); else,
+        when `needed`, found kept or computed."""
+        for relation in keyed.relations:
+            changes = {read: found[read] for read in relation.over if read in found}
+            if changes and all(change.appended for change in changes.values()):
+                growth = self.views.growth(engine, changes, relation.over)
+                if grow(engine, [relation], growth) is not None:
+                    continue
+            if needed:
+                relation.create(engine)
 
     def _build(self, engine: Engine) -> dict:
         """The table in full; kept as it is (nothing staged) when its rows are those it holds."""

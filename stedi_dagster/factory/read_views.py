@@ -2,9 +2,10 @@
 files as they are now, as they were at an earlier version, their new files alone, or the rows they
 gained or lost since a version (`changed_<name>`)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.engines.grown import Files, Growth
 from stedi_dagster.factory.increments import Change, since
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.sql import ident
@@ -93,6 +94,16 @@ class ReadViews:
         """The views of tables the step reads, over them as they are now again."""
         for name in names:
             self.attach(engine, name, self.reads[name].urls)
+
+    def growth(self, engine: Engine, changes: Mapping[str, Change], reads: Sequence[str]) -> Growth:
+        """How the `reads` grew, by the changes of those that did (the others as they are), for
+        relations over them to grow from those kept before (`engines/grown.py`)."""
+        files = {}
+        for name in reads:
+            now = self.reads[name].urls
+            change = changes.get(name)
+            files[name] = Files(change.before, change.added, now) if change else Files(now, [], now)
+        return Growth(files, lambda name, urls: self.attach(engine, name, list(urls)))
 
     def attach(self, engine: Engine, name: str, urls: list[str], view: str | None = None) -> None:
         """A view named `view` (else `name`) over these data files of table `name`."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from stedi_dagster.engines import Engine
-from stedi_dagster.engines.grown import Files, Growth, Relation, grow
+from stedi_dagster.engines.grown import Relation, grow
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
@@ -72,7 +72,8 @@ class VersionChecks:
         if RELATIONS in engine.prepared:  # created by an earlier check of the step
             return
         changed = self._grew(CUSTOMERS)
-        consent_relations(engine, self._growth(engine, changed, CUSTOMERS) if changed else None)
+        growth = self.views.growth(engine, changed, CUSTOMERS) if changed else None
+        consent_relations(engine, growth)
 
     def _grew(self, reads: Sequence[str]) -> dict[str, Change] | None:
         """The reads that gained data files since the versions the version before was built
@@ -84,15 +85,6 @@ class VersionChecks:
         if any(change is None or change.removed for change in changes.values()):
             return None
         return {read: change for read, change in changes.items() if change.added}
-
-    def _growth(self, engine: Engine, changes: dict[str, Change], reads: Sequence[str]) -> Growth:
-        """How the `reads` grew, by the changes of those that did (the others as they are)."""
-        files = {}
-        for name in reads:
-            now = self.reads[name].urls
-            change = changes.get(name)
-            files[name] = Files(change.before, change.added, now) if change else Files(now, [], now)
-        return Growth(files, lambda name, urls: self.views.attach(engine, name, list(urls)))
 
     def _prior(self) -> tuple[int, str, dict, dict] | None:
         """For a version that adds to the one before (of the same basis): that version, the run
@@ -247,7 +239,7 @@ class VersionChecks:
         for relation in check.relations:
             changed = self._grew(relation.over)
             if changed:
-                grown = grow(engine, [relation], self._growth(engine, changed, relation.over))
+                grown = grow(engine, [relation], self.views.growth(engine, changed, relation.over))
                 same = same and grown is True
             else:
                 same = same and changed is not None
@@ -300,7 +292,7 @@ class VersionChecks:
             )
             return f"select * from {before} union select * from {added}" if fresh else None
 
-        growth = self._growth(engine, changed, check.reads)
+        growth = self.views.growth(engine, changed, check.reads)
         if grow(engine, [Relation(name, sql, union)], growth) is None:
             return True
         return fresh > 0

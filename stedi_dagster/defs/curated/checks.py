@@ -3,6 +3,7 @@ and no identifier in the training tables."""
 
 import dagster as dg
 
+from stedi_dagster.defs.curated.profile import pairs_facts
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.checks import Check, CheckSettings, Outcome, derived_checks
@@ -91,9 +92,9 @@ def cross_customer_pairs() -> Check:
     table = TABLES["machine_learning_curated"]
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
+        facts = pairs_facts(engine, table.name)  # each data file's counts, kept per file
         crossed, rows = engine.rows(
-            f"select count(*) filter (where subject_id <> step_trainer_subject_id), count(*) "
-            f"from {table.name}"
+            f"select coalesce(sum(crossed), 0), coalesce(sum(pairs), 0) from {facts}"
         )[0]
         share = round(crossed / rows, 4) if rows else 0.0
         return crossed == 0, {"cross_customer_pairs": crossed, "rows": rows, "share": share}

@@ -10,21 +10,35 @@ import dagster as dg
 from stedi_dagster.defs.curated.charts import pairs_chart, subject_chart
 from stedi_dagster.engines import Engine
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql import read_sql
 
 # The statistics the profile adds to the metadata beside its markdown (`profile`).
 PROFILE_KEYS = ("subjects", "pairs_per_subject_median", "distance_mean", "magnitude_mean")
 
 
+def pairs_facts(engine: Engine, table: str) -> str:
+    """The name of a table of the training pairs' facts per subject, of each data file of the
+    view `table` (kept per file: `Engine.per_file`), which the profile and the
+    cross_customer_pairs check sum: `sql/machine_learning_curated_facts.sql`."""
+    engine.per_file(
+        "pairs_facts",
+        table,
+        lambda rows: read_sql(__file__, "machine_learning_curated_facts", rows=rows),
+    )
+    return "pairs_facts"
+
+
 def machine_learning_profile(engine: Engine, _: Lakehouse, table: str, __: str | None) -> dict:
     """The training table's materialization metadata: `profile` (markdown with two charts) and
-    statistics."""
+    statistics, summed from the facts of its data files (`pairs_facts`)."""
+    facts = pairs_facts(engine, table)
     pairs, *measures = engine.rows(
         f"""
-        select count(*),
-               min(distanceFromObject), avg(distanceFromObject), max(distanceFromObject),
-               avg(sqrt(x * x + y * y + z * z)), max(sqrt(x * x + y * y + z * z)),
-               min(timestamp), max(timestamp)
-        from {table}
+        select coalesce(sum(pairs), 0),
+               min(distance_min), sum(distance_sum)::double / sum(distances), max(distance_max),
+               sum(magnitude_sum) / sum(magnitudes), max(magnitude_max),
+               min(first_timestamp), max(last_timestamp)
+        from {facts}
         """
     )[0]
     if not pairs:
@@ -32,7 +46,8 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str, __: str |
     # pairs per subject: their distribution (the histogram, its median), the subject count and
     # the busiest subject (whose series is drawn), from one aggregation
     engine.create_table(
-        "pairs_per_subject", f"select subject_id, count(*) as n from {table} group by 1"
+        "pairs_per_subject",
+        f"select subject_id, sum(pairs)::bigint as n from {facts} group by 1",
     )
     distribution = engine.rows("select n, count(*) from pairs_per_subject group by 1 order by 1")
     subjects = engine.scalar("select count(subject_id) from pairs_per_subject")

@@ -3,12 +3,9 @@ with persons as (
     select person_key(user) as person from (select distinct user from changed_accelerometer_landing)
     union
     select person_key(email) from changed_customer_trusted
-),
-spellings as (
-    select distinct user from accelerometer_landing
-    union
-    select distinct user from changed_accelerometer_landing
 )
-select user
-from spellings
-where person_key(user) in (select person from persons)
+select spelling as user  -- privacy/sql/spellings.sql: kept per version of it
+from accelerometer_landing_spellings
+where person in (select person from persons)
+union
+select distinct user from changed_accelerometer_landing

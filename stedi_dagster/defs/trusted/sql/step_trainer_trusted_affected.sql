@@ -12,12 +12,9 @@ with serials as (
     select serialNumber  -- serial_claims: privacy/sql/serial_claims.sql, kept (a lookup, not
     from serial_claims   -- every landing record keyed again: 0.2 s at x1000)
     where email in (select person_key(email) from changed_customer_trusted)
-),
-spellings as (
-    select distinct serialNumber from step_trainer_landing
-    union
-    select distinct serialNumber from changed_step_trainer_landing
 )
-select serialNumber
-from spellings
-where person_key(serialNumber) in (select serial from serials)
+select spelling as serialNumber  -- privacy/sql/spellings.sql: kept per version of it
+from step_trainer_landing_spellings
+where person in (select serial from serials)
+union
+select distinct serialNumber from changed_step_trainer_landing

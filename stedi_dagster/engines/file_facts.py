@@ -1,0 +1,70 @@
+"""Facts of a table's data files: what a query computes over one data file's rows alone (a
+profile's sums and counts per subject), computed once per file and kept in the engine's folder of
+kept tables (`file_facts/`), since a Delta table never writes a data file again. A version that
+rewrites two of its table's 32 data files has the facts of those two computed, and those of the
+others read (at x1000 the training pairs' profile scanned 40 million pairs after a withdrawal).
+
+A file is known by its identity on local disk (device, inode, size, modification time), which
+its move from the staging folder into the table's folder (`os.replace`) keeps: its facts,
+computed while its version was checked, are found again under its published name."""
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from stedi_dagster.engines.kept_files import KEPT_PARQUET
+from stedi_dagster.sql import literal
+
+FOLDER = "file_facts"
+# Facts whose file is no longer among those asked for are removed once there are more than this
+# many times as many facts of the query as files asked for, and they are older than PRUNE_AFTER
+# seconds (another process may be reading them).
+PRUNE_SHARE = 4
+PRUNE_AFTER = 600
+
+
+def kept_facts(
+    con: duckdb.DuckDBPyConnection,
+    kept_in: Path,
+    query: Callable[[str], str],
+    files: Sequence[str],
+) -> list[Path] | None:
+    """The files of the facts `query` (given the SQL of one data file's rows) computes of each
+    of these local data files, computed (on `con`) for those that have none yet; None when a
+    file is not at hand on local disk."""
+    key = hashlib.sha256(query("stedi_rows").encode()).hexdigest()[:16]
+    folder = kept_in / FOLDER
+    paths = []
+    for file in files:
+        try:
+            st = os.stat(file)
+        except OSError:
+            return None
+        path = folder / f"{key}-{st.st_dev}-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}.parquet"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+            rows = f"select * from read_parquet({literal(file)})"
+            con.execute(f"copy ({query(rows)}) to {literal(str(partial))} {KEPT_PARQUET}")
+            os.replace(partial, path)
+        paths.append(path)
+    _prune(folder, key, paths)
+    return paths
+
+
+def _prune(folder: Path, key: str, current: Sequence[Path]) -> None:
+    """Remove the query's facts of files other than `current` when there are many of them."""
+    kept = list(folder.glob(f"{key}-*.parquet"))
+    if len(kept) <= PRUNE_SHARE * len(current):
+        return
+    now, keep = time.time(), set(current)
+    for path in kept:
+        try:
+            if path not in keep and now - path.stat().st_mtime > PRUNE_AFTER:
+                path.unlink()
+        except FileNotFoundError:  # removed meanwhile by another process
+            pass

@@ -1,0 +1,102 @@
+"""Facts of a table's data files (`engines/file_facts.py`): what a query computes over each data
+file alone, computed once per file and kept, summed by the training pairs' profile and their
+cross_customer_pairs check, which then scan only the files a version writes."""
+
+import os
+
+import duckdb
+from deltalake import DeltaTable
+
+from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
+from stedi_dagster_tests.handmade import customer, materialized_handmade
+
+
+def per_key(rows: str) -> str:
+    return f"select k, count(*) as n, sum(v) as total from ({rows}) group by k"
+
+
+def summed(engine, view: str) -> list[tuple]:
+    """The facts of the view's data files summed per key, and the query over the whole view."""
+    engine.per_file("facts", view, per_key)
+    facts = engine.rows("select k, sum(n), sum(total) from facts group by k order by k")
+    return [facts, engine.rows(f"select k, n, total from ({per_key(view)}) order by k")]
+
+
+def test_facts_are_computed_once_per_data_file_and_follow_it_when_it_is_moved(tmp_path):
+    """Each data file's facts are computed once and kept; summed, they are the query over the
+    whole view. A file moved into place (as a commit publishes a staged file) keeps its facts; a
+    view with one more file computes that file's alone; a file written again under its name has
+    its facts computed again."""
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    files = [str(tmp_path / f"{i}.parquet") for i in range(3)]
+    with duckdb.connect() as con:
+        for i, path in enumerate(files):  # keys shared between the files
+            con.execute(
+                f"copy (select r % 5 as k, r * {i + 1} as v from range(100) t(r)) "
+                f"to '{path}' (format parquet)"
+            )
+    folder = lakehouse.shared_tables / "file_facts"
+    with lakehouse.connect() as engine:
+        engine.view_parquet("t", files[:2])
+        facts, whole = summed(engine, "t")
+    assert facts == whole and len(whole) == 5
+    first = {p: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
+    assert len(first) == 2
+
+    published = str(tmp_path / "published.parquet")
+    os.replace(files[1], published)
+    with lakehouse.connect() as engine:
+        engine.view_parquet("t", [files[0], published, files[2]])
+        facts, whole = summed(engine, "t")
+    assert facts == whole
+    second = {p: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
+    assert len(set(second) - set(first)) == 1  # the new file's alone
+    assert all(second[p] == mtime for p, mtime in first.items())  # the others read, not written
+
+    with duckdb.connect() as con:  # another file under the first one's name
+        con.execute(f"copy (select 7 as k, 1000 as v) to '{files[0]}' (format parquet)")
+    with lakehouse.connect() as engine:
+        engine.view_parquet("t", [files[0], published])
+        facts, whole = summed(engine, "t")
+    assert facts == whole and (7, 1, 1000) in whole
+
+
+def test_the_pairs_profile_and_cross_customer_count_after_a_withdrawal_read_kept_facts(
+    definitions, tmp_path
+):
+    """After a withdrawal, the training pairs' profile and cross_customer_pairs count what the
+    published table holds, from the facts of the data files the new version wrote (computed) and
+    of those it kept (read)."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    table = f"{lakehouse.lakehouse_root}/curated/machine_learning_curated"
+    before = set(DeltaTable(table).file_uris())
+    folder = lakehouse.shared_tables / "file_facts"
+    facts_before = set(folder.glob("*.parquet"))
+    write_jsonl(
+        tmp_path / "landing" / "customer" / "landing" / "customer-withdrawal.json",
+        [customer("a", "S-A", updated=50, research=None)],
+    )
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    added = set(DeltaTable(table).file_uris()) - before
+    assert added and len(set(folder.glob("*.parquet")) - facts_before) == len(added)
+
+    metadata = materialization(result, "machine_learning_curated")
+    (crossed,) = [
+        e.metadata["cross_customer_pairs"].value
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "machine_learning_curated"
+        and e.check_name == "cross_customer_pairs"
+    ]
+    files = sorted(DeltaTable(table).file_uris())
+    expected = (
+        duckdb.connect()
+        .execute(
+            "select count(distinct subject_id), round(avg(distanceFromObject), 3), "
+            "count(*) filter (where subject_id <> step_trainer_subject_id) from read_parquet(?)",
+            [files],
+        )
+        .fetchall()[0]
+    )
+    assert (metadata["subjects"], metadata["distance_mean"], crossed) == expected
