@@ -7,9 +7,14 @@ import os
 import duckdb
 from deltalake import DeltaTable
 
+from stedi_dagster.defs.curated import profile
+from stedi_dagster.engines.file_facts import facts_key
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, materialized_handmade
+
+PAIRS_FACTS = "machine_learning_curated_facts"
 
 
 def per_key(rows: str) -> str:
@@ -72,7 +77,8 @@ def test_the_pairs_profile_and_cross_customer_count_after_a_withdrawal_read_kept
     table = f"{lakehouse.lakehouse_root}/curated/machine_learning_curated"
     before = set(DeltaTable(table).file_uris())
     folder = lakehouse.shared_tables / "file_facts"
-    facts_before = set(folder.glob("*.parquet"))
+    pairs = facts_key(lambda rows: read_sql(profile.__file__, PAIRS_FACTS, rows=rows))
+    facts_before = set(folder.glob(f"{pairs}-*.parquet"))
     write_jsonl(
         tmp_path / "landing" / "customer" / "landing" / "customer-withdrawal.json",
         [customer("a", "S-A", updated=50, research=None)],
@@ -80,7 +86,7 @@ def test_the_pairs_profile_and_cross_customer_count_after_a_withdrawal_read_kept
     result = materialize(definitions, lakehouse)
     assert result.success
     added = set(DeltaTable(table).file_uris()) - before
-    assert added and len(set(folder.glob("*.parquet")) - facts_before) == len(added)
+    assert added and len(set(folder.glob(f"{pairs}-*.parquet")) - facts_before) == len(added)
 
     metadata = materialization(result, "machine_learning_curated")
     (crossed,) = [

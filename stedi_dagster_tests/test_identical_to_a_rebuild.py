@@ -20,6 +20,7 @@ from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
+    check_outcomes,
     every_row,
     failed_checks,
     materialization,
@@ -488,6 +489,67 @@ def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
         if check_label(e) == "machine_learning_curated.count_reconciles"
     ]
     assert "that the changes since reach" in failed[0].metadata["evaluated_on"].value
+
+
+CONSENT_TABLES = [t.name for t in TABLES.values() if t.zone in ("trusted", "curated")]
+
+
+def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
+    definitions, tmp_path, small_buckets
+):
+    """After new customer records, each table's consent check tests the rows its version writes
+    and the rows it keeps of the persons of those records alone (no other person's consent
+    changed), and gives the verdict and evidence of a whole evaluation; a reading of the next
+    person to withdraw, in a spelling landing never had, slipped into a data file the step keeps
+    (written again behind the table's back, after its check passed), still fails it."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "customer" / "landing"
+    write_jsonl(folder / "withdrawal.json", [customer("h", "S-H", updated=50, research=None)])
+    withdrawn = materialize(definitions, lakehouse)
+    assert withdrawn.success
+    consent = {
+        check_label(e): e
+        for e in withdrawn.get_asset_check_evaluations()
+        if e.check_name == "all_consented"
+    }
+    for name in CONSENT_TABLES:
+        how = consent[f"{name}.all_consented"].metadata["evaluated_on"].value
+        assert "persons of 1 new customer_landing files" in how, (name, how)
+    checks_only = dg.AssetSelection.checks_for_assets(*(TABLES[n].key for n in CONSENT_TABLES))
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert verdicts(withdrawn) == verdicts(whole)
+
+    # a reading of a as " A@X.test ", slipped into a data file holding no reading of a
+    con = duckdb.connect()
+    for url in lakehouse.store.files(TABLES["accelerometer_trusted"]):
+        path = url.removeprefix("file://")
+        users = {u for (u,) in con.execute("select user from read_parquet(?)", [path]).fetchall()}
+        if users and "a@x.test" not in users:
+            copy = f"{path}.copy"
+            con.execute(
+                f"copy (select * from read_parquet('{path}') union all (select * replace "
+                f"(' A@X.test ' as user) from read_parquet('{path}') limit 1)) to '{copy}' "
+                "(format parquet)"
+            )
+            Path(copy).replace(path)
+            break
+    else:
+        raise AssertionError("every data file holds a's readings")
+    write_jsonl(folder / "withdrawal-a.json", [customer("a", "S-A", updated=50, research=None)])
+    slipped = materialize(definitions, lakehouse)
+    (found,) = [
+        e
+        for e in slipped.get_asset_check_evaluations()
+        if check_label(e) == "accelerometer_trusted.all_consented"
+    ]
+    assert not found.passed and found.metadata["non_consenting_rows"].value == 1
+    assert "persons of 1 new customer_landing files" in found.metadata["evaluated_on"].value
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert check_outcomes(whole)["accelerometer_trusted.all_consented"] is False
 
 
 def test_a_version_the_step_did_not_make_is_checked_whole(definitions, tmp_path):

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 
 from stedi_dagster.defs.curated import checks as curated_checks
-from stedi_dagster.defs.trusted.assets import ACCELEROMETER_SPELLINGS
 from stedi_dagster.engines.shared_tables import SHARED_PER_NAME
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.privacy.spellings import spellings
 from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import check_outcomes, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, materialized_handmade, reading
@@ -275,7 +275,7 @@ def test_the_spellings_grow_with_the_new_files_and_find_every_spelling_of_a_with
     them from every reading gives. A withdrawal then computes again the rows of every spelling
     of the person, found there: none of their readings is left in any spelling."""
     lakehouse = materialized_handmade(definitions, tmp_path)
-    relation = ACCELEROMETER_SPELLINGS
+    relation = spellings("accelerometer_landing")
     mark_kept(lakehouse, relation.name, relation.sql, relation.over, "'zz-mark', 'ZZ-Mark '")
     write_jsonl(
         tmp_path / "landing" / "accelerometer" / "landing" / "accelerometer-new.json",

@@ -36,7 +36,7 @@ def kept_facts(
     """The files of the facts `query` (given the SQL of one data file's rows) computes of each
     of these local data files, computed (on `con`) for those that have none yet; None when a
     file is not at hand on local disk."""
-    key = hashlib.sha256(query("stedi_rows").encode()).hexdigest()[:16]
+    key = facts_key(query)
     folder = kept_in / FOLDER
     paths = []
     for file in files:
@@ -54,6 +54,11 @@ def kept_facts(
         paths.append(path)
     _prune(folder, key, paths)
     return paths
+
+
+def facts_key(query: Callable[[str], str]) -> str:
+    """What the names of the facts files of a query start with."""
+    return hashlib.sha256(query("stedi_rows").encode()).hexdigest()[:16]
 
 
 def _prune(folder: Path, key: str, current: Sequence[Path]) -> None:

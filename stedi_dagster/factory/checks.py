@@ -14,9 +14,10 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
+from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.privacy.masking import mask
-from stedi_dagster.sql import ident
+from stedi_dagster.sql import ident, words
 from stedi_dagster.tables import TABLES, Table
 
 Outcome = tuple[bool, dict[str, Any]]
@@ -87,6 +88,14 @@ class Check:
     # Relations the probe reads (each created `shared_over` the tables it is `over`), which
     # grow from those kept before when those tables only gained files (`engines/grown.py`).
     relations: tuple[Relation, ...] = ()
+    # A "violations" check of consent: SQL of the owners (column, value) of the rows whose
+    # consent new customer_landing files may have changed, those of the persons of their records
+    # (table `consent_persons`: person); after customer_landing only gained files, the rows a
+    # version keeps are tested only when they are theirs. `owner_column`: the column whose
+    # spellings, among the rows the version keeps, it reads as `<table>_spellings` (kept per
+    # data file: `version_checks.py`), if it reads them.
+    owners: str = ""
+    owner_column: str = ""
 
     @property
     def name(self) -> str:
@@ -216,8 +225,11 @@ def consent_check(table: Table) -> Check:
     `<table>_all_consented.sql` returns one row per offending owner: (owner column, owner, rows).
     Whether a row offends depends on that row and customer_landing alone: while customer_landing
     is unchanged, a version that only adds rows to one that passed offends only in its new rows
-    (so it is evaluated on them); a consent change (a new customer record) evaluates it whole."""
+    (so it is evaluated on them); after new customer records, only in the rows it writes and the
+    rows of the persons of those records (`<table>_consent_owners.sql`: see `Check.owners`)."""
     sql = table.sql("_all_consented")
+    owners = table.sql("_consent_owners") if table.sql_file("_consent_owners").exists() else ""
+    column = spellings.COLUMNS.get(f"{table.dataset}_landing", "")
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
@@ -236,6 +248,8 @@ def consent_check(table: Table) -> Check:
         probe,
         reads=("customer_landing",),
         grows="violations",
+        owners=owners,
+        owner_column=column if f"{table.name}_spellings" in words(owners) else "",
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
+from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.sql import ident, literal, words
@@ -36,8 +37,8 @@ class Keyed:
     narrowed: tuple[tuple[str, str], ...] = ()
     bounded_by: str = ""  # an input with at least as many rows as the table, if one has
     consent: bool = False  # whether `affected` reads the consent relations (privacy/consent.py)
-    # Relations `affected` reads (the spellings of a read's identifiers: privacy/spellings.py),
-    # which the draft creates over the reads as they are, grown from those it kept before.
+    # The spellings relations `affected` reads (privacy/spellings.py), which the draft creates
+    # over the reads as they are, grown from those it kept before.
     relations: tuple[Relation, ...] = ()
 
     def rows_of(self, keys: Sequence[str]) -> str:
@@ -61,11 +62,7 @@ class Keyed:
 
 
 def keyed(
-    name: str,
-    columns: Sequence[str],
-    narrowed: Sequence[str] = (),
-    bounded_by: str = "",
-    relations: Sequence[Relation] = (),
+    name: str, columns: Sequence[str], narrowed: Sequence[str] = (), bounded_by: str = ""
 ) -> Keyed:
     """Table `name` maintained per key: its rows belong to the keys in `columns`, its
     `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
@@ -80,5 +77,5 @@ def keyed(
         tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
         bounded_by,
         consent=bool(words(affected) & set(CONSENT_RELATIONS)),
-        relations=tuple(relations),
+        relations=spellings.read_by(affected),
     )

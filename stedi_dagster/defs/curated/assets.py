@@ -10,7 +10,7 @@ from stedi_dagster.defs.curated.checks import (
     step_features_checks,
 )
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
-from stedi_dagster.defs.trusted.assets import CUSTOMER_SPELLINGS, TRUSTED_PERSONS
+from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.drafts import file_draft
 from stedi_dagster.factory.keyed import keyed
@@ -37,12 +37,7 @@ customer_curated = table_asset(
         sources=(__file__,),
         inputs=("customer_trusted", "accelerometer_trusted"),
         appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-        keyed=keyed(
-            "customer_curated",
-            ("email",),
-            bounded_by="customer_trusted",
-            relations=(CUSTOMER_SPELLINGS,),
-        ),
+        keyed=keyed("customer_curated", ("email",), bounded_by="customer_trusted"),
         relations=(TRUSTED_PERSONS, CURATED_KEYS),  # the adder reads both, the SQL the first
         checks=curated_checks(
             "customer_curated",

@@ -7,17 +7,11 @@ from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.lakehouse import Lakehouse
-from stedi_dagster.privacy.spellings import spellings
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 
 # Each trusted customer's person key, email and consent date, which the SQL of accelerometer_trusted
 # and customer_curated reads: computed once per version of customer_trusted and kept.
-# Every spelling of an identifier in a landing table, with its person key (privacy/spellings.py),
-# which the affected queries read: customer emails (customer_trusted's, customer_curated's),
-# accelerometer users.
-CUSTOMER_SPELLINGS = spellings("customer_landing", "email")
-ACCELEROMETER_SPELLINGS = spellings("accelerometer_landing", "user")
 TRUSTED_PERSONS = Relation(
     "trusted_persons", read_sql(__file__, "trusted_persons"), over=("customer_trusted",)
 )
@@ -44,12 +38,7 @@ customer_trusted = table_asset(
         "customer_trusted",
         sources=(__file__,),
         inputs=("customer_landing",),
-        keyed=keyed(
-            "customer_trusted",
-            ("email",),
-            narrowed=("customer_landing",),
-            relations=(CUSTOMER_SPELLINGS,),
-        ),
+        keyed=keyed("customer_trusted", ("email",), narrowed=("customer_landing",)),
         checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
         profile=Profile(consent_changes),
         description=(
@@ -67,12 +56,7 @@ accelerometer_trusted = table_asset(
         sources=(__file__,),
         inputs=("accelerometer_landing", "customer_trusted"),
         appends=("accelerometer_landing",),
-        keyed=keyed(
-            "accelerometer_trusted",
-            ("user",),
-            narrowed=("accelerometer_landing",),
-            relations=(ACCELEROMETER_SPELLINGS,),
-        ),
+        keyed=keyed("accelerometer_trusted", ("user",), narrowed=("accelerometer_landing",)),
         relations=(TRUSTED_PERSONS,),
         checks=trusted_checks(
             "accelerometer_trusted",
@@ -92,12 +76,7 @@ step_trainer_trusted = table_asset(
         sources=(__file__,),
         inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
         appends=("step_trainer_landing",),
-        keyed=keyed(
-            "step_trainer_trusted",
-            ("serialNumber",),
-            narrowed=("step_trainer_landing",),
-            relations=(spellings("step_trainer_landing", "serialNumber"),),
-        ),
+        keyed=keyed("step_trainer_trusted", ("serialNumber",), narrowed=("step_trainer_landing",)),
         checks=trusted_checks(
             "step_trainer_trusted",
             reads=("step_trainer_landing", "customer_curated", "customer_landing"),
