@@ -30,9 +30,9 @@ def summed(engine, view: str) -> list[tuple]:
 
 def test_facts_are_computed_once_per_data_file_and_follow_it_when_it_is_moved(tmp_path):
     """Each data file's facts are computed once and kept; summed, they are the query over the
-    whole view. A file moved into place (as a commit publishes a staged file) keeps its facts; a
-    view with one more file computes that file's alone; a file written again under its name has
-    its facts computed again."""
+    whole view. Facts asked for another file leave those of the others kept; a file moved into
+    place (as a commit publishes a staged file) keeps its facts; a file written again under its
+    name has its facts computed again."""
     lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
     files = [str(tmp_path / f"{i}.parquet") for i in range(3)]
     with duckdb.connect() as con:
@@ -46,8 +46,13 @@ def test_facts_are_computed_once_per_data_file_and_follow_it_when_it_is_moved(tm
         engine.view_parquet("t", files[:2])
         facts, whole = summed(engine, "t")
     assert facts == whole and len(whole) == 5
-    first = {p: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
+    first = {p: p.stat().st_ino for p in folder.glob("*.parquet")}
     assert len(first) == 2
+
+    with lakehouse.connect() as engine:  # facts asked for another file leave these be
+        engine.view_parquet("t", files[2:])
+        assert summed(engine, "t")[0]
+    assert set(first) <= set(folder.glob("*.parquet"))
 
     published = str(tmp_path / "published.parquet")
     os.replace(files[1], published)
@@ -55,9 +60,9 @@ def test_facts_are_computed_once_per_data_file_and_follow_it_when_it_is_moved(tm
         engine.view_parquet("t", [files[0], published, files[2]])
         facts, whole = summed(engine, "t")
     assert facts == whole
-    second = {p: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
-    assert len(set(second) - set(first)) == 1  # the new file's alone
-    assert all(second[p] == mtime for p, mtime in first.items())  # the others read, not written
+    second = {p: p.stat().st_ino for p in folder.glob("*.parquet")}
+    assert len(set(second) - set(first)) == 1  # the third file's, computed once
+    assert all(second[p] == inode for p, inode in first.items())  # the others read, not written
 
     with duckdb.connect() as con:  # another file under the first one's name
         con.execute(f"copy (select 7 as k, 1000 as v) to '{files[0]}' (format parquet)")

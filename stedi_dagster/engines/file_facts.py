@@ -8,6 +8,7 @@ A file is known by its identity on local disk (device, inode, size, modification
 its move from the staging folder into the table's folder (`os.replace`) keeps: its facts,
 computed while its version was checked, are found again under its published name."""
 
+import contextlib
 import hashlib
 import os
 import time
@@ -20,11 +21,11 @@ from stedi_dagster.engines.kept_files import KEPT_PARQUET
 from stedi_dagster.sql import literal
 
 FOLDER = "file_facts"
-# Facts whose file is no longer among those asked for are removed once there are more than this
-# many times as many facts of the query as files asked for, and they are older than PRUNE_AFTER
-# seconds (another process may be reading them).
-PRUNE_SHARE = 4
-PRUNE_AFTER = 600
+# A query's facts are used (read or computed) by each version whose files they are of; those
+# not used for PRUNE_AFTER seconds, and beyond the MAX_KEPT most recently used, are removed (the
+# facts of files a table no longer holds; a call asks for some of its files, not all).
+PRUNE_AFTER = 7 * 24 * 3600
+MAX_KEPT = 4096
 
 
 def kept_facts(
@@ -45,14 +46,16 @@ def kept_facts(
         except OSError:
             return None
         path = folder / f"{key}-{st.st_dev}-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}.parquet"
-        if not path.exists():
+        try:
+            os.utime(path)  # used: the last to be pruned
+        except FileNotFoundError:
             folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
             rows = f"select * from read_parquet({literal(file)})"
             con.execute(f"copy ({query(rows)}) to {literal(str(partial))} {KEPT_PARQUET}")
             os.replace(partial, path)
         paths.append(path)
-    _prune(folder, key, paths)
+    _prune(folder, key)
     return paths
 
 
@@ -61,15 +64,15 @@ def facts_key(query: Callable[[str], str]) -> str:
     return hashlib.sha256(query("stedi_rows").encode()).hexdigest()[:16]
 
 
-def _prune(folder: Path, key: str, current: Sequence[Path]) -> None:
-    """Remove the query's facts of files other than `current` when there are many of them."""
-    kept = list(folder.glob(f"{key}-*.parquet"))
-    if len(kept) <= PRUNE_SHARE * len(current):
-        return
-    now, keep = time.time(), set(current)
-    for path in kept:
-        try:
-            if path not in keep and now - path.stat().st_mtime > PRUNE_AFTER:
-                path.unlink()
-        except FileNotFoundError:  # removed meanwhile by another process
-            pass
+def _prune(folder: Path, key: str) -> None:
+    """Remove the query's facts not used for PRUNE_AFTER seconds, and beyond the MAX_KEPT most
+    recently used."""
+    used = []
+    for path in folder.glob(f"{key}-*.parquet"):
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by another process
+            used.append((path.stat().st_mtime, path))
+    used.sort(reverse=True)
+    now = time.time()
+    for i, (mtime, path) in enumerate(used):
+        if i >= MAX_KEPT or now - mtime > PRUNE_AFTER:
+            path.unlink(missing_ok=True)

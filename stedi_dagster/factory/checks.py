@@ -17,7 +17,7 @@ from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import consent_relations
 from stedi_dagster.privacy.masking import mask
-from stedi_dagster.sql import ident, words
+from stedi_dagster.sql import ident
 from stedi_dagster.tables import TABLES, Table
 
 Outcome = tuple[bool, dict[str, Any]]
@@ -79,6 +79,10 @@ class Check:
     # changed, and those alone are counted again, before and after the change.
     partitions: tuple[tuple[str, str], ...] = ()
     reach: str = ""
+    # Whether those partitions are persons, each given by every spelling of them in each read
+    # (`reach` lists spellings, which differ between reads): a pass over new rows of `growing`
+    # reads alone then reads the others whole, not narrowed to the new rows' values.
+    by_person: bool = False
     # A "violations" check whose probe tests each row against a relation it derives from its
     # `growing` reads (its name and SQL: the distinct values, in column `value`, that each read
     # row gives alone; created `shared_over` the reads): after new files of the reads, the rows
@@ -91,11 +95,9 @@ class Check:
     # A "violations" check of consent: SQL of the owners (column, value) of the rows whose
     # consent new customer_landing files may have changed, those of the persons of their records
     # (table `consent_persons`: person); after customer_landing only gained files, the rows a
-    # version keeps are tested only when they are theirs. `owner_column`: the column whose
-    # spellings, among the rows the version keeps, it reads as `<table>_spellings` (kept per
-    # data file: `version_checks.py`), if it reads them.
+    # version keeps are tested only when they are theirs (the spellings it reads of the table,
+    # `<table>_spellings`, are those of the rows it keeps: `privacy/spellings.py`).
     owners: str = ""
-    owner_column: str = ""
 
     @property
     def name(self) -> str:
@@ -229,7 +231,6 @@ def consent_check(table: Table) -> Check:
     rows of the persons of those records (`<table>_consent_owners.sql`: see `Check.owners`)."""
     sql = table.sql("_all_consented")
     owners = table.sql("_consent_owners") if table.sql_file("_consent_owners").exists() else ""
-    column = spellings.COLUMNS.get(f"{table.dataset}_landing", "")
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         consent_relations(engine)
@@ -249,7 +250,6 @@ def consent_check(table: Table) -> Check:
         reads=("customer_landing",),
         grows="violations",
         owners=owners,
-        owner_column=column if f"{table.name}_spellings" in words(owners) else "",
     )
 
 
@@ -286,6 +286,7 @@ def reconciliation_check(
         independent=sql,
         partitions=partitions,
         reach=reach,
+        by_person=bool(spellings.read_by(reach)),  # partitions given as spellings
         relations=relations,
     )
 

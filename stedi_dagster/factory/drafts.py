@@ -160,17 +160,18 @@ class FileDraft:
     def _keep_relations(
         self, engine: Engine, keyed: Keyed, found: dict[str, increments.Change], needed: bool
     ) -> None:
-        """The relations `keyed.affected` reads, over the reads as they are, kept for this run's
-        steps and the runs that follow: grown from those kept over a read's files before, when
-        it only gained files since the version before was built (whether or not the step reads
-        them: a run that adds rows keeps them current for one that computes keys again); else,
-        when `needed`, found kept or computed."""
+        """The relations `keyed`'s SQL reads, over the reads as they are, kept for this run's
+        steps and the runs that follow: one that grows, grown from the one kept over a read's
+        files before, when it only gained files since the version before was built (whether or
+        not the step reads it: a run that adds rows keeps it current for one that computes keys
+        again); else, when `needed`, found kept or computed."""
         for relation in keyed.relations:
-            changes = {read: found[read] for read in relation.over if read in found}
-            if changes and all(change.appended for change in changes.values()):
-                growth = self.views.growth(engine, changes, relation.over)
-                if grow(engine, [relation], growth) is not None:
-                    continue
+            if isinstance(relation, Relation) and relation.grows:
+                changes = {read: found[read] for read in relation.over if read in found}
+                if changes and all(change.appended for change in changes.values()):
+                    growth = self.views.growth(engine, changes, relation.over)
+                    if grow(engine, [relation], growth) is not None:
+                        continue
             if needed:
                 relation.create(engine)
 

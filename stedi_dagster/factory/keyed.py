@@ -37,9 +37,10 @@ class Keyed:
     narrowed: tuple[tuple[str, str], ...] = ()
     bounded_by: str = ""  # an input with at least as many rows as the table, if one has
     consent: bool = False  # whether `affected` reads the consent relations (privacy/consent.py)
-    # The spellings relations `affected` reads (privacy/spellings.py), which the draft creates
-    # over the reads as they are, grown from those it kept before.
-    relations: tuple[Relation, ...] = ()
+    # The relations `affected` and `narrowed` read: the spellings (privacy/spellings.py), and
+    # those given, which the draft creates over the reads as they are (a landing table's
+    # spellings grown from those it kept before).
+    relations: tuple[Relation | spellings.FileSpellings, ...] = ()
 
     def rows_of(self, keys: Sequence[str]) -> str:
         """SQL: whether a row belongs to any of the keys (false for none)."""
@@ -62,20 +63,29 @@ class Keyed:
 
 
 def keyed(
-    name: str, columns: Sequence[str], narrowed: Sequence[str] = (), bounded_by: str = ""
+    name: str,
+    columns: Sequence[str],
+    narrowed: Sequence[str] = (),
+    bounded_by: str = "",
+    relations: Sequence[Relation] = (),
 ) -> Keyed:
     """Table `name` maintained per key: its rows belong to the keys in `columns`, its
     `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
     the rows of each input in `narrowed` (in that order) that the keys' rows can come from;
     `bounded_by`: an input that has at least as many rows as the table (its rows size the
-    table's data files; else its largest input's do)."""
+    table's data files; else its largest input's do); `relations`: those the narrowed SQL reads
+    besides the spellings, in the order they read each other."""
     table = TABLES[name]
     affected = table.sql("_affected")
+    narrowing = tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed)
     return Keyed(
         tuple(columns),
         affected,
-        tuple((i, table.sql(f"_narrowed_{i}")) for i in narrowed),
+        narrowing,
         bounded_by,
         consent=bool(words(affected) & set(CONSENT_RELATIONS)),
-        relations=spellings.read_by(affected),
+        relations=(
+            *spellings.read_by(" ".join([affected, *(sql for _, sql in narrowing)])),
+            *relations,
+        ),
     )

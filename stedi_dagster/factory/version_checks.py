@@ -15,9 +15,14 @@ from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
-from stedi_dagster.privacy.consent import CUSTOMERS, RELATIONS, consent_relations
+from stedi_dagster.privacy import spellings
+from stedi_dagster.privacy.consent import (
+    CUSTOMERS,
+    RELATIONS,
+    consent_relations,
+    consent_relations_of_rows,
+)
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
-from stedi_dagster.privacy.spellings import spellings_of
 from stedi_dagster.sql import ident, literal, words
 
 # More owners than this whose rows a consent change reaches: the check is evaluated whole.
@@ -67,8 +72,8 @@ class VersionChecks:
                     on_additions.append(check.name)
             results.append(result or check.evaluate(engine, settings))
         for check in checks:  # for the next consent change: the spellings of the files written
-            if check.owner_column and self.staged:
-                self._spellings(engine, check.owner_column, [str(p) for p in self.staged])
+            if self.staged:
+                self._spellings(engine, check.owners, [str(p) for p in self.staged])
         metadata = {}
         if again:
             metadata["checks_reported_again"] = sorted(k.name for k in again)
@@ -181,6 +186,12 @@ class VersionChecks:
             self.views.attach_changed(
                 engine, name, change if change.added or change.removed else None
             )
+        for relation in spellings.read_by(check.reach):  # over the reads as they are
+            relation.create(engine)
+        # a count over persons' consent: the relations over the reached persons' records alone
+        consent = bool(words(check.independent) & set(CONSENT_RELATIONS))
+        if consent:
+            self._consent_relations(engine)  # those over customer_landing as it is, kept first
         engine.create_table("reached_partitions", check.reach)
         reached = engine.scalar("select count(*) from reached_partitions")
         expected = recorded["metadata"]["independent_count"]
@@ -192,8 +203,13 @@ class VersionChecks:
                     self.views.within(engine, name, urls, columns[name], "reached_partitions")
                 else:
                     self.views.attach(engine, name, urls)
+            if consent:
+                consent_relations_of_rows(engine)
             expected += sign * _independent(check, engine)
         self.views.restore(engine, check.reads)
+        if consent:  # those over customer_landing as it is, shown again
+            engine.prepared.discard(RELATIONS)
+            consent_relations(engine)
         rows = engine.count(self.table.name)
         return check.result(
             rows == expected,
@@ -262,8 +278,7 @@ class VersionChecks:
             "where email is not null",
         )
         held = [f for f in self.current if f not in self.touched]
-        if check.owner_column:
-            self._spellings(engine, check.owner_column, held)
+        self._spellings(engine, check.owners, held)
         owners = engine.rows(check.owners)
         if len(owners) > MAX_OWNERS:
             return None
@@ -287,12 +302,14 @@ class VersionChecks:
             f"the table before passed at version {version} (run {run[:8]})",
         )
 
-    def _spellings(self, engine: Engine, column: str, files: Sequence[str]) -> None:
-        """Table `<table>_spellings`: the spellings of `column` in these data files of the
-        table, with their person keys, from each file's kept once computed (`Engine.per_file`)."""
-        name = f"{self.table.name}_spellings"
-        self.store.attach(engine, self.table, list(files), view=f"{name}_of")
-        engine.per_file(name, f"{name}_of", lambda rows: spellings_of(f"({rows})", column))
+    def _spellings(self, engine: Engine, owners: str, files: Sequence[str]) -> None:
+        """The spellings of the table's identifier that its `owners` SQL reads (none: nothing),
+        as these data files of the table hold them (facts kept per file)."""
+        for found in spellings.read_by(owners):
+            if isinstance(found, spellings.FileSpellings) and found.table == self.table.name:
+                view = f"{found.name}_files"
+                self.store.attach(engine, self.table, list(files), view=view)
+                found.create(engine, view)
 
     def _derive(self, check: Check, engine: Engine) -> bool:
         """Before a check is evaluated whole: the relations it reads that grow (its derived
@@ -375,7 +392,7 @@ class VersionChecks:
         rows = engine.count(self.table.name)
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
-            self.views.narrow(engine, changed, i, check.partitions)
+            self.views.narrow(engine, changed, i, () if check.by_person else check.partitions)
             expected += _independent(check, engine)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}

@@ -50,6 +50,16 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
     engine.prepared.add(RELATIONS)
 
 
+def consent_relations_of_rows(engine: Engine) -> None:
+    """The consent relations over customer_landing's view as it is shown now (some persons'
+    records, for a count summed over persons: see `factory/version_checks.py`), computed here
+    and not shared, in place of those created for customer_landing as it is, which
+    `consent_relations` shows again once `RELATIONS` is taken out of `engine.prepared`."""
+    for name in NAMES:
+        engine.create_table(f"{name}_of_rows", read_sql(__file__, name))
+        engine.create_view(name, f"select * from {name}_of_rows")
+
+
 def _relations() -> list[Relation]:
     """The consent relations, each with how it grows (`sql/<name>_part.sql` or
     `sql/<name>_grown.sql`), in the order they read each other."""

@@ -3,6 +3,8 @@ step-detection features computed from it with Polars."""
 
 from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
+    CURATED_KEYS,
+    CURATED_OWNERS,
     PAIRED_BY_MILLISECOND,
     curated_checks,
     latest_readings,
@@ -11,12 +13,10 @@ from stedi_dagster.defs.curated.checks import (
 )
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
 from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
-from stedi_dagster.engines.grown import Relation
 from stedi_dagster.factory.drafts import file_draft
 from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
-from stedi_dagster.sql import read_sql
 
 # The training pairs and their features are maintained per subject (as the phone's wearer or the
 # Step Trainer's owner); the erasure job removes the rows of the subjects an erasure reaches and
@@ -25,11 +25,9 @@ TRAINING_PAIRS_KEYED = keyed(
     "machine_learning_curated",
     ("subject_id", "step_trainer_subject_id"),
     narrowed=("step_trainer_trusted", "accelerometer_trusted"),
+    relations=(CURATED_KEYS, CURATED_OWNERS),  # which the narrowed inputs read
 )
 STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",))
-CURATED_KEYS = Relation(
-    "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",)
-)
 
 customer_curated = table_asset(
     TableSpec(

@@ -36,11 +36,16 @@ def latest_readings() -> Relation:
     return Relation(name, read_sql(__file__, name), grown, over=("accelerometer_landing",))
 
 
-def curated_owners() -> Relation:
-    """Each serial's owner among the curated customers, which the training pairs' recount
-    reads: computed once per version of customer_curated (before and after a change) and kept."""
-    name = "curated_owners"
-    return Relation(name, read_sql(__file__, name), over=("customer_curated",))
+# The person keys of each curated customer's email and serial, which customer_curated's adder
+# and the training pairs' SQL read; and each serial's owner among them (from those), which the
+# pairs' narrowed inputs and recount read: computed once per version of customer_curated (before
+# and after a change) and kept.
+CURATED_KEYS = Relation(
+    "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",)
+)
+CURATED_OWNERS = Relation(
+    "curated_owners", read_sql(__file__, "curated_owners"), over=("customer_curated",)
+)
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
@@ -118,7 +123,7 @@ def machine_learning_checks() -> list[Check]:
             linear=("step_trainer_trusted", "accelerometer_trusted"),
             # and a sum over milliseconds: a change counts again those it reaches
             partitions=PAIRED_BY_MILLISECOND,
-            relations=(curated_owners(),),
+            relations=(CURATED_KEYS, CURATED_OWNERS),  # in the order they read each other
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),

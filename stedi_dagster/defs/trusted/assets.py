@@ -62,6 +62,8 @@ accelerometer_trusted = table_asset(
             "accelerometer_trusted",
             reads=("accelerometer_landing", "customer_landing"),
             linear=("accelerometer_landing",),
+            # a sum over persons: a consent change counts again the readings of those it reaches
+            partitions=(("accelerometer_landing", "user"), ("customer_landing", "email")),
         ),
         description=(
             "One row per accelerometer reading whose user is a customer in customer_trusted; "
@@ -81,6 +83,12 @@ step_trainer_trusted = table_asset(
             "step_trainer_trusted",
             reads=("step_trainer_landing", "customer_curated", "customer_landing"),
             linear=("step_trainer_landing",),
+            # a sum over serials: a change counts again the readings of those it reaches
+            partitions=(
+                ("step_trainer_landing", "serialNumber"),
+                ("customer_curated", "serialNumber"),
+                ("customer_landing", "email"),
+            ),
         ),
         description=(
             "One row per step-trainer reading whose serialNumber belongs to a customer in "
