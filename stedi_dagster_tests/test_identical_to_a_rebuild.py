@@ -499,7 +499,8 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
 ):
     """After new customer records, each table's consent check tests the rows its version writes
     and the rows it keeps of the persons of those records alone (no other person's consent
-    changed), and gives the verdict and evidence of a whole evaluation; a reading of the next
+    changed), the trusted counts count again the persons (and serials) they reach, and each
+    gives the verdict and evidence of a whole evaluation; a reading of the next
     person to withdraw, in a spelling landing never had, slipped into a data file the step keeps
     (written again behind the table's back, after its check passed), still fails it."""
     lakehouse = Lakehouse(
@@ -519,6 +520,13 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
     for name in CONSENT_TABLES:
         how = consent[f"{name}.all_consented"].metadata["evaluated_on"].value
         assert "persons of 1 new customer_landing files" in how, (name, how)
+    for name in ("accelerometer_trusted", "step_trainer_trusted"):  # sums over persons
+        (count,) = [
+            e
+            for e in withdrawn.get_asset_check_evaluations()
+            if check_label(e) == f"{name}.count_reconciles"
+        ]
+        assert "that the changes since reach" in count.metadata["evaluated_on"].value
     checks_only = dg.AssetSelection.checks_for_assets(*(TABLES[n].key for n in CONSENT_TABLES))
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert verdicts(withdrawn) == verdicts(whole)
@@ -548,6 +556,8 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
     ]
     assert not found.passed and found.metadata["non_consenting_rows"].value == 1
     assert "persons of 1 new customer_landing files" in found.metadata["evaluated_on"].value
+    # and the recount of the persons reached: the table holds one row more than it counts
+    assert "accelerometer_trusted.count_reconciles" in failed_checks(slipped)
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert check_outcomes(whole)["accelerometer_trusted.all_consented"] is False
 
