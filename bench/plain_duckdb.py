@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stedi_dagster.engines import SqlContext
 from stedi_dagster.engines.duckdb_engine import duckdb_engine
+from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.pseudonyms import DEVELOPMENT_PSEUDONYM_KEY
 from stedi_dagster.sql import read_sql, words
 from stedi_dagster.tables import LANDING_DATASETS, TABLES
@@ -54,6 +55,10 @@ def main(landing: str, out: str) -> None:
             if relation in words(sql):
                 computed = read_sql(str(DEFS / where / "assets.py"), relation)
                 con.execute(f"create or replace table {relation} as {computed}")
+        for found in spellings.read_by(sql):  # a table's spellings, kept per file in the project
+            table = found.name.removesuffix("_spellings")
+            computed = spellings.spellings_of(table, spellings.COLUMNS[table])
+            con.execute(f"create or replace table {found.name} as {computed}")
         con.execute(f"create table {name} as {sql}")
         con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")
         counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]

@@ -56,6 +56,10 @@ class Relation:
     # written whole, and merged with it by `with_part`.
     part: Callable[[str], str] | None = None
     part_key: str = ""
+    # A relation of one row per row of the one table it is `over` (a projection): computed per
+    # data file of that table and kept per file (`Engine.per_file`), so that a version that
+    # writes a few of its files has theirs computed alone, not the table's every row.
+    per_file: bool = False
 
     @property
     def grows(self) -> bool:
@@ -71,8 +75,13 @@ class Relation:
 
     def create(self, engine: Engine) -> None:
         """The relation on the engine, over the views of the tables it is `over` as they are
-        shown now: computed once per version of them and kept (`Engine.create_table`)."""
-        engine.create_table(self.name, self.sql, shared_over=self.over)
+        shown now: computed once per version of them and kept (`Engine.create_table`), or per
+        data file (`per_file`)."""
+        if not self.per_file:
+            engine.create_table(self.name, self.sql, shared_over=self.over)
+            return
+        (table,) = self.over  # its SQL reads the table: given one file's rows under its name
+        engine.per_file(self.name, table, lambda rows: f"with {table} as ({rows})\n{self.sql}")
 
 
 def with_part(before: str, part: str, key: str) -> str:
@@ -117,5 +126,8 @@ def grow(engine: Engine, relations: Sequence[Relation], growth: Growth) -> bool 
             merged, part = r.growth(engine, before[r.name])
             same = same and merged is None
             engine.keep_table(r.name, r.sql, reads, computed_as=merged, part=part)
-        engine.create_table(r.name, r.sql, shared_over=reads)
+        if r.per_file:
+            r.create(engine)
+        else:
+            engine.create_table(r.name, r.sql, shared_over=reads)
     return same

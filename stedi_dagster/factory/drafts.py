@@ -30,6 +30,7 @@ from stedi_dagster.lakehouse.delta import (
     parquet_rows,
 )
 from stedi_dagster.lakehouse.store import Snapshot
+from stedi_dagster.privacy import spellings
 from stedi_dagster.sql import ident, words
 from stedi_dagster.tables import EXTRA_COLUMN, TABLES, Table
 
@@ -358,7 +359,7 @@ def sql_draft(
         def write(
             engine: Engine, _: Lakehouse, path: Path, where: str, spread: Spread | None
         ) -> list[Path]:
-            for relation in relations:
+            for relation in [*relations, *spellings.read_by(statement)]:
                 if relation.name in read:
                     relation.create(engine)
             computed = f"{name}_computed"

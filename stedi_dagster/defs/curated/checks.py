@@ -41,7 +41,7 @@ def latest_readings() -> Relation:
 # pairs' narrowed inputs and recount read: computed once per version of customer_curated (before
 # and after a change) and kept.
 CURATED_KEYS = Relation(
-    "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",)
+    "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",), per_file=True
 )
 CURATED_OWNERS = Relation(
     "curated_owners", read_sql(__file__, "curated_owners"), over=("customer_curated",)

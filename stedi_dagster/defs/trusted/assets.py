@@ -13,7 +13,10 @@ from stedi_dagster.tables import TABLES
 # Each trusted customer's person key, email and consent date, which the SQL of accelerometer_trusted
 # and customer_curated reads: computed once per version of customer_trusted and kept.
 TRUSTED_PERSONS = Relation(
-    "trusted_persons", read_sql(__file__, "trusted_persons"), over=("customer_trusted",)
+    "trusted_persons",
+    read_sql(__file__, "trusted_persons"),
+    over=("customer_trusted",),
+    per_file=True,
 )
 
 
