@@ -56,8 +56,7 @@ def main(landing: str, out: str) -> None:
                 computed = read_sql(str(DEFS / where / "assets.py"), relation)
                 con.execute(f"create or replace table {relation} as {computed}")
         for found in spellings.read_by(sql):  # a table's spellings, kept per file in the project
-            table = found.name.removesuffix("_spellings")
-            computed = spellings.spellings_of(table, spellings.COLUMNS[table])
+            computed = spellings.spellings_of(*spellings.SPELLINGS[found.name])
             con.execute(f"create or replace table {found.name} as {computed}")
         con.execute(f"create table {name} as {sql}")
         con.execute(f"copy {name} to '{out}/{name}.parquet' (format parquet, compression zstd)")

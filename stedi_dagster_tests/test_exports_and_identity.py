@@ -469,7 +469,7 @@ def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_pat
     lakehouse = exports_lakehouse(write_exports(tmp_path / "landing"), tmp_path, "duckdb")
     assert materialize(definitions, lakehouse).success
     landing = [t.name for t in TABLES.values() if t.zone == "landing"]
-    users = spellings.FileSpellings("accelerometer_trusted")
+    users = spellings.FileSpellings("accelerometer_trusted_spellings")
     for name, module in (
         ("customer_trusted", trusted_assets.__file__),
         ("accelerometer_trusted", trusted_assets.__file__),
@@ -478,7 +478,7 @@ def test_consent_checks_catch_a_transform_with_a_weaker_key(definitions, tmp_pat
         sql = read_sql(module, name)
         # the kept person keys its SQL reads, keyed the weaker way too
         kept = {trusted_assets.TRUSTED_PERSONS.name: trusted_assets.TRUSTED_PERSONS.sql}
-        kept[users.name] = spellings.spellings_of(users.table, "user")
+        kept[users.name] = spellings.spellings_of(*spellings.SPELLINGS[users.name])
         read = {k: v for k, v in kept.items() if k in words(sql)}
         assert any(weaker_key(s) != s for s in [sql, *read.values()])
         (path,) = map(Path, lakehouse.store.files(TABLES[name]))

@@ -275,7 +275,7 @@ def test_the_spellings_grow_with_the_new_files_and_find_every_spelling_of_a_with
     them from every reading gives. A withdrawal then computes again the rows of every spelling
     of the person, found there: none of their readings is left in any spelling."""
     lakehouse = materialized_handmade(definitions, tmp_path)
-    relation = spellings("accelerometer_landing")
+    relation = spellings("accelerometer_landing_spellings")
     mark_kept(lakehouse, relation.name, relation.sql, relation.over, "'zz-mark', 'ZZ-Mark '")
     write_jsonl(
         tmp_path / "landing" / "accelerometer" / "landing" / "accelerometer-new.json",

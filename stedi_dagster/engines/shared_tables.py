@@ -113,9 +113,10 @@ class SharedTables:
             written = self._keep_part(name, key, part)
             if written is not None:  # and held in memory, as a table computed here is: the plans
                 # joining it rely on its rows' count (a view of its files made a withdrawal's
-                # recount at x100 build its hash table on 8 million readings: 0.1 -> 1.2 s)
-                query = written.query()
-                self.con.execute(f"create table if not exists {ident(shared)} as {query}")
+                # recount at x100 build its hash table on 8 million readings: 0.1 -> 1.2 s);
+                # one read by lookups alone is a view of its files (not copied: 0.1 s at x1000)
+                kind, query = "table" if part.held else "view", written.query()
+                self.con.execute(f"create {kind} if not exists {ident(shared)} as {query}")
                 kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
         if held is not None:

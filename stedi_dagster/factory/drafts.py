@@ -253,7 +253,7 @@ class FileDraft:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
             self._narrow_to(engine, keyed, [(k, persons.get(k)) for k in keys])
             self.writer(engine, self.lakehouse, path, where, None)
-            self.views.restore(engine, [name for name, _ in keyed.narrowed])
+            self.views.restore(engine, [n for n, _ in keyed.narrowed if n in self.inputs])
             self.rows_added = parquet_rows([path])
             if self.rows_added:
                 self.staged.append(path)
@@ -284,7 +284,8 @@ class FileDraft:
         for name, sql in keyed.narrowed:
             engine.create_table(f"narrowed_{name}", sql)
         for name, _ in keyed.narrowed:
-            engine.create_view(name, f"select * from narrowed_{name}")
+            if name in self.inputs:  # else a table the others read
+                engine.create_view(name, f"select * from narrowed_{name}")
 
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings

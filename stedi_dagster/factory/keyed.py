@@ -30,7 +30,9 @@ class Keyed:
     to the keys in any of its `columns`. `narrowed`: for inputs of which the keys' rows need
     few rows, SQL giving those (a superset will do) over the inputs as they are, those narrowed
     before it (`narrowed_<input>`) and the table `recomputed_keys` (key, person: null for a key
-    `affected` did not give): the writer computes the keys' rows from them alone."""
+    `affected` did not give): the writer computes the keys' rows from them alone. An entry of
+    `narrowed` that names no input is a small table that those after it read (`narrowed_<name>`,
+    looked up once: DuckDB then plans their joins by its true size)."""
 
     columns: tuple[str, ...]
     affected: str

@@ -71,9 +71,8 @@ class VersionChecks:
                 if result is not None:
                     on_additions.append(check.name)
             results.append(result or check.evaluate(engine, settings))
-        for check in checks:  # for the next consent change: the spellings of the files written
-            if self.staged:
-                self._spellings(engine, check.owners, [str(p) for p in self.staged])
+        if self.staged:  # kept for the steps and runs that look persons up in the table
+            self._spellings(engine, spellings.of_table(self.table.name), self.staged)
         metadata = {}
         if again:
             metadata["checks_reported_again"] = sorted(k.name for k in again)
@@ -278,7 +277,9 @@ class VersionChecks:
             "where email is not null",
         )
         held = [f for f in self.current if f not in self.touched]
-        self._spellings(engine, check.owners, held)
+        read = words(check.owners)  # the table's spellings it reads: those of the kept rows
+        kept = [s for s in spellings.of_table(self.table.name) if s.name in read]
+        self._spellings(engine, kept, held)
         owners = engine.rows(check.owners)
         if len(owners) > MAX_OWNERS:
             return None
@@ -302,14 +303,15 @@ class VersionChecks:
             f"the table before passed at version {version} (run {run[:8]})",
         )
 
-    def _spellings(self, engine: Engine, owners: str, files: Sequence[str]) -> None:
-        """The spellings of the table's identifier that its `owners` SQL reads (none: nothing),
-        as these data files of the table hold them (facts kept per file)."""
-        for found in spellings.read_by(owners):
-            if isinstance(found, spellings.FileSpellings) and found.table == self.table.name:
-                view = f"{found.name}_files"
-                self.store.attach(engine, self.table, list(files), view=view)
-                found.create(engine, view)
+    def _spellings(
+        self, engine: Engine, kept: Sequence[spellings.FileSpellings], files: Sequence
+    ) -> None:
+        """These spellings of the table's identifiers, as these data files of it hold them
+        (facts kept per file, computed for the files that have none)."""
+        for found in kept:
+            view = f"{found.name}_files"
+            self.store.attach(engine, self.table, [str(f) for f in files], view=view)
+            found.create(engine, view)
 
     def _derive(self, check: Check, engine: Engine) -> bool:
         """Before a check is evaluated whole: the relations it reads that grow (its derived

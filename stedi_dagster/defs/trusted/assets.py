@@ -81,7 +81,18 @@ step_trainer_trusted = table_asset(
         sources=(__file__,),
         inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
         appends=("step_trainer_landing",),
-        keyed=keyed("step_trainer_trusted", ("serialNumber",), narrowed=("step_trainer_landing",)),
+        keyed=keyed(
+            "step_trainer_trusted",
+            ("serialNumber",),
+            # in this order: the trusted customers narrowed by the landing records' claimants
+            narrowed=(
+                "step_trainer_landing",
+                "claims",  # the spellings customer_landing has of the serials
+                "customer_landing",
+                "customer_trusted",
+                "customer_curated",
+            ),
+        ),
         checks=trusted_checks(
             "step_trainer_trusted",
             reads=("step_trainer_landing", "customer_curated", "customer_landing"),

@@ -1,8 +1,8 @@
--- {{read}}_spellings_part: the spellings of {{read}}'s new files ({{read}}_spellings_of_new_files) that those kept over its files before ({{before}}) lack, looked up by the persons of the new ones
+-- spellings_part: the spellings of a landing table's new files ({{relation}}_of_new_files) that those kept over its files before ({{before}}) lack, looked up by the persons of the new ones
 select *
-from {{read}}_spellings_of_new_files
+from {{relation}}_of_new_files
 where spelling not in (
     select spelling
     from {{before}}
-    where person in (select person from {{read}}_spellings_of_new_files)
+    where person in (select person from {{relation}}_of_new_files)
 )

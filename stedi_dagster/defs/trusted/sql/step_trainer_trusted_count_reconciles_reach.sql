@@ -1,4 +1,4 @@
--- step_trainer_trusted_count_reconciles_reach: the serials and emails whose count a change may have changed: every spelling (privacy/sql/spellings.sql, and customer_curated's) of the serials of the changed landing readings, customer_curated rows and customer records, and of those claimed by the persons of the changed records; and every spelling of those who claim any of them (the count is a sum over serials: their readings, by their claimants' consent alone)
+-- step_trainer_trusted_count_reconciles_reach: the serials and emails whose count a change may have changed: every spelling (privacy/spellings.py) of the serials of the changed landing readings, customer_curated rows and customer records, and of those claimed by the persons of the changed records; and every spelling of those who claim any of them (the count is a sum over serials: their readings, by their claimants' consent alone)
 with serials as (
     select person_key(serialNumber) as serial
     from (select distinct serialNumber from changed_step_trainer_landing)
@@ -22,9 +22,9 @@ where person in (select serial from serials)
 union
 select spelling from customer_landing_spellings where person in (select person from claimants)
 union
-select serialNumber
-from (select distinct serialNumber from customer_curated)
-where person_key(serialNumber) in (select serial from serials)
+select spelling
+from customer_curated_serial_spellings
+where person in (select serial from serials)
 union
 select serialNumber from changed_step_trainer_landing
 union
