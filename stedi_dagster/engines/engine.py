@@ -136,9 +136,6 @@ class Part:
     before: str
     rows: str
     key: str = ""
-    # whether the run that keeps it holds it in memory (the plans of joins with it rely on its
-    # rows' count), else a view of its files (a relation read by lookups of a few keys alone)
-    held: bool = True
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ class Relation:
     # written whole, and merged with it by `with_part`.
     part: Callable[[str], str] | None = None
     part_key: str = ""
-    held: bool = True  # kept as a part: held in memory by the run that keeps it (see `Part`)
     # A relation of one row per row of the one table it is `over` (a projection): computed per
     # data file of that table and kept per file (`Engine.per_file`), so that a version that
     # writes a few of its files has theirs computed alone, not the table's every row.
@@ -72,8 +71,7 @@ class Relation:
         if self.part is None:
             return self.grown(engine, before), None
         rows = self.part(before)
-        part = Part(before, rows, self.part_key, self.held)
-        return with_part(before, rows, self.part_key), part
+        return with_part(before, rows, self.part_key), Part(before, rows, self.part_key)
 
     def create(self, engine: Engine) -> None:
         """The relation on the engine, over the views of the tables it is `over` as they are

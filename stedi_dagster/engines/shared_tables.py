@@ -111,12 +111,11 @@ class SharedTables:
         held = kept_files.found(self.kept_in, name, key)
         if held is None and part is not None:
             written = self._keep_part(name, key, part)
-            if written is not None:  # and held in memory, as a table computed here is: the plans
-                # joining it rely on its rows' count (a view of its files made a withdrawal's
-                # recount at x100 build its hash table on 8 million readings: 0.1 -> 1.2 s);
-                # one read by lookups alone is a view of its files (not copied: 0.1 s at x1000)
-                kind, query = "table" if part.held else "view", written.query()
-                self.con.execute(f"create {kind} if not exists {ident(shared)} as {query}")
+            if written is not None:  # a view of its files, as a later process reads it (not
+                # copied into memory: 0.1 s per relation at x1000; the joins with a whole consent
+                # relation that relied on its rows' count, a withdrawal's recounts, now count
+                # the persons it reaches, over relations of their records alone)
+                self.con.execute(f"create view if not exists {ident(shared)} as {written.query()}")
                 kept_files.prune(self.kept_in, name, SHARED_PER_NAME)
                 return
         if held is not None:

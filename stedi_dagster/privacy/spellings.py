@@ -62,7 +62,6 @@ def spellings(name: str) -> Relation:
         spellings_of(read, column),
         part=lambda before: read_sql(__file__, "spellings_part", relation=name, before=before),
         over=(read,),
-        held=False,  # looked up by person, never joined whole
     )
 
 
