@@ -5,10 +5,8 @@ select timestamp from changed_accelerometer_trusted
 union
 select sensorReadingTime
 from step_trainer_trusted
-where serialNumber in (  -- each distinct serial keyed once, not each reading
-    select serialNumber
-    from (select distinct serialNumber from step_trainer_trusted)
-    where person_key(serialNumber) in (
-        select person_key(serialNumber) from changed_customer_curated
-    )
+where serialNumber in (  -- every spelling it has of them (privacy/spellings.py)
+    select spelling
+    from step_trainer_trusted_spellings
+    where person in (select person_key(serialNumber) from changed_customer_curated)
 )
