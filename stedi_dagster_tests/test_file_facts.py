@@ -14,7 +14,7 @@ from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import customer, materialized_handmade
 
-PAIRS_FACTS = "machine_learning_curated_facts"
+PAIRS_FACTS = "pairs_facts"
 
 
 def per_key(rows: str) -> str:

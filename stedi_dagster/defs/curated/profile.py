@@ -19,11 +19,11 @@ PROFILE_KEYS = ("subjects", "pairs_per_subject_median", "distance_mean", "magnit
 def pairs_facts(engine: Engine, table: str) -> str:
     """The name of a table of the training pairs' facts per subject, of each data file of the
     view `table` (kept per file: `Engine.per_file`), which the profile and the
-    cross_customer_pairs check sum: `sql/machine_learning_curated_facts.sql`."""
+    cross_customer_pairs check sum: `sql/pairs_facts.sql`."""
     engine.per_file(
         "pairs_facts",
         table,
-        lambda rows: read_sql(__file__, "machine_learning_curated_facts", rows=rows),
+        lambda rows: read_sql(__file__, "pairs_facts", rows=rows),
     )
     return "pairs_facts"
 

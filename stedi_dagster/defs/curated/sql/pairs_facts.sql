@@ -1,4 +1,4 @@
--- machine_learning_curated_facts: per subject, what the training pairs' profile and cross_customer_pairs check sum over some of the pairs ({{rows}}: one data file's, kept per file, see engines/file_facts.py)
+-- pairs_facts: per subject, what the training pairs' profile and cross_customer_pairs check sum over some of the pairs ({{rows}}: one data file's, kept per file, see engines/file_facts.py)
 select subject_id,
        count(*) as pairs,
        count(*) filter (where subject_id <> step_trainer_subject_id) as crossed,
