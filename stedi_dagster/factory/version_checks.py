@@ -5,6 +5,7 @@ on the partitions a change reaches) when they passed on the version before and g
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -30,6 +31,26 @@ MAX_OWNERS = 10_000
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The version before a version that adds to it (of the same basis): its number, the run
+    that made it, its recorded results by check name, and the versions of the tables its step
+    read."""
+
+    version: int
+    run: str
+    recorded: dict
+    read_versions: dict
+
+    def passed(self, check: Check) -> bool:
+        return bool(self.recorded.get(check.name, {}).get("passed"))
+
+    @property
+    def basis(self) -> str:
+        """How the results on additions name it."""
+        return f"passed at version {self.version} (run {self.run[:8]})"
 
 
 class VersionChecks:
@@ -59,15 +80,15 @@ class VersionChecks:
             if result is None and CUSTOMERS[0] in check.reads:
                 self._consent_relations(engine)
             if result is None and prior is not None:
-                result = self._on_additions(check, engine, settings, *prior)
+                result = self._on_additions(check, engine, settings, prior)
                 if result is not None:
                     on_additions.append(check.name)
             if result is None and prior is not None and check.owners:
-                result = self._on_consent_change(check, engine, settings, *prior)
+                result = self._on_consent_change(check, engine, settings, prior)
                 if result is not None:
                     on_additions.append(check.name)
             if result is None and self._derive(check, engine) and prior is not None:
-                result = self._same_count(check, engine, *prior)
+                result = self._same_count(check, engine, prior)
                 if result is not None:
                     on_additions.append(check.name)
             results.append(result or check.evaluate(engine, settings))
@@ -101,10 +122,9 @@ class VersionChecks:
             return None
         return {read: change for read, change in changes.items() if change.added}
 
-    def _prior(self) -> tuple[int, str, dict, dict] | None:
-        """For a version that adds to the one before (of the same basis): that version, the run
-        that made it, its recorded results by check name, and the versions of the tables its step
-        read; else None."""
+    def _prior(self) -> Prior | None:
+        """For a version that adds to the one before (of the same basis): that one; else
+        None."""
         if self.last is None or self.replace:
             return None
         version, commit = self.last
@@ -114,32 +134,28 @@ class VersionChecks:
         key = self.table.key.to_user_string()
         recorded = {check: r for (asset, check), r in results.items() if asset == key}
         run = commit.get(RUN_ID, "")
-        return version, run, recorded, json.loads(commit[READ_VERSIONS])
+        return Prior(version, run, recorded, json.loads(commit[READ_VERSIONS]))
 
     def _on_additions(
         self,
         check: Check,
         engine: Engine,
         settings: CheckSettings,
-        version: int,
-        run: str,
-        recorded: dict,
-        read_versions: dict,
+        prior: Prior,
     ) -> dg.AssetCheckResult | None:
-        """The check's result from what was added since `version`, where it passed: None when it
+        """The check's result from what was added since `prior`, where it passed: None when it
         cannot be (it does not grow, it did not pass, or a read changed otherwise than by new
         files of a growing read, or, for a count not summed over partitions, the table lost
         rows). A "violations" check is row by row: the rows a version keeps of the one before
         (its data files not rewritten) offend only against the reads' new files, and the rows
         it writes (recomputed, or kept in a rewritten file) are tested whole."""
-        if not check.grows or not recorded.get(check.name, {}).get("passed"):
+        if not check.grows or not prior.passed(check):
             return None
-        basis = f"passed at version {version} (run {run[:8]})"
-        changed = self._appended(check, read_versions)
+        changed = self._appended(check, prior.read_versions)
         if self.touched and check.grows == "count":
             changed = None
         if changed is None and check.partitions:
-            return self._on_partitions(check, engine, recorded[check.name], read_versions, basis)
+            return self._on_partitions(check, engine, prior)
         if changed is None or (not self.staged and not changed):
             return None
         self._consent_relations(engine)  # over the reads as they are, before any is narrowed
@@ -150,10 +166,10 @@ class VersionChecks:
         what += [f"new files of {name}" for name in changed]
         note = ""
         if check.grows == "count":
-            passed, metadata = self._count(check, engine, recorded[check.name], changed)
+            passed, metadata = self._count(check, engine, prior.recorded[check.name], changed)
         else:
             passed, metadata, note = self._violations(check, engine, settings, changed)
-        on = f"{' and '.join(what)}; the table before {basis}{note}"
+        on = f"{' and '.join(what)}; the table before {prior.basis}{note}"
         return check.result(passed, metadata, on)
 
     def _appended(self, check: Check, read_versions: dict) -> dict | None:
@@ -170,14 +186,14 @@ class VersionChecks:
         return changed
 
     def _on_partitions(
-        self, check: Check, engine: Engine, recorded: dict, read_versions: dict, basis: str
+        self, check: Check, engine: Engine, prior: Prior
     ) -> dg.AssetCheckResult | None:
         """A count summed over partitions (see `Check`): the table's rows against the count
         recorded before, less what the partitions a change reached counted before, plus what
         they count now; None when a read's change cannot be told."""
         changes = {}
         for name in check.reads:
-            change = self.views.since(name, read_versions.get(name))
+            change = self.views.since(name, prior.read_versions.get(name))
             if change is None:
                 return None
             changes[name] = change
@@ -193,7 +209,7 @@ class VersionChecks:
             self._consent_relations(engine)  # those over customer_landing as it is, kept first
         engine.create_table("reached_partitions", check.reach)
         reached = engine.scalar("select count(*) from reached_partitions")
-        expected = recorded["metadata"]["independent_count"]
+        expected = prior.recorded[check.name]["metadata"]["independent_count"]
         columns = dict(check.partitions)
         for sign, before in ((-1, True), (1, False)):
             for name in check.reads:
@@ -214,7 +230,7 @@ class VersionChecks:
             rows == expected,
             {"rows": rows, "independent_count": expected},
             f"the {reached} values of {', '.join(columns.values())} that the changes since "
-            f"reach, counted before and after; the table before {basis}",
+            f"reach, counted before and after; the table before {prior.basis}",
         )
 
     def _violations(
@@ -252,19 +268,16 @@ class VersionChecks:
         check: Check,
         engine: Engine,
         settings: CheckSettings,
-        version: int,
-        run: str,
-        recorded: dict,
-        read_versions: dict,
+        prior: Prior,
     ) -> dg.AssetCheckResult | None:
         """A consent check that passed on the version before, whose reads changed since by new
         customer_landing files alone: offending rows among the rows the version writes, and
         among the rows it keeps of the persons of the new files' records (`Check.owners`: no
         other person's consent can have changed), against the reads as they are; None when it
         cannot be (another change, or more owners than MAX_OWNERS)."""
-        if not recorded.get(check.name, {}).get("passed"):
+        if not prior.passed(check):
             return None
-        changes = {name: self.views.since(name, read_versions.get(name)) for name in check.reads}
+        changes = {n: self.views.since(n, prior.read_versions.get(n)) for n in check.reads}
         for name, change in changes.items():
             if change is None or change.removed or (change.added and name not in CUSTOMERS):
                 return None
@@ -300,7 +313,7 @@ class VersionChecks:
             *_combined(parts),
             f"{written}the rows it keeps of the {persons} persons of {len(added)} new "
             f"customer_landing files ({len(owners)} owners: no other person's consent changed); "
-            f"the table before passed at version {version} (run {run[:8]})",
+            f"the table before {prior.basis}",
         )
 
     def _spellings(
@@ -333,20 +346,12 @@ class VersionChecks:
                 same = same and changed is not None
         return same
 
-    def _same_count(
-        self,
-        check: Check,
-        engine: Engine,
-        version: int,
-        run: str,
-        recorded: dict,
-        read_versions: dict,
-    ) -> dg.AssetCheckResult | None:
+    def _same_count(self, check: Check, engine: Engine, prior: Prior) -> dg.AssetCheckResult | None:
         """A count whose independent SQL reads only relations (none of the check's reads
         directly), each holding the rows it held when the version before was checked (see
         `_derive`; the consent relations: customer_landing unchanged since): the table's rows
         against the independent count recorded then; None when it cannot be."""
-        evidence = recorded.get(check.name, {}).get("metadata", {})
+        evidence = prior.recorded.get(check.name, {}).get("metadata", {})
         read = words(check.independent)
         if "independent_count" not in evidence or read & set(check.reads):
             return None
@@ -356,8 +361,8 @@ class VersionChecks:
         return check.result(
             rows == expected,
             {"rows": rows, "independent_count": expected},
-            f"the table's rows; the independent count recorded at version {version} (run "
-            f"{run[:8]}), the relations it counts holding the rows they held then",
+            f"the table's rows; the independent count recorded at version {prior.version} (run "
+            f"{prior.run[:8]}), the relations it counts holding the rows they held then",
         )
 
     def _fresh(self, check: Check, engine: Engine, changed: dict) -> bool:
