@@ -1,11 +1,11 @@
 """The checks of a trusted or curated table's new version (a `drafts.FileDraft`): reported again
 when their reads did not change, evaluated on what the version adds (or, a count over partitions,
-on the partitions a change reaches) when they passed on the version before and grow (see
-`checks.Check`), else on the whole table."""
+on the partitions a change reaches; consent, after new customer records, on the rows of the
+persons they reach) when they passed on the version before and grow (see `checks.Check`), else
+on the whole table. How the parts are put together: `partial_checks.py`."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -15,6 +15,7 @@ from stedi_dagster.engines.grown import Relation, grow
 from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
+from stedi_dagster.factory.partial_checks import Prior, combined, independent, owned
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import (
@@ -24,33 +25,13 @@ from stedi_dagster.privacy.consent import (
     consent_relations_of_rows,
 )
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
-from stedi_dagster.sql import ident, literal, words
+from stedi_dagster.sql import words
 
 # More owners than this whose rows a consent change reaches: the check is evaluated whole.
 MAX_OWNERS = 10_000
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
-
-
-@dataclass(frozen=True)
-class Prior:
-    """The version before a version that adds to it (of the same basis): its number, the run
-    that made it, its recorded results by check name, and the versions of the tables its step
-    read."""
-
-    version: int
-    run: str
-    recorded: dict
-    read_versions: dict
-
-    def passed(self, check: Check) -> bool:
-        return bool(self.recorded.get(check.name, {}).get("passed"))
-
-    @property
-    def basis(self) -> str:
-        """How the results on additions name it."""
-        return f"passed at version {self.version} (run {self.run[:8]})"
 
 
 class VersionChecks:
@@ -220,7 +201,7 @@ class VersionChecks:
                     self.views.attach(engine, name, urls)
             if consent:
                 consent_relations_of_rows(engine)
-            expected += sign * _independent(check, engine)
+            expected += sign * independent(check, engine)
         self.views.restore(engine, check.reads)
         if consent:  # those over customer_landing as it is, shown again
             engine.prepared.discard(RELATIONS)
@@ -261,7 +242,7 @@ class VersionChecks:
             parts.append(check.probe(engine, settings))
             self.views.restore(engine, check.reads)
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
-        return *_combined(parts), note
+        return *combined(parts), note
 
     def _on_consent_change(
         self,
@@ -302,7 +283,7 @@ class VersionChecks:
             parts.append(check.probe(engine, settings))
         name = self.table.name
         self.store.attach(engine, self.table, held, view=f"{name}_kept")
-        engine.create_view(name, _owned(f"{name}_kept", owners))
+        engine.create_view(name, owned(f"{name}_kept", owners))
         parts.append(check.probe(engine, settings))
         self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
         persons = engine.scalar("select count(*) from consent_persons")
@@ -310,7 +291,7 @@ class VersionChecks:
             f"the {parquet_rows(self.staged)} rows this version writes and " if self.staged else ""
         )
         return check.result(
-            *_combined(parts),
+            *combined(parts),
             f"{written}the rows it keeps of the {persons} persons of {len(added)} new "
             f"customer_landing files ({len(owners)} owners: no other person's consent changed); "
             f"the table before {prior.basis}",
@@ -400,48 +381,6 @@ class VersionChecks:
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
             self.views.narrow(engine, changed, i, () if check.by_person else check.partitions)
-            expected += _independent(check, engine)
+            expected += independent(check, engine)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
-
-
-def _owned(rows: str, owners: Sequence[tuple[str, str]]) -> str:
-    """SQL: the rows of `rows` (a view) that belong to any of these owners (column, value), by
-    one scan per column, none twice (a filter on one column reaches the scan, whose Parquet
-    statistics and Bloom filters skip the row groups without its values: at x1000 the training
-    pairs of one person as subject or owner took 0.36 s with both columns in one filter)."""
-    by_column: dict[str, list[str]] = {}
-    for column, value in owners:
-        by_column.setdefault(column, []).append(literal(value))
-    scans, before = [], ""
-    for column, values in sorted(by_column.items()):
-        test = f"{ident(column)} in ({', '.join(values)})"
-        scans.append(f"select * from {rows} where {test}{before}")
-        before += f" and not coalesce({test}, false)"
-    return " union all ".join(scans) or f"select * from {rows} where false"
-
-
-def _combined(parts: Sequence[tuple[bool, dict]]) -> tuple[bool, dict]:
-    """The outcome of a check evaluated in parts: passed when each passed, evidence added."""
-    metadata = {k: getattr(v, "value", v) for k, v in parts[0][1].items()}
-    for _, more in parts[1:]:
-        for k, v in more.items():
-            metadata[k] = _added(metadata.get(k), getattr(v, "value", v))
-    return all(p for p, _ in parts), metadata
-
-
-def _independent(check: Check, engine: Engine) -> int:
-    """A count check's independent count over the reads' views as they are shown now, with the
-    relations it reads over them."""
-    for relation in check.relations:
-        relation.create(engine)
-    return engine.scalar(check.independent)
-
-
-def _added(a: object, b: object) -> object:
-    """Two parts' evidence as one: counts added, dicts of counts added key by key."""
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {k: _added(a.get(k, 0), b.get(k, 0)) for k in {**a, **b}}
-    return a if a is not None else b
