@@ -15,6 +15,7 @@ from dagster._core.loader import LoadingContextForTest
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.factory.reuse import EVALUATED_IN_RUN, EVALUATED_VERSION
 from stedi_dagster.lakehouse import Lakehouse, data_files
+from stedi_dagster.lakehouse.delta import CHANGED_ROWS
 from stedi_dagster.tables import CUSTOMER_ROW_GROUP_ROWS, TABLES, files_table
 from stedi_dagster_tests.conftest import every_row, materialization, materialize, write_jsonl
 from stedi_dagster_tests.handmade import (
@@ -100,6 +101,13 @@ def test_new_data_rebuilds_only_what_it_reaches(definitions, first):
     fresh = outcomes(result)["accelerometer_trusted.all_consented"][1]
     assert EVALUATED_IN_RUN not in fresh
     assert fresh[EVALUATED_VERSION] == after["accelerometer_trusted"]
+    # each commit that only adds rows says which (the rows of their keys; none: false), so that
+    # a later change that rewrites a file compares those rows alone (`Change.within`)
+    _, appended = lakehouse.store.delta.last_commit(TABLES["accelerometer_trusted"])
+    assert appended[CHANGED_ROWS] == "\"user\" in ('a@x.test')"
+    _, nothing = lakehouse.store.delta.last_commit(TABLES["customer_curated"])
+    assert materialization(result, "customer_curated")["rows_added"] == 0
+    assert nothing[CHANGED_ROWS] == "false"
 
 
 @pytest.mark.parametrize(

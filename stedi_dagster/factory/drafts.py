@@ -216,6 +216,8 @@ class FileDraft:
                 self.staged.append(path)
         self.views.restore(engine, self.inputs)  # the checks read the inputs as they are now
         self.rows_added = parquet_rows(self.staged)
+        if self.keyed is not None:
+            self.changed_rows = self._keys_added(engine, self.keyed)
         return {
             "built": f"added to: rows added to {', '.join(changed)}" if changed else "unchanged",
             "rows_added": self.rows_added,
@@ -224,6 +226,21 @@ class FileDraft:
                 {name: len(change.added) for name, change in found.items()}
             ),
         }
+
+    def _keys_added(self, engine: Engine, keyed: Keyed) -> str | None:
+        """SQL true of every row a version that only adds rows adds (those of their keys; false
+        when it adds none), for the steps reading the table to compare only those rows when it
+        later loses some (`increments.Change.within`); None when the keys are many or null."""
+        if not self.staged:
+            return "false"
+        self.store.attach(engine, self.table, [str(p) for p in self.staged], view="rows_added")
+        keys = set()
+        for column in map(ident, keyed.columns):
+            found = engine.rows(f"select distinct {column} from rows_added limit {MAX_KEYS + 1}")
+            keys |= {value for (value,) in found}
+        if None in keys or len(keys) > MAX_KEYS_RECORDED:
+            return None
+        return keyed.rows_of(sorted(keys))
 
     def _recompute(
         self,
