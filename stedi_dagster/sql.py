@@ -35,6 +35,14 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def listed(column: str, values: Iterable[str]) -> str:
+    """SQL: whether `column` holds one of these strings, listed as literals (a filter DuckDB
+    pushes into a Parquet scan, whose statistics and Bloom filters then skip row groups);
+    "false" for none."""
+    items = ", ".join(literal(v) for v in values)
+    return f"{ident(column)} in ({items})" if items else "false"
+
+
 def json_path(key: str) -> str:
     """The JSON path of a top-level key (`$."key"`), for json_extract and its kin."""
     return "$." + json.dumps(key)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from stedi_dagster.engines.kept_files import KEPT_PARQUET
+from stedi_dagster.engines import kept_files
 from stedi_dagster.sql import literal
 
 FOLDER = "file_facts"
@@ -48,12 +48,10 @@ def kept_facts(
         path = folder / f"{key}-{st.st_dev}-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}.parquet"
         try:
             os.utime(path)  # used: the last to be pruned
-        except FileNotFoundError:
+        except FileNotFoundError:  # written as a kept table is: whole or not at all
             folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
             rows = f"select * from read_parquet({literal(file)})"
-            con.execute(f"copy ({query(rows)}) to {literal(str(partial))} {KEPT_PARQUET}")
-            os.replace(partial, path)
+            kept_files.write(con, f"({query(rows)})", path)
         paths.append(path)
     _prune(folder, key)
     return paths

@@ -9,7 +9,7 @@ from stedi_dagster.engines.grown import Relation
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.sql import ident, literal, words
+from stedi_dagster.sql import listed, words
 from stedi_dagster.tables import TABLES
 
 # More keys than this to compute again: the table is built in full instead.
@@ -48,8 +48,7 @@ class Keyed:
         """SQL: whether a row belongs to any of the keys (false for none)."""
         if not keys:
             return "false"
-        listed = ", ".join(literal(k) for k in keys)
-        return " or ".join(f"{ident(c)} in ({listed})" for c in self.columns)
+        return " or ".join(listed(c, keys) for c in self.columns)
 
     def keys(self, engine: Engine) -> list[str]:
         """The keys `affected` gives, over the `changed_<input>` views as they are."""

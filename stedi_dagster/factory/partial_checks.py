@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.factory.checks import Check
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import listed
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ def owned(rows: str, owners: Sequence[tuple[str, str]]) -> str:
     pairs of one person as subject or owner took 0.36 s with both columns in one filter)."""
     by_column: dict[str, list[str]] = {}
     for column, value in owners:
-        by_column.setdefault(column, []).append(literal(value))
+        by_column.setdefault(column, []).append(value)
     scans, before = [], ""
     for column, values in sorted(by_column.items()):
-        test = f"{ident(column)} in ({', '.join(values)})"
+        test = listed(column, values)
         scans.append(f"select * from {rows} where {test}{before}")
         before += f" and not coalesce({test}, false)"
     return " union all ".join(scans) or f"select * from {rows} where false"

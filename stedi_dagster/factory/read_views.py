@@ -8,7 +8,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Files, Growth
 from stedi_dagster.factory.increments import Change, since
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import ident, listed
 from stedi_dagster.tables import TABLES
 
 # The most partition values `ReadViews.within` lists in its filter (more: a join with them).
@@ -88,8 +88,7 @@ class ReadViews:
         found = engine.rows(f"select distinct value from {values} limit {LISTED_VALUES + 1}")
         kept = f"{ident(column)} in (select value from {values})"
         if len(found) <= LISTED_VALUES and all(isinstance(v, str) for (v,) in found if v):
-            listed = ", ".join(literal(v) for (v,) in found if v is not None)
-            kept = f"{ident(column)} in ({listed})" if listed else "false"
+            kept = listed(column, [v for (v,) in found if v is not None])
         engine.create_table(f"{name}_within", f"select * from {name}_whole where {kept}")
         engine.create_view(name, f"select * from {name}_within")
 

@@ -302,9 +302,11 @@ class VersionChecks:
     ) -> None:
         """These spellings of the table's identifiers, as these data files of it hold them
         (facts kept per file, computed for the files that have none)."""
+        if not kept:
+            return
+        view = f"{self.table.name}_spelled"
+        self.store.attach(engine, self.table, [str(f) for f in files], view=view)
         for found in kept:
-            view = f"{found.name}_files"
-            self.store.attach(engine, self.table, [str(f) for f in files], view=view)
             found.create(engine, view)
 
     def _derive(self, check: Check, engine: Engine) -> bool:

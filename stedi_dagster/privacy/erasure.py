@@ -38,7 +38,7 @@ from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
-from stedi_dagster.sql import ident, json_path, literal, read_sql
+from stedi_dagster.sql import ident, json_path, listed, literal, read_sql
 from stedi_dagster.tables import (
     LANDING_DATASETS,
     TABLES,
@@ -287,8 +287,7 @@ def erased_rows(dataset: str, subjects: Collection[str]) -> str:
         return erased_row(dataset)
     if not subjects:
         return "false"
-    listed = ", ".join(literal(s) for s in sorted(subjects))
-    return " or ".join(f"{ident(c)} in ({listed})" for c in columns)
+    return " or ".join(listed(c, sorted(subjects)) for c in columns)
 
 
 def per_value(engine: DuckDBEngine, table: Table, files: Sequence[str], condition: str) -> str:
