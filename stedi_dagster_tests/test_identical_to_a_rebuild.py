@@ -431,6 +431,23 @@ def kept_identifiers(lakehouse: Lakehouse) -> tuple[list[tuple], list[tuple]]:
         )
 
 
+def handmade_withdrawal(
+    definitions, tmp_path: Path, name: str, serial: str
+) -> tuple[Lakehouse, dg.ExecuteInProcessResult]:
+    """The handmade lakehouse built, then a run after a newer record of customer `name` (of
+    serial `serial`) withdraws their consent; and that run, which must succeed."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "customer" / "landing"
+    write_jsonl(folder / "withdrawal.json", [customer(name, serial, updated=50, research=None)])
+    withdrawn = materialize(definitions, lakehouse)
+    assert withdrawn.success
+    return lakehouse, withdrawn
+
+
 def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
     definitions, tmp_path, small_buckets
 ):
@@ -438,15 +455,8 @@ def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
     reaches alone, and gives the verdict and count of a recount of the whole tables; a pair
     slipped into rows the change does not reach (a data file written again behind the table's
     back, after its check passed) still fails it."""
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    assert materialize(definitions, lakehouse).success
+    lakehouse, withdrawn = handmade_withdrawal(definitions, tmp_path, "a", "S-A")
     folder = Path(lakehouse.landing_root) / "customer" / "landing"
-    write_jsonl(folder / "withdrawal.json", [customer("a", "S-A", updated=50, research=None)])
-    withdrawn = materialize(definitions, lakehouse)
-    assert withdrawn.success
     # the recount over the milliseconds reached; the checks of one row at a time on the rows
     # the version writes (and the rows kept against the reads' new files)
     on_additions = materialization(withdrawn, "machine_learning_curated")["checks_on_additions"]
@@ -503,15 +513,8 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
     gives the verdict and evidence of a whole evaluation; a reading of the next
     person to withdraw, in a spelling landing never had, slipped into a data file the step keeps
     (written again behind the table's back, after its check passed), still fails it."""
-    lakehouse = Lakehouse(
-        landing_root=str(write_handmade(tmp_path / "landing")),
-        lakehouse_root=str(tmp_path / "lakehouse"),
-    )
-    assert materialize(definitions, lakehouse).success
+    lakehouse, withdrawn = handmade_withdrawal(definitions, tmp_path, "h", "S-H")
     folder = Path(lakehouse.landing_root) / "customer" / "landing"
-    write_jsonl(folder / "withdrawal.json", [customer("h", "S-H", updated=50, research=None)])
-    withdrawn = materialize(definitions, lakehouse)
-    assert withdrawn.success
     consent = {
         check_label(e): e
         for e in withdrawn.get_asset_check_evaluations()

@@ -227,13 +227,7 @@ def test_the_latest_readings_grow_from_those_kept_and_the_new_accelerometer_file
         ],
     )
     assert materialize(definitions, lakehouse).success
-    with lakehouse.connect(*relation.over) as engine:
-        forget_shared(engine)
-        held = engine.kept_table(relation.name, relation.sql, relation.over)
-        assert held is not None
-        kept = engine.rows(f"select * from {held} order by all")
-    with lakehouse.connect(*relation.over) as engine:
-        computed = engine.rows(f"{relation.sql} order by all")
+    kept, computed = kept_and_computed(lakehouse, relation)
     assert ("zz-mark", 1) in kept  # grown from the one before
     kept.remove(("zz-mark", 1))
     assert kept == computed
@@ -282,13 +276,7 @@ def test_the_spellings_grow_with_the_new_files_and_find_every_spelling_of_a_with
         [{**reading("a", 900), "user": " A@X.test"}, reading("k", 300), reading("f", 901)],
     )
     assert materialize(definitions, lakehouse).success
-    with lakehouse.connect(*relation.over) as engine:
-        forget_shared(engine)
-        held = engine.kept_table(relation.name, relation.sql, relation.over)
-        assert held is not None
-        kept = engine.rows(f"select * from {held} order by all")
-    with lakehouse.connect(*relation.over) as engine:
-        computed = engine.rows(f"{relation.sql} order by all")
+    kept, computed = kept_and_computed(lakehouse, relation)
     assert ("zz-mark", "ZZ-Mark ") in kept  # grown from the one before
     kept.remove(("zz-mark", "ZZ-Mark "))
     assert kept == computed
@@ -307,6 +295,18 @@ def test_the_spellings_grow_with_the_new_files_and_find_every_spelling_of_a_with
             "select count(*) from accelerometer_trusted where person_key(user) = 'a@x.test'"
         )
     assert left == 0
+
+
+def kept_and_computed(lakehouse: Lakehouse, relation) -> tuple[list, list]:
+    """The rows of the relation kept over the tables it is over as they are, as a new process
+    reads it (it must be kept), and those computing it from them gives, each sorted."""
+    with lakehouse.connect(*relation.over) as engine:
+        forget_shared(engine)
+        held = engine.kept_table(relation.name, relation.sql, relation.over)
+        assert held is not None, f"{relation.name} is not kept"
+        kept = engine.rows(f"select * from {held} order by all")
+    with lakehouse.connect(*relation.over) as engine:
+        return kept, engine.rows(f"{relation.sql} order by all")
 
 
 def mark_kept(lakehouse: Lakehouse, name: str, sql: str, over: tuple, row: str) -> None:
