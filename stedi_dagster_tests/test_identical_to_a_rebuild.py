@@ -590,3 +590,60 @@ def test_a_version_the_step_did_not_make_is_checked_whole(definitions, tmp_path)
     assert ("a@x.test",) not in {
         (row[-1],) for row in every_row(lakehouse)["machine_learning_curated"]
     }
+
+
+def test_one_row_per_person_is_proven_on_the_persons_of_the_new_rows(definitions, tmp_path):
+    """After a new customer's record, each customer table's unique_email tests the rows its
+    version adds and the rows it keeps of their persons alone, with the verdict and evidence of
+    a whole evaluation; a row of the next new person in a spelling landing never has, slipped
+    into a data file the step keeps (written again behind the table's back, after its check
+    passed), is still found as that person's second row, and the version is not published."""
+    lakehouse = Lakehouse(
+        landing_root=str(write_handmade(tmp_path / "landing")),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+    )
+    assert materialize(definitions, lakehouse).success
+    folder = Path(lakehouse.landing_root) / "customer" / "landing"
+    write_jsonl(folder / "new-m.json", [customer("m", "S-M", research=5)])
+    added = materialize(definitions, lakehouse)
+    assert added.success
+    unique = {
+        check_label(e): e
+        for e in added.get_asset_check_evaluations()
+        if e.check_name == "unique_email"
+    }
+    how = unique["customer_trusted.unique_email"].metadata["evaluated_on"].value
+    assert "those of the persons of the new rows" in how
+    tables = [TABLES[n].key for n in ("customer_trusted", "customer_curated")]
+    whole = materialize(
+        definitions, lakehouse, selection=dg.AssetSelection.checks_for_assets(*tables)
+    )
+    assert {k: v for k, v in verdicts(added).items() if k in unique} == {
+        k: v for k, v in verdicts(whole).items() if k in unique
+    }
+
+    # a row of n as " N@X.test ", slipped into a data file of customer_trusted
+    con = duckdb.connect()
+    path = lakehouse.store.files(TABLES["customer_trusted"])[0].removeprefix("file://")
+    copy = f"{path}.copy"
+    con.execute(
+        f"copy (select * from read_parquet('{path}') union all (select * replace "
+        f"(' N@X.test ' as email) from read_parquet('{path}') limit 1)) to '{copy}' "
+        "(format parquet)"
+    )
+    Path(copy).replace(path)
+    write_jsonl(folder / "new-n.json", [customer("n", "S-N", research=5)])
+    slipped = materialize(definitions, lakehouse)
+    (found,) = [
+        e
+        for e in slipped.get_asset_check_evaluations()
+        if check_label(e) == "customer_trusted.unique_email"
+    ]
+    assert not found.passed and found.metadata["duplicate_rows"].value == 1
+    assert "those of the persons of the new rows" in found.metadata["evaluated_on"].value
+    # the version was not published: the table holds the slipped row of n, and the version
+    # would have added n's own (two rows of one person, as the check counted)
+    assert "customer_trusted.unique_email" in failed_checks(slipped)
+    with lakehouse.connect("customer_trusted") as engine:
+        rows_of_n = "select count(*) from customer_trusted where person_key(email) = 'n@x.test'"
+        assert engine.scalar(rows_of_n) == 1

@@ -67,9 +67,12 @@ class Check:
     # "count" when it compares the table's rows with `independent`, an SQL count linear in the
     # `growing` reads (every other read unchanged); "files" (a landing check) when it holds or
     # fails per landing file, so that a file whose rows and record a run did not change stays as
-    # it was (see `CheckSettings.files`). "" (the default): always on the whole table.
+    # it was (see `CheckSettings.files`); "persons" when an offence is two rows of one person
+    # (by the person key of column `per_person`), so that only the persons of the rows a version
+    # adds or computes again can offend. "" (the default): always on the whole table.
     grows: str = ""
     growing: tuple[str, ...] = ()
+    per_person: str = ""
     independent: str = ""
     # A "count" whose `independent` SQL is a sum over partitions (values of a column of each
     # read in `partitions`: read -> column) that only rows of that partition, and the other
@@ -219,7 +222,7 @@ def unique_person_check(table: Table, column: str) -> Check:
         f"One row per person: per {column}, compared by its person key (white space of every "
         "kind removed at both ends, case ignored)."
     )
-    return Check(table, f"unique_{column}", description, probe)
+    return Check(table, f"unique_{column}", description, probe, grows="persons", per_person=column)
 
 
 def consent_check(table: Table) -> Check:

@@ -104,6 +104,9 @@ class FileDraft:
         self.tables = (table,)
         self.staged: list[Path] = []
         self.touched: list[str] = []  # current data files the new version leaves out
+        # staged files holding rows of the version before alone: the touched ones written again
+        # without the rows of the keys computed again
+        self.rewritten: list[Path] = []
         self.rows_added = 0
         self.replace = True
         self.changed_rows: str | None = None  # SQL true of every row added or removed
@@ -264,8 +267,10 @@ class FileDraft:
         where = rows_of_keys if keys else ""
         if len(keys) <= MAX_KEYS_RECORDED:
             self.changed_rows = rows_of_keys
-        touched, kept, removed = data_files.without(self.current, where, self.folder, self.table)
-        self.touched, self.staged = touched, kept
+        touched, kept, removed = data_files.without(
+            self.current, keyed.conditions(keys), self.folder, self.table
+        )
+        self.touched, self.staged, self.rewritten = touched, kept, list(kept)
         if keys:
             path = self.folder / f"{self.table.name}-recomputed.parquet"
             self._narrow_to(engine, keyed, [(k, persons.get(k)) for k in keys])

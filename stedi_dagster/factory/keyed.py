@@ -46,9 +46,11 @@ class Keyed:
 
     def rows_of(self, keys: Sequence[str]) -> str:
         """SQL: whether a row belongs to any of the keys (false for none)."""
-        if not keys:
-            return "false"
-        return " or ".join(listed(c, keys) for c in self.columns)
+        return " or ".join(self.conditions(keys)) or "false"
+
+    def conditions(self, keys: Sequence[str]) -> list[str]:
+        """SQL per column: whether a row has any of the keys there (none for no key)."""
+        return [listed(c, keys) for c in self.columns] if keys else []
 
     def keys(self, engine: Engine) -> list[str]:
         """The keys `affected` gives, over the `changed_<input>` views as they are."""

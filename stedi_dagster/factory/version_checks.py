@@ -16,7 +16,7 @@ from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
 from stedi_dagster.factory.partial_checks import Prior, combined, independent, owned
-from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID, parquet_rows
+from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import (
     CUSTOMERS,
@@ -25,7 +25,7 @@ from stedi_dagster.privacy.consent import (
     consent_relations_of_rows,
 )
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
-from stedi_dagster.sql import words
+from stedi_dagster.sql import ident, words
 
 # More owners than this whose rows a consent change reaches: the check is evaluated whole.
 MAX_OWNERS = 10_000
@@ -43,6 +43,13 @@ class VersionChecks:
         self.last, self.basis, self.reads = d.last, d.basis, d.reads
         self.replace, self.touched, self.rows_added = d.replace, d.touched, d.rows_added
         self.staged, self.current, self.same_rows_as = d.staged, d.current, d.same_rows_as
+        # the rows new to the table (added, or computed again), and the rows it holds of the
+        # version before: its data files kept, and those written again without some rows (a
+        # check row by row that passed on the version before holds on them as it did)
+        self.written = [str(p) for p in d.staged if p not in d.rewritten]
+        kept = [f for f in d.current if f not in d.touched]
+        self.held = [*kept, *(str(p) for p in d.rewritten)]
+        self.files = [*kept, *(str(p) for p in d.staged)]  # as the draft attached them
 
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings
@@ -128,8 +135,9 @@ class VersionChecks:
         cannot be (it does not grow, it did not pass, or a read changed otherwise than by new
         files of a growing read, or, for a count not summed over partitions, the table lost
         rows). A "violations" check is row by row: the rows a version keeps of the one before
-        (its data files not rewritten) offend only against the reads' new files, and the rows
-        it writes (recomputed, or kept in a rewritten file) are tested whole."""
+        (in its data files, or in those written again without some rows) offend only against
+        the reads' new files, and the rows new to the table (added, computed again) are tested
+        whole."""
         if not check.grows or not prior.passed(check):
             return None
         changed = self._appended(check, prior.read_versions)
@@ -140,13 +148,16 @@ class VersionChecks:
         if changed is None or (not self.staged and not changed):
             return None
         self._consent_relations(engine)  # over the reads as they are, before any is narrowed
-        what = [f"{self.rows_added} new rows"] if self.staged and not self.touched else []
-        if self.staged and self.touched:
-            rows = parquet_rows(self.staged)
-            what = [f"the {rows} rows of the {len(self.staged)} data files this version writes"]
+        what = [self._new_rows()] if self.written else []
         what += [f"new files of {name}" for name in changed]
         note = ""
-        if check.grows == "count":
+        if check.grows == "persons":
+            found = self._persons(check, engine, settings)
+            if found is None:
+                return None
+            (passed, metadata), what = found, what or ["no new rows"]
+            note = "; among the rows it keeps, those of the persons of the new rows"
+        elif check.grows == "count":
             passed, metadata = self._count(check, engine, prior.recorded[check.name], changed)
         else:
             passed, metadata, note = self._violations(check, engine, settings, changed)
@@ -224,12 +235,11 @@ class VersionChecks:
         parts, note = [], ""
         # first, so that the relation it keeps for the reads as they are serves the new rows
         fresh = self._fresh(check, engine, changed) if changed else True
-        if self.staged:
-            self.store.attach(engine, self.table, [str(p) for p in self.staged])
+        if self.written or not changed:  # (on no rows: the evidence of none found)
+            self.store.attach(engine, self.table, self.written)
             parts.append(check.probe(engine, settings))
-        held = [f for f in self.current if f not in self.touched]
         if changed:
-            rows_before = held
+            rows_before = self.held
             if not fresh:
                 rows_before = []  # the probe on no rows: the evidence of none found
                 note = (
@@ -241,8 +251,34 @@ class VersionChecks:
                 self.views.attach(engine, name, changed[name].added if name in changed else [])
             parts.append(check.probe(engine, settings))
             self.views.restore(engine, check.reads)
-        self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
+        self._attach_version(engine)
         return *combined(parts), note
+
+    def _persons(
+        self, check: Check, engine: Engine, settings: CheckSettings
+    ) -> tuple[bool, dict] | None:
+        """A check whose offence is two rows of one person (`Check.per_person`): on the rows new
+        to the table and the rows the version keeps of their persons (looked up by the spellings
+        of the kept files: `privacy/spellings.py`), the rows before holding none among
+        themselves; None when those persons' spellings are more than MAX_OWNERS."""
+        name, column = self.table.name, check.per_person
+        self.store.attach(engine, self.table, self.written, view=f"{name}_written")
+        rows = f"select * from {name}_written"
+        if self.written:
+            spelled = [s for s in spellings.of_table(name) if s.column == column]
+            self._spellings(engine, spelled, self.held)
+            found = engine.rows(
+                f"select spelling from {spelled[0].name} where person in "
+                f"(select person_key({ident(column)}) from {name}_written)"
+            )
+            if len(found) > MAX_OWNERS:
+                return None
+            self.store.attach(engine, self.table, self.held, view=f"{name}_kept")
+            rows += f" union all {owned(f'{name}_kept', [(column, s) for (s,) in found])}"
+        engine.create_view(name, rows)
+        outcome = check.probe(engine, settings)
+        self._attach_version(engine)
+        return outcome
 
     def _on_consent_change(
         self,
@@ -270,32 +306,39 @@ class VersionChecks:
             "select distinct person_key(email) as person from consent_records "
             "where email is not null",
         )
-        held = [f for f in self.current if f not in self.touched]
         read = words(check.owners)  # the table's spellings it reads: those of the kept rows
         kept = [s for s in spellings.of_table(self.table.name) if s.name in read]
-        self._spellings(engine, kept, held)
+        self._spellings(engine, kept, self.held)
         owners = engine.rows(check.owners)
         if len(owners) > MAX_OWNERS:
             return None
         parts = []
-        if self.staged:
-            self.store.attach(engine, self.table, [str(p) for p in self.staged])
+        if self.written:
+            self.store.attach(engine, self.table, self.written)
             parts.append(check.probe(engine, settings))
         name = self.table.name
-        self.store.attach(engine, self.table, held, view=f"{name}_kept")
+        self.store.attach(engine, self.table, self.held, view=f"{name}_kept")
         engine.create_view(name, owned(f"{name}_kept", owners))
         parts.append(check.probe(engine, settings))
-        self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
+        self._attach_version(engine)
         persons = engine.scalar("select count(*) from consent_persons")
-        written = (
-            f"the {parquet_rows(self.staged)} rows this version writes and " if self.staged else ""
-        )
+        written = f"{self._new_rows()} and " if self.written else ""
         return check.result(
             *combined(parts),
             f"{written}the rows it keeps of the {persons} persons of {len(added)} new "
             f"customer_landing files ({len(owners)} owners: no other person's consent changed); "
             f"the table before {prior.basis}",
         )
+
+    def _new_rows(self) -> str:
+        """How a result on parts names the rows new to the table."""
+        if self.touched:
+            return f"the {self.rows_added} rows computed again"
+        return f"{self.rows_added} new rows"
+
+    def _attach_version(self, engine: Engine) -> None:
+        """The table's view over the new version again, after a check's parts."""
+        self.store.attach(engine, self.table, self.files)
 
     def _spellings(
         self, engine: Engine, kept: Sequence[spellings.FileSpellings], files: Sequence

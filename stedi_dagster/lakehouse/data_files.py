@@ -42,34 +42,43 @@ def buckets(rows: int) -> int:
 
 def without(
     files: Sequence[str],
-    where: str,
+    where: Sequence[str],
     folder: Path,
     table: Table,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[list[str], list[Path], int]:
-    """The data files of `table` holding rows that `where` (an SQL condition on their columns,
-    run on `con` if it needs what a connection prepared) is true of, each written again into
-    `folder` without those rows: (those files, their new versions (none for a file left empty),
-    the rows left out)."""
+    """The data files of `table` holding rows that any of the conditions `where` (SQL on their
+    columns, run on `con` if they need what a connection prepared) is true of, each written
+    again into `folder` without those rows: (those files, their new versions (none for a file
+    left empty), the rows left out). Each condition is sought alone: a filter on one column
+    skips the row groups its statistics and Bloom filters rule out, an `or` of two does not
+    (the training pairs' two subject columns: 0.23 s against 0.02 s at x1000)."""
     if not files or not where:
         return [], [], 0
     listed = ", ".join(literal(f) for f in files)
     with nullcontext(con) if con is not None else scratch.cursor() as con:
-        found = con.execute(
-            f"select filename, count(*) from read_parquet([{listed}], filename = true, "
-            f"union_by_name = true) where {where} group by 1 order by 1"
-        ).fetchall()
+        found = sorted(
+            {
+                file
+                for condition in where
+                for (file,) in con.execute(
+                    f"select distinct filename from read_parquet([{listed}], filename = true, "
+                    f"union_by_name = true) where {condition}"
+                ).fetchall()
+            }
+        )
+        any_of = " or ".join(f"({condition})" for condition in where)
         written = []
-        for i, (file, _) in enumerate(found):
+        for i, file in enumerate(found):
             path = folder / f"{table.name}-kept-{i}.parquet"
             con.execute(
                 f"copy (select * from read_parquet({literal(file)}) "
-                f"where not coalesce({where}, false)) to {literal(str(path))} "
+                f"where not coalesce({any_of}, false)) to {literal(str(path))} "
                 f"{parquet_options(table.row_group_rows)}"
             )
             written.append(path)
     kept = [p for p in written if parquet_rows([p])]
-    return [f for f, _ in found], kept, sum(n for _, n in found)
+    return found, kept, parquet_rows(found) - parquet_rows(kept)
 
 
 def bucketed(path: Path, column: str, folder: Path, table: Table) -> list[Path]:

@@ -261,7 +261,7 @@ def _remove_rows(
     erased_rows = per_value(engine, table, list(urls), erased_rows)
     with store.staging() as folder:
         touched, kept, removed = data_files.without(
-            list(urls), erased_rows, folder, table, engine.con
+            list(urls), [erased_rows], folder, table, engine.con
         )
         if changed is not None:
             store.attach(engine, table, touched, view=f"{changed}_files")

@@ -43,6 +43,10 @@ class FileSpellings:
     def table(self) -> str:
         return SPELLINGS[self.name][0]
 
+    @property
+    def column(self) -> str:
+        return SPELLINGS[self.name][1]
+
     def create(self, engine: Engine, view: str | None = None) -> None:
         """The table, over the data files of the table's view (or of `view`, over some of its
         files)."""
