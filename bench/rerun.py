@@ -11,8 +11,8 @@ copied), with bench.peers' DAGSTER_HOME, each step timed as a whole `dagster` pr
 - new file: after one new accelerometer file of `--lines` readings (a new name, each reading one
   millisecond after one at the head of the first file), `--repeat` times (one new file each);
 - withdrawal: after one new customer file holding a newer record of one curated customer with
-  shareWithResearchAsOfDate null; their rows must then be gone from every trusted and curated
-  table (checked, by person key and pseudonym);
+  shareWithResearchAsOfDate null, `--repeat` times (another customer each time); their rows must
+  then be gone from every trusted and curated table (checked, by person key and pseudonym);
 - erasure: the `erase_customer` job for another curated customer, then the same command again
   (both timed; the re-run computes again the rows the job left to it, and every table must
   hold none of their rows);
@@ -197,28 +197,29 @@ def run_scale(
         (folder / f"accelerometer-rerun-new-{i}.json").write_text("".join(later))
         new_file.append(paired())
     if consent_changes:
-        figures |= change_consent(work, landing, env, paired)
+        figures |= change_consent(work, landing, env, paired, repeat)
     shutil.rmtree(work)
     return figures
 
 
 def change_consent(
-    work: Path, landing: Path, env: dict[str, str], paired: Callable[..., Run]
+    work: Path, landing: Path, env: dict[str, str], paired: Callable[..., Run], repeat: int = 1
 ) -> dict[str, list[Run]]:
-    """A withdrawal, then an erasure: their runs timed, their rows checked gone."""
-    figures = {}
+    """`repeat` withdrawals, then an erasure: their runs timed, their rows checked gone."""
+    figures = {"withdrawal": []}
 
-    withdrawing, erased = curated_customers(env, 2)
-    record = withdrawing | {
-        "lastUpdateDate": withdrawing["lastUpdateDate"] + 1,
-        "shareWithResearchAsOfDate": None,
-    }
+    *withdrawing, erased = curated_customers(env, repeat + 1)
     customers = landing / "customer" / "landing"
-    (customers / "customer-rerun-withdrawal.json").write_text(json.dumps(record) + "\n")
-    figures["withdrawal"] = [paired()]
-    left = person_rows(env, withdrawing["email"], withdrawing["serialNumber"])
-    if any(left.values()):
-        raise SystemExit(f"the withdrawn customer's rows are still there: {left}")
+    for i, person in enumerate(withdrawing):
+        record = person | {
+            "lastUpdateDate": person["lastUpdateDate"] + 1,
+            "shareWithResearchAsOfDate": None,
+        }
+        (customers / f"customer-rerun-withdrawal-{i}.json").write_text(json.dumps(record) + "\n")
+        figures["withdrawal"].append(paired())
+        left = person_rows(env, person["email"], person["serialNumber"])
+        if any(left.values()):
+            raise SystemExit(f"the withdrawn customer's rows are still there: {left}")
 
     config = work / "erasure.json"  # JSON is YAML
     config.write_text(

@@ -35,9 +35,10 @@ SMALL_BYTES = 256 * 1024
 MAX_SMALL_FILES = 8
 
 
-def buckets(rows: int) -> int:
-    """How many data files a table maintained per key with about this many rows is spread over."""
-    return min(MAX_BUCKETS, -(-rows // BUCKET_ROWS))
+def buckets(rows: int, most: int = MAX_BUCKETS) -> int:
+    """How many data files (at `most` this many) a table maintained per key with about this many
+    rows is spread over."""
+    return min(most, -(-rows // BUCKET_ROWS))
 
 
 def without(
@@ -81,12 +82,14 @@ def without(
     return found, kept, parquet_rows(found) - parquet_rows(kept)
 
 
-def bucketed(path: Path, column: str, folder: Path, table: Table) -> list[Path]:
+def bucketed(
+    path: Path, column: str, folder: Path, table: Table, most: int = MAX_BUCKETS
+) -> list[Path]:
     """The rows of `table` in the Parquet file at `path` spread over files (as many as `buckets`
     says) by their key (`column`), keys taken in the order of their hashes: the rows of one key
     stay together, so that computing a key's rows again writes one such file again, not the
     table."""
-    count = buckets(parquet_rows([path]))
+    count = buckets(parquet_rows([path]), most)
     if count <= 1:
         return [path]
     out, key, file = folder / f"{path.stem}-buckets", ident(column), literal(str(path))
