@@ -67,7 +67,6 @@ class DuckDBEngine:
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
         self.counts = RowCounts()
         self.facts: dict[str, str] = {}  # a table `per_file` made -> its query
-        self.tables: set[str] = set()  # the temporary tables created (not shared)
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -126,15 +125,10 @@ class DuckDBEngine:
         self.counts.creating(name)
         key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
         if key is None:
-            if self.views.pop(name, None) is not None:  # shared before (see `_shared_key`)
-                self.con.execute(f"drop view {ident(name)}")
+            self.views.pop(name, None)
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
-            self.tables.add(name)
             return
         shared = self.shared.table(name, key, sql, kept=kept)
-        if name in self.tables:  # not shared before: a table it read was not stated
-            self.con.execute(f"drop table {ident(name)}")
-            self.tables.discard(name)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
 
@@ -170,12 +164,11 @@ class DuckDBEngine:
         the definitions of these views and of every view it reads, and of those of the views
         they read, down to their data files (which a Delta table never writes again), and of
         the engine's settings; None when the query or a view reads a temporary table, whose
-        rows no definition states, other than a table of facts kept per data file (`per_file`:
-        its definition, the kept files it reads, states them). (Not of the view `name` of an
-        earlier such table, which its SQL names in its opening comment.)"""
-        defined = {view: sql for view, sql in {**self.views, **self.facts}.items() if view != name}
+        rows no definition states. (Not of the view `name` of an earlier such table, which its
+        SQL names in its opening comment.)"""
+        defined = {view: sql for view, sql in self.views.items() if view != name}
         tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
-        tables -= {name, *self.facts}
+        tables.discard(name)
         closure: dict[str, str] = {}
         todo = [*views, *(words(sql) & set(defined))]
         while todo:

@@ -190,8 +190,8 @@ class FileDraft:
             return built | {"rows_added": 0, "rows_removed": 0, "same_rows": True}
         self.rows_added = parquet_rows(files)
         if self.keyed is not None and len(files) == 1:  # a writer that does not spread its rows
-            column, most = self.keyed.columns[0], self.keyed.most_files
-            files = data_files.bucketed(files[0], column, self.folder, self.table, most)
+            column, sizes = self.keyed.columns[0], self.keyed.files
+            files = data_files.bucketed(files[0], column, self.folder, self.table, sizes)
         self.staged = files
         return built | {"rows_added": self.rows_added, "rows_removed": parquet_rows(self.current)}
 
@@ -202,7 +202,7 @@ class FileDraft:
         over 159 files of 2,900 rows at x1000 by accelerometer_trusted's 40 million rows."""
         inputs = [keyed.bounded_by] if keyed.bounded_by else self.inputs
         rows = max((engine.count(name) for name in inputs), default=0)
-        return Spread(keyed.columns[0], data_files.buckets(rows, keyed.most_files))
+        return Spread(keyed.columns[0], data_files.buckets(rows, keyed.files))
 
     def _add(self, engine: Engine, found: dict[str, increments.Change]) -> dict:
         """The rows that the inputs' new rows give, one pass per changed input: that input's new

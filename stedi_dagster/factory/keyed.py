@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.lakehouse.data_files import MAX_BUCKETS
+from stedi_dagster.lakehouse.data_files import Sizes
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.privacy.consent import consent_relations
@@ -18,6 +18,8 @@ MAX_KEYS = 10_000
 # More keys than this: a commit does not record the rows it changed (`CHANGED_ROWS`), which a
 # table reading it then finds by comparing every row of the files it rewrote.
 MAX_KEYS_RECORDED = 1_000
+# The data files of most tables maintained per key (see `data_files.buckets`).
+USUAL = Sizes()
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class Keyed:
     affected: str
     narrowed: tuple[tuple[str, str], ...] = ()
     bounded_by: str = ""  # an input with at least as many rows as the table, if one has
-    # the most data files a full build spreads the table over (see `data_files.buckets`)
-    most_files: int = MAX_BUCKETS
+    # how a full build spreads the table over data files (see `data_files.buckets`)
+    files: Sizes = USUAL
     consent: bool = False  # whether `affected` reads the consent relations (privacy/consent.py)
     # The relations `affected` and `narrowed` read: the spellings (privacy/spellings.py), and
     # those given, which the draft creates over the reads as they are (a landing table's
@@ -74,7 +76,7 @@ def keyed(
     narrowed: Sequence[str] = (),
     bounded_by: str = "",
     relations: Sequence[Relation] = (),
-    most_files: int = MAX_BUCKETS,
+    files: Sizes = USUAL,
 ) -> Keyed:
     """Table `name` maintained per key: its rows belong to the keys in `columns`, its
     `sql/<name>_affected.sql` finds the keys a change reaches, and `sql/<name>_narrowed_<input>.sql`
@@ -95,5 +97,5 @@ def keyed(
             *spellings.read_by(" ".join([affected, *(sql for _, sql in narrowing)])),
             *relations,
         ),
-        most_files=most_files,
+        files=files,
     )

@@ -35,10 +35,21 @@ SMALL_BYTES = 256 * 1024
 MAX_SMALL_FILES = 8
 
 
-def buckets(rows: int, most: int = MAX_BUCKETS) -> int:
-    """How many data files (at `most` this many) a table maintained per key with about this many
-    rows is spread over."""
-    return min(most, -(-rows // BUCKET_ROWS))
+@dataclass(frozen=True)
+class Sizes:
+    """How a table maintained per key departs from the usual data files (see `buckets`): up to
+    `more` times as many, of a `finer`-th of the rows each."""
+
+    more: int = 1
+    finer: int = 1
+
+
+def buckets(rows: int, sizes: Sizes | None = None) -> int:
+    """How many data files a table maintained per key with about this many rows is spread over
+    (`sizes`: as its `Keyed.files` says)."""
+    sizes = sizes or Sizes()
+    per_file = max(1, BUCKET_ROWS // sizes.finer)
+    return min(MAX_BUCKETS * sizes.more, -(-rows // per_file))
 
 
 def without(
@@ -83,13 +94,17 @@ def without(
 
 
 def bucketed(
-    path: Path, column: str, folder: Path, table: Table, most: int = MAX_BUCKETS
+    path: Path,
+    column: str,
+    folder: Path,
+    table: Table,
+    sizes: Sizes | None = None,
 ) -> list[Path]:
     """The rows of `table` in the Parquet file at `path` spread over files (as many as `buckets`
     says) by their key (`column`), keys taken in the order of their hashes: the rows of one key
     stay together, so that computing a key's rows again writes one such file again, not the
     table."""
-    count = buckets(parquet_rows([path]), most)
+    count = buckets(parquet_rows([path]), sizes)
     if count <= 1:
         return [path]
     out, key, file = folder / f"{path.stem}-buckets", ident(column), literal(str(path))

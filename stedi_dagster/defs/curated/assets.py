@@ -12,11 +12,12 @@ from stedi_dagster.defs.curated.checks import (
     step_features_checks,
 )
 from stedi_dagster.defs.curated.profile import PROFILE_KEYS, machine_learning_profile
-from stedi_dagster.defs.trusted.assets import TRUSTED_PERSONS
+from stedi_dagster.defs.trusted.assets import CUSTOMER_FILES, TRUSTED_PERSONS
 from stedi_dagster.factory.drafts import file_draft
 from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
+from stedi_dagster.lakehouse.data_files import Sizes
 
 # The training pairs and their features are maintained per subject (as the phone's wearer or the
 # Step Trainer's owner); the erasure job removes the rows of the subjects an erasure reaches and
@@ -27,15 +28,15 @@ from stedi_dagster.factory.table_spec import Profile, TableSpec
 # writes two files of 340,000 rows again instead of two of 1.36 million at x1000 (the features'
 # two 0.6 s -> 0.15 s), while a new file's run, which reads their files' footers and kept facts,
 # took no longer.
-TRAINING_FILES = 128
+TRAINING_FILES = Sizes(more=4)
 TRAINING_PAIRS_KEYED = keyed(
     "machine_learning_curated",
     ("subject_id", "step_trainer_subject_id"),
     narrowed=("step_trainer_trusted", "accelerometer_trusted"),
     relations=(CURATED_KEYS, CURATED_OWNERS),  # which the narrowed inputs read
-    most_files=TRAINING_FILES,
+    files=TRAINING_FILES,
 )
-STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",), most_files=TRAINING_FILES)
+STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",), files=TRAINING_FILES)
 
 customer_curated = table_asset(
     TableSpec(
@@ -43,7 +44,9 @@ customer_curated = table_asset(
         sources=(__file__,),
         inputs=("customer_trusted", "accelerometer_trusted"),
         appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-        keyed=keyed("customer_curated", ("email",), bounded_by="customer_trusted"),
+        keyed=keyed(
+            "customer_curated", ("email",), bounded_by="customer_trusted", files=CUSTOMER_FILES
+        ),
         relations=(TRUSTED_PERSONS, CURATED_KEYS),  # the adder reads both, the SQL the first
         checks=curated_checks(
             "customer_curated",

@@ -7,8 +7,14 @@ from stedi_dagster.factory.keyed import keyed
 from stedi_dagster.factory.table_asset import table_asset
 from stedi_dagster.factory.table_spec import Profile, TableSpec
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse.data_files import Sizes
 from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
+
+# The customer tables' data files hold an eighth of the rows of most tables' (31,250): a consent
+# change writes one of them again without the person's row, and computes again the facts kept
+# of it (their spellings, trusted_persons, curated_keys).
+CUSTOMER_FILES = Sizes(finer=8)
 
 # Each trusted customer's person key, email and consent date, which the SQL of accelerometer_trusted
 # and customer_curated reads: computed once per version of customer_trusted and kept.
@@ -41,7 +47,9 @@ customer_trusted = table_asset(
         "customer_trusted",
         sources=(__file__,),
         inputs=("customer_landing",),
-        keyed=keyed("customer_trusted", ("email",), narrowed=("customer_landing",)),
+        keyed=keyed(
+            "customer_trusted", ("email",), narrowed=("customer_landing",), files=CUSTOMER_FILES
+        ),
         checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
         profile=Profile(consent_changes),
         description=(
