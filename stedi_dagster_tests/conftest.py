@@ -199,6 +199,12 @@ def row_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     }
 
 
+def evaluation(result: dg.ExecuteInProcessResult, label: str) -> dg.AssetCheckEvaluation:
+    """The run's one evaluation of the check `label` (`<table>.<check>`)."""
+    (found,) = [e for e in result.get_asset_check_evaluations() if check_label(e) == label]
+    return found
+
+
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     """`<table>.<check>` -> whether it passed, for every check the run evaluated."""
     return {check_label(e): e.passed for e in result.get_asset_check_evaluations()}

@@ -21,6 +21,7 @@ from stedi_dagster.sql import read_sql
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     check_outcomes,
+    evaluation,
     every_row,
     failed_checks,
     materialization,
@@ -305,19 +306,11 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
         "keys_not_null",
         "no_identifiers",
     ]
-    on_additions = [
-        e
-        for e in added.get_asset_check_evaluations()
-        if check_label(e) == "machine_learning_curated.count_reconciles"
-    ]
-    assert "new rows" in on_additions[0].metadata["evaluated_on"].value
+    recount = evaluation(added, "machine_learning_curated.count_reconciles")
+    assert "new rows" in recount.metadata["evaluated_on"].value
     # the new readings' users are in landing already: no identifier the rows before could hold
     # is new, so they are not tested again (and the verdicts below are the whole table's)
-    identifiers = next(
-        e
-        for e in added.get_asset_check_evaluations()
-        if check_label(e) == "machine_learning_curated.no_identifiers"
-    )
+    identifiers = evaluation(added, "machine_learning_curated.no_identifiers")
     assert "the rows before not tested again" in identifiers.metadata["evaluated_on"].value
     kept, every = kept_identifiers(lakehouse)  # kept as they were: the same values
     assert kept == every
@@ -328,17 +321,9 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
         "accelerometer_landing.keys_not_null",
     ]
     assert materialization(added, "customer_landing")["rows_added"] == 0  # kept: none evaluated
-    landing_keys = next(
-        e
-        for e in added.get_asset_check_evaluations()
-        if check_label(e) == "accelerometer_landing.keys_not_null"
-    )
+    landing_keys = evaluation(added, "accelerometer_landing.keys_not_null")
     assert "the 1 data files this run adds" in landing_keys.metadata["evaluated_on"].value
-    accounted = next(
-        e
-        for e in added.get_asset_check_evaluations()
-        if check_label(e) == "accelerometer_landing.all_lines_accounted"
-    )
+    accounted = evaluation(added, "accelerometer_landing.all_lines_accounted")
     assert accounted.passed
     assert "the 1 landing files whose record or rows this run changed" in (
         accounted.metadata["evaluated_on"].value
@@ -367,7 +352,7 @@ def test_a_recount_of_relations_that_kept_their_rows_is_the_one_recorded(definit
     assert added.success
     assert "count_reconciles" in materialization(added, "customer_curated")["checks_on_additions"]
     label = "customer_curated.count_reconciles"
-    (recount,) = [e for e in added.get_asset_check_evaluations() if check_label(e) == label]
+    recount = evaluation(added, label)
     assert "the independent count recorded at version" in recount.metadata["evaluated_on"].value
     checks_only = dg.AssetSelection.checks_for_assets(TABLES["customer_curated"].key)
     whole = materialize(definitions, lakehouse, selection=checks_only)
@@ -378,7 +363,7 @@ def test_a_recount_of_relations_that_kept_their_rows_is_the_one_recorded(definit
     Path(f"{path}.x").replace(path)
     write_jsonl(folder / "earlier-2.json", [reading("a", 160)])
     again = materialize(definitions, lakehouse)
-    (recount,) = [e for e in again.get_asset_check_evaluations() if check_label(e) == label]
+    recount = evaluation(again, label)
     assert not recount.passed and "recorded at version" in recount.metadata["evaluated_on"].value
     assert verdicts(again)[label] == (False, {"rows": 2, "independent_count": 3})
 
@@ -403,11 +388,7 @@ def test_an_identifier_new_to_landing_is_sought_in_the_rows_before(definitions, 
     result = materialize(definitions, lakehouse)
     assert not result.success
     assert failed_checks(result)["machine_learning_curated.no_identifiers"] == "ERROR"
-    found = next(
-        e
-        for e in result.get_asset_check_evaluations()
-        if check_label(e) == "machine_learning_curated.no_identifiers"
-    )
+    found = evaluation(result, "machine_learning_curated.no_identifiers")
     assert "new files of accelerometer_landing" in found.metadata["evaluated_on"].value
     assert "not tested again" not in found.metadata["evaluated_on"].value
     assert found.metadata["rows_with_identifiers"].value["subject_id"] > 0
@@ -493,12 +474,8 @@ def test_the_recount_after_a_withdrawal_says_what_the_whole_table_would(
     write_jsonl(folder / "withdrawal-h.json", [customer("h", "S-H", updated=50, research=None)])
     slipped = materialize(definitions, lakehouse)
     assert "machine_learning_curated.count_reconciles" in failed_checks(slipped)
-    failed = [
-        e
-        for e in slipped.get_asset_check_evaluations()
-        if check_label(e) == "machine_learning_curated.count_reconciles"
-    ]
-    assert "that the changes since reach" in failed[0].metadata["evaluated_on"].value
+    failed = evaluation(slipped, "machine_learning_curated.count_reconciles")
+    assert "that the changes since reach" in failed.metadata["evaluated_on"].value
 
 
 CONSENT_TABLES = [t.name for t in TABLES.values() if t.zone in ("trusted", "curated")]
@@ -524,11 +501,7 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
         how = consent[f"{name}.all_consented"].metadata["evaluated_on"].value
         assert "persons of 1 new customer_landing files" in how, (name, how)
     for name in ("accelerometer_trusted", "step_trainer_trusted"):  # sums over persons
-        (count,) = [
-            e
-            for e in withdrawn.get_asset_check_evaluations()
-            if check_label(e) == f"{name}.count_reconciles"
-        ]
+        count = evaluation(withdrawn, f"{name}.count_reconciles")
         assert "that the changes since reach" in count.metadata["evaluated_on"].value
     checks_only = dg.AssetSelection.checks_for_assets(*(TABLES[n].key for n in CONSENT_TABLES))
     whole = materialize(definitions, lakehouse, selection=checks_only)
@@ -552,11 +525,7 @@ def test_consent_after_new_customer_records_is_proven_on_the_persons_they_reach(
         raise AssertionError("every data file holds a's readings")
     write_jsonl(folder / "withdrawal-a.json", [customer("a", "S-A", updated=50, research=None)])
     slipped = materialize(definitions, lakehouse)
-    (found,) = [
-        e
-        for e in slipped.get_asset_check_evaluations()
-        if check_label(e) == "accelerometer_trusted.all_consented"
-    ]
+    found = evaluation(slipped, "accelerometer_trusted.all_consented")
     assert not found.passed and found.metadata["non_consenting_rows"].value == 1
     assert "persons of 1 new customer_landing files" in found.metadata["evaluated_on"].value
     # and the recount of the persons reached: the table holds one row more than it counts
@@ -634,11 +603,7 @@ def test_one_row_per_person_is_proven_on_the_persons_of_the_new_rows(definitions
     Path(copy).replace(path)
     write_jsonl(folder / "new-n.json", [customer("n", "S-N", research=5)])
     slipped = materialize(definitions, lakehouse)
-    (found,) = [
-        e
-        for e in slipped.get_asset_check_evaluations()
-        if check_label(e) == "customer_trusted.unique_email"
-    ]
+    found = evaluation(slipped, "customer_trusted.unique_email")
     assert not found.passed and found.metadata["duplicate_rows"].value == 1
     assert "those of the persons of the new rows" in found.metadata["evaluated_on"].value
     # the version was not published: the table holds the slipped row of n, and the version
