@@ -107,6 +107,7 @@ class FileDraft:
         # staged files holding rows of the version before alone: the touched ones written again
         # without the rows of the keys computed again
         self.rewritten: list[Path] = []
+        self.files: list[str] = []  # after `write`: the new version's data files
         self.rows_added = 0
         self.replace = True
         self.changed_rows: str | None = None  # SQL true of every row added or removed
@@ -158,7 +159,8 @@ class FileDraft:
         if metadata is None:
             metadata = self._build(engine)
         held = [] if self.replace else [f for f in self.current if f not in self.touched]
-        self.store.attach(engine, self.table, [*held, *(str(p) for p in self.staged)])
+        self.files = [*held, *(str(p) for p in self.staged)]
+        self.store.attach(engine, self.table, self.files)
         return {self.table.name: metadata}
 
     def _keep_relations(

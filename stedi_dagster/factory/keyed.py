@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.lakehouse.data_files import Sizes
+from stedi_dagster.lakehouse.data_files import USUAL, Sizes
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.privacy.consent import consent_relations
@@ -18,8 +18,6 @@ MAX_KEYS = 10_000
 # More keys than this: a commit does not record the rows it changed (`CHANGED_ROWS`), which a
 # table reading it then finds by comparing every row of the files it rewrote.
 MAX_KEYS_RECORDED = 1_000
-# The data files of most tables maintained per key (see `data_files.buckets`).
-USUAL = Sizes()
 
 
 @dataclass(frozen=True)

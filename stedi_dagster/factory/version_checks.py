@@ -49,7 +49,7 @@ class VersionChecks:
         self.written = [str(p) for p in d.staged if p not in d.rewritten]
         kept = [f for f in d.current if f not in d.touched]
         self.held = [*kept, *(str(p) for p in d.rewritten)]
-        self.files = [*kept, *(str(p) for p in d.staged)]  # as the draft attached them
+        self.files = d.files
 
     def results(
         self, checks: Sequence[Check], engine: Engine, settings: CheckSettings

@@ -44,10 +44,12 @@ class Sizes:
     finer: int = 1
 
 
-def buckets(rows: int, sizes: Sizes | None = None) -> int:
+USUAL = Sizes()  # most tables'
+
+
+def buckets(rows: int, sizes: Sizes = USUAL) -> int:
     """How many data files a table maintained per key with about this many rows is spread over
     (`sizes`: as its `Keyed.files` says)."""
-    sizes = sizes or Sizes()
     per_file = max(1, BUCKET_ROWS // sizes.finer)
     return min(MAX_BUCKETS * sizes.more, -(-rows // per_file))
 
@@ -98,7 +100,7 @@ def bucketed(
     column: str,
     folder: Path,
     table: Table,
-    sizes: Sizes | None = None,
+    sizes: Sizes = USUAL,
 ) -> list[Path]:
     """The rows of `table` in the Parquet file at `path` spread over files (as many as `buckets`
     says) by their key (`column`), keys taken in the order of their hashes: the rows of one key
