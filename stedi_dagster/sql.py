@@ -43,6 +43,14 @@ def listed(column: str, values: Iterable[str]) -> str:
     return f"{ident(column)} in ({items})" if items else "false"
 
 
+def any_of(conditions: Iterable[str]) -> str:
+    """SQL: whether any of the conditions is true (false for none; one alone as it is)."""
+    listed = list(conditions)
+    if len(listed) == 1:
+        return listed[0]
+    return " or ".join(f"({c})" for c in listed) or "false"
+
+
 def json_path(key: str) -> str:
     """The JSON path of a top-level key (`$."key"`), for json_extract and its kin."""
     return "$." + json.dumps(key)

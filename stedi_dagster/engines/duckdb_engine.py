@@ -15,7 +15,6 @@ landing as it is, from those of landing before and of its new files: `factory/ve
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -36,7 +35,7 @@ from stedi_dagster.engines.engine import (
     spread_files,
 )
 from stedi_dagster.engines.file_facts import kept_facts
-from stedi_dagster.engines.parquet import parquet_options
+from stedi_dagster.engines.parquet import file_columns, parquet_options
 from stedi_dagster.engines.shared_tables import SharedTables, shared_name
 from stedi_dagster.privacy.macros import erasure_macros, identity_macros
 from stedi_dagster.sql import ident, literal, words
@@ -63,7 +62,8 @@ class DuckDBEngine:
         self.shown: dict[str, str] = {}  # a name created `shared_over` views -> its table's key
         self.views: dict[str, str] = {}  # the temporary views created, by name: their queries
         self.described: dict[tuple[str, str], dict[str, str]] = {}  # (view, query) -> columns
-        self.schemas: dict[tuple[str, ...], tuple[list[str], bool] | None] = {}  # see view_parquet
+        # the data files' columns, by the files a view reads (see view_parquet)
+        self.schemas: dict[tuple[str, ...], tuple[dict[str, str], bool] | None] = {}
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
         self.counts = RowCounts()
         self.facts: dict[str, str] = {}  # a table `per_file` made -> its query
@@ -291,42 +291,6 @@ def duckdb_engine(
         con.close()
         raise
     return engine
-
-
-# The columns (names and types, in order) of each local data file read in this process, by its
-# path, modification time and size: a view over files of one schema is read by position, not
-# with union_by_name, which merges every file's schema again each time a query binds the view
-# (3.5 ms more per query over the 318 data files of a table at x1000).
-_COLUMNS: dict[tuple[str, int, int], tuple[tuple[str, str], ...]] = {}
-MAX_FILES_KNOWN = 200_000
-
-
-def file_columns(
-    con: duckdb.DuckDBPyConnection, paths: Sequence[str]
-) -> tuple[list[str], bool] | None:
-    """The columns of local Parquet files (every one any file has, in the order first met), and
-    whether the files all have the same ones, in the same order, of the same types (their
-    footers read on `con` once per version of a file); None for remote files."""
-    if any("://" in p for p in paths):
-        return None
-    try:
-        keys = {p: (p, (st := os.stat(p)).st_mtime_ns, st.st_size) for p in paths}
-    except OSError:  # gone: the query naming it says so
-        return None
-    unknown = [p for p, key in keys.items() if key not in _COLUMNS]
-    if unknown and len(_COLUMNS) > MAX_FILES_KNOWN:  # a long-lived process (`dagster dev`)
-        _COLUMNS.clear()
-    if unknown:
-        found = con.execute(
-            "select file_name, list((name, duckdb_type) order by column_id) "
-            "from parquet_schema(?) where column_id > 0 group by 1",
-            [unknown],
-        ).fetchall()
-        for path, columns in found:
-            _COLUMNS[keys[path]] = tuple(tuple(c) for c in columns)
-    schemas = [_COLUMNS.get(key, ()) for key in keys.values()]
-    names = dict.fromkeys(name for schema in schemas for name, _ in schema)
-    return list(names), len(set(schemas)) <= 1
 
 
 @cache

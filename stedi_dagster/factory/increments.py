@@ -21,7 +21,7 @@ from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import BASIS, CHANGED_ROWS, INPUTS, MERGED
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
-from stedi_dagster.sql import literal, select_columns
+from stedi_dagster.sql import any_of, literal, select_columns
 from stedi_dagster.tables import TABLES, Table
 
 
@@ -91,7 +91,7 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
         added, removed = unmerged(commits, was, added, removed)
         changed = [c.get(CHANGED_ROWS) for c in commits]
         if removed and commits and all(changed):
-            within = " or ".join(f"({c})" for c in changed)
+            within = any_of(changed)
     return Change(was.urls, added, removed, within)
 
 

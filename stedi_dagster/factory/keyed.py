@@ -10,7 +10,7 @@ from stedi_dagster.lakehouse.data_files import USUAL, Sizes
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.sql import listed, words
+from stedi_dagster.sql import any_of, listed, words
 from stedi_dagster.tables import TABLES
 
 # More keys than this to compute again: the table is built in full instead.
@@ -49,7 +49,7 @@ class Keyed:
 
     def rows_of(self, keys: Sequence[str]) -> str:
         """SQL: whether a row belongs to any of the keys (false for none)."""
-        return " or ".join(self.conditions(keys)) or "false"
+        return any_of(self.conditions(keys))
 
     def conditions(self, keys: Sequence[str]) -> list[str]:
         """SQL per column: whether a row has any of the keys there (none for no key)."""

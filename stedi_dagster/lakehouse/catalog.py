@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock
 
-from stedi_dagster.engines.duckdb_engine import file_columns
+from stedi_dagster.engines.parquet import file_columns
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import is_remote

@@ -14,7 +14,7 @@ from stedi_dagster.engines.parquet import parquet_options
 from stedi_dagster.lakehouse import scratch
 from stedi_dagster.lakehouse.delta import parquet_rows
 from stedi_dagster.lakehouse.storage import file_name
-from stedi_dagster.sql import ident, literal
+from stedi_dagster.sql import any_of, ident, literal
 from stedi_dagster.tables import Table
 
 # The rows of one data file of a table maintained per key (see `buckets`), and the most data files
@@ -81,13 +81,13 @@ def without(
                 ).fetchall()
             }
         )
-        any_of = " or ".join(f"({condition})" for condition in where)
+        found_rows = any_of(where)
         written = []
         for i, file in enumerate(found):
             path = folder / f"{table.name}-kept-{i}.parquet"
             con.execute(
                 f"copy (select * from read_parquet({literal(file)}) "
-                f"where not coalesce({any_of}, false)) to {literal(str(path))} "
+                f"where not coalesce({found_rows}, false)) to {literal(str(path))} "
                 f"{parquet_options(table.row_group_rows)}"
             )
             written.append(path)

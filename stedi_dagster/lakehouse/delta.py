@@ -91,9 +91,7 @@ class DeltaTables:
         commits by conditional PUT (If-None-Match), so that two writers never both win."""
         if not self.zones.remote:
             return None
-        import botocore.session
-
-        session = botocore.session.Session()
+        session = self.zones.aws_session
         options = {"conditional_put": "etag"}
         credentials = session.get_credentials()
         if credentials is not None:

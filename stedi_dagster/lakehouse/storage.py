@@ -14,13 +14,17 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from stedi_dagster.errors import LakehouseError
+
+if TYPE_CHECKING:
+    import botocore.session
 
 
 def file_name(url: str) -> str:
@@ -64,6 +68,16 @@ class Storage:
     @property
     def remote(self) -> bool:
         return bool(self.protocol)
+
+    @cached_property
+    def aws_session(self) -> "botocore.session.Session":
+        """The AWS session (credentials, region) of an S3 root, for what reaches it other than
+        through `fs` (delta-rs): one per root, since creating one costs about 30 ms and a step
+        opens the Delta tables it reads many times; it keeps the credentials it found,
+        refreshing those that expire."""
+        import botocore.session
+
+        return botocore.session.Session()
 
     def url(self, *parts: str) -> str:
         return "/".join([self.root, *parts])

@@ -38,7 +38,7 @@ from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
-from stedi_dagster.sql import ident, json_path, listed, literal, read_sql
+from stedi_dagster.sql import any_of, ident, json_path, listed, literal, read_sql
 from stedi_dagster.tables import (
     LANDING_DATASETS,
     TABLES,
@@ -76,7 +76,7 @@ class KeyedTable(Protocol):
 
     def keys(self, engine: Engine) -> list[str]: ...
 
-    def rows_of(self, keys: Sequence[str]) -> str: ...
+    def conditions(self, keys: Sequence[str]) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -166,18 +166,20 @@ def _erase_from_derived(
     removed, left, recompute = {}, {}, {}
     for name in derived:  # each after the tables it reads
         table = TABLES[name]
-        where = erased_rows(table.dataset, erased_ids)
+        own = erased_rows(table.dataset, erased_ids)
+        where = own
         keyed = maintained_per_key.get(name)
         if keyed is not None:
             reached = keyed.keys(engine)  # over the `changed_` tables of its inputs
-            where = f"({keyed.rows_of(reached)}) or ({where})"
+            where = [*keyed.conditions(reached), *own]
             # the erased have no rows to compute again, and their pseudonyms are not kept
             left[name] = sorted(set(reached) - erased_ids)
         erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}")
         removed[name] = sum(erased.values())
         if keyed is not None:  # the customer's own rows, and the others' left to compute
-            own = erased_rows(table.dataset, erased_ids)
-            removed[name] = engine.scalar(f"select count(*) from changed_{name} where {own}")
+            removed[name] = engine.scalar(
+                f"select count(*) from changed_{name} where {any_of(own)}"
+            )
             recompute[name] = sum(erased.values()) - removed[name]
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
     for name in derived:
@@ -208,7 +210,7 @@ def erase_from_landing(
     with ingested.lock(dataset), store.staging() as folder:
         for table in (landing, quarantine):
             held = "quarantined" if table is quarantine else "rows"
-            erased = remove_rows(engine, lakehouse, table, predicates[table.name], run_id)
+            erased = remove_rows(engine, lakehouse, table, [predicates[table.name]], run_id)
             for name, n in erased.items():
                 r = records[name]
                 records[name] = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
@@ -228,28 +230,29 @@ def remove_rows(
     engine: DuckDBEngine,
     lakehouse: Lakehouse,
     table: Table,
-    erased_rows: str,
+    where: Sequence[str],
     run_id: str,
     changed: str | None = None,
 ) -> dict[str | None, int]:
-    """Commit a new version of a Delta table without the rows `erased_rows` (SQL) selects: the
-    data files holding any written again without them, the others kept as they are. The rows
-    removed, per landing file for a table whose rows name theirs (`source_column`), else under
-    None; with `changed`, also a temporary table of that name holding them. (`forget_history`
-    then removes its earlier versions from storage: the customer's rows may be in any of them,
-    even when the current one holds none.) A run that commits a version of the table meanwhile
-    has the rows removed from its version instead."""
+    """Commit a new version of a Delta table without the rows any of the conditions `where`
+    (SQL, each sought alone: `data_files.without`) is true of: the data files holding any
+    written again without them, the others kept as they are. The rows removed, per landing
+    file for a table whose rows name theirs (`source_column`), else under None; with `changed`,
+    also a temporary table of that name holding them. (`forget_history` then removes its earlier
+    versions from storage: the customer's rows may be in any of them, even when the current one
+    holds none.) A run that commits a version of the table meanwhile has the rows removed from
+    its version instead."""
     for _ in range(REMOVAL_ATTEMPTS - 1):
         with contextlib.suppress(StaleVersion):
-            return _remove_rows(engine, lakehouse, table, erased_rows, run_id, changed)
-    return _remove_rows(engine, lakehouse, table, erased_rows, run_id, changed)
+            return _remove_rows(engine, lakehouse, table, where, run_id, changed)
+    return _remove_rows(engine, lakehouse, table, where, run_id, changed)
 
 
 def _remove_rows(
     engine: DuckDBEngine,
     lakehouse: Lakehouse,
     table: Table,
-    erased_rows: str,
+    where: Sequence[str],
     run_id: str,
     changed: str | None,
 ) -> dict[str | None, int]:
@@ -258,36 +261,34 @@ def _remove_rows(
     store = lakehouse.store
     base = store.delta.version(table)
     urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
-    erased_rows = per_value(engine, table, list(urls), erased_rows)
+    where = [per_value(engine, table, list(urls), condition) for condition in where]
+    removing = any_of(where)
     with store.staging() as folder:
-        touched, kept, removed = data_files.without(
-            list(urls), [erased_rows], folder, table, engine.con
-        )
+        touched, kept, removed = data_files.without(list(urls), where, folder, table, engine.con)
         if changed is not None:
             store.attach(engine, table, touched, view=f"{changed}_files")
-            engine.create_table(changed, f"select * from {changed}_files where {erased_rows}")
+            engine.create_table(changed, f"select * from {changed}_files where {removing}")
         if not touched:
             return {}
         source = table.source_column
         counts = {None: removed}
         if source is not None:
-            sql = f"select {ident(source)}, count(*) from read_parquet(?) where {erased_rows}"
+            sql = f"select {ident(source)}, count(*) from read_parquet(?) where {removing}"
             counts = dict(engine.rows(f"{sql} group by 1", [touched]))
         gone = [urls[f] for f in touched]
         store.delta.commit(table, kept, run_id, replace=False, removed=gone, base=base)
     return counts
 
 
-def erased_rows(dataset: str, subjects: Collection[str]) -> str:
-    """SQL: whether a row of a trusted or curated table of the dataset belongs to a customer on
-    the erasure list: by its key field (`erased_row`), or, in the training table and its
-    features, by the pseudonyms of the emails being erased (`subjects`), listed."""
+def erased_rows(dataset: str, subjects: Collection[str]) -> list[str]:
+    """SQL conditions, any of which is true of a row of a trusted or curated table of the
+    dataset that belongs to a customer on the erasure list: by its key field (`erased_row`), or,
+    in the training table and its features, by the pseudonyms of the emails being erased
+    (`subjects`), listed, one condition per subject column (none for no subject)."""
     columns = SUBJECT_COLUMNS.get(dataset)
     if columns is None:
-        return erased_row(dataset)
-    if not subjects:
-        return "false"
-    return " or ".join(listed(c, sorted(subjects)) for c in columns)
+        return [erased_row(dataset)]
+    return [listed(c, sorted(subjects)) for c in columns] if subjects else []
 
 
 def per_value(engine: DuckDBEngine, table: Table, files: Sequence[str], condition: str) -> str:
