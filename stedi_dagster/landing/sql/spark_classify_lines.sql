@@ -27,10 +27,16 @@ classified as (
         coalesce(malformed, nullif(concat_ws('; ', {{problems}}), '')) as reason,
         case when malformed is null then {{erased_key}} else {{erased_words}} end as record_erased
     from typed
+),
+keyed as (
+    select *,
+        case when reason is null then filter(json_object_keys(raw), k -> not array_contains(array({{known}}), k)) end as unknown
+    from classified
 )
+-- the line parsed a third time, for its fields the schema does not know, only if it has any
 select file_no, line, {{columns}}, reason,
     case when reason is not null or {{whole_file}} then make_valid_utf8(raw) end as record,
     record_erased,
-    case when reason is null then filter(json_object_keys(raw), k -> not array_contains(array({{known}}), k)) end as unknown,
-    case when reason is null then nullif(to_json(map_filter(from_json(raw, 'map<string,variant>'), (k, x) -> not array_contains(array({{known}}), k))), '{}') end as {{extra}}
-from classified
+    unknown,
+    case when size(unknown) > 0 then nullif(to_json(map_filter(from_json(raw, 'map<string,variant>'), (k, x) -> not array_contains(array({{known}}), k))), '{}') end as {{extra}}
+from keyed
