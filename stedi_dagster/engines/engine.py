@@ -185,10 +185,11 @@ class Engine(Protocol):
         ...
 
     def per_file(self, name: str, table: str, query: Callable[[str], str]) -> None:
-        """A table `name` holding what `query` (given the SQL of some rows of the view `table`)
-        computes over each data file of `table` alone, all together: an engine may keep each
-        file's result and compute it once (`file_facts.py`), or compute it over the whole view
-        at once (the same rows when `query` aggregates per a key and its consumers sum)."""
+        """A relation `name` (a table, or a view of files kept) holding what `query` (given the
+        SQL of some rows of the view `table`) computes over each data file of `table` alone,
+        all together: an engine may keep each file's result and compute it once
+        (`file_facts.py`), or compute it over the whole view at once (the same rows when `query`
+        aggregates per a key and its consumers sum)."""
         ...
 
     def create_view(self, name: str, sql: str, rows_of: str | None = None) -> None:
