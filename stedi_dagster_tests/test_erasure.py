@@ -11,8 +11,9 @@ import duckdb
 import pytest
 
 from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
-from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -26,7 +27,7 @@ from stedi_dagster_tests.conftest import (
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import customer, reading, write_handmade
+from stedi_dagster_tests.handmade import customer, materialized_handmade, reading, write_handmade
 from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
 
@@ -263,3 +264,29 @@ def test_erasure_takes_the_serial_from_the_pairs_of_whoever_else_owns_it(definit
     refreshed = materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"})
     assert refreshed.success
     assert every_row(lakehouse) == maintained
+
+
+def test_the_facts_of_the_data_files_the_erasure_left_are_kept(definitions, tmp_path, monkeypatch):
+    """The facts kept per data file (`engines/file_facts.py`) of the files an erasure left stay,
+    and the next run reads them instead of computing every table's again; those of the files it
+    wrote again or removed, which held the customer's rows, are gone. (Tables spread over data
+    files of a few rows each, as large tables are.)"""
+    monkeypatch.setattr(data_files, "BUCKET_ROWS", 1)
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    folder = lakehouse.shared_tables / "file_facts"
+    before = {p.name: p.stat().st_ino for p in folder.iterdir()}
+    assert erase(definitions, lakehouse, "a@x.test").success
+    kept = {p.name: p.stat().st_ino for p in folder.iterdir()}
+    current = {
+        identity(url)
+        for table in TABLES.values()
+        if lakehouse.store.is_materialized(table)
+        for url in lakehouse.store.files(table)
+    }
+    assert {Path(name).stem.partition("-")[2] for name in kept} <= current
+    assert kept and set(kept) < set(before)  # the rewritten files' facts gone, the others kept
+    assert kept == {name: before[name] for name in kept}
+    result = materialize(definitions, lakehouse)
+    assert result.success
+    assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+    assert {name: (folder / name).stat().st_ino for name in kept} == kept  # read, not computed

@@ -11,8 +11,9 @@ computed while its version was checked, are found again under its published name
 import contextlib
 import hashlib
 import os
+import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -42,10 +43,9 @@ def kept_facts(
     paths = []
     for file in files:
         try:
-            st = os.stat(file)
+            path = folder / f"{key}-{identity(file)}.parquet"
         except OSError:
             return None
-        path = folder / f"{key}-{st.st_dev}-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}.parquet"
         try:
             os.utime(path)  # used: the last to be pruned
         except FileNotFoundError:  # written as a kept table is: whole or not at all
@@ -55,6 +55,28 @@ def kept_facts(
         paths.append(path)
     _prune(folder, key)
     return paths
+
+
+def identity(file: str) -> str:
+    """How the facts files of a local data file are named after it: its device, inode, size and
+    modification time (OSError if it is not there)."""
+    st = os.stat(file)
+    return f"{st.st_dev}-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}"
+
+
+def forget_all_but(kept_in: Path, files: Iterable[str]) -> None:
+    """Remove the facts of every data file but these local ones (an erasure: the facts of the
+    files it wrote again without the erased, or removed with earlier versions, may hold them;
+    those of the files it left hold none, since they are computed from those files' rows
+    alone)."""
+    kept = set()
+    for file in files:
+        with contextlib.suppress(OSError):  # not there: its facts go
+            kept.add(identity(file))
+    for path in (kept_in / FOLDER).iterdir():  # a partial write too
+        _, _, named = path.stem.partition("-")
+        if path.suffix != ".parquet" or named not in kept:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def facts_key(query: Callable[[str], str]) -> str:

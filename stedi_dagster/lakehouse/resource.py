@@ -16,7 +16,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from stedi_dagster.engines import Engine, SqlContext
+from stedi_dagster.engines import Engine, SqlContext, file_facts
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.expectations import read_expectations
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
@@ -184,9 +184,23 @@ class Lakehouse(dg.ConfigurableResource):
 
     def forget_shared_tables(self) -> None:
         """Remove the tables kept between runs: after an erasure they may hold the erased (a
-        failure to remove them is an error, never passed over)."""
-        if self.shared_tables is not None and self.shared_tables.exists():
-            shutil.rmtree(self.shared_tables)
+        failure to remove them is an error, never passed over); but the facts of the data files
+        of the tables' current versions, which hold no row the erasure removed (their facts
+        are computed from their rows alone: `engines/file_facts.py`), so that the run after it
+        computes those of the files it wrote again alone, not those of every table."""
+        folder = self.shared_tables
+        if folder is None or not folder.exists():
+            return
+        for path in folder.iterdir():
+            if path.name != file_facts.FOLDER:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        current = [
+            url
+            for table in TABLES.values()
+            if self.store.is_materialized(table)
+            for url in self.store.files(table)
+        ]
+        file_facts.forget_all_but(folder, current)
 
     # --- settings as the SQL and the checks see them ---------------------------------------
 

@@ -16,7 +16,10 @@ erasure list and the audit trail (`records.py`) hold only such hashes, never the
    whose other subjects may share the customer's serial or windows) it removes every subject the
    erasure reaches and leaves them for its next step to compute again (`record_inputs`);
 4. removes every earlier version of the tables from storage, and the tables the checks computed
-   from landing and kept between runs (`Lakehouse.shared_tables`), and appends an audit entry.
+   from landing and kept between runs (`Lakehouse.shared_tables`; of the facts kept per data
+   file, those of files the erasure wrote again or removed: the others hold no row of the
+   customer, and the next run reads them instead of computing every table's again), and appends
+   an audit entry.
 
 It is idempotent: erasing again removes nothing more and adds an audit entry saying so. Always
 DuckDB, whichever engine computes the zones.
