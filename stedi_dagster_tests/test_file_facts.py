@@ -8,7 +8,7 @@ import duckdb
 from deltalake import DeltaTable
 
 from stedi_dagster.defs.curated import profile
-from stedi_dagster.engines.file_facts import facts_key
+from stedi_dagster.engines.file_facts import FOLDER, facts_key, forget_all_but, identity
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.sql import read_sql
 from stedi_dagster_tests.conftest import materialization, materialize, write_jsonl
@@ -111,3 +111,21 @@ def test_the_pairs_profile_and_cross_customer_count_after_a_withdrawal_read_kept
         .fetchall()[0]
     )
     assert (metadata["subjects"], metadata["distance_mean"], crossed) == expected
+
+
+def test_forgetting_facts_keeps_those_of_the_files_named_alone(tmp_path):
+    """`forget_all_but` (as an erasure calls it): the facts of the files named stay, those of
+    any other file go, as does a partial write; with no facts kept there is nothing to do."""
+    forget_all_but(tmp_path, [])  # no facts folder: nothing to do, no error
+    files = [str(tmp_path / f"{i}.parquet") for i in range(2)]
+    for path in files:
+        with open(path, "wb") as f:
+            f.write(path.encode())
+    folder = tmp_path / FOLDER
+    folder.mkdir()
+    kept = f"0123456789abcdef-{identity(files[0])}.parquet"
+    for path in files:
+        (folder / f"0123456789abcdef-{identity(path)}.parquet").write_bytes(b"facts")
+    (folder / f"0123456789abcdef-{identity(files[0])}.42.partial").write_bytes(b"half")
+    forget_all_but(tmp_path, [files[0], str(tmp_path / "gone.parquet")])
+    assert [p.name for p in folder.iterdir()] == [kept]

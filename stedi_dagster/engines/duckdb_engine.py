@@ -95,8 +95,8 @@ class DuckDBEngine:
 
     def per_file(self, name: str, table: str, query: Callable[[str], str]) -> None:
         """A view `name` of the facts files, read where queried: most queries seek a few
-        persons in them (copied into a table first, at x1000 a withdrawal read about 20 such
-        facts whole, 0.05-0.1 s each)."""
+        persons in them (a withdrawal at x1000 reads about 20 facts: copying each into a table
+        took 0.05-0.1 s)."""
         files, kept_in = self.counts.data_files(table), self.shared.kept_in
         facts = kept_facts(self.con, kept_in, query, files) if files and kept_in else None
         if facts is None:  # its files unknown or remote, or nothing kept: computed whole
@@ -171,7 +171,7 @@ class DuckDBEngine:
         defined = {view: sql for view, sql in self.views.items() if view != name}
         tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
         # facts per data file: no basis for a shared table either (a table kept over them, the
-        # training pairs' curated_owners, cost more to keep than to compute: session 27)
+        # training pairs' curated_owners, costs more to keep than to compute)
         tables = (tables | self.facts) - {name}
         closure: dict[str, str] = {}
         todo = [*views, *(words(sql) & set(defined))]

@@ -69,14 +69,21 @@ def forget_all_but(kept_in: Path, files: Iterable[str]) -> None:
     files it wrote again without the erased, or removed with earlier versions, may hold them;
     those of the files it left hold none, since they are computed from those files' rows
     alone)."""
+    folder = kept_in / FOLDER
+    if not folder.exists():
+        return
     kept = set()
     for file in files:
         with contextlib.suppress(OSError):  # not there: its facts go
             kept.add(identity(file))
-    for path in (kept_in / FOLDER).iterdir():  # a partial write too
+    for path in folder.iterdir():  # a partial write too
         _, _, named = path.stem.partition("-")
-        if path.suffix != ".parquet" or named not in kept:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if path.suffix == ".parquet" and named in kept:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def facts_key(query: Callable[[str], str]) -> str:
