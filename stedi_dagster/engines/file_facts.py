@@ -11,7 +11,6 @@ computed while its version was checked, are found again under its published name
 import contextlib
 import hashlib
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -78,12 +77,8 @@ def forget_all_but(kept_in: Path, files: Iterable[str]) -> None:
             kept.add(identity(file))
     for path in folder.iterdir():  # a partial write too
         _, _, named = path.stem.partition("-")
-        if path.suffix == ".parquet" and named in kept:
-            continue
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+        if path.suffix != ".parquet" or named not in kept:
+            kept_files.remove(path)
 
 
 def facts_key(query: Callable[[str], str]) -> str:

@@ -7,6 +7,7 @@ so that a table grown by a few rows is not written again whole; the least recent
 import contextlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,14 @@ def used(path: Path) -> None:
     os.utime(path, follow_symlinks=False)
     if path.is_symlink():
         os.utime(path)
+
+
+def remove(path: Path) -> None:
+    """Remove a kept file, or a folder of them (a failure is an error, never passed over)."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def prune(folder: Path, name: str, keep: int) -> None:

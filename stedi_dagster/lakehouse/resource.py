@@ -7,7 +7,6 @@ an engine (`connect`): a DuckDB connection of the step's own, or a Spark session
 """
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from stedi_dagster.engines import Engine, SqlContext, file_facts
+from stedi_dagster.engines import Engine, SqlContext, file_facts, kept_files
 from stedi_dagster.errors import LakehouseError
 from stedi_dagster.lakehouse.expectations import read_expectations
 from stedi_dagster.lakehouse.ingested_files import IngestedFiles
@@ -193,7 +192,7 @@ class Lakehouse(dg.ConfigurableResource):
             return
         for path in folder.iterdir():
             if path.name != file_facts.FOLDER:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                kept_files.remove(path)
         current = [
             url
             for table in TABLES.values()
