@@ -357,9 +357,12 @@ def test_a_recount_of_relations_that_kept_their_rows_is_the_one_recorded(definit
     checks_only = dg.AssetSelection.checks_for_assets(TABLES["customer_curated"].key)
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert verdicts(added)[label] == verdicts(whole)[label] == (True, RECOUNTED)
-    (path,) = lakehouse.store.files(TABLES["customer_curated"])  # a row lost since
+    # a row lost since: h's (not a's, which the next reading of a would add back: the adder
+    # adds the trusted customers with new readings whom the table does not hold)
+    (path,) = lakehouse.store.files(TABLES["customer_curated"])
     with duckdb.connect() as con:
-        con.execute(f"copy (select * from '{path}' offset 1) to '{path}.x' (format parquet)")
+        lost = f"select * from '{path}' where email <> 'h@x.test'"
+        con.execute(f"copy ({lost}) to '{path}.x' (format parquet)")
     Path(f"{path}.x").replace(path)
     write_jsonl(folder / "earlier-2.json", [reading("a", 160)])
     again = materialize(definitions, lakehouse)
