@@ -308,6 +308,8 @@ def test_checks_on_what_was_added_say_what_the_whole_table_would(definitions, tm
     ]
     recount = evaluation(added, "machine_learning_curated.count_reconciles")
     assert "new rows" in recount.metadata["evaluated_on"].value
+    # counted with the step readings of the new readings' milliseconds alone (a sum over them)
+    assert "the same sensorReadingTime or timestamp alone" in recount.metadata["evaluated_on"].value
     # the new readings' users are in landing already: no identifier the rows before could hold
     # is new, so they are not tested again (and the verdicts below are the whole table's)
     identifiers = evaluation(added, "machine_learning_curated.no_identifiers")

@@ -14,8 +14,8 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
-from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.privacy.identity import IDENTIFIERS
 from stedi_dagster.privacy.masking import mask
 from stedi_dagster.sql import ident
 from stedi_dagster.tables import TABLES, Table
@@ -289,7 +289,9 @@ def reconciliation_check(
         independent=sql,
         partitions=partitions,
         reach=reach,
-        by_person=bool(spellings.read_by(reach)),  # partitions given as spellings
+        # partitions of persons, given as spellings, when their columns identify persons (the
+        # training pairs' are milliseconds: their reach reads spellings to find serials alone)
+        by_person=any(column in IDENTIFIERS for _, column in partitions),
         relations=relations,
     )
 

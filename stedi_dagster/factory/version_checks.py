@@ -158,6 +158,9 @@ class VersionChecks(PersonChecks):
             note = "; among the rows it keeps, those of the persons of the new rows"
         elif check.grows == "count":
             passed, metadata = self._count(check, engine, prior.recorded[check.name], changed)
+            if check.partitions and not check.by_person:  # see `_count`
+                values = " or ".join(column for _, column in check.partitions)
+                note = f"; with the rows of the other reads of the same {values} alone"
         else:
             passed, metadata, note = self._violations(check, engine, settings, changed)
         on = f"{' and '.join(what)}; the table before {prior.basis}{note}"
@@ -331,8 +334,10 @@ class VersionChecks(PersonChecks):
         self, check: Check, engine: Engine, recorded: dict, changed: dict
     ) -> tuple[bool, dict]:
         """The table's rows against the independent count recorded before plus what the reads'
-        new rows add to it: one pass per changed read, as in `_add` (a count over partitions:
-        of the partitions of the new rows alone)."""
+        new rows add to it: one pass per changed read, as in `_add` (a count over partitions
+        that are not persons: with the other reads' rows of the partitions of the new rows
+        alone; at x1000 the training pairs' recount of a new file's 50 readings read the 14
+        million step readings whole, 0.4 s, narrowed 8 ms)."""
         rows = engine.count(self.table.name)
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
