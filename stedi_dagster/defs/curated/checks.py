@@ -123,7 +123,7 @@ def machine_learning_checks() -> list[Check]:
             linear=("step_trainer_trusted", "accelerometer_trusted"),
             # and a sum over milliseconds: a change counts again those it reaches
             partitions=PAIRED_BY_MILLISECOND,
-            relations=(CURATED_KEYS,),  # (the recount finds the serials' owners itself)
+            relations=(CURATED_KEYS, CURATED_OWNERS),  # in the order they read each other
         ),
         no_identifiers("machine_learning_curated"),
         cross_customer_pairs(),

@@ -1,4 +1,4 @@
--- machine_learning_curated_count_reconciles: the pairs of a trusted step reading of a curated customer's serial (its owner among the curated customers, as sql/curated_owners.sql says it, found for the serials counted alone: at x1000 curated_owners of every serial took 0.14 s, each of its three computations in a withdrawal's recounts and narrowing) and a trusted accelerometer reading of its millisecond (ml_pairing 'same_customer': of the owner), counted as they join (at x1000 2.5 s; counting each millisecond's readings on either side first and multiplying took 6.5 s: the accelerometer side grouped 40 million readings into 14 million groups)
+-- machine_learning_curated_count_reconciles: the pairs of a trusted step reading of a curated customer's serial (its owner: curated_owners) and a trusted accelerometer reading of its millisecond (ml_pairing 'same_customer': of the owner), counted as they join (at x1000 2.5 s; counting each millisecond's readings on either side first and multiplying took 6.5 s: the accelerometer side grouped 40 million readings into 14 million groups)
 with serials as (  -- each distinct serial keyed once, not each reading
     select serialNumber, person_key(serialNumber) as serial
     from (select distinct serialNumber from step_trainer_trusted)
@@ -7,17 +7,11 @@ users as (  -- each distinct user keyed once, not each reading
     select user, person_key(user) as email
     from (select distinct user from accelerometer_trusted)
 ),
-owners as (  -- curated_owners (sql/curated_owners.sql) of these serials alone
-    select serialNumber, min(email) as email
-    from curated_keys
-    where serialNumber in (select serial from serials)
-    group by 1
-),
 steps as (
     select s.sensorReadingTime as t, o.email
     from step_trainer_trusted s
     join serials k on s.serialNumber = k.serialNumber
-    join owners o on k.serial = o.serialNumber
+    join curated_owners o on k.serial = o.serialNumber  -- sql/curated_owners.sql
 ),
 readings as (
     select a.timestamp as t, u.email
