@@ -82,10 +82,6 @@ class Check:
     # changed, and those alone are counted again, before and after the change.
     partitions: tuple[tuple[str, str], ...] = ()
     reach: str = ""
-    # Whether those partitions are persons, each given by every spelling of them in each read
-    # (`reach` lists spellings, which differ between reads): a pass over new rows of `growing`
-    # reads alone then reads the others whole, not narrowed to the new rows' values.
-    by_person: bool = False
     # A "violations" check whose probe tests each row against a relation it derives from its
     # `growing` reads (its name and SQL: the distinct values, in column `value`, that each read
     # row gives alone; created `shared_over` the reads): after new files of the reads, the rows
@@ -101,6 +97,15 @@ class Check:
     # version keeps are tested only when they are theirs (the spellings it reads of the table,
     # `<table>_spellings`, are those of the rows it keeps: `privacy/spellings.py`).
     owners: str = ""
+
+    @property
+    def by_person(self) -> bool:
+        """Whether the `partitions` are persons (their columns identify persons), each given by
+        every spelling of them in each read (`reach` lists spellings, which differ between
+        reads): a pass over new rows of `growing` reads alone then reads the others whole, not
+        narrowed to the new rows' values. (The training pairs' are milliseconds: their reach
+        reads spellings to find serials alone.)"""
+        return any(column in IDENTIFIERS for _, column in self.partitions)
 
     @property
     def name(self) -> str:
@@ -289,9 +294,6 @@ def reconciliation_check(
         independent=sql,
         partitions=partitions,
         reach=reach,
-        # partitions of persons, given as spellings, when their columns identify persons (the
-        # training pairs' are milliseconds: their reach reads spellings to find serials alone)
-        by_person=any(column in IDENTIFIERS for _, column in partitions),
         relations=relations,
     )
 
