@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stedi_dagster.defs.privacy.erasure import erase_customer
+from stedi_dagster.defs.privacy.erasure import LANDING_RELATIONS, erase_customer
 from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, data_files
@@ -27,9 +27,16 @@ from stedi_dagster_tests.conftest import (
     table_files,
     write_jsonl,
 )
-from stedi_dagster_tests.handmade import customer, materialized_handmade, reading, write_handmade
+from stedi_dagster_tests.handmade import (
+    customer,
+    materialized_handmade,
+    reading,
+    step,
+    write_handmade,
+)
 from stedi_dagster_tests.test_consent_rules import pseudonym
 from stedi_dagster_tests.test_course_data import COURSE_COUNTS
+from stedi_dagster_tests.test_shared_tables import forget_shared
 
 WITH_ROWS = [name for name in TABLES if not name.endswith("_quarantine")]
 
@@ -290,3 +297,75 @@ def test_the_facts_of_the_data_files_the_erasure_left_are_kept(definitions, tmp_
     assert result.success
     assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
     assert {name: (folder / name).stat().st_ino for name in kept} == kept  # read, not computed
+
+
+# The relations the erasure keeps again (the others of LANDING_RELATIONS are read, not kept).
+KEPT_AGAIN = [relation for relation in LANDING_RELATIONS if relation.erased is not None]
+
+
+def kept_and_computed_from_landing(lakehouse: Lakehouse) -> tuple[dict, dict]:
+    """The relations an erasure keeps again, kept for landing as it is as a new process finds
+    them (each must be kept), and those computing them from landing gives, each as its sorted
+    rows, by name."""
+    landing = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
+    kept, computed = {}, {}
+    with lakehouse.connect(*landing) as engine:
+        forget_shared(engine)  # as a new process: read from the kept files
+        for relation in KEPT_AGAIN:  # each creates the view the next may read
+            held = engine.kept_table(relation.name, relation.sql, relation.over)
+            assert held is not None, f"{relation.name} is not kept"
+            kept[relation.name] = engine.rows(f"select * from {held} order by all")
+    with lakehouse.connect(*landing) as engine:
+        for relation in KEPT_AGAIN:  # temporary tables, over every landing row
+            engine.create_table(relation.name, relation.sql)
+            computed[relation.name] = engine.rows(f"select * from {relation.name} order by all")
+    return kept, computed
+
+
+def test_the_relations_kept_from_landing_are_kept_again_without_the_customer(definitions, tmp_path):
+    """The relations the checks compute from landing and keep between runs (consent, latest
+    readings, identifiers) are kept again by the erasure for landing as it leaves it, each as
+    computing it from landing then gives: another customer claims one of a's serials, whose
+    consent is computed again and which stays an identifier, as do a's other serial (a reading's
+    user) and a's email (a Step Trainer's serial), which landing holds in rows the erasure does
+    not remove. The run after reads them: none is computed again, and every check passes."""
+    landing = write_handmade(tmp_path / "landing")
+    write_jsonl(
+        landing / "customer" / "landing" / "customer-2.json",
+        [customer("0", "S-A", research=5), customer("a", "S-A2", updated=5, research=5)],
+    )
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "accelerometer-2.json",
+        [{**reading("z", 100), "user": "s-a2 "}],
+    )
+    write_jsonl(landing / "step_trainer" / "landing" / "step-2.json", [step(" A@X.test", 100)])
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    assert materialize(definitions, lakehouse).success
+    kept, _ = kept_and_computed_from_landing(lakehouse)
+    assert "a@x.test" in {email for email, *_ in kept["research_consent"]}
+    job = erase(definitions, lakehouse, "a@x.test")
+    assert job.success
+    (output,) = [e for e in job.all_events if e.event_type_value == "STEP_OUTPUT"]
+    said = output.step_output_data.metadata["relations_kept_again"].value
+    assert said == sorted(relation.name for relation in KEPT_AGAIN)
+    kept, computed = kept_and_computed_from_landing(lakehouse)
+    assert kept == computed
+    assert "a@x.test" not in {email for email, *_ in computed["research_consent"]}
+    identifiers = {value for (value,) in computed["landing_identifiers"]}
+    assert {"s-a", "s-a2", "a@x.test"} <= identifiers  # each still in a row of landing
+    serials = computed["serial_consent"]
+    assert [row for row in serials if row[0] == "s-a"] == [("s-a", True, 5)]  # 0 alone consents
+
+    def kept_files() -> dict[str, int]:
+        names = {relation.name for relation in KEPT_AGAIN}
+        return {
+            path.name: path.lstat().st_ino
+            for path in lakehouse.shared_tables.iterdir()
+            if path.name.rpartition("-")[0] in names
+        }
+
+    spared = kept_files()
+    assert len(spared) >= len(KEPT_AGAIN)
+    result = materialize(definitions, lakehouse)
+    assert result.success and not failed_checks(result)
+    assert kept_files() == spared  # read, none computed again

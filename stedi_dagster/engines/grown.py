@@ -60,6 +60,11 @@ class Relation:
     # data file of that table and kept per file (`Engine.per_file`), so that a version that
     # writes a few of its files has theirs computed alone, not the table's every row.
     per_file: bool = False
+    # For an erasure to keep it again (`privacy/erased_relations.py`): SQL of the relation kept
+    # before without the rows the erasure removed from the tables it is over, given the names
+    # of the relations kept before (its own and those it reads); None (or a function returning
+    # None: one it reads was not kept before): computed again by the run after the erasure.
+    erased: Callable[[Mapping[str, str]], str | None] | None = None
 
     @property
     def grows(self) -> bool:

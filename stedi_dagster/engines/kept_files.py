@@ -48,11 +48,15 @@ class Kept:
             return f"select * from {base}"
         return with_part(base, f"select * from read_parquet({literal(str(self.part))})", self.key)
 
+    def files(self) -> list[Path]:
+        """The files that keep it, and those they link to."""
+        files = [self.base, *((self.part, _manifest(self.part)) if self.part else ())]
+        return files + [f.resolve() for f in files if f.is_symlink()]
+
     def used(self) -> None:
         """Mark it as recently used (the last to be pruned): its files and what they link to."""
-        for path in (self.base, self.part, _manifest(self.part) if self.part else None):
-            if path is not None:
-                used(path)
+        for path in self.files():
+            used(path)
 
 
 def file(folder: Path, name: str, key: str) -> Path:

@@ -7,7 +7,7 @@ an engine (`connect`): a DuckDB connection of the step's own, or a Spark session
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -181,17 +181,20 @@ class Lakehouse(dg.ConfigurableResource):
         data: an erasure removes them, `forget_shared_tables`); None on S3."""
         return None if self.zones.remote else Path(self.lakehouse_root) / SHARED_TABLES
 
-    def forget_shared_tables(self) -> None:
+    def forget_shared_tables(self, but: Collection[Path] = ()) -> None:
         """Remove the tables kept between runs: after an erasure they may hold the erased (a
-        failure to remove them is an error, never passed over); but the facts of the data files
-        of the tables' current versions, which hold no row the erasure removed (their facts
-        are computed from their rows alone: `engines/file_facts.py`), so that the run after it
-        computes those of the files it wrote again alone, not those of every table."""
+        failure to remove them is an error, never passed over); but the files `but` (those the
+        erasure kept again without the erased: `privacy/erased_relations.py`), and the facts of
+        the data files of the tables' current versions, which hold no row the erasure removed
+        (their facts are computed from their rows alone: `engines/file_facts.py`), so that the
+        run after it computes those of the files it wrote again alone, not those of every
+        table."""
         folder = self.shared_tables
         if folder is None or not folder.exists():
             return
+        spared = {file_facts.FOLDER, *(path.name for path in but)}
         for path in folder.iterdir():
-            if path.name != file_facts.FOLDER:
+            if path.name not in spared:
                 kept_files.remove(path)
         current = [
             url

@@ -18,6 +18,8 @@ person's consent from their latest records, wherever they are; the claims a unio
 and the subjects of the persons of the new records computed again).
 """
 
+from collections.abc import Mapping
+
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Growth, Relation, grow
 from stedi_dagster.sql import read_sql
@@ -44,7 +46,7 @@ def consent_relations(engine: Engine, growth: Growth | None = None) -> None:
     version over which they may have been kept, to grow them from those (see above)."""
     if RELATIONS in engine.prepared:
         return
-    if growth is None or grow(engine, _relations(), growth) is None:
+    if growth is None or grow(engine, relations(), growth) is None:
         for name in NAMES:
             engine.create_table(name, read_sql(__file__, name), shared_over=CUSTOMERS)
     engine.prepared.add(RELATIONS)
@@ -60,25 +62,34 @@ def consent_relations_of_rows(engine: Engine) -> None:
         engine.create_view(name, f"select * from {name}_of_rows")
 
 
-def _relations() -> list[Relation]:
+def relations() -> list[Relation]:
     """The consent relations, each with how it grows (`sql/<name>_part.sql` or
-    `sql/<name>_grown.sql`), in the order they read each other."""
+    `sql/<name>_grown.sql`) and how an erasure keeps it (`sql/<name>_erased.sql`), in the order
+    they read each other."""
     return [_relation(name) for name in NAMES]
 
 
 def _relation(name: str) -> Relation:
     sql, of_new_files = read_sql(__file__, name), name in OF_NEW_FILES
+
+    def erased(before: Mapping[str, str]) -> str:
+        return read_sql(__file__, f"{name}_erased", before=before[name])
+
     if name not in PARTS:
         return Relation(
             name,
             sql,
             lambda _, before: read_sql(__file__, f"{name}_grown", before=before),
             of_new_files,
+            over=CUSTOMERS,
+            erased=erased,
         )
     return Relation(
         name,
         sql,
         of_new_files=of_new_files,
+        over=CUSTOMERS,
         part=lambda before: read_sql(__file__, f"{name}_part", before=before),
         part_key=PARTS[name],
+        erased=erased,
     )

@@ -16,7 +16,9 @@ erasure list and the audit trail (`records.py`) hold only such hashes, never the
    whose other subjects may share the customer's serial or windows) it removes every subject the
    erasure reaches and leaves them for its next step to compute again (`record_inputs`);
 4. removes every earlier version of the tables from storage, and the tables the checks computed
-   from landing and kept between runs (`Lakehouse.shared_tables`; of the facts kept per data
+   from landing and kept between runs (`Lakehouse.shared_tables`; but those it keeps again
+   without the customer's rows for landing as it leaves it, `erased_relations.py`; of the facts
+   kept per data
    file, those of files the erasure wrote again or removed: the others hold no row of the
    customer, and the next run reads them instead of computing every table's again), and appends
    an audit entry.
@@ -30,14 +32,17 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
+from stedi_dagster.engines.grown import Relation
 from stedi_dagster.errors import StaleVersion
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.privacy import erased_relations
 from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
@@ -93,6 +98,8 @@ class ErasureReport:
     rows_removed: dict[str, int]  # the customer's own rows, per table
     # other subjects' rows, removed with the customer's, which the next run computes again
     rows_left_to_compute_again: dict[str, int]
+    # the relations kept from landing between runs that it kept again without the customer
+    relations_kept_again: list[str]
 
     @property
     def tables_touched(self) -> list[str]:
@@ -104,15 +111,21 @@ def erase(
     email: str,
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
+    landing_relations: Sequence[Relation] = (),
 ) -> ErasureReport:
     """Remove the customer with this email from every zone and put them on the erasure list
     (the steps above). `maintained_per_key`: the derived tables, outside `EXACT_ERASURE`, from
     which the rows of every subject the erasure reaches are removed, to be computed again by
-    their next step."""
+    their next step. `landing_relations`: those computed from landing and kept between runs
+    that the erasure keeps again without the customer's rows (`erased_relations.py`), in the
+    order they read each other."""
     email_hash = erasure_hash(email)
     store, privacy = lakehouse.store, lakehouse.privacy
     if store.is_materialized(TABLES["machine_learning_curated"]):
         privacy.require_pseudonym_key()  # its rows are found by pseudonym
+    landing = [t.name for t in map(landing_table, LANDING_DATASETS) if store.is_materialized(t)]
+    with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
+        kept = erased_relations.held(before, landing_relations)
     with lakehouse.connect(engine="duckdb") as engine:
         records = customer_records(engine, lakehouse, email_hash)
         serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
@@ -129,7 +142,15 @@ def erase(
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
         own, recompute = _erase_from_derived(engine, lakehouse, run_id, maintained_per_key)
-    lakehouse.forget_shared_tables()  # computed from landing before the erasure
+    again: dict[str, list[Path]] = {}
+    try:
+        with lakehouse.connect(*landing, engine="duckdb") as after:  # landing as it is now
+            serials = [serial for _, serial in records if serial]
+            again = erased_relations.keep_without(
+                after, landing_relations, kept, [email, *emails], serials
+            )
+    finally:  # computed from landing before the erasure: gone even when keeping failed
+        lakehouse.forget_shared_tables(but=[path for files in again.values() for path in files])
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     report = ErasureReport(
         email_sha256=email_hash,
@@ -138,6 +159,7 @@ def erase(
         newly_listed=len(new),
         rows_removed=removed | own,
         rows_left_to_compute_again=recompute,
+        relations_kept_again=sorted(again),
     )
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),

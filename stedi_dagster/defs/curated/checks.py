@@ -1,6 +1,8 @@
 """Checks guarding the curated zone: consent proven against landing, counts reconciled, keys,
 and no identifier in the training tables."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from stedi_dagster.defs.curated.profile import pairs_facts
@@ -33,7 +35,13 @@ def latest_readings() -> Relation:
             return None
         return read_sql(__file__, f"{name}_grown", before=before)
 
-    return Relation(name, read_sql(__file__, name), grown, over=("accelerometer_landing",))
+    return Relation(
+        name,
+        read_sql(__file__, name),
+        grown,
+        over=("accelerometer_landing",),
+        erased=lambda before: read_sql(__file__, f"{name}_erased", before=before[name]),
+    )
 
 
 # The person keys of each curated customer's email and serial, which customer_curated's adder
@@ -49,6 +57,29 @@ CURATED_OWNERS = Relation(
 
 
 LANDING = ("customer_landing", "accelerometer_landing", "step_trainer_landing")
+# The person key of every email and serial that landing holds, which the training tables' checks
+# derive from landing (`no_identifiers`); an erasure keeps it again (`_identifiers_erased`).
+LANDING_IDENTIFIERS = Relation(
+    "landing_identifiers",
+    read_sql(__file__, "landing_identifiers"),
+    over=LANDING,
+    erased=lambda before: _identifiers_erased(before),
+)
+
+
+def _identifiers_erased(before: Mapping[str, str]) -> str | None:
+    """SQL of the landing identifiers kept before as an erasure leaves landing: found again in
+    the accelerometer users' latest readings and the Step Trainer serials' spellings kept before
+    (None when one of them was not)."""
+    reads = ("landing_identifiers", "landing_latest_readings", "step_trainer_landing_spellings")
+    if not all(name in before for name in reads):
+        return None
+    identifiers, users, serials = (before[name] for name in reads)
+    return read_sql(
+        __file__, "landing_identifiers_erased", before=identifiers, users=users, serials=serials
+    )
+
+
 # The training pairs pair readings of the same millisecond alone: their SQL and their recount
 # are sums over milliseconds, whose partitions these columns are.
 PAIRED_BY_MILLISECOND = (
@@ -63,7 +94,7 @@ def no_identifiers(name: str) -> Check:
     table = TABLES[name]
     text_columns = [c for c, t in table.columns.items() if t == "VARCHAR"]
     # the landing identifiers: the relation the probe derives from landing (`Check.derived`)
-    identifiers = ("landing_identifiers", read_sql(__file__, "landing_identifiers"))
+    identifiers = (LANDING_IDENTIFIERS.name, LANDING_IDENTIFIERS.sql)
 
     def probe(engine: Engine, _: CheckSettings) -> Outcome:
         engine.create_table(*identifiers, shared_over=LANDING)

@@ -7,8 +7,11 @@ import dagster as dg
 from pydantic import Field
 
 from stedi_dagster.defs.curated.assets import STEP_FEATURES_KEYED, TRAINING_PAIRS_KEYED
+from stedi_dagster.defs.curated.checks import LANDING_IDENTIFIERS, latest_readings
 from stedi_dagster.lakehouse import Lakehouse
+from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.erasure import erase
+from stedi_dagster.privacy.spellings import spellings
 
 # The tables maintained per subject, from which the job removes the rows of every subject the
 # erasure reaches (another customer may own, or pair readings with, the erased serial; another
@@ -17,6 +20,16 @@ MAINTAINED_PER_KEY = {
     "machine_learning_curated": TRAINING_PAIRS_KEYED,
     "step_features_curated": STEP_FEATURES_KEYED,
 }
+
+# The relations computed from landing and kept between runs for the checks that the run after an
+# erasure reads, which the job keeps again without the customer's rows (in the order they read
+# each other), and the Step Trainer serials' spellings, whose rows before the identifiers read.
+LANDING_RELATIONS = (
+    *consent.relations(),
+    spellings("step_trainer_landing_spellings"),
+    latest_readings(),
+    LANDING_IDENTIFIERS,
+)
 
 
 class ErasureRequest(dg.Config):
@@ -30,7 +43,9 @@ class ErasureRequest(dg.Config):
 def remove_customer(
     context: dg.OpExecutionContext, config: ErasureRequest, lakehouse: Lakehouse
 ) -> dg.Output:
-    report = erase(lakehouse, config.email, context.run.run_id, MAINTAINED_PER_KEY)
+    report = erase(
+        lakehouse, config.email, context.run.run_id, MAINTAINED_PER_KEY, LANDING_RELATIONS
+    )
     context.log.info(
         f"erased customer sha256:{report.email_sha256[:12]}: "
         f"{sum(report.rows_removed.values())} rows removed from {len(report.tables_touched)} "
@@ -42,6 +57,7 @@ def remove_customer(
             "email_sha256": report.email_sha256,
             "rows_removed": dg.MetadataValue.json(report.rows_removed),
             "rows_left_to_compute_again": dg.MetadataValue.json(report.rows_left_to_compute_again),
+            "relations_kept_again": dg.MetadataValue.json(report.relations_kept_again),
             "newly_listed": report.newly_listed,
         },
     )

@@ -1,4 +1,4 @@
--- landing_identifiers: the person key of every email and serial number that landing holds (each distinct spelling keyed once, not each row)
+-- landing_identifiers: the person key of every email and serial number that landing holds (each distinct spelling keyed once, not each row; none for a missing one)
 select distinct person_key(value) as value
 from (
     select email as value from customer_landing
@@ -9,3 +9,4 @@ from (
     union
     select serialNumber from step_trainer_landing
 )
+where value is not null
