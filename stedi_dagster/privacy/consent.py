@@ -73,6 +73,8 @@ def _relation(name: str) -> Relation:
     sql, of_new_files = read_sql(__file__, name), name in OF_NEW_FILES
 
     def erased(before: Mapping[str, str]) -> str:
+        if name == "serial_consent":  # the rows of the erased serials computed again
+            return read_sql(__file__, f"{name}_erased", before=before[name], serial_consent=sql)
         return read_sql(__file__, f"{name}_erased", before=before[name])
 
     if name not in PARTS:

@@ -71,8 +71,8 @@ def keep_without(
     names, files = {r.name for r in relations}, {}
     for relation in relations:
         sql = relation.erased(before) if relation.erased and relation.name in before else None
-        if sql is None or words(sql) & names - set(files):  # or reads one that is not kept again
-            continue
+        if sql is None or words(sql) & names - set(files) - {relation.name}:
+            continue  # or it reads one that is not kept again
         engine.keep_table(relation.name, relation.sql, relation.over, computed_as=sql)
         engine.create_table(relation.name, relation.sql, shared_over=relation.over)
         kept = kept_files.found(folder, relation.name, engine.shown[relation.name])
