@@ -124,8 +124,10 @@ def erase(
     if store.is_materialized(TABLES["machine_learning_curated"]):
         privacy.require_pseudonym_key()  # its rows are found by pseudonym
     landing = [t.name for t in map(landing_table, LANDING_DATASETS) if store.is_materialized(t)]
-    with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
-        kept = erased_relations.held(before, landing_relations)
+    kept: dict[str, str] = {}
+    if landing_relations and lakehouse.shared_tables is not None:  # kept on local disk alone
+        with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
+            kept = erased_relations.held(before, landing_relations)
     with lakehouse.connect(engine="duckdb") as engine:
         records = customer_records(engine, lakehouse, email_hash)
         serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
@@ -144,11 +146,12 @@ def erase(
         own, recompute = _erase_from_derived(engine, lakehouse, run_id, maintained_per_key)
     again: dict[str, list[Path]] = {}
     try:
-        with lakehouse.connect(*landing, engine="duckdb") as after:  # landing as it is now
-            serials = [serial for _, serial in records if serial]
-            again = erased_relations.keep_without(
-                after, landing_relations, kept, [email, *emails], serials
-            )
+        if kept:
+            with lakehouse.connect(*landing, engine="duckdb") as after:  # landing as it is now
+                serials = [serial for _, serial in records if serial]
+                again = erased_relations.keep_without(
+                    after, landing_relations, kept, [email, *emails], serials
+                )
     finally:  # computed from landing before the erasure: gone even when keeping failed
         lakehouse.forget_shared_tables(but=[path for files in again.values() for path in files])
     catalog.refresh(lakehouse)  # its views list the files of the new versions
