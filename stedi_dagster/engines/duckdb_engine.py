@@ -35,6 +35,7 @@ from stedi_dagster.engines.engine import (
     spread_files,
 )
 from stedi_dagster.engines.file_facts import kept_facts
+from stedi_dagster.engines.kept_files import Kept
 from stedi_dagster.engines.parquet import file_columns, parquet_options
 from stedi_dagster.engines.shared_tables import SharedTables, shared_name
 from stedi_dagster.privacy.macros import erasure_macros, identity_macros
@@ -160,6 +161,12 @@ class DuckDBEngine:
         shown = self.shown[name]  # the same rows: its kept file linked, not written again
         same = f"select * from {ident(shared_name(name, shown))}"
         self.shared.table(name, key, same, same_as=self.shared.kept_file(name, shown))
+
+    def kept_in_files(self, name: str) -> Kept | None:
+        """The files that keep the shared table the view `name` shows (created `shared_over`
+        views, or kept), if it is kept in files."""
+        key = self.shown.get(name)
+        return self.shared.found(name, key) if key is not None else None
 
     def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
         """What a query over these views computes (as table `name`), as a hash: of the query, of

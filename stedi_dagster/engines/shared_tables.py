@@ -35,7 +35,11 @@ class SharedTables:
         """Whether table `name` is kept under this key, in the process's database or in files."""
         if shared_name(name, key) in self._names(shared_name(name, "")):
             return True
-        return self.kept_in is not None and kept_files.found(self.kept_in, name, key) is not None
+        return self.found(name, key) is not None
+
+    def found(self, name: str, key: str) -> kept_files.Kept | None:
+        """The files that keep table `name` under this key, if it is kept in files."""
+        return kept_files.found(self.kept_in, name, key) if self.kept_in is not None else None
 
     def kept_file(self, name: str, key: str) -> Path | None:
         """The one Parquet file of table `name` kept under this key, if it is kept so."""
@@ -58,7 +62,7 @@ class SharedTables:
         shared = shared_name(name, key)
         found = self._names(shared_name(name, ""))
         if found.get(shared) == "view" and self.kept_in is not None:  # of its kept files
-            held = kept_files.found(self.kept_in, name, key)
+            held = self.found(name, key)
             try:
                 if held is not None:
                     held.used()
@@ -108,7 +112,7 @@ class SharedTables:
                 path.unlink(missing_ok=True)  # a link whose file was pruned
                 path.symlink_to(same_as.resolve().name)  # to the file, not to another link
                 linked = True
-        held = kept_files.found(self.kept_in, name, key)
+        held = self.found(name, key)
         if held is None and part is not None:
             written = self._keep_part(name, key, part)
             if written is not None:  # a view of its files, as a later process reads it (not
@@ -136,7 +140,7 @@ class SharedTables:
         """The table kept under this key as a part of the one kept before (see `Part`), when
         that one is kept in files and the part stays small; else None."""
         before_key = part.before.removeprefix(shared_name(name, ""))
-        before = kept_files.found(self.kept_in, name, before_key)
+        before = self.found(name, before_key)
         if before is None:
             return None
         return kept_files.keep_part(self.con, self.kept_in, name, key, before, part.rows, part.key)

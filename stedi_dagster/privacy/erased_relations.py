@@ -18,7 +18,6 @@ was not, is left for the run after to compute; every other kept table goes with 
 from collections.abc import Sequence
 from pathlib import Path
 
-from stedi_dagster.engines import kept_files
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.sql import words
@@ -30,12 +29,9 @@ def held(engine: DuckDBEngine, relations: Sequence[Relation]) -> dict[str, str]:
     rows before they read. (Their files, not their tables in the process's database, which
     keeping another key of the same name may drop.)"""
     found: dict[str, str] = {}
-    folder = engine.shared.kept_in
-    if folder is None:
-        return found
     for relation in relations:
         if engine.kept_table(relation.name, relation.sql, relation.over) is not None:
-            kept = kept_files.found(folder, relation.name, engine.shown[relation.name])
+            kept = engine.kept_in_files(relation.name)
             if kept is not None:
                 found[relation.name] = f"({kept.query()})"
     return found
@@ -51,8 +47,7 @@ def keep_without(
     """Keep each relation `held` before (`before`) again, for the tables it is over as the
     engine's views show them after the erasure, as its rows before without those of the erased
     customer (`emails`, `serials`: their spellings); the files that keep each, by name."""
-    folder = engine.shared.kept_in
-    if folder is None or not before:
+    if not before:
         return {}
     engine.fill_table(
         "erased_spellings",
@@ -75,6 +70,6 @@ def keep_without(
             continue  # or it reads one that is not kept again
         engine.keep_table(relation.name, relation.sql, relation.over, computed_as=sql)
         engine.create_table(relation.name, relation.sql, shared_over=relation.over)
-        kept = kept_files.found(folder, relation.name, engine.shown[relation.name])
+        kept = engine.kept_in_files(relation.name)
         files[relation.name] = kept.files() if kept is not None else []
     return files
