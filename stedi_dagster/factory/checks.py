@@ -108,6 +108,12 @@ class Check:
         return any(column in IDENTIFIERS for _, column in self.partitions)
 
     @property
+    def narrowed_by(self) -> tuple[tuple[str, str], ...]:
+        """The partitions by which a count on what a version adds narrows the other reads to
+        those of the new rows: its partitions unless they are persons (see `by_person`)."""
+        return () if self.by_person else self.partitions
+
+    @property
     def name(self) -> str:
         """The check's name: its property alone, since Dagster scopes a check by its asset (the
         UI lists it under the table, and cuts long names)."""

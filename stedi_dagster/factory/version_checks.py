@@ -158,8 +158,8 @@ class VersionChecks(PersonChecks):
             note = "; among the rows it keeps, those of the persons of the new rows"
         elif check.grows == "count":
             passed, metadata = self._count(check, engine, prior.recorded[check.name], changed)
-            if check.partitions and not check.by_person:  # see `_count`
-                values = " or ".join(column for _, column in check.partitions)
+            if check.narrowed_by:  # see `_count`
+                values = " or ".join(column for _, column in check.narrowed_by)
                 note = f"; with the rows of the other reads of the same {values} alone"
         else:
             passed, metadata, note = self._violations(check, engine, settings, changed)
@@ -341,7 +341,7 @@ class VersionChecks(PersonChecks):
         rows = engine.count(self.table.name)
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
-            self.views.narrow(engine, changed, i, () if check.by_person else check.partitions)
+            self.views.narrow(engine, changed, i, check.narrowed_by)
             expected += independent(check, engine)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
