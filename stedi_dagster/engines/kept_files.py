@@ -55,8 +55,8 @@ class Kept:
 
     def used(self) -> None:
         """Mark it as recently used (the last to be pruned): its files and what they link to."""
-        for path in self.files():
-            used(path)
+        for path in self.files():  # (a link's file among them)
+            os.utime(path, follow_symlinks=False)
 
 
 def file(folder: Path, name: str, key: str) -> Path:
