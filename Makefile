@@ -32,7 +32,7 @@ test: setup
 	scripts/ensure-java
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 # Markers in pyproject.toml; what each command covers: docs/testing.md.
 FAST := not spark and not ui and not s3 and not slow and not course

@@ -93,11 +93,23 @@ NEEDS = {
 }
 
 
+# The modules whose tests take longest: those that start Spark, then those that run processes of
+# their own or a browser. `make test` hands modules to the two workers in collection order
+# (`--no-loadscope-reorder`), these first: xdist's own order, by number of tests, left the one
+# test of the Spark cluster (about 110 s) for last, while the other worker had nothing left.
+LONGEST_FIRST = ("spark", "slow", "ui")
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark the tests that use the course data."""
+    """Mark the tests that use the course data; the modules that take longest first."""
+    rank: dict[str, int] = {}
     for item in items:
         if COURSE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.course)
+        module = item.nodeid.split("::")[0]
+        found = [i for i, m in enumerate(LONGEST_FIRST) if item.get_closest_marker(m)]
+        rank[module] = min([rank.get(module, len(LONGEST_FIRST)), *found])
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: in module order
 
 
 def pytest_runtest_setup(item) -> None:

@@ -96,16 +96,18 @@ class SparkReader:
             bases[base.file] = base
             if duplicate_of:
                 duplicates[base.file] = duplicate_of
-        spark = con.spark
-        spark.createDataFrame(
-            [
-                (numbers[n], n, duplicates.get(n), document_reason(documents[numbers[n]]))
-                if numbers[n] in documents
-                else (numbers[n], n, duplicates.get(n), None)
-                for n in files.names
-            ],
-            "file_no int, file string, duplicate_of string, document string",
-        ).createOrReplaceTempView("landing_names")
+        con.show_as(
+            "landing_names",
+            con.spark.createDataFrame(
+                [
+                    (numbers[n], n, duplicates.get(n), document_reason(documents[numbers[n]]))
+                    if numbers[n] in documents
+                    else (numbers[n], n, duplicates.get(n), None)
+                    for n in files.names
+                ],
+                "file_no int, file string, duplicate_of string, document string",
+            ),
+        )
         # a duplicate file's lines are all quarantined as such, without their text; a JSON
         # document's lines all with the reason that says what the file is
         columns = ", ".join(f"c.{ident(c, '`')}" for c in self.landing.columns)
@@ -116,7 +118,7 @@ class SparkReader:
             "c.record_erased and n.duplicate_of is null as record_erased, n.file "
             "from classified c join landing_names n using (file_no)"
         )
-        outcome.createOrReplaceTempView("outcome")
+        con.show_as("outcome", outcome)
         staged = {
             self.landing.name: self._write(
                 outcome.where(GOOD).withColumnRenamed("file", SOURCE_COLUMN),
@@ -171,20 +173,24 @@ class SparkReader:
         """Stage every line of the new files, classified, as Parquet; view `classified`."""
         con, spark, local = self.engine, self.engine.spark, files.local
         paths = [local[name] for name in files.names]
-        spark.read.format("binaryFile").load(paths).createOrReplaceTempView("landing_binary")
-        spark.createDataFrame(
-            [(Path(local[name]).name, no) for name, no in numbers.items()],
-            "base string, file_no int",
-        ).createOrReplaceTempView("landing_numbers")
-        con.spark_sql(
+        con.show_as("landing_binary", spark.read.format("binaryFile").load(paths))
+        con.show_as(
+            "landing_numbers",
+            spark.createDataFrame(
+                [(Path(local[name]).name, no) for name, no in numbers.items()],
+                "base string, file_no int",
+            ),
+        )
+        landing_files = con.spark_sql(
             "select n.file_no, cast(b.content as string) as content, "
             "is_valid_utf8(cast(b.content as string)) as valid "
             "from landing_binary b join landing_numbers n "
             "on regexp_extract(b.path, '[^/]*$', 0) = n.base"
-        ).createOrReplaceTempView("landing_files")
+        )
+        con.show_as("landing_files", landing_files)
         out = self.folder / "classified"
         con.spark_sql(classify_sql(con, self.landing, whole_files)).write.parquet(str(out))
-        spark.read.parquet(str(out)).createOrReplaceTempView("classified")
+        con.show_as("classified", spark.read.parquet(str(out)))
 
     def _write(self, frame, columns: list[str], label: str) -> list[Path]:
         """The frame's columns as staged Parquet files, rows in file and line order."""
