@@ -21,6 +21,7 @@ import pytest
 
 from stedi_dagster.definitions import defs
 from stedi_dagster.factory.checks import check_label
+from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.generate import generate
 from stedi_dagster.lakehouse import PROJECT_ROOT, Lakehouse
 from stedi_dagster.tables import LANDING_DATASETS, TABLES, files_table, quarantine_table
@@ -220,6 +221,21 @@ def evaluation(result: dg.ExecuteInProcessResult, label: str) -> dg.AssetCheckEv
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     """`<table>.<check>` -> whether it passed, for every check the run evaluated."""
     return {check_label(e): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def verdicts(result, zones=("trusted", "curated")) -> dict[str, tuple[bool, dict]]:
+    """`<table>.<check>` -> (passed, evidence) of the checks of the tables of these zones, without
+    what says how a result was reached (evaluated version, run, additions)."""
+    how = (*EVALUATION_KEYS, "evaluated_on")
+    return {
+        check_label(e): (
+            e.passed,
+            {k: getattr(v, "value", v) for k, v in e.metadata.items() if k not in how},
+        )
+        for e in result.get_asset_check_evaluations()
+        if TABLES[e.asset_key.to_user_string()].zone in zones
+        and e.check_name != "column_schema_change"
+    }
 
 
 def failed_checks(result: dg.ExecuteInProcessResult) -> dict[str, str]:

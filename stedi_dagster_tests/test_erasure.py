@@ -18,6 +18,7 @@ from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
     check_outcomes,
+    evaluation,
     every_row,
     failed_checks,
     generated_twin,
@@ -25,6 +26,7 @@ from stedi_dagster_tests.conftest import (
     materialize,
     row_counts,
     table_files,
+    verdicts,
     write_jsonl,
 )
 from stedi_dagster_tests.handmade import (
@@ -369,3 +371,52 @@ def test_the_relations_kept_from_landing_are_kept_again_without_the_customer(def
     result = materialize(definitions, lakehouse)
     assert result.success and not failed_checks(result)
     assert kept_files() == spared  # read, none computed again
+
+
+@pytest.mark.parametrize("erased", ["a", "f"])
+def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_builds_on(
+    definitions, tmp_path, erased
+):
+    """The job counts again the training pairs of the milliseconds its changes reach, before the
+    inputs' files before it go, and records the result with the pairs' version; the run after
+    reports it again (f: no other subject reached, the version is what its step computes) or
+    adds to the count it recorded (a: 0 claims a's serial too, and its pairs are left to compute
+    again: the version recorded then held fewer pairs than counted), instead of counting every
+    pair. Either way the run after's verdict and evidence are those of every check evaluated on
+    the whole tables ("Execute checks"). The result names the job's run and the version."""
+    landing = write_handmade(tmp_path / "landing")
+    write_jsonl(
+        landing / "customer" / "landing" / "customer-2.json", [customer("0", "S-A", research=5)]
+    )
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "accelerometer-2.json",
+        [reading("0", 100), reading("0", 500)],
+    )
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    assert materialize(definitions, lakehouse).success
+    pairs = TABLES["machine_learning_curated"]
+    job = erase(definitions, lakehouse, f"{erased}@x.test")
+    assert job.success
+    (output,) = [e for e in job.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    assert metadata["checks_evaluated"].value == {"machine_learning_curated": ["count_reconciles"]}
+    left = metadata["rows_left_to_compute_again"].value.get("machine_learning_curated", 0)
+    assert (left > 0) == (erased == "a")
+    version, _ = lakehouse.store.delta.last_commit(pairs)
+    after = materialize(definitions, lakehouse)
+    assert after.success
+    recount = evaluation(after, "machine_learning_curated.count_reconciles")
+    on = recount.metadata["evaluated_on"].value
+    if erased == "f":  # reported again, as the job evaluated it
+        assert recount.metadata["evaluated_in_run"].value == job.run_id
+        assert recount.metadata["evaluated_delta_version"].value == version
+        assert "counted before and after; the table before passed at version" in on
+    else:  # added to: the count recorded with a version that lacked 0's pairs
+        assert materialization(after, "machine_learning_curated")["built"].startswith(
+            "recomputed: the rows of "
+        )
+        assert f"the table before counted at version {version} (run {job.run_id[:8]})" in on
+    checks_only = dg.AssetSelection.checks_for_assets(*(t.key for t in TABLES.values()))
+    whole = materialize(definitions, lakehouse, selection=checks_only)
+    assert whole.success
+    assert verdicts(after) == verdicts(whole)

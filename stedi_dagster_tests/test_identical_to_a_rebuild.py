@@ -14,7 +14,6 @@ import pytest
 from stedi_dagster.defs.curated import checks as curated_checks
 from stedi_dagster.factory import increments
 from stedi_dagster.factory.checks import check_label
-from stedi_dagster.factory.reuse import EVALUATION_KEYS
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.lakehouse.store import Snapshot
 from stedi_dagster.sql import read_sql
@@ -26,6 +25,7 @@ from stedi_dagster_tests.conftest import (
     failed_checks,
     materialization,
     materialize,
+    verdicts,
     write_jsonl,
 )
 from stedi_dagster_tests.handmade import customer, reading, step, write_handmade
@@ -36,21 +36,6 @@ FULL_REFRESH = {"stedi/full_refresh": "true"}
 PEOPLE = "abcdefghij"
 SERIALS = {p: f"S-{p.upper()}" for p in PEOPLE} | {"i": "S-H"}
 TIMES = (100, 200, 300, 500, 700, 800)
-
-
-def verdicts(result, zones=("trusted", "curated")) -> dict[str, tuple[bool, dict]]:
-    """`<table>.<check>` -> (passed, evidence) of the checks of the tables of these zones, without
-    what says how a result was reached (evaluated version, run, additions)."""
-    how = (*EVALUATION_KEYS, "evaluated_on")
-    return {
-        check_label(e): (
-            e.passed,
-            {k: getattr(v, "value", v) for k, v in e.metadata.items() if k not in how},
-        )
-        for e in result.get_asset_check_evaluations()
-        if TABLES[e.asset_key.to_user_string()].zone in zones
-        and e.check_name != "column_schema_change"
-    }
 
 
 class Events:

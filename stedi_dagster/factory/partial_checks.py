@@ -24,10 +24,17 @@ class Prior:
     def passed(self, check: Check) -> bool:
         return bool(self.recorded.get(check.name, {}).get("passed"))
 
-    @property
-    def basis(self) -> str:
+    def counted(self, check: Check) -> bool:
+        """Whether it recorded the check's independent count (a count builds on it whatever
+        its verdict then: an erasure records the training pairs' for a version its next step
+        completes, `privacy/erasure_recounts.py`)."""
+        evidence = self.recorded.get(check.name, {}).get("metadata", {})
+        return check.grows == "count" and isinstance(evidence.get("independent_count"), int)
+
+    def basis(self, check: Check) -> str:
         """How the results on additions name it."""
-        return f"passed at version {self.version} (run {self.run[:8]})"
+        verdict = "passed" if self.passed(check) else "counted"
+        return f"{verdict} at version {self.version} (run {self.run[:8]})"
 
 
 def owned(rows: str, owners: Sequence[tuple[str, str]]) -> str:

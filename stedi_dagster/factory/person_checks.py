@@ -98,7 +98,7 @@ class PersonChecks:
             *combined(parts),
             f"{written}the rows it keeps of the {persons} persons of {len(added)} new "
             f"customer_landing files ({len(owners)} owners: no other person's consent changed); "
-            f"the table before {prior.basis}",
+            f"the table before {prior.basis(check)}",
         )
 
     def _spellings(

@@ -134,10 +134,20 @@ def recording(
     return {
         BASIS: basis,
         FINGERPRINT: fingerprint(basis, reads),
+        **evaluated_on(reads, results),
+        ROWS: json.dumps(rows),
+    }
+
+
+def evaluated_on(
+    reads: dict[str, Snapshot], results: Sequence[dg.AssetCheckResult]
+) -> dict[str, str]:
+    """The commit metadata of check results evaluated with the tables `reads` as they are: the
+    results, and the data files and versions of those tables."""
+    return {
         READS: json.dumps(read_hashes(reads)),
         READ_VERSIONS: json.dumps({n: s.version for n, s in reads.items()}),
         CHECK_RESULTS: _results_text(results),
-        ROWS: json.dumps(rows),
     }
 
 

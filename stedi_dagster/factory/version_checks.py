@@ -6,7 +6,7 @@ on the whole table. How the parts are put together: `partial_checks.py`; the che
 persons' rows: `person_checks.py`."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -18,6 +18,7 @@ from stedi_dagster.factory.checks import Check, CheckSettings
 from stedi_dagster.factory.increments import Change
 from stedi_dagster.factory.partial_checks import Prior, combined, independent
 from stedi_dagster.factory.person_checks import PersonChecks
+from stedi_dagster.factory.read_views import ReadViews
 from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import (
@@ -28,6 +29,7 @@ from stedi_dagster.privacy.consent import (
 )
 from stedi_dagster.privacy.consent import NAMES as CONSENT_RELATIONS
 from stedi_dagster.sql import words
+from stedi_dagster.tables import Table
 
 if TYPE_CHECKING:
     from stedi_dagster.factory.drafts import FileDraft
@@ -136,14 +138,17 @@ class VersionChecks(PersonChecks):
         rows). A "violations" check is row by row: the rows a version keeps of the one before
         (in its data files, or in those written again without some rows) offend only against
         the reads' new files, and the rows new to the table (added, computed again) are tested
-        whole."""
-        if not check.grows or not prior.passed(check):
+        whole. A count builds on the independent count recorded before whatever its verdict
+        then (`Prior.counted`)."""
+        if not check.grows or not (prior.passed(check) or prior.counted(check)):
             return None
         changed = self._appended(check, prior.read_versions)
         if self.touched and check.grows == "count":
             changed = None
         if changed is None and check.partitions:
-            return self._on_partitions(check, engine, prior)
+            return recount_on_partitions(
+                check, engine, prior, self.table, self.views, self._consent_relations
+            )
         if changed is None or (not self.staged and not changed):
             return None
         self._consent_relations(engine)  # over the reads as they are, before any is narrowed
@@ -163,7 +168,7 @@ class VersionChecks(PersonChecks):
                 note = f"; with the rows of the other reads of the same {values} alone"
         else:
             passed, metadata, note = self._violations(check, engine, settings, changed)
-        on = f"{' and '.join(what)}; the table before {prior.basis}{note}"
+        on = f"{' and '.join(what)}; the table before {prior.basis(check)}{note}"
         return check.result(passed, metadata, on)
 
     def _appended(self, check: Check, read_versions: dict) -> dict | None:
@@ -178,54 +183,6 @@ class VersionChecks(PersonChecks):
             if change.added:
                 changed[name] = change
         return changed
-
-    def _on_partitions(
-        self, check: Check, engine: Engine, prior: Prior
-    ) -> dg.AssetCheckResult | None:
-        """A count summed over partitions (see `Check`): the table's rows against the count
-        recorded before, less what the partitions a change reached counted before, plus what
-        they count now; None when a read's change cannot be told."""
-        changes = {}
-        for name in check.reads:
-            change = self.views.since(name, prior.read_versions.get(name))
-            if change is None:
-                return None
-            changes[name] = change
-        for name, change in changes.items():
-            self.views.attach_changed(
-                engine, name, change if change.added or change.removed else None
-            )
-        for relation in spellings.read_by(check.reach):  # over the reads as they are
-            relation.create(engine)
-        # a count over persons' consent: the relations over the reached persons' records alone
-        consent = bool(words(check.independent) & set(CONSENT_RELATIONS))
-        if consent:
-            self._consent_relations(engine)  # those over customer_landing as it is, kept first
-        engine.create_table("reached_partitions", check.reach)
-        reached = engine.scalar("select count(*) from reached_partitions")
-        expected = prior.recorded[check.name]["metadata"]["independent_count"]
-        columns = dict(check.partitions)
-        for sign, before in ((-1, True), (1, False)):
-            for name in check.reads:
-                urls = changes[name].before if before else self.reads[name].urls
-                if name in columns:
-                    self.views.within(engine, name, urls, columns[name], "reached_partitions")
-                else:
-                    self.views.attach(engine, name, urls)
-            if consent:
-                consent_relations_of_rows(engine)
-            expected += sign * independent(check, engine)
-        self.views.restore(engine, check.reads)
-        if consent:  # those over customer_landing as it is, shown again
-            engine.prepared.discard(RELATIONS)
-            consent_relations(engine)
-        rows = engine.count(self.table.name)
-        return check.result(
-            rows == expected,
-            {"rows": rows, "independent_count": expected},
-            f"the {reached} values of {', '.join(columns.values())} that the changes since "
-            f"reach, counted before and after; the table before {prior.basis}",
-        )
 
     def _violations(
         self, check: Check, engine: Engine, settings: CheckSettings, changed: dict
@@ -345,3 +302,59 @@ class VersionChecks(PersonChecks):
             expected += independent(check, engine)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
+
+
+def recount_on_partitions(
+    check: Check,
+    engine: Engine,
+    prior: Prior,
+    table: Table,
+    views: ReadViews,
+    consent: Callable[[Engine], None],
+) -> dg.AssetCheckResult | None:
+    """A count summed over partitions (see `Check`) of `table`'s version shown by `engine`: its
+    rows against the count recorded at `prior`, less what the partitions a change of the reads
+    since (`views`: the reads as they are) reached counted before, plus what they count now;
+    None when a read's change cannot be told, or none was recorded. `consent`: makes the
+    consent relations over customer_landing as it is."""
+    if not prior.counted(check):
+        return None
+    expected = prior.recorded[check.name]["metadata"]["independent_count"]
+    changes = {}
+    for name in check.reads:
+        change = views.since(name, prior.read_versions.get(name))
+        if change is None:
+            return None
+        changes[name] = change
+    for name, change in changes.items():
+        views.attach_changed(engine, name, change if change.added or change.removed else None)
+    for relation in spellings.read_by(check.reach):  # over the reads as they are
+        relation.create(engine)
+    # a count over persons' consent: the relations over the reached persons' records alone
+    uses_consent = bool(words(check.independent) & set(CONSENT_RELATIONS))
+    if uses_consent:
+        consent(engine)  # those over customer_landing as it is, kept first
+    engine.create_table("reached_partitions", check.reach)
+    reached = engine.scalar("select count(*) from reached_partitions")
+    columns = dict(check.partitions)
+    for sign, before in ((-1, True), (1, False)):
+        for name in check.reads:
+            urls = changes[name].before if before else views.reads[name].urls
+            if name in columns:
+                views.within(engine, name, urls, columns[name], "reached_partitions")
+            else:
+                views.attach(engine, name, urls)
+        if uses_consent:
+            consent_relations_of_rows(engine)
+        expected += sign * independent(check, engine)
+    views.restore(engine, check.reads)
+    if uses_consent:  # those over customer_landing as it is, shown again
+        engine.prepared.discard(RELATIONS)
+        consent_relations(engine)
+    rows = engine.count(table.name)
+    return check.result(
+        rows == expected,
+        {"rows": rows, "independent_count": expected},
+        f"the {reached} values of {', '.join(columns.values())} that the changes since "
+        f"reach, counted before and after; the table before {prior.basis(check)}",
+    )

@@ -39,10 +39,11 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.errors import StaleVersion
+from stedi_dagster.factory.checks import Check
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.privacy import erased_relations
+from stedi_dagster.privacy import erased_relations, erasure_recounts
 from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
@@ -100,6 +101,8 @@ class ErasureReport:
     rows_left_to_compute_again: dict[str, int]
     # the relations kept from landing between runs that it kept again without the customer
     relations_kept_again: list[str]
+    # the checks it evaluated on the versions it committed, per table (`erasure_recounts.py`)
+    checks_evaluated: dict[str, list[str]]
 
     @property
     def tables_touched(self) -> list[str]:
@@ -112,13 +115,15 @@ def erase(
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
     landing_relations: Sequence[Relation] = (),
+    recounted: Mapping[str, Check] | None = None,
 ) -> ErasureReport:
     """Remove the customer with this email from every zone and put them on the erasure list
     (the steps above). `maintained_per_key`: the derived tables, outside `EXACT_ERASURE`, from
     which the rows of every subject the erasure reaches are removed, to be computed again by
     their next step. `landing_relations`: those computed from landing and kept between runs
     that the erasure keeps again without the customer's rows (`erased_relations.py`), in the
-    order they read each other."""
+    order they read each other. `recounted`: per derived table, a count summed over partitions
+    that the erasure evaluates on the version it commits (`erasure_recounts.py`)."""
     email_hash = erasure_hash(email)
     store, privacy = lakehouse.store, lakehouse.privacy
     if store.is_materialized(TABLES["machine_learning_curated"]):
@@ -143,7 +148,9 @@ def erase(
         removed: dict[str, int] = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
-        own, recompute = _erase_from_derived(engine, lakehouse, run_id, maintained_per_key)
+        own, recompute, recounts = _erase_from_derived(
+            engine, lakehouse, run_id, maintained_per_key, recounted or {}
+        )
     again: dict[str, list[Path]] = {}
     try:
         if kept:
@@ -163,6 +170,7 @@ def erase(
         rows_removed=removed | own,
         rows_left_to_compute_again=recompute,
         relations_kept_again=sorted(again),
+        checks_evaluated=recounts,
     )
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -183,14 +191,19 @@ def _erase_from_derived(
     lakehouse: Lakehouse,
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
-) -> tuple[dict[str, int], dict[str, int]]:
+    recounted: Mapping[str, Check],
+) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
     """Remove the erased customers' rows from every materialized trusted and curated table, each
-    after the tables it reads, then their earlier versions; the rows removed that were the
-    customer's own, and those of other subjects left to compute again, per table."""
+    after the tables it reads, evaluate the `recounted` checks on the versions committed, then
+    remove their earlier versions; the rows removed that were the customer's own, and those of
+    other subjects left to compute again, per table, and the checks evaluated."""
     store = lakehouse.store
     erased_ids = {id_ for (id_,) in engine.rows("select id from erasure_subjects")}
     derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
-    steps = {n: (store.delta.last_commit(TABLES[n]) or (None, None))[1] for n in derived}
+    last = {n: store.delta.last_commit(TABLES[n]) for n in derived}
+    steps = {n: commit[1] if commit else None for n, commit in last.items()}
+    versions = {n: store.delta.version(TABLES[n]) for n in derived}
+    removals: dict[str, erasure_recounts.Removal] = {}
     removed, left, recompute = {}, {}, {}
     for name in derived:  # each after the tables it reads
         table = TABLES[name]
@@ -209,13 +222,32 @@ def _erase_from_derived(
                 f"select count(*) from changed_{name} where {any_of(own)}"
             )
             recompute[name] = sum(erased.values()) - removed[name]
+        elif erased and store.delta.version(table) == versions[name] + 1:  # its commit alone
+            removals[name] = _removal(engine, table, versions[name])
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
+    for name in derived:  # the rows removed: the recounts show the changes as steps do
+        engine.con.execute(f"drop table if exists {ident(f'changed_{name}')}")
+    # before the inputs' files before the erasure go (the recounts count their partitions)
+    done = erasure_recounts.recounts(engine, lakehouse, recounted, last, removals)
     for name in derived:
         store.delta.forget_history(TABLES[name])
     for name in (*EXACT_ERASURE, *maintained_per_key):  # after every table's upkeep, in
         if name in derived:  # read order: the versions recorded stay
-            record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()))
-    return removed, recompute
+            checked = {}
+            if name in done:
+                checked = erasure_recounts.recorded(lakehouse, done[name], recounted[name].reads)
+            record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()), checked)
+    evaluated = {n: [recounted[n].name] for n in done}
+    return removed, recompute, evaluated
+
+
+def _removal(engine: DuckDBEngine, table: Table, version: int) -> erasure_recounts.Removal:
+    """The erasure's commit of a table removing rows by its key field's erased values alone
+    (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of their values."""
+    key = ident(PERSON_KEYS[table.dataset][0])
+    values = f"erased_values_{table.name}"
+    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
+    return erasure_recounts.Removal(version, f"{key} in (select value from {values})")
 
 
 def erase_from_landing(
@@ -333,15 +365,21 @@ def per_value(engine: DuckDBEngine, table: Table, files: Sequence[str], conditio
 
 
 def record_inputs(
-    lakehouse: Lakehouse, name: str, step: dict | None, run_id: str, keys: Sequence[str] = ()
+    lakehouse: Lakehouse,
+    name: str,
+    step: dict | None,
+    run_id: str,
+    keys: Sequence[str] = (),
+    checked: Mapping[str, str] | None = None,
 ) -> None:
     """Record, in a commit that adds no row, that the table's version (from which an erasure
     removed a customer's rows) is what its step computes from its inputs' current versions (from
     which the erasure removed them too), under the basis of its last step, but for the rows of
     `keys` (of a table maintained per key), removed, which its next step computes again with
     those its last commit left (`KEYS_TO_RECOMPUTE`). The next run then adds to it, or computes
-    keys again, instead of building it in full (its checks are evaluated again: none is
-    recorded). `step`: the metadata of the table's last commit before the erasure."""
+    keys again, instead of building it in full (its checks are evaluated again, but those
+    the erasure evaluated, recorded with `checked`: `erasure_recounts.recorded`). `step`: the
+    metadata of the table's last commit before the erasure."""
     table, store = TABLES[name], lakehouse.store
     if step is None or INPUTS not in step or BASIS not in step:
         return
@@ -350,7 +388,7 @@ def record_inputs(
     pending = sorted(set(json.loads(step.get(KEYS_TO_RECOMPUTE, "[]"))) | set(keys))
     if inputs == step[INPUTS] and not keys:
         return  # nothing changed (an erasure repeated)
-    metadata = {BASIS: step[BASIS], INPUTS: inputs}
+    metadata = {BASIS: step[BASIS], INPUTS: inputs, **(checked or {})}
     if pending:
         metadata[KEYS_TO_RECOMPUTE] = json.dumps(pending)
     store.delta.commit(table, [], run_id, replace=False, metadata=metadata)
