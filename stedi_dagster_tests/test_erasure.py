@@ -403,6 +403,12 @@ def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_bui
     left = metadata["rows_left_to_compute_again"].value.get("machine_learning_curated", 0)
     assert (left > 0) == (erased == "a")
     version, _ = lakehouse.store.delta.last_commit(pairs)
+    with lakehouse.connect() as engine:  # the rows it removed, which the recount compared, are
+        shared = engine.rows(  # in no table the process's other connections see
+            "select table_name from duckdb_tables() where not temporary "
+            "and table_name like '%changed%'"
+        )
+    assert shared == []
     after = materialize(definitions, lakehouse)
     assert after.success
     recount = evaluation(after, "machine_learning_curated.count_reconciles")
