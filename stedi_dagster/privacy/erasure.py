@@ -223,7 +223,7 @@ def _erase_from_derived(
             )
             recompute[name] = sum(erased.values()) - removed[name]
         elif erased and store.delta.version(table) == versions[name] + 1:  # its commit alone
-            removals[name] = _removal(engine, table, versions[name])
+            removals[name] = erasure_recounts.removal(engine, table, versions[name])
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
     for name in derived:  # the rows removed: the recounts show the changes as steps do
         engine.con.execute(f"drop table if exists {ident(f'changed_{name}')}")
@@ -239,15 +239,6 @@ def _erase_from_derived(
             record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()), checked)
     evaluated = {n: [recounted[n].name] for n in done}
     return removed, recompute, evaluated
-
-
-def _removal(engine: DuckDBEngine, table: Table, version: int) -> erasure_recounts.Removal:
-    """The erasure's commit of a table removing rows by its key field's erased values alone
-    (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of their values."""
-    key = ident(PERSON_KEYS[table.dataset][0])
-    values = f"erased_values_{table.name}"
-    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
-    return erasure_recounts.Removal(version, f"{key} in (select value from {values})")
 
 
 def erase_from_landing(

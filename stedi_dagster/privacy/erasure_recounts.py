@@ -27,7 +27,9 @@ from stedi_dagster.lakehouse.delta import BASIS, READ_VERSIONS, RUN_ID
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.tables import TABLES
+from stedi_dagster.privacy.identity import PERSON_KEYS
+from stedi_dagster.sql import ident
+from stedi_dagster.tables import TABLES, Table
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,16 @@ class Removal:
 
     version: int
     rows: str
+
+
+def removal(engine: Engine, table: Table, version: int) -> Removal:
+    """The erasure's commit of a table from which it removed the rows of its key field's erased
+    values (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of those values
+    (listed in a table of the erasure's connection alone)."""
+    key = ident(PERSON_KEYS[table.dataset][0])
+    values = f"erased_values_{table.name}"
+    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
+    return Removal(version, f"{key} in (select value from {values})")
 
 
 class ErasedReads(ReadViews):
