@@ -27,7 +27,7 @@ class Prior:
     def counted(self, check: Check) -> bool:
         """Whether it recorded the check's independent count (a count builds on it whatever
         its verdict then: an erasure records the training pairs' for a version its next step
-        completes, `privacy/erasure_recounts.py`)."""
+        completes, `factory/erasure_recounts.py`)."""
         evidence = self.recorded.get(check.name, {}).get("metadata", {})
         return check.grows == "count" and isinstance(evidence.get("independent_count"), int)
 

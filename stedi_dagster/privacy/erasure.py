@@ -33,17 +33,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.engines.grown import Relation
 from stedi_dagster.errors import StaleVersion
-from stedi_dagster.factory.checks import Check
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.privacy import erased_relations, erasure_recounts
+from stedi_dagster.privacy import erased_relations
 from stedi_dagster.privacy.erased_values import erased_by_value
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
@@ -89,6 +88,32 @@ class KeyedTable(Protocol):
 
 
 @dataclass(frozen=True)
+class Removal:
+    """The erasure's commit of a table: the version before it (the only commit since), and SQL
+    true of every row it removed (all of the rows of their key values; those it is false of are
+    the same in the data files it wrote again as in those it removed)."""
+
+    version: int
+    rows: str
+
+
+class Recounts(Protocol):
+    """The checks an erasure evaluates on the versions it commits, before their inputs' earlier
+    files go (`factory/erasure_recounts.py`): results by table, each naming its `check`, and the
+    commit metadata that records one with its table's version."""
+
+    def evaluate(
+        self,
+        engine: Engine,
+        lakehouse: Lakehouse,
+        steps: Mapping[str, tuple | None],
+        removals: Mapping[str, Removal],
+    ) -> Mapping[str, Any]: ...
+
+    def recorded(self, lakehouse: Lakehouse, name: str, done: Any) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
 class ErasureReport:
     """What an erasure did, as its audit entry says it (hashes and counts, never the email)."""
 
@@ -101,7 +126,7 @@ class ErasureReport:
     rows_left_to_compute_again: dict[str, int]
     # the relations kept from landing between runs that it kept again without the customer
     relations_kept_again: list[str]
-    # the checks it evaluated on the versions it committed, per table (`erasure_recounts.py`)
+    # the checks it evaluated on the versions it committed, per table (`Recounts`)
     checks_evaluated: dict[str, list[str]]
 
     @property
@@ -115,15 +140,15 @@ def erase(
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
     landing_relations: Sequence[Relation] = (),
-    recounted: Mapping[str, Check] | None = None,
+    recounts: Recounts | None = None,
 ) -> ErasureReport:
     """Remove the customer with this email from every zone and put them on the erasure list
     (the steps above). `maintained_per_key`: the derived tables, outside `EXACT_ERASURE`, from
     which the rows of every subject the erasure reaches are removed, to be computed again by
     their next step. `landing_relations`: those computed from landing and kept between runs
     that the erasure keeps again without the customer's rows (`erased_relations.py`), in the
-    order they read each other. `recounted`: per derived table, a count summed over partitions
-    that the erasure evaluates on the version it commits (`erasure_recounts.py`)."""
+    order they read each other. `recounts`: the checks it evaluates on the versions it
+    commits (`Recounts`)."""
     email_hash = erasure_hash(email)
     store, privacy = lakehouse.store, lakehouse.privacy
     if store.is_materialized(TABLES["machine_learning_curated"]):
@@ -148,8 +173,8 @@ def erase(
         removed: dict[str, int] = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
-        own, recompute, recounts = _erase_from_derived(
-            engine, lakehouse, run_id, maintained_per_key, recounted or {}
+        own, recompute, evaluated = _erase_from_derived(
+            engine, lakehouse, run_id, maintained_per_key, recounts
         )
     again: dict[str, list[Path]] = {}
     try:
@@ -170,7 +195,7 @@ def erase(
         rows_removed=removed | own,
         rows_left_to_compute_again=recompute,
         relations_kept_again=sorted(again),
-        checks_evaluated=recounts,
+        checks_evaluated=evaluated,
     )
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -191,10 +216,10 @@ def _erase_from_derived(
     lakehouse: Lakehouse,
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
-    recounted: Mapping[str, Check],
+    recounts: Recounts | None,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
     """Remove the erased customers' rows from every materialized trusted and curated table, each
-    after the tables it reads, evaluate the `recounted` checks on the versions committed, then
+    after the tables it reads, evaluate the `recounts` on the versions committed, then
     remove their earlier versions; the rows removed that were the customer's own, and those of
     other subjects left to compute again, per table, and the checks evaluated."""
     store = lakehouse.store
@@ -203,7 +228,7 @@ def _erase_from_derived(
     last = {n: store.delta.last_commit(TABLES[n]) for n in derived}
     steps = {n: commit[1] if commit else None for n, commit in last.items()}
     versions = {n: store.delta.version(TABLES[n]) for n in derived}
-    removals: dict[str, erasure_recounts.Removal] = {}
+    removals: dict[str, Removal] = {}
     removed, left, recompute = {}, {}, {}
     for name in derived:  # each after the tables it reads
         table = TABLES[name]
@@ -223,22 +248,31 @@ def _erase_from_derived(
             )
             recompute[name] = sum(erased.values()) - removed[name]
         elif erased and store.delta.version(table) == versions[name] + 1:  # its commit alone
-            removals[name] = erasure_recounts.removal(engine, table, versions[name])
+            removals[name] = removal(engine, table, versions[name])
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
     for name in derived:  # the rows removed: the recounts show the changes as steps do
         engine.con.execute(f"drop table if exists {ident(f'changed_{name}')}")
     # before the inputs' files before the erasure go (the recounts count their partitions)
-    done = erasure_recounts.recounts(engine, lakehouse, recounted, last, removals)
+    done = recounts.evaluate(engine, lakehouse, last, removals) if recounts else {}
     for name in derived:
         store.delta.forget_history(TABLES[name])
     for name in (*EXACT_ERASURE, *maintained_per_key):  # after every table's upkeep, in
         if name in derived:  # read order: the versions recorded stay
             checked = {}
-            if name in done:
-                checked = erasure_recounts.recorded(lakehouse, done[name], recounted[name].reads)
+            if recounts and name in done:
+                checked = recounts.recorded(lakehouse, name, done[name])
             record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()), checked)
-    evaluated = {n: [recounted[n].name] for n in done}
-    return removed, recompute, evaluated
+    return removed, recompute, {n: [recount.check] for n, recount in done.items()}
+
+
+def removal(engine: Engine, table: Table, version: int) -> Removal:
+    """The erasure's commit of a table from which it removed the rows of its key field's erased
+    values (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of those values
+    (listed in a table of the erasure's connection alone)."""
+    key = ident(PERSON_KEYS[table.dataset][0])
+    values = f"erased_values_{table.name}"
+    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
+    return Removal(version, f"{key} in (select value from {values})")
 
 
 def erase_from_landing(
@@ -369,7 +403,7 @@ def record_inputs(
     `keys` (of a table maintained per key), removed, which its next step computes again with
     those its last commit left (`KEYS_TO_RECOMPUTE`). The next run then adds to it, or computes
     keys again, instead of building it in full (its checks are evaluated again, but those
-    the erasure evaluated, recorded with `checked`: `erasure_recounts.recorded`). `step`: the
+    the erasure evaluated, recorded with `checked`: `Recounts.recorded`). `step`: the
     metadata of the table's last commit before the erasure."""
     table, store = TABLES[name], lakehouse.store
     if step is None or INPUTS not in step or BASIS not in step:

@@ -12,6 +12,7 @@ from stedi_dagster.defs.curated.checks import (
     latest_readings,
     machine_learning_checks,
 )
+from stedi_dagster.factory.erasure_recounts import ErasureRecounts
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.erasure import erase
@@ -37,12 +38,12 @@ LANDING_RELATIONS = (
 
 
 # The counts summed over partitions that the job evaluates on the versions it commits, while the
-# inputs' files before it are there (`privacy/erasure_recounts.py`): the training pairs', which
+# inputs' files before it are there (`factory/erasure_recounts.py`): the training pairs', which
 # the run after would otherwise count whole (the trusted tables' recounts read the landing
 # spellings, which the job does not keep: they would cost it more than the run after).
-RECOUNTED = {
-    "machine_learning_curated": next(c for c in machine_learning_checks() if c.partitions),
-}
+RECOUNTS = ErasureRecounts(
+    {"machine_learning_curated": next(c for c in machine_learning_checks() if c.partitions)}
+)
 
 
 class ErasureRequest(dg.Config):
@@ -62,7 +63,7 @@ def remove_customer(
         context.run.run_id,
         MAINTAINED_PER_KEY,
         LANDING_RELATIONS,
-        RECOUNTED,
+        RECOUNTS,
     )
     context.log.info(
         f"erased customer sha256:{report.email_sha256[:12]}: "

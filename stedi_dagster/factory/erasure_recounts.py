@@ -1,7 +1,8 @@
 """The recounts an erasure evaluates on the versions it commits, before it removes their earlier
-versions from storage: a count summed over partitions (`Check.partitions`) counts again the
-partitions the erasure's changes reach, before and after, as a step does after a withdrawal
-(`version_checks.recount_on_partitions`), which needs the inputs' files before the erasure.
+versions from storage (`privacy.erasure.Recounts`, which this implements): a count summed over
+partitions (`Check.partitions`) counts again the partitions the erasure's changes reach, before
+and after, as a step does after a withdrawal (`version_checks.recount_on_partitions`), which
+needs the inputs' files before the erasure.
 
 Evaluated whole, by the run after the erasure, the training pairs' recount read every step and
 accelerometer reading (4.3 s at x1000); recorded with the version instead (`record_inputs`), the
@@ -10,7 +11,7 @@ again. The result names the run and version it evaluated; it holds counts alone,
 the partitions (the erased customer's milliseconds)."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import dagster as dg
@@ -27,38 +28,19 @@ from stedi_dagster.lakehouse.delta import BASIS, READ_VERSIONS, RUN_ID
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.privacy.identity import PERSON_KEYS
-from stedi_dagster.sql import ident
-from stedi_dagster.tables import TABLES, Table
+from stedi_dagster.privacy.erasure import Removal
+from stedi_dagster.tables import TABLES
 
 
 @dataclass(frozen=True)
 class Recount:
-    """A recount's result on the version an erasure committed, and the hashes of the data files
-    of the tables it read then (recorded only if they still hold those files)."""
+    """A recount's result on the version an erasure committed (of check `check`), and the
+    hashes of the data files of the tables it read then (recorded only if they still hold those
+    files)."""
 
+    check: str
     result: dg.AssetCheckResult
     reads: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Removal:
-    """The erasure's commit of a table: the version before it (the only commit since), and SQL
-    true of every row it removed (all of the rows of their key values; those it is false of are
-    the same in the data files it wrote again as in those it removed)."""
-
-    version: int
-    rows: str
-
-
-def removal(engine: Engine, table: Table, version: int) -> Removal:
-    """The erasure's commit of a table from which it removed the rows of its key field's erased
-    values (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of those values
-    (listed in a table of the erasure's connection alone)."""
-    key = ident(PERSON_KEYS[table.dataset][0])
-    values = f"erased_values_{table.name}"
-    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
-    return Removal(version, f"{key} in (select value from {values})")
 
 
 class ErasedReads(ReadViews):
@@ -107,32 +89,38 @@ def recount(
         result = recount_on_partitions(check, engine, prior, TABLES[name], views, consent_relations)
     except (duckdb.IOException, FileNotFoundError):
         return None
-    return Recount(result, reuse.read_hashes(reads)) if result is not None else None
+    return Recount(check.name, result, reuse.read_hashes(reads)) if result is not None else None
 
 
-def recounts(
-    engine: Engine,
-    lakehouse: Lakehouse,
-    checks: Mapping[str, Check],
-    steps: Mapping[str, tuple | None],
-    removals: dict[str, Removal],
-) -> dict[str, Recount]:
-    """The recounts (`recount`) of the tables among `checks` (table -> its count summed over
-    partitions) that the erasure changed (`steps`: each one's last step before it)."""
-    found = {}
-    for name, check in checks.items():
-        if name in steps:
-            done = recount(engine, lakehouse, name, check, steps[name], removals)
-            if done is not None:
-                found[name] = done
-    return found
+@dataclass(frozen=True)
+class ErasureRecounts:
+    """The counts summed over partitions (table -> its check) that an erasure evaluates on the
+    versions it commits (`privacy.erasure.Recounts`)."""
 
+    checks: Mapping[str, Check]
 
-def recorded(lakehouse: Lakehouse, done: Recount, reads: Sequence[str]) -> dict[str, str]:
-    """The commit metadata recording a recount with the version it evaluated, when the tables it
-    read still hold the data files they held then (the erasure's removal of their earlier
-    versions commits, but changes no file); else none."""
-    now = lakehouse.store.snapshots(reads)
-    if reuse.read_hashes(now) != done.reads:
-        return {}
-    return reuse.evaluated_on(now, [done.result])
+    def evaluate(
+        self,
+        engine: Engine,
+        lakehouse: Lakehouse,
+        steps: Mapping[str, tuple | None],
+        removals: Mapping[str, Removal],
+    ) -> dict[str, Recount]:
+        """The recounts (`recount`) of the tables the erasure changed (`steps`: each one's last
+        step before it)."""
+        found = {}
+        for name, check in self.checks.items():
+            if name in steps:
+                done = recount(engine, lakehouse, name, check, steps[name], dict(removals))
+                if done is not None:
+                    found[name] = done
+        return found
+
+    def recorded(self, lakehouse: Lakehouse, name: str, done: Recount) -> dict[str, str]:
+        """The commit metadata recording a recount with the version it evaluated, when the
+        tables it read still hold the data files they held then (the erasure's removal of their
+        earlier versions commits, but changes no file); else none."""
+        now = lakehouse.store.snapshots(self.checks[name].reads)
+        if reuse.read_hashes(now) != done.reads:
+            return {}
+        return reuse.evaluated_on(now, [done.result])
