@@ -10,7 +10,6 @@ next step reports it again for a version it keeps, or adds to it for one that co
 again. The result names the run and version it evaluated; it holds counts alone, no value of
 the partitions (the erased customer's milliseconds)."""
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -24,7 +23,7 @@ from stedi_dagster.factory.increments import Change
 from stedi_dagster.factory.partial_checks import Prior
 from stedi_dagster.factory.read_views import ReadViews
 from stedi_dagster.factory.version_checks import recount_on_partitions
-from stedi_dagster.lakehouse.delta import BASIS, READ_VERSIONS, RUN_ID
+from stedi_dagster.lakehouse.delta import BASIS
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.privacy.consent import consent_relations
@@ -48,7 +47,9 @@ class ErasedReads(ReadViews):
     compared among the rows it removed (`Removal`), not row by row (at x1000 the readings of
     the data files it wrote again: 1.2 s)."""
 
-    def __init__(self, store: TableStore, reads: dict[str, Snapshot], removals: dict[str, Removal]):
+    def __init__(
+        self, store: TableStore, reads: dict[str, Snapshot], removals: Mapping[str, Removal]
+    ):
         super().__init__(store, reads)
         self.removals = removals
 
@@ -66,22 +67,18 @@ def recount(
     name: str,
     check: Check,
     last: tuple[int, dict] | None,
-    removals: dict[str, Removal],
+    removals: Mapping[str, Removal],
 ) -> Recount | None:
     """`check` (a count summed over partitions) of table `name`'s current version, shown by
     `engine` with the tables it reads, from its result recorded by `last` (the version and
     commit metadata of the table's step before the erasure) and the changes of its reads since;
     None when none was recorded, or the files it read then are gone (an earlier erasure's
     removed them)."""
-    if last is None or READ_VERSIONS not in last[1] or BASIS not in last[1]:
+    if last is None or BASIS not in last[1]:
         return None
-    version, commit = last
-    results = reuse.recorded_results(commit, commit[BASIS]) or {}
-    key = TABLES[name].key.to_user_string()
-    recorded = {c: r for (asset, c), r in results.items() if asset == key}
-    if check.name not in recorded:
+    prior = Prior.recorded_by(last, last[1][BASIS], TABLES[name])
+    if prior is None or check.name not in prior.recorded:
         return None
-    prior = Prior(version, commit.get(RUN_ID, ""), recorded, json.loads(commit[READ_VERSIONS]))
     store = lakehouse.store
     reads = store.snapshots(check.reads)
     views = ErasedReads(store, reads, removals)
@@ -111,7 +108,7 @@ class ErasureRecounts:
         found = {}
         for name, check in self.checks.items():
             if name in steps:
-                done = recount(engine, lakehouse, name, check, steps[name], dict(removals))
+                done = recount(engine, lakehouse, name, check, steps[name], removals)
                 if done is not None:
                     found[name] = done
         return found

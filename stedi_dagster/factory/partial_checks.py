@@ -2,12 +2,16 @@
 version before it builds on, the rows of some owners, the parts' outcomes as one, and a count's
 independent count."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stedi_dagster.engines import Engine
+from stedi_dagster.factory import reuse
 from stedi_dagster.factory.checks import Check
+from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
 from stedi_dagster.sql import listed
+from stedi_dagster.tables import Table
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,20 @@ class Prior:
     run: str
     recorded: dict
     read_versions: dict
+
+    @classmethod
+    def recorded_by(cls, last: tuple[int, dict], basis: str, table: Table) -> "Prior | None":
+        """The version `last` made (its number, its commit's metadata) with the results it
+        recorded of `table`'s checks under `basis`; None when it recorded none, or not the
+        versions of the tables its step read."""
+        version, commit = last
+        results = reuse.recorded_results(commit, basis)
+        if results is None or READ_VERSIONS not in commit:
+            return None
+        key = table.key.to_user_string()
+        recorded = {check: r for (asset, check), r in results.items() if asset == key}
+        run = commit.get(RUN_ID, "")
+        return cls(version, run, recorded, json.loads(commit[READ_VERSIONS]))
 
     def passed(self, check: Check) -> bool:
         return bool(self.recorded.get(check.name, {}).get("passed"))

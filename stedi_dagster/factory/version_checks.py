@@ -19,7 +19,7 @@ from stedi_dagster.factory.increments import Change
 from stedi_dagster.factory.partial_checks import Prior, combined, independent
 from stedi_dagster.factory.person_checks import PersonChecks
 from stedi_dagster.factory.read_views import ReadViews
-from stedi_dagster.lakehouse.delta import READ_VERSIONS, RUN_ID
+from stedi_dagster.lakehouse.delta import READ_VERSIONS
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import (
     CUSTOMERS,
@@ -116,14 +116,7 @@ class VersionChecks(PersonChecks):
         None."""
         if self.last is None or self.replace:
             return None
-        version, commit = self.last
-        results = reuse.recorded_results(commit, self.basis)
-        if results is None or READ_VERSIONS not in commit:
-            return None
-        key = self.table.key.to_user_string()
-        recorded = {check: r for (asset, check), r in results.items() if asset == key}
-        run = commit.get(RUN_ID, "")
-        return Prior(version, run, recorded, json.loads(commit[READ_VERSIONS]))
+        return Prior.recorded_by(self.last, self.basis, self.table)
 
     def _on_additions(
         self,
