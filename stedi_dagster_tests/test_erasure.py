@@ -426,3 +426,48 @@ def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_bui
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert whole.success
     assert verdicts(after) == verdicts(whole)
+
+
+def job_metadata(job: dg.ExecuteInProcessResult) -> dict:
+    """The erasure job's output metadata, values unwrapped."""
+    output = next(e for e in job.all_events if e.event_type_value == "STEP_OUTPUT")
+    return {k: getattr(v, "value", v) for k, v in output.step_output_data.metadata.items()}
+
+
+def test_the_rows_are_found_by_the_kept_spellings_while_every_erasure_before_completed(
+    definitions, tmp_path
+):
+    """An erasure finds its customer's rows by the spellings kept beside the tables
+    (`privacy/erased_spellings.py`) while every erasure before it completed. After one that
+    listed f and stopped (f's rows still everywhere), the next makes the erasure list's test of
+    every value, which removes f's rows with a's. Each leaves what a full refresh builds."""
+    lakehouse = materialized_handmade(definitions, tmp_path)
+    assert rows_of(lakehouse, "h@x.test", ["S-H"])["customer_curated"] == 1
+    job = erase(definitions, lakehouse, " H@X.test")  # in any spelling
+    assert job.success
+    assert job_metadata(job)["found_by_spellings"] == [
+        "accelerometer_landing",
+        "accelerometer_trusted",
+        "customer_curated",
+        "customer_landing",
+        "customer_trusted",
+        "step_trainer_landing",
+        "step_trainer_trusted",
+    ]
+    assert rows_of(lakehouse, "h@x.test", ["S-H"]) == dict.fromkeys(TABLES, 0)
+    f_rows = rows_of(lakehouse, "f@x.test", ["S-F"])
+    assert f_rows["accelerometer_trusted"] and f_rows["machine_learning_curated"]
+    listed = [("email", b"f@x.test"), ("serial", b"s-f")]  # as an erasure of f lists them
+    lakehouse.privacy.append_log(
+        "erasure_list.jsonl",
+        [{"kind": kind, "sha256": hashlib.sha256(key).hexdigest()} for kind, key in listed],
+    )
+    job = erase(definitions, lakehouse, "a@x.test")
+    assert job.success
+    assert rows_of(lakehouse, "f@x.test", ["S-F"]) == dict.fromkeys(TABLES, 0)
+    assert job_metadata(job)["found_by_spellings"] == []
+    assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+    assert materialize(definitions, lakehouse).success
+    maintained = every_row(lakehouse)
+    assert materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"}).success
+    assert every_row(lakehouse) == maintained

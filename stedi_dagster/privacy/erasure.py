@@ -42,9 +42,11 @@ from stedi_dagster.errors import StaleVersion
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.privacy import erased_relations
-from stedi_dagster.privacy.erased_values import erased_by_value
-from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash
+from stedi_dagster.lakehouse.store import TableStore
+from stedi_dagster.privacy import erased_relations, erased_spellings
+from stedi_dagster.privacy.erased_spellings import ErasedSpellings
+from stedi_dagster.privacy.erased_values import erased_by_value, listed_values
+from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash, person_key
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.sql import any_of, ident, json_path, listed, literal, read_sql
 from stedi_dagster.tables import (
@@ -128,6 +130,8 @@ class ErasureReport:
     relations_kept_again: list[str]
     # the checks it evaluated on the versions it committed, per table (`Recounts`)
     checks_evaluated: dict[str, list[str]]
+    # the tables whose erased rows it found by the kept spellings (`erased_spellings.py`)
+    found_by_spellings: list[str]
 
     @property
     def tables_touched(self) -> list[str]:
@@ -155,13 +159,18 @@ def erase(
         privacy.require_pseudonym_key()  # its rows are found by pseudonym
     landing = [t.name for t in map(landing_table, LANDING_DATASETS) if store.is_materialized(t)]
     kept: dict[str, str] = {}
-    if landing_relations and lakehouse.shared_tables is not None:  # kept on local disk alone
-        with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
+    listed = set(privacy.erasure_keys())
+    with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
+        records = customer_records(before, lakehouse, email_hash)
+        keys = {
+            "email": [person_key(email)],
+            "serial": sorted({person_key(serial) for _, serial in records if serial}),
+        }
+        spelled = erased_spellings.found(before, privacy, len(listed), keys)
+        if landing_relations and lakehouse.shared_tables is not None:  # kept on local disk alone
             kept = erased_relations.held(before, landing_relations)
     with lakehouse.connect(engine="duckdb") as engine:
-        records = customer_records(engine, lakehouse, email_hash)
         serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
-        listed = set(privacy.erasure_keys())
         wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
         new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
         if new:
@@ -172,9 +181,9 @@ def erase(
         engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
         removed: dict[str, int] = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
-            removed |= erase_from_landing(engine, lakehouse, dataset, run_id)
+            removed |= erase_from_landing(engine, lakehouse, dataset, run_id, spelled)
         own, recompute, evaluated = _erase_from_derived(
-            engine, lakehouse, run_id, maintained_per_key, recounts
+            engine, lakehouse, run_id, maintained_per_key, recounts, spelled
         )
     again: dict[str, list[Path]] = {}
     try:
@@ -196,6 +205,7 @@ def erase(
         rows_left_to_compute_again=recompute,
         relations_kept_again=sorted(again),
         checks_evaluated=evaluated,
+        found_by_spellings=sorted(spelled.told) if spelled is not None else [],
     )
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -206,6 +216,7 @@ def erase(
         "rows_left_to_compute_again": recompute,
         "tables_touched": report.tables_touched,
         "run_id": run_id,
+        erased_spellings.LISTED: len(listed) + len(new),  # the erasures before it all completed
     }
     privacy.append_log(ERASURE_AUDIT, [entry])
     return report
@@ -217,6 +228,7 @@ def _erase_from_derived(
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
     recounts: Recounts | None,
+    spelled: ErasedSpellings | None = None,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
     """Remove the erased customers' rows from every materialized trusted and curated table, each
     after the tables it reads, evaluate the `recounts` on the versions committed, then
@@ -240,7 +252,7 @@ def _erase_from_derived(
             where = [*keyed.conditions(reached), *own]
             # the erased have no rows to compute again, and their pseudonyms are not kept
             left[name] = sorted(set(reached) - erased_ids)
-        erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}")
+        erased = remove_rows(engine, lakehouse, table, where, run_id, f"changed_{name}", spelled)
         removed[name] = sum(erased.values())
         if keyed is not None:  # the customer's own rows, and the others' left to compute
             removed[name] = engine.scalar(
@@ -276,7 +288,11 @@ def removal(engine: Engine, table: Table, version: int) -> Removal:
 
 
 def erase_from_landing(
-    engine: DuckDBEngine, lakehouse: Lakehouse, dataset: str, run_id: str
+    engine: DuckDBEngine,
+    lakehouse: Lakehouse,
+    dataset: str,
+    run_id: str,
+    spelled: ErasedSpellings | None = None,
 ) -> dict[str, int]:
     """Rewrite the landing and quarantine data files that hold rows of erased customers (one
     commit per table), move those rows to their files' erased counts, and remove the tables'
@@ -295,7 +311,8 @@ def erase_from_landing(
     with ingested.lock(dataset), store.staging() as folder:
         for table in (landing, quarantine):
             held = "quarantined" if table is quarantine else "rows"
-            erased = remove_rows(engine, lakehouse, table, [predicates[table.name]], run_id)
+            where = [predicates[table.name]]
+            erased = remove_rows(engine, lakehouse, table, where, run_id, spelled=spelled)
             for name, n in erased.items():
                 r = records[name]
                 records[name] = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
@@ -318,6 +335,7 @@ def remove_rows(
     where: Sequence[str],
     run_id: str,
     changed: str | None = None,
+    spelled: ErasedSpellings | None = None,
 ) -> dict[str | None, int]:
     """Commit a new version of a Delta table without the rows any of the conditions `where`
     (SQL, each sought alone: `data_files.without`) is true of: the data files holding any
@@ -329,8 +347,8 @@ def remove_rows(
     its version instead."""
     for _ in range(REMOVAL_ATTEMPTS - 1):
         with contextlib.suppress(StaleVersion):
-            return _remove_rows(engine, lakehouse, table, where, run_id, changed)
-    return _remove_rows(engine, lakehouse, table, where, run_id, changed)
+            return _remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
+    return _remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
 
 
 def _remove_rows(
@@ -340,13 +358,14 @@ def _remove_rows(
     where: Sequence[str],
     run_id: str,
     changed: str | None,
+    spelled: ErasedSpellings | None,
 ) -> dict[str | None, int]:
     """`remove_rows` on the table's current version; `StaleVersion` if another writer
     committed a version while it was written."""
     store = lakehouse.store
     base = store.delta.version(table)
     urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
-    where = [per_value(engine, table, list(urls), condition) for condition in where]
+    where = [per_value(engine, store, table, list(urls), condition, spelled) for condition in where]
     removing = any_of(where)
     with store.staging() as folder:
         touched, kept, removed = data_files.without(list(urls), where, folder, table, engine.con)
@@ -376,14 +395,25 @@ def erased_rows(dataset: str, subjects: Collection[str]) -> list[str]:
     return [listed(c, sorted(subjects)) for c in columns] if subjects else []
 
 
-def per_value(engine: DuckDBEngine, table: Table, files: Sequence[str], condition: str) -> str:
+def per_value(
+    engine: DuckDBEngine,
+    store: TableStore,
+    table: Table,
+    files: Sequence[str],
+    condition: str,
+    spelled: ErasedSpellings | None = None,
+) -> str:
     """`condition` (SQL over the rows of `table` in data `files`) with the erasure list's test of
-    the table's key field (`erased_row`) made once per distinct value the files hold
-    (`erased_by_value`); only the values still in the files are listed: those of the customers
-    erased before are gone from them."""
+    the table's key field (`erased_row`) made of the values the files hold: the erased persons'
+    spellings, when the kept spellings tell them (`spelled`, see `erased_spellings.py`), else
+    each distinct value tested once (`erased_by_value`); only the values still in the files are
+    listed: those of the customers erased before are gone from them."""
     test = erased_row(table.dataset) if table.dataset in PERSON_KEYS else None
     if not files or test is None or test not in condition:
         return condition
+    values = spelled.values(engine, store, table, files) if spelled is not None else None
+    if values is not None:
+        return condition.replace(test, listed_values(table.dataset, values))
     listed = ", ".join(literal(f) for f in files)
     rows = f"read_parquet([{listed}], union_by_name = true)"
     return condition.replace(test, erased_by_value(engine.con, table.dataset, rows))

@@ -78,6 +78,7 @@ def remove_customer(
             "rows_left_to_compute_again": dg.MetadataValue.json(report.rows_left_to_compute_again),
             "relations_kept_again": dg.MetadataValue.json(report.relations_kept_again),
             "checks_evaluated": dg.MetadataValue.json(report.checks_evaluated),
+            "found_by_spellings": dg.MetadataValue.json(report.found_by_spellings),
             "newly_listed": report.newly_listed,
         },
     )
