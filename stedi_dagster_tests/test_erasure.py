@@ -14,6 +14,7 @@ from stedi_dagster.defs.privacy.erasure import LANDING_RELATIONS, erase_customer
 from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, data_files
+from stedi_dagster.privacy import erased_spellings, erasure
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -374,16 +375,18 @@ def test_the_relations_kept_from_landing_are_kept_again_without_the_customer(def
 
 
 @pytest.mark.parametrize("erased", ["a", "f"])
-def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_builds_on(
+def test_the_erasure_evaluates_the_checks_that_the_run_after_reports_or_builds_on(
     definitions, tmp_path, erased
 ):
     """The job counts again the training pairs of the milliseconds its changes reach, before the
-    inputs' files before it go, and records the result with the pairs' version; the run after
-    reports it again (f: no other subject reached, the version is what its step computes) or
-    adds to the count it recorded (a: 0 claims a's serial too, and its pairs are left to compute
-    again: the version recorded then held fewer pairs than counted), instead of counting every
-    pair. Either way the run after's verdict and evidence are those of every check evaluated on
-    the whole tables ("Execute checks"). The result names the job's run and the version."""
+    inputs' files before it go, and evaluates every check row by row (or per person) of the
+    trusted and curated tables on the rows of the values it removed (none left), and records
+    the results with each version; the run after reports them again (f: no other subject
+    reached, each version is what its step computes) or adds to them (a: 0 claims a's serial
+    too, and its pairs are left to compute again: the version recorded then held fewer pairs
+    than counted), instead of evaluating them on the whole tables. Either way the run after's
+    verdict and evidence are those of every check evaluated on the whole tables ("Execute
+    checks"). The results name the job's run and the version."""
     landing = write_handmade(tmp_path / "landing")
     write_jsonl(
         landing / "customer" / "landing" / "customer-2.json", [customer("0", "S-A", research=5)]
@@ -399,7 +402,16 @@ def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_bui
     assert job.success
     (output,) = [e for e in job.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = output.step_output_data.metadata
-    assert metadata["checks_evaluated"].value == {"machine_learning_curated": ["count_reconciles"]}
+    evaluated = metadata["checks_evaluated"].value
+    row_by_row = ["keys_not_null", "all_consented"]
+    assert evaluated == {
+        "customer_trusted": [*row_by_row, "unique_email"],
+        "accelerometer_trusted": row_by_row,
+        "step_trainer_trusted": row_by_row,
+        "customer_curated": [*row_by_row, "unique_email"],
+        "machine_learning_curated": [*row_by_row, "count_reconciles", "no_identifiers"],
+        "step_features_curated": [*row_by_row, "no_identifiers"],
+    }
     left = metadata["rows_left_to_compute_again"].value.get("machine_learning_curated", 0)
     assert (left > 0) == (erased == "a")
     version, _ = lakehouse.store.delta.last_commit(pairs)
@@ -422,6 +434,12 @@ def test_the_erasure_evaluates_the_training_pairs_recount_that_the_run_after_bui
             "recomputed: the rows of "
         )
         assert f"the table before counted at version {version} (run {job.run_id[:8]})" in on
+    for name, checks in evaluated.items():  # reported again, or built on
+        for check in checks:
+            found = evaluation(after, f"{name}.{check}").metadata
+            again = found.get("evaluated_in_run")
+            if again is None or again.value != job.run_id:
+                assert f"(run {job.run_id[:8]})" in found["evaluated_on"].value, (name, check)
     checks_only = dg.AssetSelection.checks_for_assets(*(t.key for t in TABLES.values()))
     whole = materialize(definitions, lakehouse, selection=checks_only)
     assert whole.success
@@ -471,3 +489,61 @@ def test_the_rows_are_found_by_the_kept_spellings_while_every_erasure_before_com
     maintained = every_row(lakehouse)
     assert materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"}).success
     assert every_row(lakehouse) == maintained
+
+
+def test_rows_of_the_erased_left_fail_the_job_and_the_checks_that_it_evaluated(
+    definitions, tmp_path, monkeypatch
+):
+    """A violation in the rows a version kept: the erasure's removal from accelerometer_trusted
+    misses a spelling of a's (a fault injected), so a row of a's is left where a no longer
+    consents. The checks the job evaluates on its versions find it by the spellings the
+    version's data files hold: the job fails naming the check, writes no audit entry, and the
+    run after reports all_consented failed, as evaluating it on the whole table does. Erasing a
+    again (the erasure list's test of every value, the erasure before not complete) removes the
+    row."""
+    landing = write_handmade(tmp_path / "landing")
+    write_jsonl(
+        landing / "accelerometer" / "landing" / "accelerometer-2.json",
+        [{**reading("a", 300), "user": " A@X.test"}],
+    )
+    lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
+    assert materialize(definitions, lakehouse).success
+    values = erased_spellings.ErasedSpellings.values
+
+    def missing_one(self, engine, store, table, files):
+        found = values(self, engine, store, table, files)
+        if table.name != "accelerometer_trusted" or found is None:
+            return found
+        return [v for v in found if v != " A@X.test"]
+
+    monkeypatch.setattr(erasure.ErasedSpellings, "values", missing_one)
+    job = dg.Definitions(jobs=[erase_customer], resources={"lakehouse": lakehouse})
+    failed = job.resolve_job_def("erase_customer").execute_in_process(
+        run_config={"ops": {"remove_customer": {"config": {"email": "a@x.test"}}}},
+        raise_on_error=False,
+    )
+    assert not failed.success
+    (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.cause.message
+    assert "did not complete: accelerometer_trusted.all_consented failed" in message
+    assert not (Path(lakehouse.lakehouse_root) / "_privacy" / "erasure_audit.jsonl").exists()
+    assert rows_of(lakehouse, "a@x.test", [])["accelerometer_trusted"] == 0
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        left = "select count(*) from accelerometer_trusted where user = ' A@X.test'"
+        assert engine.scalar(left) == 1
+    monkeypatch.undo()
+    after = materialize(definitions, lakehouse)
+    consent = evaluation(after, "accelerometer_trusted.all_consented")
+    assert not consent.passed
+    assert consent.metadata["evaluated_in_run"].value == failed.run_id
+    checks_only = dg.AssetSelection.checks_for_assets(*(t.key for t in TABLES.values()))
+    whole = verdicts(materialize(definitions, lakehouse, selection=checks_only))
+    reported = verdicts(after)  # (the tables reading accelerometer_trusted not built: it failed)
+    assert "accelerometer_trusted.all_consented" in reported
+    assert {k: whole[k] for k in reported} == reported
+    again = erase(definitions, lakehouse, "a@x.test")
+    assert again.success and job_metadata(again)["found_by_spellings"] == []
+    assert materialize(definitions, lakehouse).success
+    assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
+    with lakehouse.connect("accelerometer_trusted") as engine:
+        assert engine.scalar(left) == 0

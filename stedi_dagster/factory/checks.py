@@ -12,6 +12,7 @@ import dagster as dg
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Relation
+from stedi_dagster.factory.reuse import EVALUATED_ON
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.lakehouse.landing_folder import LandingFolder
 from stedi_dagster.privacy.consent import consent_relations
@@ -147,7 +148,7 @@ class Check:
     ) -> dg.AssetCheckResult:
         """The check's result with this evidence; reached as `evaluated_on` says, when it was
         not evaluated on the whole table (see `factory/version_checks.py`)."""
-        on = {"evaluated_on": evaluated_on} if evaluated_on else {}
+        on = {EVALUATED_ON: evaluated_on} if evaluated_on else {}
         return dg.AssetCheckResult(
             asset_key=self.table.key,
             check_name=self.name,

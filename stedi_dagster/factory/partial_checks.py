@@ -45,9 +45,14 @@ class Prior:
     def counted(self, check: Check) -> bool:
         """Whether it recorded the check's independent count (a count builds on it whatever
         its verdict then: an erasure records the training pairs' for a version its next step
-        completes, `factory/erasure_recounts.py`)."""
+        completes, `factory/erasure_checks.py`)."""
         evidence = self.recorded.get(check.name, {}).get("metadata", {})
         return check.grows == "count" and isinstance(evidence.get("independent_count"), int)
+
+    def evidence(self, check: Check) -> dict:
+        """The evidence of the check's result recorded, without what says how it was reached."""
+        metadata = self.recorded.get(check.name, {}).get("metadata", {})
+        return {k: v for k, v in metadata.items() if k not in reuse.HOW_EVALUATED}
 
     def basis(self, check: Check) -> str:
         """How the results on additions name it."""

@@ -36,6 +36,9 @@ PACKAGE = Path(__file__).resolve().parent.parent
 EVALUATED_VERSION = "evaluated_delta_version"
 EVALUATED_IN_RUN = "evaluated_in_run"
 EVALUATION_KEYS = (EVALUATED_VERSION, EVALUATED_IN_RUN)
+# And what a result reached on parts of a table says of them (`checks.Check.result`).
+EVALUATED_ON = "evaluated_on"
+HOW_EVALUATED = (*EVALUATION_KEYS, EVALUATED_ON)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.errors import StaleVersion
+from stedi_dagster.errors import LakehouseError, StaleVersion
 from stedi_dagster.lakehouse import catalog, data_files
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
@@ -96,13 +96,34 @@ class Removal:
     the same in the data files it wrote again as in those it removed)."""
 
     version: int
-    rows: str
+    conditions: tuple[str, ...]
+    # of a table whose rows belong to persons by its key field (`EXACT_ERASURE`): that column
+    # and the person keys of the erased of its kind, whose rows are all gone
+    column: str = ""
+    persons: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> str:
+        """SQL true of the rows it removed."""
+        return any_of(self.conditions)
+
+    def of(self, rows: str) -> str:
+        """SQL: the rows of `rows` (a view of the table) that the conditions are true of, by
+        one scan per condition, none twice (a filter on one column reaches the Parquet scan,
+        whose statistics and Bloom filters skip row groups; an `or` of two does not)."""
+        scans, before = [], ""
+        for condition in self.conditions:
+            scans.append(f"select * from {rows} where {condition}{before}")
+            before += f" and not coalesce({condition}, false)"
+        return " union all ".join(scans) or f"select * from {rows} where false"
 
 
-class Recounts(Protocol):
-    """The checks an erasure evaluates on the versions it commits, before their inputs' earlier
-    files go (`factory/erasure_recounts.py`): results by table, each naming its `check`, and the
-    commit metadata that records one with its table's version."""
+class ErasedChecks(Protocol):
+    """The checks an erasure evaluates on the versions it commits, before their reads' earlier
+    files go (`factory/erasure_checks.py`): each table's results (each naming its `check`, and
+    whether it `failed`: rows of the erased are left), from
+    each table's last commit before the erasure (`steps`) and its commit (`removals`); and the
+    commit metadata that records a table's results with its version."""
 
     def evaluate(
         self,
@@ -110,9 +131,9 @@ class Recounts(Protocol):
         lakehouse: Lakehouse,
         steps: Mapping[str, tuple | None],
         removals: Mapping[str, Removal],
-    ) -> Mapping[str, Any]: ...
+    ) -> Mapping[str, Sequence[Any]]: ...
 
-    def recorded(self, lakehouse: Lakehouse, name: str, done: Any) -> dict[str, str]: ...
+    def recorded(self, lakehouse: Lakehouse, name: str, done: Sequence[Any]) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -144,15 +165,15 @@ def erase(
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
     landing_relations: Sequence[Relation] = (),
-    recounts: Recounts | None = None,
+    checks: ErasedChecks | None = None,
 ) -> ErasureReport:
     """Remove the customer with this email from every zone and put them on the erasure list
     (the steps above). `maintained_per_key`: the derived tables, outside `EXACT_ERASURE`, from
     which the rows of every subject the erasure reaches are removed, to be computed again by
     their next step. `landing_relations`: those computed from landing and kept between runs
     that the erasure keeps again without the customer's rows (`erased_relations.py`), in the
-    order they read each other. `recounts`: the checks it evaluates on the versions it
-    commits (`Recounts`)."""
+    order they read each other. `checks`: those it evaluates on the versions it commits
+    (`ErasedChecks`)."""
     email_hash = erasure_hash(email)
     store, privacy = lakehouse.store, lakehouse.privacy
     if store.is_materialized(TABLES["machine_learning_curated"]):
@@ -182,8 +203,8 @@ def erase(
         removed: dict[str, int] = {}
         for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
             removed |= erase_from_landing(engine, lakehouse, dataset, run_id, spelled)
-        own, recompute, evaluated = _erase_from_derived(
-            engine, lakehouse, run_id, maintained_per_key, recounts, spelled
+        own, recompute, done = _erase_from_derived(
+            engine, lakehouse, run_id, maintained_per_key, checks, spelled, keys
         )
     again: dict[str, list[Path]] = {}
     try:
@@ -196,6 +217,13 @@ def erase(
     finally:  # computed from landing before the erasure: gone even when keeping failed
         lakehouse.forget_shared_tables(but=[path for files in again.values() for path in files])
     catalog.refresh(lakehouse)  # its views list the files of the new versions
+    failed = sorted(f"{name}.{d.check}" for name, found in done.items() for d in found if d.failed)
+    if failed:  # no audit entry: the next erasure makes the erasure list's test of every value
+        raise LakehouseError(
+            f"the erasure of customer sha256:{email_hash[:12]} did not complete: "
+            f"{', '.join(failed)} failed on the versions it committed (rows of the erased left); "
+            "the next run's checks report them: run the erasure again"
+        )
     report = ErasureReport(
         email_sha256=email_hash,
         serials=len(serial_hashes),
@@ -204,7 +232,7 @@ def erase(
         rows_removed=removed | own,
         rows_left_to_compute_again=recompute,
         relations_kept_again=sorted(again),
-        checks_evaluated=evaluated,
+        checks_evaluated={n: [d.check for d in found] for n, found in done.items()},
         found_by_spellings=sorted(spelled.told) if spelled is not None else [],
     )
     entry = {
@@ -227,18 +255,19 @@ def _erase_from_derived(
     lakehouse: Lakehouse,
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
-    recounts: Recounts | None,
+    checks: ErasedChecks | None,
     spelled: ErasedSpellings | None = None,
-) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
+    keys: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[dict[str, int], dict[str, int], Mapping[str, Sequence[Any]]]:
     """Remove the erased customers' rows from every materialized trusted and curated table, each
-    after the tables it reads, evaluate the `recounts` on the versions committed, then
-    remove their earlier versions; the rows removed that were the customer's own, and those of
-    other subjects left to compute again, per table, and the checks evaluated."""
+    after the tables it reads, evaluate the `checks` on the versions committed, then remove
+    their earlier versions; the rows removed that were the customer's own, and those of other
+    subjects left to compute again, per table, and the checks' results. `keys`: the erased
+    person keys by kind (email, serial)."""
     store = lakehouse.store
     erased_ids = {id_ for (id_,) in engine.rows("select id from erasure_subjects")}
     derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
     last = {n: store.delta.last_commit(TABLES[n]) for n in derived}
-    steps = {n: commit[1] if commit else None for n, commit in last.items()}
     versions = {n: store.delta.version(TABLES[n]) for n in derived}
     removals: dict[str, Removal] = {}
     removed, left, recompute = {}, {}, {}
@@ -259,32 +288,41 @@ def _erase_from_derived(
                 f"select count(*) from changed_{name} where {any_of(own)}"
             )
             recompute[name] = sum(erased.values()) - removed[name]
-        elif erased and store.delta.version(table) == versions[name] + 1:  # its commit alone
-            removals[name] = removal(engine, table, versions[name])
+        if erased and store.delta.version(table) == versions[name] + 1:  # its commit alone
+            if keyed is not None:
+                removals[name] = Removal(versions[name], tuple(where))
+            else:
+                removals[name] = removal(engine, table, versions[name], keys or {})
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
     for name in derived:  # the rows removed: the recounts show the changes as steps do
         engine.con.execute(f"drop table if exists {ident(f'changed_{name}')}")
     # before the inputs' files before the erasure go (the recounts count their partitions)
-    done = recounts.evaluate(engine, lakehouse, last, removals) if recounts else {}
+    done = checks.evaluate(engine, lakehouse, last, removals) if checks else {}
     for name in derived:
         store.delta.forget_history(TABLES[name])
     for name in (*EXACT_ERASURE, *maintained_per_key):  # after every table's upkeep, in
         if name in derived:  # read order: the versions recorded stay
-            checked = {}
-            if recounts and name in done:
-                checked = recounts.recorded(lakehouse, name, done[name])
-            record_inputs(lakehouse, name, steps[name], run_id, left.get(name, ()), checked)
-    return removed, recompute, {n: [recount.check] for n, recount in done.items()}
+            checked = checks.recorded(lakehouse, name, done[name]) if name in done else {}
+            step = last[name][1] if last[name] else None
+            record_inputs(lakehouse, name, step, run_id, left.get(name, ()), checked)
+    return removed, recompute, done
 
 
-def removal(engine: Engine, table: Table, version: int) -> Removal:
-    """The erasure's commit of a table from which it removed the rows of its key field's erased
-    values (`EXACT_ERASURE`), the rows removed in `changed_<table>`: all the rows of those values
-    (listed in a table of the erasure's connection alone)."""
-    key = ident(PERSON_KEYS[table.dataset][0])
+def removal(
+    engine: Engine, table: Table, version: int, keys: Mapping[str, Sequence[str]]
+) -> Removal:
+    """The erasure's commit of a table from which it removed the rows (`changed_<table>`) of
+    its key field's erased values (`EXACT_ERASURE`): all the rows of those values (listed in a
+    table of the erasure's connection alone, so that no table computed from them is shared with
+    the process's other connections); the erased persons (`keys`: person keys by kind) own no
+    other row."""
+    column, kind = PERSON_KEYS[table.dataset]
     values = f"erased_values_{table.name}"
-    engine.create_table(values, f"select distinct {key} as value from changed_{table.name}")
-    return Removal(version, f"{key} in (select value from {values})")
+    engine.create_table(
+        values, f"select distinct {ident(column)} as value from changed_{table.name}"
+    )
+    rows = f"{ident(column)} in (select value from {values})"
+    return Removal(version, (rows,), column, tuple(keys.get(kind, ())))
 
 
 def erase_from_landing(
@@ -433,7 +471,7 @@ def record_inputs(
     `keys` (of a table maintained per key), removed, which its next step computes again with
     those its last commit left (`KEYS_TO_RECOMPUTE`). The next run then adds to it, or computes
     keys again, instead of building it in full (its checks are evaluated again, but those
-    the erasure evaluated, recorded with `checked`: `Recounts.recorded`). `step`: the
+    the erasure evaluated, recorded with `checked`: `ErasedChecks.recorded`). `step`: the
     metadata of the table's last commit before the erasure."""
     table, store = TABLES[name], lakehouse.store
     if step is None or INPUTS not in step or BASIS not in step:

@@ -38,76 +38,73 @@ TRAINING_PAIRS_KEYED = keyed(
 )
 STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",), files=TRAINING_FILES)
 
-customer_curated = table_asset(
-    TableSpec(
+CUSTOMER_CURATED = TableSpec(
+    "customer_curated",
+    sources=(__file__,),
+    inputs=("customer_trusted", "accelerometer_trusted"),
+    appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
+    keyed=keyed(
+        "customer_curated", ("email",), bounded_by="customer_trusted", files=CUSTOMER_FILES
+    ),
+    relations=(TRUSTED_PERSONS, CURATED_KEYS),  # the adder reads both, the SQL the first
+    checks=curated_checks(
         "customer_curated",
-        sources=(__file__,),
-        inputs=("customer_trusted", "accelerometer_trusted"),
-        appends=("accelerometer_trusted",),  # by sql/customer_curated_added.sql
-        keyed=keyed(
-            "customer_curated", ("email",), bounded_by="customer_trusted", files=CUSTOMER_FILES
-        ),
-        relations=(TRUSTED_PERSONS, CURATED_KEYS),  # the adder reads both, the SQL the first
-        checks=curated_checks(
-            "customer_curated",
-            reads=("accelerometer_landing", "customer_landing"),
-            relations=(latest_readings(),),
-        ),
-        description=(
-            "One row per trusted customer who has at least one reading in accelerometer_trusted; "
-            "customer columns only."
-        ),
-    )
+        reads=("accelerometer_landing", "customer_landing"),
+        relations=(latest_readings(),),
+    ),
+    description=(
+        "One row per trusted customer who has at least one reading in accelerometer_trusted; "
+        "customer columns only."
+    ),
 )
+customer_curated = table_asset(CUSTOMER_CURATED)
 
-machine_learning_curated = table_asset(
-    TableSpec(
-        "machine_learning_curated",
-        sources=(__file__,),
-        inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
-        appends=("step_trainer_trusted", "accelerometer_trusted"),
-        partitions=PAIRED_BY_MILLISECOND,  # new readings pair with those of their millisecond
-        keyed=TRAINING_PAIRS_KEYED,
-        relations=(CURATED_KEYS,),
-        checks=machine_learning_checks(),
-        description=(
-            "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted "
-            "reading taken at the same millisecond (sensorReadingTime = timestamp); with "
-            "STEDI_ML_PAIRING=same_customer, only readings of the step trainer's owner. No direct "
-            "identifier: people appear as subject_id (who wore the phone) and "
-            "step_trainer_subject_id (who owns the step trainer), keyed hashes of their emails."
-        ),
-        pseudonymous=True,
-        profile=Profile(
-            machine_learning_profile,
-            shown_again=("profile", *PROFILE_KEYS),
-        ),
-    )
+MACHINE_LEARNING_CURATED = TableSpec(
+    "machine_learning_curated",
+    sources=(__file__,),
+    inputs=("step_trainer_trusted", "accelerometer_trusted", "customer_curated"),
+    appends=("step_trainer_trusted", "accelerometer_trusted"),
+    partitions=PAIRED_BY_MILLISECOND,  # new readings pair with those of their millisecond
+    keyed=TRAINING_PAIRS_KEYED,
+    relations=(CURATED_KEYS,),
+    checks=machine_learning_checks(),
+    description=(
+        "One row per pair of a step_trainer_trusted reading and an accelerometer_trusted "
+        "reading taken at the same millisecond (sensorReadingTime = timestamp); with "
+        "STEDI_ML_PAIRING=same_customer, only readings of the step trainer's owner. No direct "
+        "identifier: people appear as subject_id (who wore the phone) and "
+        "step_trainer_subject_id (who owns the step trainer), keyed hashes of their emails."
+    ),
+    pseudonymous=True,
+    profile=Profile(
+        machine_learning_profile,
+        shown_again=("profile", *PROFILE_KEYS),
+    ),
 )
+machine_learning_curated = table_asset(MACHINE_LEARNING_CURATED)
 
 
-step_features_curated = table_asset(
-    TableSpec(
+STEP_FEATURES_CURATED = TableSpec(
+    "step_features_curated",
+    inputs=("machine_learning_curated",),
+    checks=step_features_checks(),
+    description=(
+        "One row per row of machine_learning_curated, in each subject's time order "
+        "(subject_id, timestamp): the inputs of a step-detection model. magnitude is the "
+        "acceleration sqrt(x² + y² + z²); magnitude_mean_10 and magnitude_std_10 its mean and "
+        "standard deviation over this and the subject's 9 preceding rows; distance_change the "
+        "change of distanceFromObject and ms_since_previous the time since the subject's "
+        "previous row (null for a subject's first). No identifier: subject_id is a pseudonym. "
+        "Computed with Polars' lazy API, streamed through the training pairs in time order."
+    ),
+    draft=file_draft(
         "step_features_curated",
-        inputs=("machine_learning_curated",),
-        checks=step_features_checks(),
-        description=(
-            "One row per row of machine_learning_curated, in each subject's time order "
-            "(subject_id, timestamp): the inputs of a step-detection model. magnitude is the "
-            "acceleration sqrt(x² + y² + z²); magnitude_mean_10 and magnitude_std_10 its mean and "
-            "standard deviation over this and the subject's 9 preceding rows; distance_change the "
-            "change of distanceFromObject and ms_since_previous the time since the subject's "
-            "previous row (null for a subject's first). No identifier: subject_id is a pseudonym. "
-            "Computed with Polars' lazy API, streamed through the training pairs in time order."
+        lambda _, lakehouse, path, where, __: step_features.write_step_features(
+            lakehouse, path, where
         ),
-        draft=file_draft(
-            "step_features_curated",
-            lambda _, lakehouse, path, where, __: step_features.write_step_features(
-                lakehouse, path, where
-            ),
-            keyed=STEP_FEATURES_KEYED,
-        ),
-        kinds=frozenset({"polars", "parquet"}),
-        sources=(step_features.__file__, __file__),
-    )
+        keyed=STEP_FEATURES_KEYED,
+    ),
+    kinds=frozenset({"polars", "parquet"}),
+    sources=(step_features.__file__, __file__),
 )
+step_features_curated = table_asset(STEP_FEATURES_CURATED)

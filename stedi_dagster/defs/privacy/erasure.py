@@ -6,13 +6,20 @@ the email."""
 import dagster as dg
 from pydantic import Field
 
-from stedi_dagster.defs.curated.assets import STEP_FEATURES_KEYED, TRAINING_PAIRS_KEYED
-from stedi_dagster.defs.curated.checks import (
-    LANDING_IDENTIFIERS,
-    latest_readings,
-    machine_learning_checks,
+from stedi_dagster.defs.curated.assets import (
+    CUSTOMER_CURATED,
+    MACHINE_LEARNING_CURATED,
+    STEP_FEATURES_CURATED,
+    STEP_FEATURES_KEYED,
+    TRAINING_PAIRS_KEYED,
 )
-from stedi_dagster.factory.erasure_recounts import ErasureRecounts
+from stedi_dagster.defs.curated.checks import LANDING_IDENTIFIERS, latest_readings
+from stedi_dagster.defs.trusted.assets import (
+    ACCELEROMETER_TRUSTED,
+    CUSTOMER_TRUSTED,
+    STEP_TRAINER_TRUSTED,
+)
+from stedi_dagster.factory.erasure_checks import ErasureChecks
 from stedi_dagster.lakehouse import Lakehouse
 from stedi_dagster.privacy import consent
 from stedi_dagster.privacy.erasure import erase
@@ -37,12 +44,22 @@ LANDING_RELATIONS = (
 )
 
 
-# The counts summed over partitions that the job evaluates on the versions it commits, while the
-# inputs' files before it are there (`factory/erasure_recounts.py`): the training pairs', which
-# the run after would otherwise count whole (the trusted tables' recounts read the landing
-# spellings, which the job does not keep: they would cost it more than the run after).
-RECOUNTS = ErasureRecounts(
-    {"machine_learning_curated": next(c for c in machine_learning_checks() if c.partitions)}
+# The checks of the trusted and curated tables, of which the job evaluates on the versions it
+# commits those it can (`factory/erasure_checks.py`): the training pairs' recount, while the
+# inputs' files before it are there, and the checks row by row that passed, on the rows that held
+# the values it removed; the run after reports them again instead of evaluating them whole.
+CHECKS = ErasureChecks(
+    {
+        spec.name: spec.checks
+        for spec in (
+            CUSTOMER_TRUSTED,
+            ACCELEROMETER_TRUSTED,
+            STEP_TRAINER_TRUSTED,
+            CUSTOMER_CURATED,
+            MACHINE_LEARNING_CURATED,
+            STEP_FEATURES_CURATED,
+        )
+    }
 )
 
 
@@ -63,7 +80,7 @@ def remove_customer(
         context.run.run_id,
         MAINTAINED_PER_KEY,
         LANDING_RELATIONS,
-        RECOUNTS,
+        CHECKS,
     )
     context.log.info(
         f"erased customer sha256:{report.email_sha256[:12]}: "

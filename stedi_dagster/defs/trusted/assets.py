@@ -42,80 +42,77 @@ def consent_changes(
     return {"consent_granted": granted, "consent_withdrawn": withdrawn}
 
 
-customer_trusted = table_asset(
-    TableSpec(
-        "customer_trusted",
-        sources=(__file__,),
-        inputs=("customer_landing",),
-        keyed=keyed(
-            "customer_trusted", ("email",), narrowed=("customer_landing",), files=CUSTOMER_FILES
-        ),
-        checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
-        profile=Profile(consent_changes),
-        description=(
-            "One row per customer email who consented to research: the email's most recently "
-            "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present "
-            "and non-zero. Null, missing and 0 all mean no consent; on a tie the record without "
-            "consent wins."
-        ),
-    )
+CUSTOMER_TRUSTED = TableSpec(
+    "customer_trusted",
+    sources=(__file__,),
+    inputs=("customer_landing",),
+    keyed=keyed(
+        "customer_trusted", ("email",), narrowed=("customer_landing",), files=CUSTOMER_FILES
+    ),
+    checks=trusted_checks("customer_trusted", reads=("customer_landing",)),
+    profile=Profile(consent_changes),
+    description=(
+        "One row per customer email who consented to research: the email's most recently "
+        "updated record (lastUpdateDate), kept when its shareWithResearchAsOfDate is present "
+        "and non-zero. Null, missing and 0 all mean no consent; on a tie the record without "
+        "consent wins."
+    ),
 )
+customer_trusted = table_asset(CUSTOMER_TRUSTED)
 
-accelerometer_trusted = table_asset(
-    TableSpec(
+ACCELEROMETER_TRUSTED = TableSpec(
+    "accelerometer_trusted",
+    sources=(__file__,),
+    inputs=("accelerometer_landing", "customer_trusted"),
+    appends=("accelerometer_landing",),
+    keyed=keyed("accelerometer_trusted", ("user",), narrowed=("accelerometer_landing",)),
+    relations=(TRUSTED_PERSONS,),
+    checks=trusted_checks(
         "accelerometer_trusted",
-        sources=(__file__,),
-        inputs=("accelerometer_landing", "customer_trusted"),
-        appends=("accelerometer_landing",),
-        keyed=keyed("accelerometer_trusted", ("user",), narrowed=("accelerometer_landing",)),
-        relations=(TRUSTED_PERSONS,),
-        checks=trusted_checks(
-            "accelerometer_trusted",
-            reads=("accelerometer_landing", "customer_landing"),
-            linear=("accelerometer_landing",),
-            # a sum over persons: a consent change counts again the readings of those it reaches
-            partitions=(("accelerometer_landing", "user"), ("customer_landing", "email")),
-        ),
-        description=(
-            "One row per accelerometer reading whose user is a customer in customer_trusted; "
-            "accelerometer columns only."
-        ),
-    )
+        reads=("accelerometer_landing", "customer_landing"),
+        linear=("accelerometer_landing",),
+        # a sum over persons: a consent change counts again the readings of those it reaches
+        partitions=(("accelerometer_landing", "user"), ("customer_landing", "email")),
+    ),
+    description=(
+        "One row per accelerometer reading whose user is a customer in customer_trusted; "
+        "accelerometer columns only."
+    ),
 )
+accelerometer_trusted = table_asset(ACCELEROMETER_TRUSTED)
 
-step_trainer_trusted = table_asset(
-    TableSpec(
+STEP_TRAINER_TRUSTED = TableSpec(
+    "step_trainer_trusted",
+    sources=(__file__,),
+    inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
+    appends=("step_trainer_landing",),
+    keyed=keyed(
         "step_trainer_trusted",
-        sources=(__file__,),
-        inputs=("step_trainer_landing", "customer_curated", "customer_landing", "customer_trusted"),
-        appends=("step_trainer_landing",),
-        keyed=keyed(
-            "step_trainer_trusted",
-            ("serialNumber",),
-            # in this order: the trusted customers narrowed by the landing records' claimants
-            narrowed=(
-                "step_trainer_landing",
-                "claims",  # the spellings customer_landing has of the serials
-                "customer_landing",
-                "customer_trusted",
-                "customer_curated",
-            ),
+        ("serialNumber",),
+        # in this order: the trusted customers narrowed by the landing records' claimants
+        narrowed=(
+            "step_trainer_landing",
+            "claims",  # the spellings customer_landing has of the serials
+            "customer_landing",
+            "customer_trusted",
+            "customer_curated",
         ),
-        checks=trusted_checks(
-            "step_trainer_trusted",
-            reads=("step_trainer_landing", "customer_curated", "customer_landing"),
-            linear=("step_trainer_landing",),
-            # a sum over serials: a change counts again the readings of those it reaches
-            partitions=(
-                ("step_trainer_landing", "serialNumber"),
-                ("customer_curated", "serialNumber"),
-                ("customer_landing", "email"),
-            ),
+    ),
+    checks=trusted_checks(
+        "step_trainer_trusted",
+        reads=("step_trainer_landing", "customer_curated", "customer_landing"),
+        linear=("step_trainer_landing",),
+        # a sum over serials: a change counts again the readings of those it reaches
+        partitions=(
+            ("step_trainer_landing", "serialNumber"),
+            ("customer_curated", "serialNumber"),
+            ("customer_landing", "email"),
         ),
-        description=(
-            "One row per step-trainer reading whose serialNumber belongs to a customer in "
-            "customer_curated and is claimed by no customer without consent; step-trainer columns "
-            "only."
-        ),
-    )
+    ),
+    description=(
+        "One row per step-trainer reading whose serialNumber belongs to a customer in "
+        "customer_curated and is claimed by no customer without consent; step-trainer columns "
+        "only."
+    ),
 )
+step_trainer_trusted = table_asset(STEP_TRAINER_TRUSTED)
