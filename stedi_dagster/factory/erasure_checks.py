@@ -102,17 +102,21 @@ class ErasureChecks:
         are (`steps`: each one's last commit before the erasure; `removals`: its commit), while
         their reads' files before it are there."""
         found: dict[str, list[Evaluated]] = {}
+        read = sorted({r for checks in self.checks.values() for c in checks for r in c.reads})
+        now = lakehouse.store.snapshots(read)  # the tables read, as they are (each looked up once)
         for name, checks in self.checks.items():
             prior = _prior(steps.get(name), name)
             left = None  # the rows of the values the erasure removed left in the table
             for check in checks if prior is not None else ():
                 done = None
                 if check.partitions and all(TABLES[r].zone != "landing" for r in check.reads):
-                    done = _recount(engine, lakehouse, name, check, prior, removals)
+                    reads = {r: now[r] for r in check.reads if r in now}
+                    done = _recount(engine, lakehouse, check, prior, reads, removals)
                 elif check.grows in ROW_BY_ROW and name in removals and prior.passed(check):
                     if left is None:
                         left = _removed_values(engine, lakehouse, name, removals[name])
-                    done = _on_removed_values(engine, lakehouse, check, prior, left)
+                    reads = {r: now[r] for r in check.reads if r in now}
+                    done = _on_removed_values(engine, lakehouse, check, prior, reads, left)
                 if done is not None:
                     found.setdefault(name, []).append(done)
         return found
@@ -157,14 +161,18 @@ def _removed_values(engine: Engine, lakehouse: Lakehouse, name: str, removal: Re
 
 
 def _on_removed_values(
-    engine: Engine, lakehouse: Lakehouse, check: Check, prior: Prior, left: int
+    engine: Engine,
+    lakehouse: Lakehouse,
+    check: Check,
+    prior: Prior,
+    reads: dict[str, Snapshot],
+    left: int,
 ) -> Evaluated:
     """A check row by row (or per person) that passed at `prior`, on the version the erasure
     committed: on its rows that hold the values the erasure removed (`left` of them, shown as
     `<table>_erased_rows`: none may be; were there any, tested against the reads as they are);
-    every other row stands as it stood (see above)."""
+    every other row stands as it stood (see above). `reads`: the tables it reads, as they are."""
     store, name = lakehouse.store, check.table.name
-    reads = store.snapshots(check.reads)
     if left:
         for read in check.reads:
             store.attach(engine, TABLES[read])
@@ -186,22 +194,20 @@ def _on_removed_values(
 def _recount(
     engine: Engine,
     lakehouse: Lakehouse,
-    name: str,
     check: Check,
     prior: Prior,
+    reads: dict[str, Snapshot],
     removals: Mapping[str, Removal],
 ) -> Evaluated | None:
-    """`check` (a count summed over partitions) of table `name`'s current version, shown by
-    `engine` with the tables it reads, from its result recorded at `prior` and the changes of
-    its reads since; None when none was recorded, or the files it read then are gone (an
-    earlier erasure's removed them)."""
+    """`check` (a count summed over partitions) of its table's current version, shown by
+    `engine` with the tables it reads (`reads`, as they are), from its result recorded at
+    `prior` and the changes of its reads since; None when none was recorded, or the files it
+    read then are gone (an earlier erasure's removed them)."""
     if check.name not in prior.recorded:
         return None
-    store = lakehouse.store
-    reads = store.snapshots(check.reads)
-    views = ErasedReads(store, reads, removals)
+    views = ErasedReads(lakehouse.store, reads, removals)
     try:
-        result = recount_on_partitions(check, engine, prior, TABLES[name], views, consent_relations)
+        result = recount_on_partitions(check, engine, prior, check.table, views, consent_relations)
     except (duckdb.IOException, FileNotFoundError):
         return None
     return Evaluated(check.name, result, reuse.read_hashes(reads)) if result is not None else None
