@@ -14,7 +14,7 @@ from stedi_dagster.defs.privacy.erasure import LANDING_RELATIONS, erase_customer
 from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, data_files
-from stedi_dagster.privacy import erased_spellings, erasure
+from stedi_dagster.privacy import erased_spellings
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -516,7 +516,7 @@ def test_rows_of_the_erased_left_fail_the_job_and_the_checks_that_it_evaluated(
             return found
         return [v for v in found if v != " A@X.test"]
 
-    monkeypatch.setattr(erasure.ErasedSpellings, "values", missing_one)
+    monkeypatch.setattr(erased_spellings.ErasedSpellings, "values", missing_one)
     job = dg.Definitions(jobs=[erase_customer], resources={"lakehouse": lakehouse})
     failed = job.resolve_job_def("erase_customer").execute_in_process(
         run_config={"ops": {"remove_customer": {"config": {"email": "a@x.test"}}}},

@@ -1,9 +1,9 @@
-"""The checks an erasure evaluates on the versions it commits (`privacy.erasure.ErasedChecks`,
-which this implements), recorded with each version (`record_inputs`), so that the run after it
-reports them again for a version it keeps, or adds to them for one that computes keys again,
-instead of evaluating them on the whole table. Each
-builds on the check's result on the version right before the erasure's commit, which removed
-from the table and from the tables it reads the rows of the persons it erased alone:
+"""The checks an erasure evaluates on the versions it commits (which this implements:
+`privacy.erasure_contracts.ErasedChecks`), recorded with each version (`record_inputs`), so that
+the run after it reports them again for a version it keeps, or adds to them for one that computes
+keys again, instead of evaluating them on the whole table. Each builds on the check's result on
+the version right before the erasure's commit, which removed from the table and from the tables
+it reads the rows of the persons it erased alone:
 
 - a count summed over partitions (`Check.partitions`) whose reads are trusted or curated tables
   (the training pairs') counts again the partitions the erasure's changes reach, before and
@@ -40,7 +40,7 @@ from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
 from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import consent_relations
-from stedi_dagster.privacy.erasure import Removal
+from stedi_dagster.privacy.erasure_contracts import Removal
 from stedi_dagster.sql import listed
 from stedi_dagster.tables import TABLES
 
@@ -87,7 +87,7 @@ class ErasedReads(ReadViews):
 @dataclass(frozen=True)
 class ErasureChecks:
     """The checks of each trusted and curated table (table -> its checks), of which an erasure
-    evaluates those it can on the versions it commits (`privacy.erasure.ErasedChecks`)."""
+    evaluates those it can on the versions it commits (`privacy.erasure_contracts.ErasedChecks`)."""
 
     checks: Mapping[str, Sequence[Check]]
 

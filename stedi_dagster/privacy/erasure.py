@@ -33,7 +33,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
@@ -46,6 +46,7 @@ from stedi_dagster.lakehouse.store import TableStore
 from stedi_dagster.privacy import erased_relations, erased_spellings
 from stedi_dagster.privacy.erased_spellings import ErasedSpellings
 from stedi_dagster.privacy.erased_values import erased_by_value, listed_values
+from stedi_dagster.privacy.erasure_contracts import ErasedChecks, KeyedTable, Removal
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash, person_key
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.sql import any_of, ident, json_path, listed, literal, read_sql
@@ -78,62 +79,6 @@ EXACT_ERASURE = (
     "customer_curated",
     "step_trainer_trusted",
 )
-
-
-class KeyedTable(Protocol):
-    """A table maintained per key (`Keyed` of the table factory): which of its keys the rows
-    removed from its inputs reach, and SQL selecting the rows of keys."""
-
-    def keys(self, engine: Engine) -> list[str]: ...
-
-    def conditions(self, keys: Sequence[str]) -> list[str]: ...
-
-
-@dataclass(frozen=True)
-class Removal:
-    """The erasure's commit of a table: the version before it (the only commit since), and SQL
-    true of every row it removed (all of the rows of their key values; those it is false of are
-    the same in the data files it wrote again as in those it removed)."""
-
-    version: int
-    conditions: tuple[str, ...]
-    # of a table whose rows belong to persons by its key field (`EXACT_ERASURE`): that column
-    # and the person keys of the erased of its kind, whose rows are all gone
-    column: str = ""
-    persons: tuple[str, ...] = ()
-
-    @property
-    def rows(self) -> str:
-        """SQL true of the rows it removed."""
-        return any_of(self.conditions)
-
-    def of(self, rows: str) -> str:
-        """SQL: the rows of `rows` (a view of the table) that the conditions are true of, by
-        one scan per condition, none twice (a filter on one column reaches the Parquet scan,
-        whose statistics and Bloom filters skip row groups; an `or` of two does not)."""
-        scans, before = [], ""
-        for condition in self.conditions:
-            scans.append(f"select * from {rows} where {condition}{before}")
-            before += f" and not coalesce({condition}, false)"
-        return " union all ".join(scans) or f"select * from {rows} where false"
-
-
-class ErasedChecks(Protocol):
-    """The checks an erasure evaluates on the versions it commits, before their reads' earlier
-    files go (`factory/erasure_checks.py`): each table's results (each naming its `check`, and
-    whether it `failed`: rows of the erased are left), from
-    each table's last commit before the erasure (`steps`) and its commit (`removals`); and the
-    commit metadata that records a table's results with its version."""
-
-    def evaluate(
-        self,
-        engine: Engine,
-        lakehouse: Lakehouse,
-        steps: Mapping[str, tuple | None],
-        removals: Mapping[str, Removal],
-    ) -> Mapping[str, Sequence[Any]]: ...
-
-    def recorded(self, lakehouse: Lakehouse, name: str, done: Sequence[Any]) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
