@@ -8,6 +8,7 @@ from stedi_dagster.engines import Engine
 from stedi_dagster.engines.grown import Files, Growth
 from stedi_dagster.factory.increments import Change, since
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
+from stedi_dagster.privacy.spellings import read_by
 from stedi_dagster.sql import ident, listed
 from stedi_dagster.tables import TABLES
 
@@ -91,6 +92,12 @@ class ReadViews:
             kept = listed(column, [v for (v,) in found if v is not None])
         engine.create_table(f"{name}_within", f"select * from {name}_whole where {kept}")
         engine.create_view(name, f"select * from {name}_within")
+
+    def spellings(self, engine: Engine, sql: str) -> None:
+        """The spellings an SQL statement reads (`privacy/spellings.py`), over the tables as
+        they are (a landing table's grown from those kept before)."""
+        for relation in read_by(sql):
+            relation.create(engine)
 
     def since(self, name: str, version: int | None) -> Change | None:
         """How a table the step reads changed since `version` (`increments.since`), each table

@@ -321,8 +321,7 @@ def recount_on_partitions(
         changes[name] = change
     for name, change in changes.items():
         views.attach_changed(engine, name, change if change.added or change.removed else None)
-    for relation in spellings.read_by(check.reach):  # over the reads as they are
-        relation.create(engine)
+    views.spellings(engine, check.reach)  # over the reads as they are
     # a count over persons' consent: the relations over the reached persons' records alone
     uses_consent = bool(words(check.independent) & set(CONSENT_RELATIONS))
     if uses_consent:

@@ -173,6 +173,13 @@ class IngestedFiles:
             files_table(dataset), [staged], run_id, metadata=described | (recorded or {})
         )
 
+    def describe_latest(self, dataset: str, run_id: str | None) -> None:
+        """Make the records current as describing the landing and quarantine tables' latest
+        versions, which hold the data files of those they describe (a commit that adds
+        nothing: removing a table's earlier versions commits)."""
+        described = {DESCRIBES: json.dumps(self.latest_versions(dataset))}
+        self.delta.commit(files_table(dataset), [], run_id, replace=False, metadata=described)
+
     def latest_versions(self, dataset: str) -> dict[str, int | None]:
         """The latest versions of the dataset's landing and quarantine tables."""
         tables = (landing_table(dataset), quarantine_table(dataset))

@@ -59,18 +59,10 @@ class ErasedSpellings:
         return None if found is None else list(found)
 
 
-def found(
-    before: DuckDBEngine,
-    privacy: PrivacyRecords,
-    listed_before: int,
-    keys: Mapping[str, Sequence[str]],
-) -> ErasedSpellings | None:
-    """The erased persons' spellings (`keys`: person keys by kind) in the landing tables that
-    `before` shows (landing before the erasure list grows), from the spellings kept for them;
-    None when an erasure before did not complete (`complete`)."""
-    if not complete(privacy, listed_before):
-        return None
-    landing = {}
+def kept_before(before: DuckDBEngine) -> dict[str, str]:
+    """SQL of the files that keep the spellings of each landing table's key field, by name, as
+    `before` shows landing (before the erasure list grows), of those that are kept."""
+    found = {}
     for name, (table, column) in SPELLINGS.items():
         dataset = table.removesuffix("_landing")
         if table != name.removesuffix("_spellings") or dataset not in PERSON_KEYS:
@@ -78,7 +70,29 @@ def found(
         if PERSON_KEYS[dataset][0] == column:
             relation = spellings(name)
             if before.kept_table(relation.name, relation.sql, relation.over) is not None:
-                landing[table] = _spelled(before, name, keys[PERSON_KEYS[dataset][1]])
+                kept = before.kept_in_files(name)
+                if kept is not None:
+                    found[name] = f"({kept.query()})"
+    return found
+
+
+def found(
+    before: DuckDBEngine,
+    privacy: PrivacyRecords,
+    listed_before: int,
+    keys: Mapping[str, Sequence[str]],
+    kept: Mapping[str, str],
+) -> ErasedSpellings | None:
+    """The erased persons' spellings (`keys`: person keys by kind) in the landing tables whose
+    spellings were kept (`kept`: `kept_before`); None when an erasure before did not complete
+    (`complete`)."""
+    if not complete(privacy, listed_before):
+        return None
+    landing = {}
+    for name, rows in kept.items():
+        table = SPELLINGS[name][0]
+        kind = PERSON_KEYS[table.removesuffix("_landing")][1]
+        landing[table] = _spelled(before, rows, keys[kind])
     return ErasedSpellings(keys, landing)
 
 
@@ -92,8 +106,10 @@ def complete(privacy: PrivacyRecords, listed_before: int) -> bool:
 
 
 def _spelled(engine: DuckDBEngine, relation: str, keys: Sequence[str]) -> list[str]:
-    """The spellings in `relation` (person, spelling) of these person keys."""
+    """The spellings in `relation` (person, spelling: a table's name, or a query in
+    parentheses) of these person keys."""
     if not keys:
         return []
-    sql = f"select distinct spelling from {ident(relation)} where {listed('person', keys)}"
+    rows = relation if relation.startswith("(") else ident(relation)
+    sql = f"select distinct spelling from {rows} where {listed('person', keys)}"
     return sorted(v for (v,) in engine.rows(sql))

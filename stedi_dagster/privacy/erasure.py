@@ -15,13 +15,14 @@ erasure list and the audit trail (`records.py`) hold only such hashes, never the
    without the customer; from a table maintained per key (the training pairs and their features,
    whose other subjects may share the customer's serial or windows) it removes every subject the
    erasure reaches and leaves them for its next step to compute again (`record_inputs`);
-4. removes every earlier version of the tables from storage, and the tables the checks computed
+4. evaluates the checks it can on the versions it commits (`ErasedChecks`) and records them
+   with them, for the run after to report again or build on;
+5. removes every earlier version of the tables from storage, and the tables the checks computed
    from landing and kept between runs (`Lakehouse.shared_tables`; but those it keeps again
    without the customer's rows for landing as it leaves it, `erased_relations.py`; of the facts
-   kept per data
-   file, those of files the erasure wrote again or removed: the others hold no row of the
-   customer, and the next run reads them instead of computing every table's again), and appends
-   an audit entry.
+   kept per data file, those of files the erasure wrote again or removed: the others hold no
+   row of the customer, and the next run reads them instead of computing every table's again),
+   even when a step before failed, and appends an audit entry.
 
 It is idempotent: erasing again removes nothing more and adds an audit entry saying so. Always
 DuckDB, whichever engine computes the zones.
@@ -29,7 +30,7 @@ DuckDB, whichever engine computes the zones.
 
 import contextlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,35 +133,59 @@ def erase(
             "email": [person_key(email)],
             "serial": sorted({person_key(serial) for _, serial in records if serial}),
         }
-        spelled = erased_spellings.found(before, privacy, len(listed), keys)
+        spellings_before = erased_spellings.kept_before(before)
+        spelled = erased_spellings.found(before, privacy, len(listed), keys, spellings_before)
         if landing_relations and lakehouse.shared_tables is not None:  # kept on local disk alone
             kept = erased_relations.held(before, landing_relations)
-    with lakehouse.connect(engine="duckdb") as engine:
-        serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
-        wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
-        new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
-        if new:
-            privacy.append_log(ERASURE_LIST, new)
-        engine.set_erasure_list(privacy.erasure_keys())
-        emails = sorted({email for email, _ in records})
-        engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
-        engine.create_table("erasure_subjects", "select pseudonym(email) as id from erasure_emails")
-        removed: dict[str, int] = {}
-        for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
-            removed |= erase_from_landing(engine, lakehouse, dataset, run_id, spelled)
-        own, recompute, done = _erase_from_derived(
-            engine, lakehouse, run_id, maintained_per_key, checks, spelled, keys
-        )
+    derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
     again: dict[str, list[Path]] = {}
     try:
-        if kept:
-            with lakehouse.connect(*landing, engine="duckdb") as after:  # landing as it is now
+        with lakehouse.connect(engine="duckdb") as engine:
+            serial_hashes = sorted({erasure_hash(serial) for _, serial in records if serial})
+            wanted = [("email", email_hash)] + [("serial", h) for h in serial_hashes]
+            new = [{"kind": k, "sha256": h} for k, h in wanted if (k, h) not in listed]
+            if new:
+                privacy.append_log(ERASURE_LIST, new)
+            engine.set_erasure_list(privacy.erasure_keys())
+            emails = sorted({email for email, _ in records})
+            engine.fill_table("erasure_emails", {"email": "VARCHAR"}, [(e,) for e in emails])
+            engine.create_table(
+                "erasure_subjects", "select pseudonym(email) as id from erasure_emails"
+            )
+            removed: dict[str, int] = {}
+            removals: dict[str, Removal] = {}  # each table's commit, for the checks
+            for dataset in LANDING_DATASETS:  # landing and quarantine, and the files ingested
+                removed |= erase_from_landing(
+                    engine, lakehouse, dataset, run_id, spelled, removals, keys
+                )
+            upkeep = _erase_from_derived(
+                engine, lakehouse, run_id, maintained_per_key, checks, spelled, removals, keys
+            )
+        done = {name: list(found) for name, found in upkeep.done.items()}
+        with lakehouse.connect(*landing, *derived, engine="duckdb") as after:  # as they are
+            if kept:
                 serials = [serial for _, serial in records if serial]
                 again = erased_relations.keep_without(
                     after, landing_relations, kept, [email, *emails], serials
                 )
-    finally:  # computed from landing before the erasure: gone even when keeping failed
+            if checks:  # the counts over landing, its files before the erasure still there
+                for commit in removals.values():
+                    commit.listed_in(after)
+                last, before = upkeep.last, spellings_before
+                for name, found in checks.over_landing(
+                    after, lakehouse, last, removals, before
+                ).items():
+                    done.setdefault(name, []).extend(found)
+    finally:  # every earlier version, and what was computed from landing before the erasure:
+        # gone even when a step above failed
         lakehouse.forget_shared_tables(but=[path for files in again.values() for path in files])
+        _forget_history(lakehouse, run_id, derived)
+    for name in (*EXACT_ERASURE, *maintained_per_key):  # in read order: the versions recorded
+        if name in upkeep.last:  # stay
+            checked = checks.recorded(lakehouse, name, done[name]) if name in done else {}
+            last = upkeep.last[name]
+            step = last[1] if last else None
+            record_inputs(lakehouse, name, step, run_id, upkeep.left.get(name, ()), checked)
     catalog.refresh(lakehouse)  # its views list the files of the new versions
     failed = sorted(f"{name}.{d.check}" for name, found in done.items() for d in found if d.failed)
     if failed:  # no audit entry: the next erasure makes the erasure list's test of every value
@@ -174,8 +199,8 @@ def erase(
         serials=len(serial_hashes),
         landing_records=len(records),
         newly_listed=len(new),
-        rows_removed=removed | own,
-        rows_left_to_compute_again=recompute,
+        rows_removed=removed | upkeep.removed,
+        rows_left_to_compute_again=upkeep.recompute,
         relations_kept_again=sorted(again),
         checks_evaluated={n: [d.check for d in found] for n, found in done.items()},
         found_by_spellings=sorted(spelled.told) if spelled is not None else [],
@@ -186,7 +211,7 @@ def erase(
         "serials": report.serials,
         "landing_records": report.landing_records,
         "rows_removed": report.rows_removed,
-        "rows_left_to_compute_again": recompute,
+        "rows_left_to_compute_again": upkeep.recompute,
         "tables_touched": report.tables_touched,
         "run_id": run_id,
         erased_spellings.LISTED: len(listed) + len(new),  # the erasures before it all completed
@@ -195,26 +220,39 @@ def erase(
     return report
 
 
+@dataclass(frozen=True)
+class Upkeep:
+    """What removing the rows from the trusted and curated tables did (`_erase_from_derived`):
+    the customer's own rows removed and the other subjects' rows left to compute again, per
+    table; each table's last commit before the erasure, and the subjects it left; the results
+    of the checks evaluated on its versions."""
+
+    removed: dict[str, int]
+    recompute: dict[str, int]
+    last: dict[str, tuple | None]
+    left: dict[str, list[str]]
+    done: Mapping[str, Sequence[Any]]
+
+
 def _erase_from_derived(
     engine: DuckDBEngine,
     lakehouse: Lakehouse,
     run_id: str,
     maintained_per_key: Mapping[str, KeyedTable],
     checks: ErasedChecks | None,
-    spelled: ErasedSpellings | None = None,
-    keys: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[dict[str, int], dict[str, int], Mapping[str, Sequence[Any]]]:
+    spelled: ErasedSpellings | None,
+    removals: dict[str, Removal],
+    keys: Mapping[str, Sequence[str]],
+) -> Upkeep:
     """Remove the erased customers' rows from every materialized trusted and curated table, each
-    after the tables it reads, evaluate the `checks` on the versions committed, then remove
-    their earlier versions; the rows removed that were the customer's own, and those of other
-    subjects left to compute again, per table, and the checks' results. `keys`: the erased
-    person keys by kind (email, serial)."""
+    after the tables it reads (each commit described in `removals`, beside landing's), and
+    evaluate the `checks` on the versions committed (`Upkeep`). `keys`: the erased person keys
+    by kind (email, serial)."""
     store = lakehouse.store
     erased_ids = {id_ for (id_,) in engine.rows("select id from erasure_subjects")}
     derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
     last = {n: store.delta.last_commit(TABLES[n]) for n in derived}
     versions = {n: store.delta.version(TABLES[n]) for n in derived}
-    removals: dict[str, Removal] = {}
     removed, left, recompute = {}, {}, {}
     for name in derived:  # each after the tables it reads
         table = TABLES[name]
@@ -237,37 +275,41 @@ def _erase_from_derived(
             if keyed is not None:
                 removals[name] = Removal(versions[name], tuple(where))
             else:
-                removals[name] = removal(engine, table, versions[name], keys or {})
+                removals[name] = removal(engine, table, versions[name], keys)
         store.attach(engine, table)  # as it is now, for the keys of the tables reading it
-    for name in derived:  # the rows removed: the recounts show the changes as steps do
+    for name in [*derived, *removals]:  # the rows removed: the checks show changes as steps do
         engine.con.execute(f"drop table if exists {ident(f'changed_{name}')}")
     # before the inputs' files before the erasure go (the recounts count their partitions)
     done = checks.evaluate(engine, lakehouse, last, removals) if checks else {}
+    return Upkeep(removed, recompute, last, left, done)
+
+
+def _forget_history(lakehouse: Lakehouse, run_id: str, derived: Iterable[str]) -> None:
+    """Remove every earlier version of the landing tables, their quarantine and files ingested,
+    and the trusted and curated tables (`derived`) from storage: the customer's rows may be in
+    any of them, even when the current one holds none."""
+    store = lakehouse.store
+    for dataset in LANDING_DATASETS:
+        forget_landing_history(lakehouse, dataset, run_id)
     for name in derived:
         store.delta.forget_history(TABLES[name])
-    for name in (*EXACT_ERASURE, *maintained_per_key):  # after every table's upkeep, in
-        if name in derived:  # read order: the versions recorded stay
-            checked = checks.recorded(lakehouse, name, done[name]) if name in done else {}
-            step = last[name][1] if last[name] else None
-            record_inputs(lakehouse, name, step, run_id, left.get(name, ()), checked)
-    return removed, recompute, done
 
 
 def removal(
     engine: Engine, table: Table, version: int, keys: Mapping[str, Sequence[str]]
 ) -> Removal:
     """The erasure's commit of a table from which it removed the rows (`changed_<table>`) of
-    its key field's erased values (`EXACT_ERASURE`): all the rows of those values (listed in a
-    table of the erasure's connection alone, so that no table computed from them is shared with
-    the process's other connections); the erased persons (`keys`: person keys by kind) own no
-    other row."""
+    its key field's erased values (a landing table, one of `EXACT_ERASURE`): all the rows of
+    those values (listed in a temporary table, `Removal.listed_in`); the erased persons (`keys`:
+    person keys by kind) own no other row."""
     column, kind = PERSON_KEYS[table.dataset]
-    values = f"erased_values_{table.name}"
-    engine.create_table(
-        values, f"select distinct {ident(column)} as value from changed_{table.name}"
-    )
-    rows = f"{ident(column)} in (select value from {values})"
-    return Removal(version, (rows,), column, tuple(keys.get(kind, ())))
+    key = ident(column)
+    sql = f"select distinct {key} from changed_{table.name} where {key} is not null"
+    values = tuple(sorted(v for (v,) in engine.rows(sql)))
+    rows = f"{key} in (select value from erased_values_{table.name})"
+    found = Removal(version, (rows,), column, tuple(keys.get(kind, ())), table.name, values)
+    found.listed_in(engine)
+    return found
 
 
 def erase_from_landing(
@@ -276,10 +318,14 @@ def erase_from_landing(
     dataset: str,
     run_id: str,
     spelled: ErasedSpellings | None = None,
+    removals: dict[str, Removal] | None = None,
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, int]:
     """Rewrite the landing and quarantine data files that hold rows of erased customers (one
-    commit per table), move those rows to their files' erased counts, and remove the tables'
-    earlier versions from storage. Rows removed per table."""
+    commit per table), and move those rows to their files' erased counts; the landing table's
+    commit described in `removals`, if given (`keys`: the erased person keys by kind). Rows
+    removed per table. (Their earlier versions
+    stay until `forget_landing_history`.)"""
     ingested, store = lakehouse.ingested, lakehouse.store
     records = ingested.read(dataset)
     if records is None:
@@ -294,21 +340,35 @@ def erase_from_landing(
     with ingested.lock(dataset), store.staging() as folder:
         for table in (landing, quarantine):
             held = "quarantined" if table is quarantine else "rows"
+            base = store.delta.version(table)
+            changed = f"changed_{table.name}" if table is landing and removals is not None else None
             where = [predicates[table.name]]
-            erased = remove_rows(engine, lakehouse, table, where, run_id, spelled=spelled)
+            erased = remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
             for name, n in erased.items():
                 r = records[name]
                 records[name] = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
                 removed[table.name] += n
-            store.delta.forget_history(table)
-        # the files ingested name the versions they describe: those left after the upkeep
-        if any(removed.values()) or ingested.described(dataset) != ingested.latest_versions(
-            dataset
-        ):
+            if changed and erased and store.delta.version(table) == base + 1:
+                removals[table.name] = removal(engine, table, base, keys or {})
+        if any(removed.values()):  # the files ingested name the versions they describe
             ingested.attach(engine, dataset, records)
             ingested.commit(dataset, ingested.stage(engine, dataset, folder), run_id)
-    store.delta.forget_history(files_table(dataset))
     return removed
+
+
+def forget_landing_history(lakehouse: Lakehouse, dataset: str, run_id: str) -> None:
+    """Remove the earlier versions of the dataset's landing and quarantine tables and of its
+    files ingested from storage, the records describing the versions left (removing them
+    commits, changing no data file)."""
+    ingested, store = lakehouse.ingested, lakehouse.store
+    if not store.is_materialized(landing_table(dataset)):
+        return
+    with ingested.lock(dataset):
+        for table in (landing_table(dataset), quarantine_table(dataset)):
+            store.delta.forget_history(table)
+        if ingested.described(dataset) != ingested.latest_versions(dataset):
+            ingested.describe_latest(dataset, run_id)
+    store.delta.forget_history(files_table(dataset))
 
 
 def remove_rows(

@@ -30,10 +30,22 @@ class Removal:
 
     version: int
     conditions: tuple[str, ...]
-    # of a table whose rows belong to persons by its key field (`EXACT_ERASURE`): that column
-    # and the person keys of the erased of its kind, whose rows are all gone
+    # of a table whose rows belong to persons by its key field (a landing table, or one of
+    # `EXACT_ERASURE`): that column and the person keys of the erased of its kind, whose rows
+    # are all gone; the table and the values of the column it removed, which its conditions
+    # read from a temporary table (`listed_in`)
     column: str = ""
     persons: tuple[str, ...] = ()
+    table: str = ""
+    values: tuple[str, ...] = ()
+
+    def listed_in(self, engine: Engine) -> None:
+        """The table of the values it removed, which its conditions read, on `engine`'s
+        connection alone (no table computed from them is shared with the process's other
+        connections)."""
+        if self.table:
+            rows = [(v,) for v in self.values]
+            engine.fill_table(f"erased_values_{self.table}", {"value": "VARCHAR"}, rows)
 
     @property
     def rows(self) -> str:
@@ -54,9 +66,12 @@ class Removal:
 class ErasedChecks(Protocol):
     """The checks an erasure evaluates on the versions it commits, before their reads' earlier
     files go (`factory/erasure_checks.py`): each table's results (each naming its `check`, and
-    whether it `failed`: rows of the erased are left), from
-    each table's last commit before the erasure (`steps`) and its commit (`removals`); and the
-    commit metadata that records a table's results with its version."""
+    whether it `failed`: rows of the erased are left), from each table's last commit before the
+    erasure (`steps`) and the commits it made (`removals`, landing's too): `evaluate` those
+    over trusted and curated tables, `over_landing` those that read landing tables too, once the
+    relations kept from landing are kept again (`spellings_before`: SQL of the landing
+    spellings kept before the erasure, by name); and the commit metadata that records a table's
+    results with its version."""
 
     def evaluate(
         self,
@@ -64,6 +79,15 @@ class ErasedChecks(Protocol):
         lakehouse: Lakehouse,
         steps: Mapping[str, tuple | None],
         removals: Mapping[str, Removal],
+    ) -> Mapping[str, Sequence[Any]]: ...
+
+    def over_landing(
+        self,
+        engine: Engine,
+        lakehouse: Lakehouse,
+        steps: Mapping[str, tuple | None],
+        removals: Mapping[str, Removal],
+        spellings_before: Mapping[str, str],
     ) -> Mapping[str, Sequence[Any]]: ...
 
     def recorded(self, lakehouse: Lakehouse, name: str, done: Sequence[Any]) -> dict[str, str]: ...
