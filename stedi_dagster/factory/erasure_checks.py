@@ -25,7 +25,7 @@ it reads the rows of the persons it erased alone:
 
 The results name the run and version they evaluated; they hold counts alone, no erased value."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import dagster as dg
@@ -41,8 +41,8 @@ from stedi_dagster.factory.version_checks import recount_on_partitions
 from stedi_dagster.lakehouse.delta import BASIS
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.store import Snapshot, TableStore
-from stedi_dagster.privacy import spellings
 from stedi_dagster.privacy.consent import consent_relations
+from stedi_dagster.privacy.erased_spellings import of_persons
 from stedi_dagster.privacy.erasure_contracts import Removal
 from stedi_dagster.privacy.spellings import read_by
 from stedi_dagster.sql import listed
@@ -125,22 +125,19 @@ class ErasureChecks:
         found: dict[str, list[Evaluated]] = {}
         read = sorted({r for checks in self.checks.values() for c in checks for r in c.reads})
         now = lakehouse.store.snapshots(read)  # the tables read, as they are (each looked up once)
-        for name, checks in self.checks.items():
-            prior = _prior(steps.get(name), name)
-            left = None  # the rows of the values the erasure removed left in the table
-            for check in checks if prior is not None else ():
-                done = None
-                if check.partitions and not _over_landing(check):
-                    reads = {r: now[r] for r in check.reads if r in now}
-                    views = ErasedReads(lakehouse.store, reads, removals)
-                    done = _recount(engine, check, prior, views)
-                elif check.grows in ROW_BY_ROW and name in removals and prior.passed(check):
-                    if left is None:
-                        left = _removed_values(engine, lakehouse, name, removals[name])
-                    reads = {r: now[r] for r in check.reads if r in now}
-                    done = _on_removed_values(engine, lakehouse, check, prior, reads, left)
-                if done is not None:
-                    found.setdefault(name, []).append(done)
+        left: dict[str, int] = {}  # per table, the rows of the values the erasure removed left
+        for name, prior, check in self._built_on(steps):
+            reads = {r: now[r] for r in check.reads if r in now}
+            done = None
+            if check.partitions and not _over_landing(check):
+                views = ErasedReads(lakehouse.store, reads, removals)
+                done = _recount(engine, check, prior, views)
+            elif check.grows in ROW_BY_ROW and name in removals and prior.passed(check):
+                if name not in left:
+                    left[name] = _removed_values(engine, lakehouse, name, removals[name])
+                done = _on_removed_values(engine, lakehouse, check, prior, reads, left[name])
+            if done is not None:
+                found.setdefault(name, []).append(done)
         return found
 
     def over_landing(
@@ -157,15 +154,13 @@ class ErasureChecks:
         before the erasure are there; the partitions the changes reach found in the landing
         spellings kept before it (`spellings_before`, by name)."""
         found: dict[str, list[Evaluated]] = {}
-        for name, checks in self.checks.items():
-            prior = _prior(steps.get(name), name)
-            for check in checks if prior is not None else ():
-                if check.partitions and _over_landing(check):
-                    reads = lakehouse.store.snapshots(check.reads)
-                    views = ErasedReads(lakehouse.store, reads, removals, spellings_before)
-                    done = _recount(engine, check, prior, views)
-                    if done is not None:
-                        found.setdefault(name, []).append(done)
+        for name, prior, check in self._built_on(steps):
+            if check.partitions and _over_landing(check):
+                reads = lakehouse.store.snapshots(check.reads)
+                views = ErasedReads(lakehouse.store, reads, removals, spellings_before)
+                done = _recount(engine, check, prior, views)
+                if done is not None:
+                    found.setdefault(name, []).append(done)
         return found
 
     def recorded(
@@ -180,13 +175,17 @@ class ErasureChecks:
         kept = [d.result for d in done if all(hashes.get(r) == h for r, h in d.reads.items())]
         return reuse.evaluated_on(now, kept) if kept else {}
 
-
-def _prior(last: tuple | None, name: str) -> Prior | None:
-    """The version before the erasure's commit (`last`: its number and commit metadata) with
-    the results it recorded, if it recorded any."""
-    if last is None or BASIS not in last[1]:
-        return None
-    return Prior.recorded_by(last, last[1][BASIS], TABLES[name])
+    def _built_on(self, steps: Mapping[str, tuple | None]) -> Iterator[tuple[str, Prior, Check]]:
+        """(table, the version before the erasure's commit with the results it recorded,
+        check) of each check of the tables whose last commit before it (`steps`: its number
+        and metadata) recorded results."""
+        for name, checks in self.checks.items():
+            last = steps.get(name)
+            if last is None or BASIS not in last[1]:
+                continue
+            prior = Prior.recorded_by(last, last[1][BASIS], TABLES[name])
+            for check in checks if prior is not None else ():
+                yield name, prior, check
 
 
 def _removed_values(engine: Engine, lakehouse: Lakehouse, name: str, removal: Removal) -> int:
@@ -198,10 +197,8 @@ def _removed_values(engine: Engine, lakehouse: Lakehouse, name: str, removal: Re
     lakehouse.store.attach(engine, TABLES[name], view=version)
     conditions = list(removal.conditions)
     if removal.column:
-        kept = next(s for s in spellings.of_table(name) if s.column == removal.column)
-        kept.create(engine, version)
-        sql = f"select distinct spelling from {kept.name} where {listed('person', removal.persons)}"
-        conditions.append(listed(removal.column, [v for (v,) in engine.rows(sql)]))
+        spelled = of_persons(engine, name, removal.column, version, removal.persons) or []
+        conditions.append(listed(removal.column, spelled))
     rows = replace(removal, conditions=tuple(conditions)).of(version)
     engine.create_view(f"{name}_erased_rows", rows)
     return engine.scalar(f"select count(*) from {name}_erased_rows")

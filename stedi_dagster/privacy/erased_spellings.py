@@ -4,7 +4,7 @@ persons it erases instead of the erasure list's test of every distinct value the
 
 The list's test finds the rows of every customer ever erased; the persons this erasure names are
 enough when every erasure before it completed (the audit's last entry counts the list entries it
-left, `listed_entries`): each removed its customers' rows from every table, and no run adds rows of
+left, `LISTED`): each removed its customers' rows from every table, and no run adds rows of
 a listed customer again. A table's rows of those persons are then the rows of their spellings in
 it, which are kept beside the tables: for a landing table, the relation of its spellings kept
 for its current version (`privacy/spellings.py`), looked up before the list grows; for a trusted
@@ -16,6 +16,7 @@ a complete audit, or for a landing table whose spellings are not kept, the list'
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.lakehouse.store import TableStore
 from stedi_dagster.privacy.identity import PERSON_KEYS
@@ -48,15 +49,25 @@ class ErasedSpellings:
         key, kind = PERSON_KEYS[table.dataset]
         if table.zone == "landing":
             found = self.landing.get(table.name)
-        elif kept := [s for s in of_table(table.name) if s.column == key]:
-            store.attach(engine, table, list(files), view=f"{table.name}_erasing")
-            kept[0].create(engine, f"{table.name}_erasing")
-            found = _spelled(engine, kept[0].name, self.keys[kind])
         else:
-            found = None
+            store.attach(engine, table, list(files), view=f"{table.name}_erasing")
+            found = of_persons(engine, table.name, key, f"{table.name}_erasing", self.keys[kind])
         if found is not None:
             self.told.add(table.name)
         return None if found is None else list(found)
+
+
+def of_persons(
+    engine: Engine, table: str, column: str, view: str, keys: Sequence[str]
+) -> list[str] | None:
+    """The spellings of these person keys in `column` of the data files that `view` (over a
+    trusted or curated `table`) reads, from the facts kept per file (computed for the files
+    that have none); None when no spellings of that column are kept."""
+    kept = [s for s in of_table(table) if s.column == column]
+    if not kept:
+        return None
+    kept[0].create(engine, view)
+    return _spelled(engine, kept[0].name, keys)
 
 
 def kept_before(before: DuckDBEngine) -> dict[str, str]:
@@ -105,7 +116,7 @@ def complete(privacy: PrivacyRecords, listed_before: int) -> bool:
     return audit[-1].get(LISTED) == listed_before
 
 
-def _spelled(engine: DuckDBEngine, relation: str, keys: Sequence[str]) -> list[str]:
+def _spelled(engine: Engine, relation: str, keys: Sequence[str]) -> list[str]:
     """The spellings in `relation` (person, spelling: a table's name, or a query in
     parentheses) of these person keys."""
     if not keys:

@@ -95,7 +95,7 @@ class ErasureReport:
     rows_left_to_compute_again: dict[str, int]
     # the relations kept from landing between runs that it kept again without the customer
     relations_kept_again: list[str]
-    # the checks it evaluated on the versions it committed, per table (`Recounts`)
+    # the checks it evaluated on the versions it committed, per table (`ErasedChecks`)
     checks_evaluated: dict[str, list[str]]
     # the tables whose erased rows it found by the kept spellings (`erased_spellings.py`)
     found_by_spellings: list[str]
@@ -324,8 +324,7 @@ def erase_from_landing(
     """Rewrite the landing and quarantine data files that hold rows of erased customers (one
     commit per table), and move those rows to their files' erased counts; the landing table's
     commit described in `removals`, if given (`keys`: the erased person keys by kind). Rows
-    removed per table. (Their earlier versions
-    stay until `forget_landing_history`.)"""
+    removed per table. (Their earlier versions stay until `forget_landing_history`.)"""
     ingested, store = lakehouse.ingested, lakehouse.store
     records = ingested.read(dataset)
     if records is None:
