@@ -9,12 +9,13 @@ erasure list and the audit trail (`records.py`) hold only such hashes, never the
    the erasure list, which the landing tables honour on every later run although the raw JSON
    stays in the landing folder;
 2. rewrites the landing and quarantine data files holding their rows (`erase_from_landing`),
-   moving those lines to their files' erased counts;
+   moving those lines to their files' erased counts (`erased_landing.py`);
 3. removes their rows from the trusted and curated tables, in the order the tables read each
-   other (`remove_rows`): from the `EXACT_ERASURE` tables that leaves what their step computes
-   without the customer; from a table maintained per key (the training pairs and their features,
-   whose other subjects may share the customer's serial or windows) it removes every subject the
-   erasure reaches and leaves them for its next step to compute again (`record_inputs`);
+   other (`row_removal.remove_rows`): from the `EXACT_ERASURE` tables that leaves what their
+   step computes without the customer; from a table maintained per key (the training pairs and
+   their features, whose other subjects may share the customer's serial or windows) it removes
+   every subject the erasure reaches and leaves them for its next step to compute again
+   (`record_inputs`);
 4. evaluates the checks it can on the versions it commits (`ErasedChecks`) and records them
    with them, for the run after to report again or build on;
 5. removes every earlier version of the tables from storage, and the tables the checks computed
@@ -28,47 +29,38 @@ It is idempotent: erasing again removes nothing more and adds an audit entry say
 DuckDB, whichever engine computes the zones.
 """
 
-import contextlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stedi_dagster.engines import Engine
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.engines.grown import Relation
-from stedi_dagster.errors import LakehouseError, StaleVersion
-from stedi_dagster.lakehouse import catalog, data_files
+from stedi_dagster.errors import LakehouseError
+from stedi_dagster.lakehouse import catalog
 from stedi_dagster.lakehouse.delta import BASIS, INPUTS, KEYS_TO_RECOMPUTE
 from stedi_dagster.lakehouse.resource import Lakehouse
-from stedi_dagster.lakehouse.store import TableStore
 from stedi_dagster.privacy import erased_relations, erased_spellings
-from stedi_dagster.privacy.erased_spellings import ErasedSpellings
-from stedi_dagster.privacy.erased_values import erased_by_value, listed_values
-from stedi_dagster.privacy.erasure_contracts import ErasedChecks, KeyedTable, Removal
-from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash, person_key
-from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
-from stedi_dagster.sql import any_of, ident, json_path, listed, literal, read_sql
-from stedi_dagster.tables import (
-    LANDING_DATASETS,
-    TABLES,
-    Table,
-    files_table,
-    landing_table,
-    quarantine_table,
+from stedi_dagster.privacy.erased_landing import (
+    customer_records,
+    erase_from_landing,
+    forget_landing_history,
 )
+from stedi_dagster.privacy.erased_spellings import ErasedSpellings
+from stedi_dagster.privacy.erasure_contracts import ErasedChecks, KeyedTable, Removal
+from stedi_dagster.privacy.identity import erased_row, erasure_hash, person_key
+from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
+from stedi_dagster.privacy.row_removal import removal, remove_rows
+from stedi_dagster.sql import any_of, ident, listed
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, landing_table
 
 # The columns of the training table and its features that name subjects (pseudonyms).
 SUBJECT_COLUMNS = {
     "machine_learning": ("subject_id", "step_trainer_subject_id"),
     "step_features": ("subject_id",),
 }
-
-# How often the rows are removed again from a table that a run committed a version of while they
-# were removed from the one before.
-REMOVAL_ATTEMPTS = 3
 
 # The tables from which removing the customer's rows leaves what their step computes from their
 # inputs without the customer's rows: one row per person (or per reading of a person), or per
@@ -295,137 +287,6 @@ def _forget_history(lakehouse: Lakehouse, run_id: str, derived: Iterable[str]) -
         store.delta.forget_history(TABLES[name])
 
 
-def removal(
-    engine: Engine, table: Table, version: int, keys: Mapping[str, Sequence[str]]
-) -> Removal:
-    """The erasure's commit of a table from which it removed the rows (`changed_<table>`) of
-    its key field's erased values (a landing table, one of `EXACT_ERASURE`): all the rows of
-    those values (listed in a temporary table, `Removal.listed_in`); the erased persons (`keys`:
-    person keys by kind) own no other row."""
-    column, kind = PERSON_KEYS[table.dataset]
-    key = ident(column)
-    sql = f"select distinct {key} from changed_{table.name} where {key} is not null"
-    values = tuple(sorted(v for (v,) in engine.rows(sql)))
-    rows = f"{key} in (select value from erased_values_{table.name})"
-    found = Removal(version, (rows,), column, tuple(keys.get(kind, ())), table.name, values)
-    found.listed_in(engine)
-    return found
-
-
-def erase_from_landing(
-    engine: DuckDBEngine,
-    lakehouse: Lakehouse,
-    dataset: str,
-    run_id: str,
-    spelled: ErasedSpellings | None = None,
-    removals: dict[str, Removal] | None = None,
-    keys: Mapping[str, Sequence[str]] | None = None,
-) -> dict[str, int]:
-    """Rewrite the landing and quarantine data files that hold rows of erased customers (one
-    commit per table), and move those rows to their files' erased counts; the landing table's
-    commit described in `removals`, if given (`keys`: the erased person keys by kind). Rows
-    removed per table. (Their earlier versions stay until `forget_landing_history`.)"""
-    ingested, store = lakehouse.ingested, lakehouse.store
-    records = ingested.read(dataset)
-    if records is None:
-        return {}
-    key, kind = PERSON_KEYS[dataset]
-    landing, quarantine = landing_table(dataset), quarantine_table(dataset)
-    predicates = {
-        landing.name: erased_row(dataset),
-        quarantine.name: f"erased_record('{kind}', {literal(json_path(key))}, record)",
-    }
-    removed = {landing.name: 0, quarantine.name: 0}
-    with ingested.lock(dataset), store.staging() as folder:
-        for table in (landing, quarantine):
-            held = "quarantined" if table is quarantine else "rows"
-            base = store.delta.version(table)
-            changed = f"changed_{table.name}" if table is landing and removals is not None else None
-            where = [predicates[table.name]]
-            erased = remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
-            for name, n in erased.items():
-                r = records[name]
-                records[name] = replace(r, **{held: getattr(r, held) - n, "erased": r.erased + n})
-                removed[table.name] += n
-            if changed and erased and store.delta.version(table) == base + 1:
-                removals[table.name] = removal(engine, table, base, keys or {})
-        if any(removed.values()):  # the files ingested name the versions they describe
-            ingested.attach(engine, dataset, records)
-            ingested.commit(dataset, ingested.stage(engine, dataset, folder), run_id)
-    return removed
-
-
-def forget_landing_history(lakehouse: Lakehouse, dataset: str, run_id: str) -> None:
-    """Remove the earlier versions of the dataset's landing and quarantine tables and of its
-    files ingested from storage, the records describing the versions left (removing them
-    commits, changing no data file)."""
-    ingested, store = lakehouse.ingested, lakehouse.store
-    if not store.is_materialized(landing_table(dataset)):
-        return
-    with ingested.lock(dataset):
-        for table in (landing_table(dataset), quarantine_table(dataset)):
-            store.delta.forget_history(table)
-        if ingested.described(dataset) != ingested.latest_versions(dataset):
-            ingested.describe_latest(dataset, run_id)
-    store.delta.forget_history(files_table(dataset))
-
-
-def remove_rows(
-    engine: DuckDBEngine,
-    lakehouse: Lakehouse,
-    table: Table,
-    where: Sequence[str],
-    run_id: str,
-    changed: str | None = None,
-    spelled: ErasedSpellings | None = None,
-) -> dict[str | None, int]:
-    """Commit a new version of a Delta table without the rows any of the conditions `where`
-    (SQL, each sought alone: `data_files.without`) is true of: the data files holding any
-    written again without them, the others kept as they are. The rows removed, per landing
-    file for a table whose rows name theirs (`source_column`), else under None; with `changed`,
-    also a temporary table of that name holding them. (`forget_history` then removes its earlier
-    versions from storage: the customer's rows may be in any of them, even when the current one
-    holds none.) A run that commits a version of the table meanwhile has the rows removed from
-    its version instead."""
-    for _ in range(REMOVAL_ATTEMPTS - 1):
-        with contextlib.suppress(StaleVersion):
-            return _remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
-    return _remove_rows(engine, lakehouse, table, where, run_id, changed, spelled)
-
-
-def _remove_rows(
-    engine: DuckDBEngine,
-    lakehouse: Lakehouse,
-    table: Table,
-    where: Sequence[str],
-    run_id: str,
-    changed: str | None,
-    spelled: ErasedSpellings | None,
-) -> dict[str | None, int]:
-    """`remove_rows` on the table's current version; `StaleVersion` if another writer
-    committed a version while it was written."""
-    store = lakehouse.store
-    base = store.delta.version(table)
-    urls = {store.zones.local_copy(u): u for u in store.delta.files(table, base)}
-    where = [per_value(engine, store, table, list(urls), condition, spelled) for condition in where]
-    removing = any_of(where)
-    with store.staging() as folder:
-        touched, kept, removed = data_files.without(list(urls), where, folder, table, engine.con)
-        if changed is not None:
-            store.attach(engine, table, touched, view=f"{changed}_files")
-            engine.create_table(changed, f"select * from {changed}_files where {removing}")
-        if not touched:
-            return {}
-        source = table.source_column
-        counts = {None: removed}
-        if source is not None:
-            sql = f"select {ident(source)}, count(*) from read_parquet(?) where {removing}"
-            counts = dict(engine.rows(f"{sql} group by 1", [touched]))
-        gone = [urls[f] for f in touched]
-        store.delta.commit(table, kept, run_id, replace=False, removed=gone, base=base)
-    return counts
-
-
 def erased_rows(dataset: str, subjects: Collection[str]) -> list[str]:
     """SQL conditions, any of which is true of a row of a trusted or curated table of the
     dataset that belongs to a customer on the erasure list: by its key field (`erased_row`), or,
@@ -435,30 +296,6 @@ def erased_rows(dataset: str, subjects: Collection[str]) -> list[str]:
     if columns is None:
         return [erased_row(dataset)]
     return [listed(c, sorted(subjects)) for c in columns] if subjects else []
-
-
-def per_value(
-    engine: DuckDBEngine,
-    store: TableStore,
-    table: Table,
-    files: Sequence[str],
-    condition: str,
-    spelled: ErasedSpellings | None = None,
-) -> str:
-    """`condition` (SQL over the rows of `table` in data `files`) with the erasure list's test of
-    the table's key field (`erased_row`) made of the values the files hold: the erased persons'
-    spellings, when the kept spellings tell them (`spelled`, see `erased_spellings.py`), else
-    each distinct value tested once (`erased_by_value`); only the values still in the files are
-    listed: those of the customers erased before are gone from them."""
-    test = erased_row(table.dataset) if table.dataset in PERSON_KEYS else None
-    if not files or test is None or test not in condition:
-        return condition
-    values = spelled.values(engine, store, table, files) if spelled is not None else None
-    if values is not None:
-        return condition.replace(test, listed_values(table.dataset, values))
-    listed = ", ".join(literal(f) for f in files)
-    rows = f"read_parquet([{listed}], union_by_name = true)"
-    return condition.replace(test, erased_by_value(engine.con, table.dataset, rows))
 
 
 def record_inputs(
@@ -489,14 +326,3 @@ def record_inputs(
     if pending:
         metadata[KEYS_TO_RECOMPUTE] = json.dumps(pending)
     store.delta.commit(table, [], run_id, replace=False, metadata=metadata)
-
-
-def customer_records(
-    engine: DuckDBEngine, lakehouse: Lakehouse, email_hash: str
-) -> list[tuple[str, str | None]]:
-    """(email, serialNumber) of every landing customer record whose email the erasure request
-    names (by the SHA-256 of its person key)."""
-    landing = lakehouse.landing
-    files = [landing.storage.local_copy(f) for f in landing.files("customer")]
-    sql = read_sql(__file__, "customer_records")
-    return engine.rows(sql, {"files": files, "email_sha256": email_hash})
