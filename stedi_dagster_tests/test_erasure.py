@@ -15,6 +15,8 @@ from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, data_files
 from stedi_dagster.privacy import erased_spellings
+from stedi_dagster.privacy.erased_landing import customer_records
+from stedi_dagster.privacy.erasure import CUSTOMER_SPELLINGS
 from stedi_dagster.tables import TABLES
 from stedi_dagster_tests.conftest import (
     COURSE_DATA,
@@ -493,6 +495,52 @@ def test_the_rows_are_found_by_the_kept_spellings_while_every_erasure_before_com
     maintained = every_row(lakehouse)
     assert materialize(definitions, lakehouse, tags={"stedi/full_refresh": "true"}).success
     assert every_row(lakehouse) == maintained
+
+
+def test_the_customer_s_records_are_read_from_landing_and_from_the_files_not_read_yet(
+    definitions, tmp_path
+):
+    """The customer's records, and the serials they claimed, come from what landing keeps of
+    the files ingested as they are (their rows, in any spelling; the text of their quarantined
+    lines) and from the raw files a run has not read yet, not from every raw file
+    (`erased_landing.customer_records`): the same records as reading every raw file, for every
+    customer. Each serial goes with them."""
+    landing = write_handmade(tmp_path / "landing")
+    customers = landing / "customer" / "landing"
+    write_jsonl(
+        customers / "customer-2.json",
+        [
+            customer("a", "S-L", updated=5, research=5) | {"email": "A@X.TEST "},
+            customer("a", "S-Q", research=5, birthDay="last spring") | {"email": " A@x.test"},
+        ],
+    )
+    write_jsonl(
+        landing / "step_trainer" / "landing" / "step_trainer-2.json",
+        [step(serial, 900) for serial in ("S-L", "S-Q", "S-N")],
+    )
+    lakehouse = Lakehouse(
+        landing_root=str(landing),
+        lakehouse_root=str(tmp_path / "lakehouse"),
+        quarantine_max_fraction=1.0,
+    )
+    assert materialize(definitions, lakehouse).success
+    write_jsonl(customers / "customer-3.json", [customer("a", "S-N", research=5)])  # not read
+    serials = ["S-A", "S-L", "S-Q", "S-N"]
+    with lakehouse.connect("customer_landing", "customer_quarantine", engine="duckdb") as con:
+        kept = erased_spellings.kept_before(con)[CUSTOMER_SPELLINGS]
+        for name in "abcdefghij":
+            raw, files = customer_records(con, lakehouse, f"{name}@x.test")
+            assert files == 3
+            assert customer_records(con, lakehouse, f"{name}@x.test", kept) == (raw, 1), name
+        found, _ = customer_records(con, lakehouse, "a@x.test", kept)
+        assert sorted(serial for _, serial in found) == sorted(serials)
+    assert rows_of(lakehouse, "a@x.test", serials)["step_trainer_landing"] == 2 + 3
+    job = erase(definitions, lakehouse, "a@x.test")
+    assert job.success
+    assert job_metadata(job)["customer_files_read"] == 1
+    (entry,) = lakehouse.privacy.read_log("erasure_audit.jsonl")
+    assert (entry["serials"], entry["landing_records"]) == (4, 4)
+    assert rows_of(lakehouse, "a@x.test", serials) == dict.fromkeys(TABLES, 0)
 
 
 def test_rows_of_the_erased_left_fail_the_job_and_the_checks_that_it_evaluated(

@@ -8,23 +8,56 @@ from dataclasses import replace
 
 from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.lakehouse.resource import Lakehouse
+from stedi_dagster.lakehouse.storage import file_name
+from stedi_dagster.landing.plan import still_valid
 from stedi_dagster.privacy.erased_spellings import ErasedSpellings
 from stedi_dagster.privacy.erasure_contracts import Removal
-from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row
+from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash, person_key
 from stedi_dagster.privacy.row_removal import removal, remove_rows
 from stedi_dagster.sql import json_path, literal, read_sql
 from stedi_dagster.tables import files_table, landing_table, quarantine_table
 
+CUSTOMER = landing_table("customer")
+
 
 def customer_records(
-    engine: DuckDBEngine, lakehouse: Lakehouse, email_hash: str
-) -> list[tuple[str, str | None]]:
-    """(email, serialNumber) of every landing customer record whose email the erasure request
-    names (by the SHA-256 of its person key)."""
-    landing = lakehouse.landing
-    files = [landing.storage.local_copy(f) for f in landing.files("customer")]
-    sql = read_sql(__file__, "customer_records")
-    return engine.rows(sql, {"files": files, "email_sha256": email_hash})
+    engine: DuckDBEngine, lakehouse: Lakehouse, email: str, spellings: str | None = None
+) -> tuple[list[tuple[str, str | None]], int]:
+    """(email, serialNumber) of every landing customer record of the person the erasure names
+    (whose email's person key has the SHA-256 of `email`'s): read from every raw customer file;
+    or, given the customer_landing spellings kept for the version the engine shows (`spellings`:
+    SQL of their files; while the customer is not on the erasure list, so that none of their
+    lines was erased when read), from what landing keeps of the files ingested as they are now
+    (their rows in customer_landing, their quarantined lines' text) and the raw files that are
+    not (new or changed since the last run). Under the customer dataset's lock: the files
+    ingested describe the versions the engine shows. With the number of raw files read."""
+    landing, email_hash = lakehouse.landing, erasure_hash(email)
+    urls = landing.files("customer")
+    held = _ingested_as_they_are(lakehouse, urls) if spellings is not None else set()
+    found: set[tuple[str, str | None]] = set()
+    if spellings is not None and held:
+        spelled = f"select distinct spelling from {spellings} where person = $person"
+        values = [v for (v,) in engine.rows(spelled, {"person": person_key(email)})]
+        sql = read_sql(__file__, "customer_records_kept")
+        found.update(engine.rows(sql, {"spellings": values, "email_sha256": email_hash}))
+    raw = [landing.storage.local_copy(u) for u in urls if u not in held]
+    if raw:
+        sql = read_sql(__file__, "customer_records")
+        found.update(engine.rows(sql, {"files": raw, "email_sha256": email_hash}))
+    return sorted(found, key=lambda r: (r[0], r[1] or "")), len(raw)
+
+
+def _ingested_as_they_are(lakehouse: Lakehouse, urls: Sequence[str]) -> set[str]:
+    """The customer files (of `urls`) whose every line the current customer_landing and
+    customer_quarantine versions account for: read at the version they have now (`still_valid`)
+    by the run whose records describe those versions (none when a run stopped between its
+    commits)."""
+    records = lakehouse.ingested.read("customer")
+    if not records:
+        return set()
+    versions = lakehouse.landing.versions("customer")
+    valid = still_valid(records, {file_name(u): versions[u] for u in urls}, CUSTOMER.fields)
+    return {u for u in urls if file_name(u) in valid}
 
 
 def erase_from_landing(

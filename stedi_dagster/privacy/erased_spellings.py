@@ -88,17 +88,11 @@ def kept_before(before: DuckDBEngine) -> dict[str, str]:
 
 
 def found(
-    before: DuckDBEngine,
-    privacy: PrivacyRecords,
-    listed_before: int,
-    keys: Mapping[str, Sequence[str]],
-    kept: Mapping[str, str],
-) -> ErasedSpellings | None:
+    before: DuckDBEngine, keys: Mapping[str, Sequence[str]], kept: Mapping[str, str]
+) -> ErasedSpellings:
     """The erased persons' spellings (`keys`: person keys by kind) in the landing tables whose
-    spellings were kept (`kept`: `kept_before`); None when an erasure before did not complete
-    (`complete`)."""
-    if not complete(privacy, listed_before):
-        return None
+    spellings were kept (`kept`: `kept_before`), for an erasure after every one before it
+    completed (`complete`)."""
     landing = {}
     for name, rows in kept.items():
         table = SPELLINGS[name][0]

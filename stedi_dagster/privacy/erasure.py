@@ -54,13 +54,16 @@ from stedi_dagster.privacy.identity import erased_row, erasure_hash, person_key
 from stedi_dagster.privacy.records import ERASURE_AUDIT, ERASURE_LIST
 from stedi_dagster.privacy.row_removal import removal, remove_rows
 from stedi_dagster.sql import any_of, ident, listed
-from stedi_dagster.tables import LANDING_DATASETS, TABLES, landing_table
+from stedi_dagster.tables import LANDING_DATASETS, TABLES, landing_table, quarantine_table
 
 # The columns of the training table and its features that name subjects (pseudonyms).
 SUBJECT_COLUMNS = {
     "machine_learning": ("subject_id", "step_trainer_subject_id"),
     "step_features": ("subject_id",),
 }
+
+# The relation of the customer_landing emails' spellings kept per version (`privacy/spellings.py`).
+CUSTOMER_SPELLINGS = "customer_landing_spellings"
 
 # The tables from which removing the customer's rows leaves what their step computes from their
 # inputs without the customer's rows: one row per person (or per reading of a person), or per
@@ -91,6 +94,8 @@ class ErasureReport:
     checks_evaluated: dict[str, list[str]]
     # the tables whose erased rows it found by the kept spellings (`erased_spellings.py`)
     found_by_spellings: list[str]
+    # the raw customer files read for the customer's records (`erased_landing.customer_records`)
+    customer_files_read: int
 
     @property
     def tables_touched(self) -> list[str]:
@@ -119,14 +124,21 @@ def erase(
     landing = [t.name for t in map(landing_table, LANDING_DATASETS) if store.is_materialized(t)]
     kept: dict[str, str] = {}
     listed = set(privacy.erasure_keys())
-    with lakehouse.connect(*landing, engine="duckdb") as before:  # the erasure list before
-        records = customer_records(before, lakehouse, email_hash)
+    completed = erased_spellings.complete(privacy, len(listed))
+    quarantine = [quarantine_table("customer").name] if "customer_landing" in landing else []
+    with (
+        lakehouse.ingested.lock("customer"),  # its records describe the versions shown
+        lakehouse.connect(*landing, *quarantine, engine="duckdb") as before,  # the list before
+    ):
+        spellings_before = erased_spellings.kept_before(before)
+        of_landing = completed and ("email", email_hash) not in listed
+        customer_spellings = spellings_before.get(CUSTOMER_SPELLINGS) if of_landing else None
+        records, raw_read = customer_records(before, lakehouse, email, customer_spellings)
         keys = {
             "email": [person_key(email)],
             "serial": sorted({person_key(serial) for _, serial in records if serial}),
         }
-        spellings_before = erased_spellings.kept_before(before)
-        spelled = erased_spellings.found(before, privacy, len(listed), keys, spellings_before)
+        spelled = erased_spellings.found(before, keys, spellings_before) if completed else None
         if landing_relations and lakehouse.shared_tables is not None:  # kept on local disk alone
             kept = erased_relations.held(before, landing_relations)
     derived = [n for n, t in TABLES.items() if t.zone != "landing" and store.is_materialized(t)]
@@ -196,6 +208,7 @@ def erase(
         relations_kept_again=sorted(again),
         checks_evaluated={n: [d.check for d in found] for n, found in done.items()},
         found_by_spellings=sorted(spelled.told) if spelled is not None else [],
+        customer_files_read=raw_read,
     )
     entry = {
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -96,6 +96,7 @@ def remove_customer(
             "relations_kept_again": dg.MetadataValue.json(report.relations_kept_again),
             "checks_evaluated": dg.MetadataValue.json(report.checks_evaluated),
             "found_by_spellings": dg.MetadataValue.json(report.found_by_spellings),
+            "customer_files_read": report.customer_files_read,
             "newly_listed": report.newly_listed,
         },
     )
