@@ -1,10 +1,12 @@
 """Storage guarantees: a missing landing folder is named, and publication is atomic for
 concurrent readers, each commit a version that stays readable. (Bad input: test_bad_input.py.)"""
 
+import shutil
 import threading
 
 import duckdb
 import pytest
+from deltalake import DeltaTable
 
 from stedi_dagster.lakehouse import Lakehouse, LakehouseError
 from stedi_dagster.lakehouse.storage import Storage
@@ -65,6 +67,45 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
         files = lakehouse.store.files(table, version)
         rows = reader.execute("select count(*) from read_parquet(?)", [files]).fetchall()[0][0]
         assert rows == expected, version
+
+
+def test_a_table_read_again_is_its_current_version_whatever_happened_since(tmp_path):
+    """A process reads a table's version again and again (about 300 times in an erasure):
+    `DeltaTables.latest` brings the table it opened before up to date instead of opening it
+    again. It reads what opening it anew reads after commits by another writer (another
+    thread), after its history was removed (log entries cleaned up after a checkpoint), and
+    after the table was removed and made again with as many versions."""
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lh"))
+    table, delta = TABLES["accelerometer_trusted"], lakehouse.store.delta
+    folder = lakehouse.store.table_folder(table)
+    reader = duckdb.connect()
+
+    def read_as_opened_anew(rows: int) -> None:
+        fresh = DeltaTable(folder)
+        assert delta.version(table) == fresh.version()
+        assert delta.files(table) == fresh.file_uris()
+        assert delta.last_commit(table) == (fresh.version(), fresh.history(1)[0])
+        files = lakehouse.store.files(table)
+        assert reader.execute("select count(*) from read_parquet(?)", [files]).fetchall() == [
+            (rows,)
+        ]
+
+    for rows in (10, 20):
+        publish_rows(lakehouse, table, rows)
+        read_as_opened_anew(rows)
+    writer = threading.Thread(target=publish_rows, args=(lakehouse, table, 30))
+    writer.start()
+    writer.join()
+    read_as_opened_anew(30)
+    delta.forget_history(table)
+    publish_rows(lakehouse, table, 40)
+    read_as_opened_anew(40)
+    version = delta.version(table)
+    shutil.rmtree(folder)
+    for rows in range(50, 50 + version + 1):  # versions 0 to `version` again
+        publish_rows(lakehouse, table, rows)
+    assert delta.version(table) == version
+    read_as_opened_anew(50 + version)
 
 
 def test_a_symlinked_landing_file_is_listed_with_its_target_s_version(tmp_path):

@@ -79,7 +79,7 @@ def since(store: TableStore, name: str, version: int | None, now: Snapshot | Non
         return None
     if version == now.version:
         return Change(now.urls, [])
-    before = store.delta.open(TABLES[name], version)
+    before = store.delta.latest(TABLES[name], version)
     if before is None:
         return None
     was = Snapshot(version, before.file_uris())

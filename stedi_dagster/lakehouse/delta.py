@@ -10,7 +10,9 @@ Each file's statistics are its row count only: no minimum or maximum of any colu
 so no email or serial number is ever written to `_delta_log` or its checkpoints.
 """
 
+import contextlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -77,6 +79,22 @@ def delta_schema(table: Table) -> Schema:
     )
 
 
+class _Opened(threading.local):
+    """Each thread's local tables opened for reading: URI -> the table, and the bytes of the
+    commit of the version it is at (`DeltaTables.latest`)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, tuple[DeltaTable, bytes]] = {}
+
+
+_OPENED = _Opened()
+
+
+def _commit_bytes(uri: str, version: int) -> bytes:
+    """The log entry of a local table's version, as stored."""
+    return Path(uri, "_delta_log", f"{version:020d}.json").read_bytes()
+
+
 class DeltaTables:
     """The Delta tables of the zones rooted at `zones`."""
 
@@ -126,6 +144,35 @@ class DeltaTables:
                 raise LakehouseError(f"{table.name} has no version {version}: {e}") from e
             raise
 
+    def latest(self, table: Table, version: int | None = None) -> DeltaTable | None:
+        """`open`, for reading only (never to commit with: the table may be shared): a local
+        table opened before by this thread is brought up to its current version (reading only
+        the log entries after the version it was at: 0.4 ms, against 3 ms to open it; about
+        300 opens in an erasure) while the log entry of that version is still the one stored
+        (a table whose log was cleaned up, or that was removed and made again, is opened
+        anew). Given a `version` other than the current one, opened at that version."""
+        if self.zones.remote:
+            return self.open(table, version)
+        uri = self.uri(table)
+        delta = None
+        if uri in _OPENED.tables:
+            held, commit = _OPENED.tables.pop(uri)
+            try:
+                if _commit_bytes(uri, held.version()) == commit:
+                    held.update_incremental()
+                    delta = held
+            except (OSError, DeltaError):
+                delta = None
+        if delta is None:
+            delta = self.open(table)
+        if delta is None:
+            return None
+        with contextlib.suppress(OSError):  # its entry gone already (cleaned up): not kept
+            _OPENED.tables[uri] = (delta, _commit_bytes(uri, delta.version()))
+        if version is not None and version != delta.version():
+            return self.open(table, version)
+        return delta
+
     def in_earlier_layout(self, table: Table) -> bool:
         """Whether the table's folder is in the layout of stedi-dagster before Delta (no log;
         one `<table>.parquet`, or for a landing table its parts beside `_schema.parquet`)."""
@@ -147,7 +194,7 @@ class DeltaTables:
 
     def files(self, table: Table, version: int | None = None) -> list[str]:
         """The data files of the table's current (or given) version, as URLs."""
-        delta = self.open(table, version)
+        delta = self.latest(table, version)
         if delta is None:
             raise LakehouseError(
                 f"table {table.name} has not been materialized yet: no Delta table at "
@@ -156,12 +203,12 @@ class DeltaTables:
         return delta.file_uris()
 
     def version(self, table: Table) -> int | None:
-        delta = self.open(table)
+        delta = self.latest(table)
         return None if delta is None else delta.version()
 
     def commits_since(self, table: Table, version: int) -> list[dict]:
         """The information of the table's commits after `version`, the latest first."""
-        delta = self.open(table)
+        delta = self.latest(table)
         if delta is None or delta.version() <= version:
             return []
         return delta.history(delta.version() - version)
@@ -169,7 +216,7 @@ class DeltaTables:
     def last_commit(self, table: Table) -> tuple[int, dict] | None:
         """The table's current version and its commit's information (with the custom metadata
         the commit recorded); None if it was never committed."""
-        delta = self.open(table)
+        delta = self.latest(table)
         if delta is None:
             return None
         (commit,) = delta.history(1)
@@ -177,7 +224,7 @@ class DeltaTables:
 
     def version_of_run(self, table: Table, run_id: str) -> int:
         """The version a Dagster run (by its id, or the start of it) committed to the table."""
-        delta = self.open(table)
+        delta = self.latest(table)
         found = [
             h["version"]
             for h in (delta.history() if delta else [])

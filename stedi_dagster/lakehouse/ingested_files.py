@@ -72,7 +72,7 @@ class IngestedFiles:
         """The landing and quarantine versions that the dataset's last committed run describes
         (its commit point: readers see those versions, so a run's three commits become visible
         together); None before the first run."""
-        delta = self.delta.open(files_table(dataset))
+        delta = self.delta.latest(files_table(dataset))
         if delta is None:
             return None
         (commit,) = delta.history(1)
@@ -122,7 +122,7 @@ class IngestedFiles:
     def attach_read(self, engine: Engine, dataset: str) -> None:
         """View `<dataset>_read` over table `<dataset>_files` (the committed records, attached
         as a table): the files that the last run to commit them read."""
-        delta = self.delta.open(files_table(dataset))
+        delta = self.delta.latest(files_table(dataset))
         last_run = delta.history(1)[0].get(RUN_ID, "") if delta is not None else ""
         self._attach_read(engine, dataset, last_run)
 

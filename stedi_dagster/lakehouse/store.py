@@ -74,7 +74,7 @@ class TableStore:
         for name in names:
             table = TABLES[name]
             version = self.current_version(table, described.get(table.dataset))
-            delta = self.delta.open(table, version)
+            delta = self.delta.latest(table, version)
             if delta is not None:
                 found[name] = Snapshot(delta.version(), delta.file_uris())
         return found
