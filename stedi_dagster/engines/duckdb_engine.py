@@ -151,12 +151,15 @@ class DuckDBEngine:
         shared_over: Sequence[str],
         computed_as: str | None = None,
         part: Part | None = None,
+        in_order: bool = False,
     ) -> None:
+        """`Engine.keep_table`; `in_order`: `computed_as` gives the rows in the order of a kept
+        file (it filters one): kept as they come, not loaded and sorted again (an erasure's)."""
         key = self._shared_key(name, sql, shared_over) if self.shares else None
         if key is None:
             return
         if computed_as is not None:
-            self.shared.table(name, key, computed_as, part=part)
+            self.shared.table(name, key, computed_as, part=part, in_order=in_order)
             return
         shown = self.shown[name]  # the same rows: its kept file linked, not written again
         same = f"select * from {ident(shared_name(name, shown))}"

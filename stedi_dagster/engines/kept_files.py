@@ -22,7 +22,9 @@ from stedi_dagster.sql import ident, literal
 # DuckDB pushing the join's keys into the scan (at x1000 a lookup of a few keys in the landing
 # identifiers read 8 ms instead of 60 ms). Snappy, not zstd: a kept file is a cache, written
 # whenever what it is computed from changes (research_consent at x1000, 956,000 rows: 0.44 ->
-# 0.28 s, its scans 0.11 -> 0.09 s; the files 1.6 times larger).
+# 0.28 s, its scans 0.11 -> 0.09 s; the files 1.6 times larger). A table an erasure keeps again
+# is its file before filtered, in that order (not sorted again), with the rows it computed again
+# for the erased persons' keys at its end.
 KEPT_PARQUET = parquet_options(16_384, compression="snappy")
 PART = ".part"
 # A part is kept while it holds at most this many rows, or an eighth of its base's: beyond, the
@@ -81,13 +83,15 @@ def found(folder: Path, name: str, key: str) -> Kept | None:
     return Kept(base, part, manifest["key"])
 
 
-def write(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
-    """Write a relation (a table's name) to a kept file at `path`, sorted by its first column,
-    whole or not at all for a process reading it."""
+def write(
+    con: duckdb.DuckDBPyConnection, relation: str, path: Path, in_order: bool = False
+) -> None:
+    """Write a relation (a table's name, or a query in parentheses) to a kept file at `path`,
+    sorted by its first column (`in_order`: as it comes, the rows of a kept file filtered, in
+    its order), whole or not at all for a process reading it."""
     partial = path.with_suffix(f".{os.getpid()}.partial")
-    con.execute(
-        f"copy (select * from {relation} order by 1) to {literal(str(partial))} {KEPT_PARQUET}"
-    )
+    order = "" if in_order else " order by 1"
+    con.execute(f"copy (select * from {relation}{order}) to {literal(str(partial))} {KEPT_PARQUET}")
     partial.replace(path)
 
 

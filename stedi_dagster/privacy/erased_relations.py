@@ -68,7 +68,9 @@ def keep_without(
         sql = relation.erased(before) if relation.erased and relation.name in before else None
         if sql is None or words(sql) & names - set(files) - {relation.name}:
             continue  # or it reads one that is not kept again
-        engine.keep_table(relation.name, relation.sql, relation.over, computed_as=sql)
+        engine.keep_table(
+            relation.name, relation.sql, relation.over, computed_as=sql, in_order=True
+        )
         engine.create_table(relation.name, relation.sql, shared_over=relation.over)
         kept = engine.kept_in_files(relation.name)
         files[relation.name] = kept.files() if kept is not None else []
