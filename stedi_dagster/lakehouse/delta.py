@@ -81,13 +81,15 @@ def delta_schema(table: Table) -> Schema:
 
 class _Opened(threading.local):
     """Each thread's local tables opened for reading: URI -> the table, and the bytes of the
-    commit of the version it is at (`DeltaTables.latest`)."""
+    commit of the version it is at (`DeltaTables.latest`), the most recently read last."""
 
     def __init__(self) -> None:
         self.tables: dict[str, tuple[DeltaTable, bytes]] = {}
 
 
 _OPENED = _Opened()
+# How many tables a thread keeps opened (a lakehouse has 15; the least recently read go first).
+OPENED_TABLES = 64
 
 
 def _commit_bytes(uri: str, version: int) -> bytes:
@@ -169,6 +171,8 @@ class DeltaTables:
             return None
         with contextlib.suppress(OSError):  # its entry gone already (cleaned up): not kept
             _OPENED.tables[uri] = (delta, _commit_bytes(uri, delta.version()))
+        while len(_OPENED.tables) > OPENED_TABLES:
+            del _OPENED.tables[next(iter(_OPENED.tables))]
         if version is not None and version != delta.version():
             return self.open(table, version)
         return delta
