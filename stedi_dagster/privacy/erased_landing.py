@@ -1,4 +1,4 @@
-"""The erasure in the landing zone (`erasure.py`): the customer's raw records found by the
+"""The erasure in the landing zone (`erasure.py`): the customer's records found by the
 hash of their email (`customer_records`), their rows removed from the landing and quarantine
 tables and moved to their files' erased counts (`erase_from_landing`), and the earlier versions
 of those tables removed from storage (`forget_landing_history`)."""
