@@ -10,9 +10,7 @@ Each file's statistics are its row count only: no minimum or maximum of any colu
 so no email or serial number is ever written to `_delta_log` or its checkpoints.
 """
 
-import contextlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -25,7 +23,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from stedi_dagster.engines.engine import footer_rows
 from stedi_dagster.errors import LakehouseError, StaleVersion
-from stedi_dagster.lakehouse import scratch
+from stedi_dagster.lakehouse import opened_tables, scratch
 from stedi_dagster.lakehouse.storage import Storage, file_name
 from stedi_dagster.tables import Table
 
@@ -79,24 +77,6 @@ def delta_schema(table: Table) -> Schema:
     )
 
 
-class _Opened(threading.local):
-    """Each thread's local tables opened for reading: URI -> the table, and the bytes of the
-    commit of the version it is at (`DeltaTables.latest`), the most recently read last."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, tuple[DeltaTable, bytes]] = {}
-
-
-_OPENED = _Opened()
-# How many tables a thread keeps opened (a lakehouse has 15; the least recently read go first).
-OPENED_TABLES = 64
-
-
-def _commit_bytes(uri: str, version: int) -> bytes:
-    """The log entry of a local table's version, as stored."""
-    return Path(uri, "_delta_log", f"{version:020d}.json").read_bytes()
-
-
 class DeltaTables:
     """The Delta tables of the zones rooted at `zones`."""
 
@@ -148,31 +128,17 @@ class DeltaTables:
 
     def latest(self, table: Table, version: int | None = None) -> DeltaTable | None:
         """`open`, for reading only (never to commit with: the table may be shared): a local
-        table opened before by this thread is brought up to its current version (reading only
-        the log entries after the version it was at: 0.4 ms, against 3 ms to open it; about
-        300 opens in an erasure) while the log entry of that version is still the one stored
-        (a table whose log was cleaned up, or that was removed and made again, is opened
-        anew). Given a `version` other than the current one, opened at that version."""
+        table this thread opened before is brought up to date instead (`opened_tables.py`).
+        Given a `version` other than the current one, opened at that version."""
         if self.zones.remote:
             return self.open(table, version)
         uri = self.uri(table)
-        delta = None
-        if uri in _OPENED.tables:
-            held, commit = _OPENED.tables.pop(uri)
-            try:
-                if _commit_bytes(uri, held.version()) == commit:
-                    held.update_incremental()
-                    delta = held
-            except (OSError, DeltaError):
-                delta = None
+        delta = opened_tables.up_to_date(uri)
         if delta is None:
             delta = self.open(table)
         if delta is None:
             return None
-        with contextlib.suppress(OSError):  # its entry gone already (cleaned up): not kept
-            _OPENED.tables[uri] = (delta, _commit_bytes(uri, delta.version()))
-        while len(_OPENED.tables) > OPENED_TABLES:
-            del _OPENED.tables[next(iter(_OPENED.tables))]
+        opened_tables.keep(uri, delta)
         if version is not None and version != delta.version():
             return self.open(table, version)
         return delta
