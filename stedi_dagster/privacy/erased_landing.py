@@ -10,7 +10,7 @@ from stedi_dagster.engines.duckdb_engine import DuckDBEngine
 from stedi_dagster.lakehouse.resource import Lakehouse
 from stedi_dagster.lakehouse.storage import file_name
 from stedi_dagster.landing.plan import still_valid
-from stedi_dagster.privacy.erased_spellings import ErasedSpellings
+from stedi_dagster.privacy.erased_spellings import ErasedSpellings, spelled_in
 from stedi_dagster.privacy.erasure_contracts import Removal
 from stedi_dagster.privacy.identity import PERSON_KEYS, erased_row, erasure_hash, person_key
 from stedi_dagster.privacy.row_removal import removal, remove_rows
@@ -36,8 +36,7 @@ def customer_records(
     held = _ingested_as_they_are(lakehouse, urls) if spellings is not None else set()
     found: set[tuple[str, str | None]] = set()
     if spellings is not None and held:
-        spelled = f"select distinct spelling from {spellings} where person = $person"
-        values = [v for (v,) in engine.rows(spelled, {"person": person_key(email)})]
+        values = spelled_in(engine, spellings, [person_key(email)])
         sql = read_sql(__file__, "customer_records_kept")
         found.update(engine.rows(sql, {"spellings": values, "email_sha256": email_hash}))
     raw = [landing.storage.local_copy(u) for u in urls if u not in held]

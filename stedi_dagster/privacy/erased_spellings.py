@@ -67,7 +67,7 @@ def of_persons(
     if not kept:
         return None
     kept[0].create(engine, view)
-    return _spelled(engine, kept[0].name, keys)
+    return spelled_in(engine, kept[0].name, keys)
 
 
 def kept_before(before: DuckDBEngine) -> dict[str, str]:
@@ -97,7 +97,7 @@ def found(
     for name, rows in kept.items():
         table = SPELLINGS[name][0]
         kind = PERSON_KEYS[table.removesuffix("_landing")][1]
-        landing[table] = _spelled(before, rows, keys[kind])
+        landing[table] = spelled_in(before, rows, keys[kind])
     return ErasedSpellings(keys, landing)
 
 
@@ -110,7 +110,7 @@ def complete(privacy: PrivacyRecords, listed_before: int) -> bool:
     return audit[-1].get(LISTED) == listed_before
 
 
-def _spelled(engine: Engine, relation: str, keys: Sequence[str]) -> list[str]:
+def spelled_in(engine: Engine, relation: str, keys: Sequence[str]) -> list[str]:
     """The spellings in `relation` (person, spelling: a table's name, or a query in
     parentheses) of these person keys."""
     if not keys:
