@@ -14,6 +14,7 @@ from stedi_dagster.defs.privacy.erasure import LANDING_RELATIONS, erase_customer
 from stedi_dagster.engines.file_facts import identity
 from stedi_dagster.factory.checks import check_label
 from stedi_dagster.lakehouse import Lakehouse, data_files
+from stedi_dagster.landing import duckdb_reader
 from stedi_dagster.privacy import erased_spellings
 from stedi_dagster.privacy.erased_landing import customer_records
 from stedi_dagster.privacy.erasure import CUSTOMER_SPELLINGS
@@ -34,6 +35,7 @@ from stedi_dagster_tests.conftest import (
 )
 from stedi_dagster_tests.handmade import (
     customer,
+    handmade_at,
     materialized_handmade,
     reading,
     step,
@@ -302,6 +304,32 @@ def test_the_facts_of_the_data_files_the_erasure_left_are_kept(definitions, tmp_
     assert result.success
     assert rows_of(lakehouse, "a@x.test", ["S-A"]) == dict.fromkeys(TABLES, 0)
     assert {name: (folder / name).stat().st_ino for name in kept} == kept  # read, not computed
+
+
+def test_a_landing_data_file_holds_a_bounded_batch_and_the_erasure_rewrites_only_its_own(
+    definitions, tmp_path, monkeypatch
+):
+    """Landing reads new files in batches of at most `BATCH_BYTES` of JSON (or one file larger
+    than that), one data file each: a customer's erasure rewrites the data file holding their
+    record, whatever the size of the table, and keeps the others as they are."""
+    write_handmade(tmp_path / "landing")
+    folder = tmp_path / "landing" / "customer" / "landing"
+    others = [customer(name, f"S-{name.upper()}", research=5) for name in "klmn"]
+    for i, record in enumerate(others):
+        write_jsonl(folder / f"customer-{i + 2}.json", [record])
+    sizes = sorted(f.stat().st_size for f in folder.iterdir())
+    # two one-record files fill a batch, the handmade file is one alone
+    monkeypatch.setattr(duckdb_reader, "BATCH_BYTES", 2 * sizes[0])
+    assert sizes[1] < 2 * sizes[0] < sizes[-1]
+    lakehouse = handmade_at(tmp_path)
+    assert materialize(definitions, lakehouse).success
+    table = TABLES["customer_landing"]
+    before = set(lakehouse.store.files(table))
+    assert len(before) == 3  # the handmade file; k and l; m and n
+    assert erase(definitions, lakehouse, "a@x.test").success
+    after = set(lakehouse.store.files(table))
+    assert len(before - after) == 1 and len(after - before) == 1  # a's data file alone
+    assert rows_of(lakehouse, "a@x.test", ["S-A"])["customer_landing"] == 0
 
 
 # The relations the erasure keeps again (the others of LANDING_RELATIONS are read, not kept).
