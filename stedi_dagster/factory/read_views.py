@@ -77,21 +77,53 @@ class ReadViews:
         for name, other in columns.items():
             self.within(engine, name, files(name), other, "pass_partitions")
 
-    def within(self, engine: Engine, name: str, urls: list[str], column: str, values: str) -> None:
+    def within(
+        self,
+        engine: Engine,
+        name: str,
+        urls: list[str],
+        column: str,
+        values: str,
+        held: Sequence[str] = (),
+    ) -> None:
         """A view `name` of the rows of table `name` in these data files whose `column` is in
         the column `value` of table `values` alone (a table `<name>_within`, computed once:
-        the queries that read it read it more than once, each time a scan of the column). Up
-        to LISTED_VALUES strings are listed in the filter, which then reaches the scan (Parquet
-        Bloom filters skip the row groups without them: at x1000 a few persons' readings among
-        the 79 million in landing, 0.3 s as a join with the table; milliseconds, which the
-        files keep in order, are skipped as well by the join's range, faster than listed)."""
-        self.attach(engine, name, urls, f"{name}_whole")
-        found = engine.rows(f"select distinct value from {values} limit {LISTED_VALUES + 1}")
-        kept = f"{ident(column)} in (select value from {values})"
-        if len(found) <= LISTED_VALUES and all(isinstance(v, str) for (v,) in found if v):
-            kept = listed(column, [v for (v,) in found if v is not None])
-        engine.create_table(f"{name}_within", f"select * from {name}_whole where {kept}")
+        the queries that read it read it more than once, each time a scan of the column); the
+        rows of the `held` files among them read from the table `hold` made of them, not
+        scanned again. Up to LISTED_VALUES strings are listed in the filter, which then reaches
+        the scan (Parquet Bloom filters skip the row groups without them: at x1000 a few
+        persons' readings among the 79 million in landing, 0.3 s as a join with the table;
+        milliseconds, which the files keep in order, are skipped as well by the join's range,
+        faster than listed)."""
+        others = [url for url in urls if url not in held]
+        self.attach(engine, name, others, f"{name}_whole")
+        columns = _columns(name)  # the registry's, in its order, on either side of the union
+        rows = f"select {columns} from {name}_whole where {self._kept(engine, column, values)}"
+        if held:
+            rows += f" union all select {columns} from {name}_held"
+        engine.create_table(f"{name}_within", rows)
         engine.create_view(name, f"select * from {name}_within")
+
+    def hold(
+        self, engine: Engine, name: str, urls: list[str], column: str, values: str
+    ) -> list[str]:
+        """A table `<name>_held` of the rows of these data files of table `name` whose `column`
+        is in the column `value` of table `values`, for `within` to read instead of scanning
+        them (the files two versions of a table share, read for each); returns the files."""
+        self.attach(engine, name, urls, f"{name}_held_whole")
+        kept = self._kept(engine, column, values)
+        engine.create_table(
+            f"{name}_held", f"select {_columns(name)} from {name}_held_whole where {kept}"
+        )
+        return urls
+
+    @staticmethod
+    def _kept(engine: Engine, column: str, values: str) -> str:
+        """The filter of `column` on the column `value` of table `values` (see `within`)."""
+        found = engine.rows(f"select distinct value from {values} limit {LISTED_VALUES + 1}")
+        if len(found) <= LISTED_VALUES and all(isinstance(v, str) for (v,) in found if v):
+            return listed(column, [v for (v,) in found if v is not None])
+        return f"{ident(column)} in (select value from {values})"
 
     def spellings(self, engine: Engine, sql: str) -> None:
         """The spellings an SQL statement reads (`privacy/spellings.py`), over the tables as
@@ -126,3 +158,8 @@ class ReadViews:
         """A view named `view` (else `name`) over these data files of table `name`."""
         local = [self.store.zones.local_copy(u) for u in urls]
         self.store.attach(engine, TABLES[name], local, view=view)
+
+
+def _columns(name: str) -> str:
+    """Table `name`'s columns in the registry's order, as SQL."""
+    return ", ".join(ident(column) for column in TABLES[name].columns)
