@@ -415,6 +415,17 @@ def test_the_relations_kept_from_landing_are_kept_again_without_the_customer(def
     assert kept_files() == spared  # read, none computed again
 
 
+def changed_tables(lakehouse: Lakehouse) -> set[str]:
+    """The tables of rows changed between versions in the process's database (which its other
+    connections see)."""
+    with lakehouse.connect() as engine:
+        found = engine.rows(
+            "select table_name from duckdb_tables() where not temporary "
+            "and table_name like '%changed%'"
+        )
+    return {name for (name,) in found}
+
+
 @pytest.mark.parametrize("erased", ["a", "f", "h"])
 def test_the_erasure_evaluates_the_checks_that_the_run_after_reports_or_builds_on(
     definitions, tmp_path, erased
@@ -442,6 +453,7 @@ def test_the_erasure_evaluates_the_checks_that_the_run_after_reports_or_builds_o
     lakehouse = Lakehouse(landing_root=str(landing), lakehouse_root=str(tmp_path / "lakehouse"))
     assert materialize(definitions, lakehouse).success
     pairs = TABLES["machine_learning_curated"]
+    before = changed_tables(lakehouse)  # (other tests' runs in this process may have left some)
     job = erase(definitions, lakehouse, f"{erased}@x.test")
     assert job.success
     (output,) = [e for e in job.all_events if e.event_type_value == "STEP_OUTPUT"]
@@ -460,12 +472,9 @@ def test_the_erasure_evaluates_the_checks_that_the_run_after_reports_or_builds_o
     left = metadata["rows_left_to_compute_again"].value.get("machine_learning_curated", 0)
     assert (left > 0) == (erased == "a")
     version, _ = lakehouse.store.delta.last_commit(pairs)
-    with lakehouse.connect() as engine:  # the rows it removed, which the recount compared, are
-        shared = engine.rows(  # in no table the process's other connections see
-            "select table_name from duckdb_tables() where not temporary "
-            "and table_name like '%changed%'"
-        )
-    assert shared == []
+    # the rows it removed, which the recount compared, are in no table the process's other
+    # connections see
+    assert changed_tables(lakehouse) - before == set()
     after = materialize(definitions, lakehouse)
     assert after.success
     recount = evaluation(after, "machine_learning_curated.count_reconciles")
