@@ -443,3 +443,33 @@ def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_
     kept_files.prune(tmp_path, "t", 5)  # the part "c" and four files
     assert kept_files.found(tmp_path, "t", "c" * 24) == second and base.exists()
     assert kept_files.found(tmp_path, "t", "b" * 24) is None
+
+
+def test_a_table_over_facts_views_is_computed_once_per_definition_in_a_step(tmp_path):
+    """A table created `shared_over` views that read facts per data file gets no shared key; in
+    one engine it is computed once per definition of what it reads: over the facts of other
+    files it is computed again, and over the first files again it is the table computed then
+    (set aside meanwhile), not computed a third time (its random column tells)."""
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    first, second = (str(tmp_path / f"{name}.parquet") for name in "ab")
+    with duckdb.connect() as con:
+        con.execute(f"copy (select range as v from range(3)) to '{first}' (format parquet)")
+        con.execute(f"copy (select range as v from range(5)) to '{second}' (format parquet)")
+    relation = "select count(*) as n, any_value(random()) as drawn from t_facts"
+
+    def made(engine, files: list[str]) -> tuple[int, float]:
+        engine.view_parquet("t", files)
+        engine.per_file("t_facts", "t", lambda rows: f"with t as ({rows}) select v from t")
+        engine.create_table("r", relation, shared_over=("t",))
+        return engine.rows("select n, drawn from r")[0]
+
+    with lakehouse.connect() as engine:
+        on_first = made(engine, [first])
+        assert "t_facts" in engine.facts and "t_facts_computed" not in engine.views  # kept facts
+        on_second = made(engine, [second])
+        again = made(engine, [first])
+        assert (on_first[0], on_second[0]) == (3, 5)
+        assert again == on_first != on_second
+        assert made(engine, [first]) == on_first  # as it is
+        engine.create_table("r", "select 7 as n, 0.5 as drawn")  # no longer what it computed
+        assert made(engine, [second]) == on_second  # set aside meanwhile
