@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -129,12 +129,13 @@ class DuckDBEngine:
     def create_table(
         self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
     ) -> None:
-        key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
+        stated = self._stated(name, sql, shared_over) if shared_over and self.shares else None
+        key = stated.key if stated is not None and not stated.over_facts else None
         if key is None:
             # over facts views (no shared key): computed once while they stay as they are (the
             # training pairs' curated_owners was computed twice over the same version of
             # customer_curated in a withdrawal's step, 0.15-0.18 s each at x1000)
-            made = self._made_key(name, sql, shared_over)
+            made = stated.key if stated is not None else None
             if made is not None and self.made.get(name) == made:
                 return
             self.counts.creating(name)
@@ -142,8 +143,9 @@ class DuckDBEngine:
             if made is not None and self._made_again(name, made):
                 return
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
-            self.made.pop(name, None)  # (with `made`, set aside above)
-            if made is not None:
+            if made is None:
+                self.made.pop(name, None)
+            else:  # (the table it replaced, if made so, set aside by `_made_again`)
                 self.made[name] = made
             return
         self.counts.creating(name)
@@ -188,14 +190,6 @@ class DuckDBEngine:
         key = self.shown.get(name)
         return self.shared.found(name, key) if key is not None else None
 
-    def _made_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
-        """For a table created `shared_over` views that gets no shared key: what it computes,
-        with the facts views counted as views (their files: kept per data file), when that is
-        why; else None."""
-        if not (views and self.shares and self.facts):
-            return None
-        return self._shared_key(name, sql, views, facts_as_views=True)
-
     def _made_again(self, name: str, made: str) -> bool:
         """Table `name` as it was when it computed `made`, if it was set aside then; the table
         it is now set aside (renamed: both are temporary tables, read by name)."""
@@ -213,21 +207,23 @@ class DuckDBEngine:
         self.made[name] = made
         return True
 
-    def _shared_key(
-        self, name: str, sql: str, views: Sequence[str], facts_as_views: bool = False
-    ) -> str | None:
+    def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
+        """What a query over these views computes (as table `name`), as a hash (`_stated`);
+        None when it reads a temporary table or a view of facts per data file (a table kept
+        over them, the training pairs' curated_owners, costs more to keep than to compute)."""
+        stated = self._stated(name, sql, views)
+        return stated.key if stated is not None and not stated.over_facts else None
+
+    def _stated(self, name: str, sql: str, views: Sequence[str]) -> "Stated | None":
         """What a query over these views computes (as table `name`), as a hash: of the query, of
         the definitions of these views and of every view it reads, and of those of the views
         they read, down to their data files (which a Delta table never writes again), and of
-        the engine's settings; None when the query or a view reads a temporary table, whose
-        rows no definition states, or, unless `facts_as_views`, a view of facts per data file.
-        (Not of the view `name` of an earlier such table, which its SQL names in its opening
-        comment.)"""
+        the engine's settings; and whether it reads facts per data file. None when the query or
+        a view reads a temporary table, whose rows no definition states. (Not of the view
+        `name` of an earlier such table, which its SQL names in its opening comment.)"""
         defined = {view: sql for view, sql in self.views.items() if view != name}
         tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
-        # facts per data file: no basis for a shared table either (a table kept over them, the
-        # training pairs' curated_owners, costs more to keep than to compute)
-        tables = (tables if facts_as_views else tables | self.facts) - {name}
+        tables -= {name}
         closure: dict[str, str] = {}
         todo = [*views, *(words(sql) & set(defined))]
         while todo:
@@ -236,10 +232,11 @@ class DuckDBEngine:
                 continue
             closure[view] = defined[view]
             todo += sorted((words(defined[view]) & set(defined)) - set(closure))
-        if any(words(text) & tables for text in [sql, *closure.values()]):
+        read = set().union(*(words(text) for text in [sql, *closure.values()]))
+        if read & tables:
             return None
         stated = json.dumps([sql, sorted(closure.items()), self.settings_key])
-        return hashlib.sha256(stated.encode()).hexdigest()
+        return Stated(hashlib.sha256(stated.encode()).hexdigest(), bool(read & self.facts - {name}))
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         files = tuple(str(p) for p in paths)
@@ -366,6 +363,14 @@ def _caching_footers(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnectio
     whose footers every view reading them by name, and every count, read again)."""
     con.execute("set global parquet_metadata_cache = true")
     return con
+
+
+class Stated(NamedTuple):
+    """What a query computes (`DuckDBEngine._stated`): its hash, and whether it reads views of
+    facts per data file."""
+
+    key: str
+    over_facts: bool
 
 
 def _aside(name: str, made: str) -> str:

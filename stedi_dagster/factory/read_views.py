@@ -104,18 +104,15 @@ class ReadViews:
         engine.create_table(f"{name}_within", rows)
         engine.create_view(name, f"select * from {name}_within")
 
-    def hold(
-        self, engine: Engine, name: str, urls: list[str], column: str, values: str
-    ) -> list[str]:
+    def hold(self, engine: Engine, name: str, urls: list[str], column: str, values: str) -> None:
         """A table `<name>_held` of the rows of these data files of table `name` whose `column`
         is in the column `value` of table `values`, for `within` to read instead of scanning
-        them (the files two versions of a table share, read for each); returns the files."""
+        them (the files two versions of a table share, read for each)."""
         self.attach(engine, name, urls, f"{name}_held_whole")
         kept = self._kept(engine, column, values)
         engine.create_table(
             f"{name}_held", f"select {_columns(name)} from {name}_held_whole where {kept}"
         )
-        return urls
 
     @staticmethod
     def _kept(engine: Engine, column: str, values: str) -> str:

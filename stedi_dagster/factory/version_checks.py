@@ -330,16 +330,17 @@ def recount_on_partitions(
     reached = engine.scalar("select count(*) from reached_partitions")
     columns = dict(check.partitions)
     held = {  # the data files both versions of a read hold: their rows scanned once
-        name: views.hold(engine, name, shared, columns[name], "reached_partitions")
+        name: [url for url in changes[name].before if url in views.reads[name].urls]
         for name in columns
-        if (shared := [url for url in changes[name].before if url in views.reads[name].urls])
     }
+    for name, shared in held.items():
+        if shared:
+            views.hold(engine, name, shared, columns[name], "reached_partitions")
     for sign, before in ((-1, True), (1, False)):
         for name in check.reads:
             urls = changes[name].before if before else views.reads[name].urls
             if name in columns:
-                shared = held.get(name, ())
-                views.within(engine, name, urls, columns[name], "reached_partitions", shared)
+                views.within(engine, name, urls, columns[name], "reached_partitions", held[name])
             else:
                 views.attach(engine, name, urls)
         if uses_consent:
