@@ -402,6 +402,73 @@ def kept_identifiers(lakehouse: Lakehouse) -> tuple[list[tuple], list[tuple]]:
         )
 
 
+def test_the_owners_of_a_few_step_readings_are_those_every_serial_has(tmp_path):
+    """A recount over a few step readings (of the milliseconds new rows or a change reach)
+    computes the owners of their serials alone (`curated_owners_narrowed`): each the least
+    email key of all who claimed it, as `curated_owners` of every serial says, whatever the
+    readings' spellings; no serial they do not hold."""
+    owners = curated_checks.CURATED_OWNERS
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    claims = [("zed@x.test", "s-1"), ("amy@x.test", "s-1"), ("bob@x.test", "s-2")]
+    claims += [("cat@x.test", "s-3"), ("dan@x.test", "s-3")]
+    with lakehouse.connect() as engine:
+        engine.fill_table("curated_keys", {"email": "VARCHAR", "serialNumber": "VARCHAR"}, claims)
+        engine.fill_table(
+            "step_trainer_trusted", {"serialNumber": "VARCHAR"}, [(" S-1\t",), ("s-3",)]
+        )
+        every = engine.rows(f"select * from ({owners.sql}) order by 1")
+        narrowed = engine.rows(f"select * from ({owners.narrowed}) order by 1")
+    assert every == [("s-1", "amy@x.test"), ("s-2", "bob@x.test"), ("s-3", "cat@x.test")]
+    assert narrowed == [every[0], every[2]]
+
+
+def test_the_step_readings_of_serials_owned_by_the_keys_are_narrowed_in(tmp_path):
+    """The training pairs' narrowed step readings for the keys computed again: those of every
+    serial one of them owns (the least email key of all who claimed it, found from the claims
+    of their serials alone), in any spelling, and those at the milliseconds of their phones'
+    readings; none of a serial another claimant owns."""
+    sql = read_sql(
+        curated_checks.__file__, "machine_learning_curated_narrowed_step_trainer_trusted"
+    )
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    text = {"email": "VARCHAR"}
+    claims = [("zed@x.test", "s-1"), ("amy@x.test", "s-1"), ("bob@x.test", "s-2")]
+    claims += [("cat@x.test", "s-3")]
+    spelled = [("s-1", "S-1 "), ("s-2", "s-2"), ("s-3", "s-3")]
+    steps = [("S-1 ", 10), ("s-2", 20), ("s-3", 30), ("s-3", 40)]
+
+    def narrowed(engine, keys: list[str]) -> list[tuple]:
+        engine.fill_table(
+            "recomputed_keys", {"key": "VARCHAR", "person": "VARCHAR"}, [(k, k) for k in keys]
+        )
+        return engine.rows(f"select serialNumber, sensorReadingTime from ({sql}) order by 2")
+
+    with lakehouse.connect() as engine:
+        engine.fill_table("customer_curated", text, [(e,) for e, _ in claims])
+        engine.fill_table("curated_keys", text | {"serialNumber": "VARCHAR"}, claims)
+        engine.fill_table(
+            "step_trainer_trusted_spellings", {"person": "VARCHAR", "spelling": "VARCHAR"}, spelled
+        )
+        engine.fill_table(
+            "step_trainer_trusted",
+            {"serialNumber": "VARCHAR", "sensorReadingTime": "BIGINT"},
+            steps,
+        )
+        engine.fill_table(
+            "accelerometer_trusted_spellings",
+            {"person": "VARCHAR", "spelling": "VARCHAR"},
+            [("amy@x.test", "Amy@x.test")],
+        )
+        engine.fill_table(
+            "accelerometer_trusted",
+            {"user": "VARCHAR", "timestamp": "BIGINT"},
+            [("Amy@x.test", 30)],
+        )
+        assert narrowed(engine, ["amy@x.test", "bob@x.test"]) == steps[:3]
+        assert narrowed(engine, ["zed@x.test"]) == []  # s-1 is amy's
+        assert narrowed(engine, ["cat@x.test"]) == [steps[2], steps[3]]
+
+
 def handmade_withdrawal(
     definitions, tmp_path: Path, name: str, serial: str
 ) -> tuple[Lakehouse, dg.ExecuteInProcessResult]:

@@ -1,10 +1,14 @@
 """The training profile's charts (defs/curated/charts.py): SVG images in markdown whose bars and
-lines say what the data says."""
+lines say what the data says; and the median of pairs per subject it reads from their
+distribution (defs/curated/profile.py)."""
 
 import base64
+import random
 import re
+import statistics
 import xml.etree.ElementTree as ET
 
+from stedi_dagster.defs.curated import profile
 from stedi_dagster.defs.curated.charts import BOTTOM, TOP, pairs_chart, subject_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -80,3 +84,12 @@ def test_an_instant_without_a_value_is_left_out_of_its_line():
     assert len(distance.get("points").split()) == len(magnitude.get("points").split()) == 3
     nothing = svg(subject_chart("s", [(0, None, None)]), "One subject over time")
     assert [line.get("points") for line in nothing.findall(f"{SVG}polyline")] == ["", ""]
+
+
+def test_the_median_of_a_distribution_is_that_of_the_values_it_counts():
+    rng = random.Random(7)
+    for _ in range(300):  # odd and even totals, one value or many, long runs of one value
+        values = sorted(rng.sample(range(1, 60), rng.randint(1, 8)))
+        distribution = [(v, rng.choice([1, 1, 2, 3, 50])) for v in values]
+        every = [v for v, n in distribution for _ in range(n)]
+        assert profile._median(distribution) == statistics.median(every), distribution

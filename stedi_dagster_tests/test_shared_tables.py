@@ -445,11 +445,10 @@ def test_a_part_replaces_its_keys_rows_chains_over_one_base_and_grows_whole(tmp_
     assert kept_files.found(tmp_path, "t", "b" * 24) is None
 
 
-def test_a_table_over_facts_views_is_computed_once_per_definition_in_a_step(tmp_path):
-    """A table created `shared_over` views that read facts per data file gets no shared key; in
-    one engine it is computed once per definition of what it reads: over the facts of other
-    files it is computed again, and over the first files again it is the table computed then
-    (set aside meanwhile), not computed a third time (its random column tells)."""
+def test_a_table_over_facts_views_is_computed_in_the_step_and_not_kept(tmp_path):
+    """A table created `shared_over` views that read facts per data file gets no shared key: it
+    is computed in the step, over the facts of the files shown, each time (its random column
+    tells), and kept neither in the process's database nor in files."""
     lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
     first, second = (str(tmp_path / f"{name}.parquet") for name in "ab")
     with duckdb.connect() as con:
@@ -466,10 +465,28 @@ def test_a_table_over_facts_views_is_computed_once_per_definition_in_a_step(tmp_
     with lakehouse.connect() as engine:
         on_first = made(engine, [first])
         assert "t_facts" in engine.facts and "t_facts_computed" not in engine.views  # kept facts
-        on_second = made(engine, [second])
-        again = made(engine, [first])
-        assert (on_first[0], on_second[0]) == (3, 5)
-        assert again == on_first != on_second
-        assert made(engine, [first]) == on_first  # as it is
-        engine.create_table("r", "select 7 as n, 0.5 as drawn")  # no longer what it computed
-        assert made(engine, [second]) == on_second  # set aside meanwhile
+        on_second, again = made(engine, [second]), made(engine, [first])
+        assert (on_first[0], on_second[0], again[0]) == (3, 5, 3)
+        assert again != on_first and "r" not in engine.shown
+        shared = engine.rows("select table_name from duckdb_tables() where not temporary")
+    assert not [name for (name,) in shared if name.startswith("stedi_shared_r_")]
+    assert not list(lakehouse.shared_tables.glob("r-*"))
+
+
+def test_a_name_shown_as_a_shared_table_can_be_made_a_table_and_shown_again(tmp_path):
+    """A relation computed whole is a view of a shared table; its narrowed rows (a recount's:
+    `Relation.narrowed`) a temporary table of the same name; then whole again: DuckDB replaces
+    neither kind by the other, the engine drops the one it made."""
+    lakehouse = Lakehouse(landing_root=str(tmp_path), lakehouse_root=str(tmp_path / "lakehouse"))
+    path = str(tmp_path / "t.parquet")
+    with duckdb.connect() as con:
+        con.execute(f"copy (select range as v from range(4)) to '{path}' (format parquet)")
+    whole = "select count(*) as n from t"
+    with lakehouse.connect() as engine:
+        engine.view_parquet("t", [path])
+        engine.create_table("r", whole, shared_over=("t",))
+        assert "r" in engine.shown and engine.scalar("select n from r") == 4
+        engine.create_table("r", "select count(*) as n from t where v < 2")
+        assert engine.scalar("select n from r") == 2
+        engine.create_table("r", whole, shared_over=("t",))
+        assert engine.scalar("select n from r") == 4

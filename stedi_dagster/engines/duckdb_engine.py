@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import duckdb
 
@@ -68,10 +68,7 @@ class DuckDBEngine:
         self.settings_key = ""  # what the engine's settings, key and erasure list hash to
         self.counts = RowCounts()
         self.facts: set[str] = set()  # the views `per_file` made
-        # the tables created over facts views (no shared key), by name: what they compute now,
-        # and what each kept aside under another name computes (see `create_table`)
-        self.made: dict[str, str] = {}
-        self.set_aside: dict[str, set[str]] = {}
+        self.tables: set[str] = set()  # the names `create_table` made temporary tables of
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
@@ -129,30 +126,27 @@ class DuckDBEngine:
     def create_table(
         self, name: str, sql: str, shared_over: Sequence[str] = (), kept: bool = True
     ) -> None:
-        stated = self._stated(name, sql, shared_over) if shared_over and self.shares else None
-        key = stated.key if stated is not None and not stated.over_facts else None
-        if key is None:
-            # over facts views (no shared key): computed once while they stay as they are (the
-            # training pairs' curated_owners was computed twice over the same version of
-            # customer_curated in a withdrawal's step, 0.15-0.18 s each at x1000)
-            made = stated.key if stated is not None else None
-            if made is not None and self.made.get(name) == made:
-                return
-            self.counts.creating(name)
-            self.views.pop(name, None)
-            if made is not None and self._made_again(name, made):
-                return
+        key = self._shared_key(name, sql, shared_over) if shared_over and self.shares else None
+        if key is None:  # computed here (it reads a temporary table, or facts per data file)
+            self._as_table(name)
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
-            if made is None:
-                self.made.pop(name, None)
-            else:  # (the table it replaced, if made so, set aside by `_made_again`)
-                self.made[name] = made
             return
         self.counts.creating(name)
-        self.made.pop(name, None)
+        if name in self.tables:  # a table of the name: the view below replaces it
+            self.tables.discard(name)
+            self.con.execute(f"drop table if exists {ident(name)}")
         shared = self.shared.table(name, key, sql, kept=kept)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
+
+    def _as_table(self, name: str) -> None:
+        """Name `name` about to be made a temporary table: a view of it that the engine made
+        (a shared table shown, e.g. a relation computed whole before its narrowed rows) dropped,
+        as DuckDB replaces no view by a table, nor a table by a view (`create_table`)."""
+        self.counts.creating(name)
+        if self.views.pop(name, None) is not None:
+            self.con.execute(f"drop view if exists {ident(name)}")
+        self.tables.add(name)
 
     def kept_table(self, name: str, sql: str, shared_over: Sequence[str]) -> str | None:
         key = self._shared_key(name, sql, shared_over) if self.shares else None
@@ -190,36 +184,13 @@ class DuckDBEngine:
         key = self.shown.get(name)
         return self.shared.found(name, key) if key is not None else None
 
-    def _made_again(self, name: str, made: str) -> bool:
-        """Table `name` as it was when it computed `made`, if it was set aside then; the table
-        it is now set aside (renamed: both are temporary tables, read by name)."""
-        current = self.made.pop(name, None)
-        aside = self.set_aside.setdefault(name, set())
-        if current is not None:
-            self.con.execute(f"alter table {ident(name)} rename to {ident(_aside(name, current))}")
-            aside.add(current)
-        if made not in aside:
-            return False
-        if current is None:  # a table of the name that computes something else, if any
-            self.con.execute(f"drop table if exists {ident(name)}")
-        self.con.execute(f"alter table {ident(_aside(name, made))} rename to {ident(name)}")
-        aside.discard(made)
-        self.made[name] = made
-        return True
-
     def _shared_key(self, name: str, sql: str, views: Sequence[str]) -> str | None:
-        """What a query over these views computes (as table `name`), as a hash (`_stated`);
-        None when it reads a temporary table or a view of facts per data file (a table kept
-        over them, the training pairs' curated_owners, costs more to keep than to compute)."""
-        stated = self._stated(name, sql, views)
-        return stated.key if stated is not None and not stated.over_facts else None
-
-    def _stated(self, name: str, sql: str, views: Sequence[str]) -> "Stated | None":
         """What a query over these views computes (as table `name`), as a hash: of the query, of
         the definitions of these views and of every view it reads, and of those of the views
         they read, down to their data files (which a Delta table never writes again), and of
-        the engine's settings; and whether it reads facts per data file. None when the query or
-        a view reads a temporary table, whose rows no definition states. (Not of the view
+        the engine's settings. None when the query or a view reads a temporary table, whose rows
+        no definition states, or a view of facts per data file (a table kept over them, the
+        training pairs' curated_owners, costs more to keep than to compute). (Not of the view
         `name` of an earlier such table, which its SQL names in its opening comment.)"""
         defined = {view: sql for view, sql in self.views.items() if view != name}
         tables = {t for (t,) in self.rows("select table_name from duckdb_tables() where temporary")}
@@ -233,10 +204,10 @@ class DuckDBEngine:
             closure[view] = defined[view]
             todo += sorted((words(defined[view]) & set(defined)) - set(closure))
         read = set().union(*(words(text) for text in [sql, *closure.values()]))
-        if read & tables:
+        if read & (tables | self.facts - {name}):
             return None
         stated = json.dumps([sql, sorted(closure.items()), self.settings_key])
-        return Stated(hashlib.sha256(stated.encode()).hexdigest(), bool(read & self.facts - {name}))
+        return hashlib.sha256(stated.encode()).hexdigest()
 
     def view_parquet(self, name: str, paths: Sequence[str], filename: bool = False) -> None:
         files = tuple(str(p) for p in paths)
@@ -250,9 +221,7 @@ class DuckDBEngine:
 
     def fill_table(self, name: str, columns: dict[str, str], rows: Sequence[Sequence]) -> None:
         declared = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())
-        self.counts.creating(name)
-        self.views.pop(name, None)
-        self.made.pop(name, None)  # (no `create_table` made it: the kept ones are not it)
+        self._as_table(name)
         self.con.execute(f"create or replace temp table {ident(name)} ({declared})")
         if rows:  # one insert of a list per column (executemany inserts row by row, slowly)
             lists = [list(column) for column in zip(*rows, strict=True)]
@@ -363,16 +332,3 @@ def _caching_footers(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnectio
     whose footers every view reading them by name, and every count, read again)."""
     con.execute("set global parquet_metadata_cache = true")
     return con
-
-
-class Stated(NamedTuple):
-    """What a query computes (`DuckDBEngine._stated`): its hash, and whether it reads views of
-    facts per data file."""
-
-    key: str
-    over_facts: bool
-
-
-def _aside(name: str, made: str) -> str:
-    """The name of table `name` set aside while it computes `made` (see `create_table`)."""
-    return f"{name}_made_{made[:24]}"

@@ -65,6 +65,10 @@ class Relation:
     # of the relations kept before (its own and those it reads); None (or a function returning
     # None: one it reads was not kept before): computed again by the run after the erasure.
     erased: Callable[[Mapping[str, str]], str | None] | None = None
+    # For a query over its reads narrowed to a few rows (a count over the partitions that new
+    # rows or a change reach): SQL of its rows those rows can meet, computed from them
+    # (`create(narrowed=True)`) instead of whole; None: computed whole.
+    narrowed: str | None = None
 
     @property
     def grows(self) -> bool:
@@ -78,10 +82,14 @@ class Relation:
         rows = self.part(before)
         return with_part(before, rows, self.part_key), Part(before, rows, self.part_key)
 
-    def create(self, engine: Engine) -> None:
+    def create(self, engine: Engine, narrowed: bool = False) -> None:
         """The relation on the engine, over the views of the tables it is `over` as they are
         shown now: computed once per version of them and kept (`Engine.create_table`), or per
-        data file (`per_file`)."""
+        data file (`per_file`); `narrowed`: for a query over reads narrowed to a few rows, its
+        rows they can meet, if it says how (`Relation.narrowed`: computed, not kept)."""
+        if narrowed and self.narrowed is not None:
+            engine.create_table(self.name, self.narrowed)
+            return
         if not self.per_file:
             engine.create_table(self.name, self.sql, shared_over=self.over)
             return

@@ -4,7 +4,6 @@ step-detection features computed from it with Polars."""
 from stedi_dagster.defs.curated import step_features
 from stedi_dagster.defs.curated.checks import (
     CURATED_KEYS,
-    CURATED_OWNERS,
     PAIRED_BY_MILLISECOND,
     curated_checks,
     latest_readings,
@@ -33,7 +32,7 @@ TRAINING_PAIRS_KEYED = keyed(
     "machine_learning_curated",
     ("subject_id", "step_trainer_subject_id"),
     narrowed=("step_trainer_trusted", "accelerometer_trusted"),
-    relations=(CURATED_KEYS, CURATED_OWNERS),  # which the narrowed inputs read
+    relations=(CURATED_KEYS,),  # which the narrowed inputs read
     files=TRAINING_FILES,
 )
 STEP_FEATURES_KEYED = keyed("step_features_curated", ("subject_id",), files=TRAINING_FILES)

@@ -45,14 +45,17 @@ def latest_readings() -> Relation:
 
 
 # The person keys of each curated customer's email and serial, which customer_curated's adder
-# and the training pairs' SQL read; and each serial's owner among them (from those), which the
-# pairs' narrowed inputs and recount read: computed once per version of customer_curated (before
-# and after a change) and kept.
+# and the training pairs' SQL read (kept per data file of customer_curated); and each serial's
+# owner among them (from those), which the pairs' recount reads: of every serial for the whole
+# table, of the serials of the step readings counted for a recount of a few milliseconds.
 CURATED_KEYS = Relation(
     "curated_keys", read_sql(__file__, "curated_keys"), over=("customer_curated",), per_file=True
 )
 CURATED_OWNERS = Relation(
-    "curated_owners", read_sql(__file__, "curated_owners"), over=("customer_curated",)
+    "curated_owners",
+    read_sql(__file__, "curated_owners"),
+    over=("customer_curated",),
+    narrowed=read_sql(__file__, "curated_owners_narrowed"),  # for a recount of a few pairs
 )
 
 

@@ -3,8 +3,6 @@
 magnitude over time). Subjects appear only as their pseudonyms; the aggregates
 are computed by the engine and only their small results reach Python."""
 
-import statistics
-
 import dagster as dg
 
 from stedi_dagster.defs.curated.charts import pairs_chart, subject_chart
@@ -66,8 +64,21 @@ def machine_learning_profile(engine: Engine, _: Lakehouse, table: str, __: str |
 
 
 def _median(distribution: list[tuple[int, int]]) -> float:
-    """The median of the values a distribution ((value, how many)) counts."""
-    return statistics.median(value for value, n in distribution for _ in range(n))
+    """The median of the values a distribution ((value, how many), in value order) counts, read
+    from its running counts (listing every value took 0.09 s for 456,000 subjects at x1000)."""
+    total = sum(n for _, n in distribution)
+    low, high = _nth(distribution, (total - 1) // 2), _nth(distribution, total // 2)
+    return (low + high) / 2
+
+
+def _nth(distribution: list[tuple[int, int]], i: int) -> int:
+    """The i-th value (from 0) of those a distribution counts, in value order."""
+    seen = 0
+    for value, n in distribution:
+        seen += n
+        if i < seen:
+            return value
+    raise IndexError(i)
 
 
 def _markdown(
