@@ -120,6 +120,9 @@ class DuckDBEngine:
         if self.views.get(name) == sql:  # DuckDB binds a view again (its files' footers read)
             return
         self.counts.creating(name, files=files, rows_of=rows_of)
+        if name in self.tables:  # a table the engine made of the name (see `_as_table`)
+            self.tables.discard(name)
+            self.con.execute(f"drop table if exists {ident(name)}")
         self.con.execute(f"create or replace temp view {ident(name)} as {sql}")
         self.views[name] = sql
 
@@ -132,9 +135,6 @@ class DuckDBEngine:
             self.con.execute(f"create or replace temp table {ident(name)} as {sql}")
             return
         self.counts.creating(name)
-        if name in self.tables:  # a table of the name: the view below replaces it
-            self.tables.discard(name)
-            self.con.execute(f"drop table if exists {ident(name)}")
         shared = self.shared.table(name, key, sql, kept=kept)
         self.create_view(name, f"select * from {ident(shared)}")
         self.shown[name] = key
@@ -142,7 +142,7 @@ class DuckDBEngine:
     def _as_table(self, name: str) -> None:
         """Name `name` about to be made a temporary table: a view of it that the engine made
         (a shared table shown, e.g. a relation computed whole before its narrowed rows) dropped,
-        as DuckDB replaces no view by a table, nor a table by a view (`create_table`)."""
+        as DuckDB replaces no view by a table, nor a table by a view (`_view` drops the table)."""
         self.counts.creating(name)
         if self.views.pop(name, None) is not None:
             self.con.execute(f"drop view if exists {ident(name)}")

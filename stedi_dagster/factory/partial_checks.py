@@ -85,12 +85,12 @@ def combined(parts: Sequence[tuple[bool, dict]]) -> tuple[bool, dict]:
     return all(p for p, _ in parts), metadata
 
 
-def independent(check: Check, engine: Engine, narrowed: bool = False) -> int:
-    """A count check's independent count over the reads' views as they are shown now, with the
-    relations it reads over them (`narrowed`: the reads narrowed to a few partitions, the rows of
-    the relations they can meet: `Relation.narrowed`)."""
+def independent(check: Check, engine: Engine) -> int:
+    """A count check's independent count over the reads' views as they are shown now, narrowed
+    to a few partitions (the new rows', or those a change reaches), with the rows of the
+    relations it reads that those can meet (`Relation.narrowed`)."""
     for relation in check.relations:
-        relation.create(engine, narrowed)
+        relation.create(engine, narrowed=True)
     return engine.scalar(check.independent)
 
 

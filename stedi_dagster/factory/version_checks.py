@@ -292,7 +292,7 @@ class VersionChecks(PersonChecks):
         expected = recorded["metadata"]["independent_count"]
         for i in range(len(changed)):
             self.views.narrow(engine, changed, i, check.narrowed_by)
-            expected += independent(check, engine, narrowed=True)
+            expected += independent(check, engine)
         self.views.restore(engine, check.reads)
         return rows == expected, {"rows": rows, "independent_count": expected}
 
@@ -345,7 +345,7 @@ def recount_on_partitions(
                 views.attach(engine, name, urls)
         if uses_consent:
             consent_relations_of_rows(engine)
-        expected += sign * independent(check, engine, narrowed=True)
+        expected += sign * independent(check, engine)
     views.restore(engine, check.reads)
     if uses_consent:  # those over customer_landing as it is, shown again
         engine.prepared.discard(RELATIONS)
